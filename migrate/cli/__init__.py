@@ -1,0 +1,70 @@
+"""The `kubespray2talos` command. Each verb lives in its own module, imported only when used."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+import click
+
+from migrate import __version__, ui
+from migrate.errors import UserError
+
+# verb -> "module:function"; lazy so `--help` and one verb never pay for the others' imports
+VERBS = {
+    "inspect": "migrate.cli.inspect:inspect",
+    "plan": "migrate.cli.plan:plan",
+    "fetch-pki": "migrate.cli.fetch_pki:fetch_pki",
+    "diff": "migrate.cli.diff:diff",
+    "snapshot": "migrate.cli.snapshot:snapshot",
+    "twin": "migrate.cli.twin:twin",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [v for v in VERBS if _module_exists(VERBS[v])]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = VERBS.get(name)
+        if target is None or not _module_exists(target):
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+def _module_exists(target: str) -> bool:
+    return importlib.util.find_spec(target.split(":")[0]) is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="kubespray2talos")
+def cli() -> None:
+    """Move a Kubespray-built Kubernetes cluster onto Talos Linux, node by node.
+
+    \b
+    The usual sequence:
+      kubespray2talos inspect inventory/mycluster      # what the cluster really is
+      kubespray2talos fetch-pki inventory/mycluster --out pki/
+      kubespray2talos plan inventory/mycluster --pki pki/ --out plan/
+      kubespray2talos diff inventory/mycluster plan/   # review what changes
+    """
+
+
+def main() -> None:
+    try:
+        rc = cli.main(standalone_mode=False)
+    except UserError as exc:
+        ui.error(str(exc))
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        ui.error("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except KeyboardInterrupt:
+        ui.error("interrupted")
+        sys.exit(130)
+    sys.exit(rc if isinstance(rc, int) else 0)
