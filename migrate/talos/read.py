@@ -1,0 +1,603 @@
+"""Talos machine configs back into a ClusterSpec: what the cluster will really run, Talos defaults included.
+
+Reads ours or anyone's documents (Talos 1.8–1.13: v1alpha1 plus HostnameConfig, ResolverConfig,
+TimeSyncConfig, RegistryMirrorConfig, RegistryTLSConfig, EnvironmentConfig) and fills, for every field
+the documents leave out, the value Talos itself would use (reference/talos.md §B, §D, §H).
+Some things Talos does not run at all (the CNI when `cni: none`, the DNS service when CoreDNS is
+disabled): those are `carried` over from the cluster as it runs today, when the caller knows it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from migrate.errors import UserError
+from migrate.spec import (
+    CNI,
+    OIDC,
+    ROLE_CONTROL_PLANE,
+    ROLE_ETCD,
+    ROLE_WORKER,
+    Audit,
+    ClusterSpec,
+    Component,
+    ContainerRuntime,
+    ControlPlane,
+    ControlPlaneEndpoint,
+    Etcd,
+    EtcdMember,
+    HostOS,
+    Kubelet,
+    Network,
+    NodeSpec,
+    Proxy,
+    RegistryMirror,
+    SecretsEncryption,
+)
+from migrate.talos.merge import apply_patch, load_documents
+
+# Talos defaults (talosctl gen config and the machined controllers)
+DEFAULT_POD_SUBNETS = {4: "10.244.0.0/16", 6: "fc00:db8:10::/56"}
+DEFAULT_SERVICE_SUBNETS = {4: "10.96.0.0/12", 6: "fc00:db8:20::/112"}
+DEFAULT_DNS_DOMAIN = "cluster.local"
+DEFAULT_NTP_SERVERS = ("time.cloudflare.com",)
+NFTABLES_SINCE = (1, 31)  # kube-proxy mode when cluster.proxy.mode is unset
+CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane:NoSchedule"
+ETCD_CERT_DIR = "/system/secrets/etcd"
+AUDIT_LOG_PATH = "/var/log/audit/kube/kube-apiserver.log"
+AUDIT_POLICY_FILE = "/system/config/kubernetes/audit-policy.yaml"
+HOST_DNS_IP = "169.254.116.108"  # Talos hostDNS, never a nodelocaldns
+# Talos's key names in the EncryptionConfiguration it writes: the name stored in every encrypted value
+ENCRYPTION_KEYS = {"secretboxEncryptionSecret": ("secretbox", "key2"), "aescbcEncryptionSecret": ("aescbc", "key1")}
+# KubeletConfiguration fields Talos sets in code when extraConfig leaves them out (§H)
+KUBELET_DEFAULTS = {
+    "failSwapOn": False,
+    "serializeImagePulls": False,
+    "shutdownGracePeriod": "30s",
+    "shutdownGracePeriodCriticalPods": "10s",
+    "tlsMinVersion": "VersionTLS13",
+    "protectKernelDefaults": True,
+    "rotateCertificates": True,
+    "cgroupDriver": "cgroupfs",
+}
+# kube-apiserver flags the spec models as typed fields; the rest stay in extra_args
+APISERVER_TYPED_FLAGS = frozenset(
+    {
+        "service-account-issuer",
+        "api-audiences",
+        "authorization-mode",
+        "enable-admission-plugins",
+        "disable-admission-plugins",
+        "service-node-port-range",
+        "anonymous-auth",
+        "feature-gates",
+        "oidc-issuer-url",
+        "oidc-client-id",
+        "oidc-username-claim",
+        "oidc-username-prefix",
+        "oidc-groups-claim",
+        "oidc-groups-prefix",
+        "oidc-ca-file",
+        "audit-log-path",
+        "audit-log-maxage",
+        "audit-log-maxbackup",
+        "audit-log-maxsize",
+        "audit-policy-file",
+    }
+)
+
+
+@dataclass(frozen=True)
+class MachineConfig:
+    """One machine's documents after patching, with quick access to the v1alpha1 root."""
+
+    documents: tuple[dict, ...]
+
+    @property
+    def root(self) -> dict:
+        return next((d for d in self.documents if "kind" not in d), {})
+
+    def get(self, *path: str, default: Any = None) -> Any:
+        node: Any = self.root
+        for key in path:
+            if not isinstance(node, Mapping) or key not in node:
+                return default
+            node = node[key]
+        return default if node is None else node
+
+    def kind(self, kind: str) -> list[dict]:
+        return [d for d in self.documents if d.get("kind") == kind]
+
+    @property
+    def machine_type(self) -> str:
+        kind = self.get("machine", "type", default="worker")
+        return "controlplane" if kind in ("controlplane", "init") else "worker"
+
+
+@dataclass(frozen=True)
+class PlanRead:
+    """A plan directory as Talos will run it."""
+
+    spec: ClusterSpec
+    report: dict  # report.json, {} when absent
+    node_configs: dict[str, MachineConfig] = field(default_factory=dict)
+
+
+def is_plan_dir(path: Path) -> bool:
+    return Path(path).is_dir() and (Path(path) / "controlplane.yaml").is_file()
+
+
+def read_plan(plan_dir: Path, carried: ClusterSpec | None = None) -> PlanRead:
+    """controlplane.yaml + worker.yaml + nodes/<host>.yaml (per-node patches) → the spec Talos will run."""
+    plan_dir = Path(plan_dir)
+    if not is_plan_dir(plan_dir):
+        raise UserError("not a plan directory: no controlplane.yaml", where=str(plan_dir))
+    report = _read_report(plan_dir / "report.json")
+    bases = {"controlplane": _read_docs(plan_dir / "controlplane.yaml")}
+    worker_file = plan_dir / "worker.yaml"
+    bases["worker"] = _read_docs(worker_file) if worker_file.is_file() else bases["controlplane"]
+    roles_by_host = _report_roles(report)
+    node_configs: dict[str, MachineConfig] = {}
+    for patch_file in sorted((plan_dir / "nodes").glob("*.y*ml")):
+        patch = _read_docs(patch_file)
+        host = patch_file.stem
+        kind = _patch_machine_type(patch) or roles_by_host.get(host, "worker")
+        merged = MachineConfig(tuple(apply_patch(bases[kind], patch, where=str(patch_file))))
+        node_configs[host] = merged
+    cluster = MachineConfig(tuple(bases["controlplane"]))
+    spec = read_config(cluster, node_configs.values(), carried=carried, node_names=list(node_configs))
+    return PlanRead(spec=spec, report=report, node_configs=node_configs)
+
+
+def read_documents(text: str, where: str = "<config>", carried: ClusterSpec | None = None) -> ClusterSpec:
+    """A single machine config (any Talos version, multi-doc) → ClusterSpec with that one machine as node."""
+    config = MachineConfig(tuple(load_documents(text, where)))
+    return read_config(config, [config], carried=carried)
+
+
+def read_config(
+    cluster: MachineConfig,
+    machines: Iterable[MachineConfig] = (),
+    carried: ClusterSpec | None = None,
+    node_names: list[str] | None = None,
+) -> ClusterSpec:
+    """Cluster-wide fields from `cluster` (a control-plane config); one NodeSpec per machine config."""
+    machines = list(machines)
+    version = kubernetes_version(cluster)
+    network = _network(cluster, version, carried)
+    nodes = tuple(_node(m, (node_names[i] if node_names else None), cluster, network) for i, m in enumerate(machines))
+    control_plane = _control_plane(cluster, network, nodes)
+    return ClusterSpec(
+        name=str(cluster.get("cluster", "clusterName", default="")),
+        kubernetes_version=version,
+        network=network,
+        control_plane=control_plane,
+        kubelet=_kubelet(cluster),
+        etcd=_etcd(cluster, nodes),
+        runtime=_runtime(cluster),
+        host=_host(cluster),
+        nodes=nodes,
+    )
+
+
+def kubernetes_version(config: MachineConfig) -> str:
+    """The Kubernetes version every component image is tagged with (kubelet first, as Talos pins it)."""
+    for path in (("machine", "kubelet", "image"), ("cluster", "apiServer", "image")):
+        image = config.get(*path)
+        if image and ":" in str(image).rsplit("/", 1)[-1]:
+            return str(image).rsplit(":", 1)[1].lstrip("v").split("@")[0]
+    raise UserError(
+        "cannot tell the Kubernetes version: no machine.kubelet.image or cluster.apiServer.image tag",
+        hint="generate the config with `talosctl gen config --kubernetes-version` or set the kubelet image",
+    )
+
+
+# --- network and DNS -----------------------------------------------------------------------------
+
+
+def _network(config: MachineConfig, version: str, carried: ClusterSpec | None) -> Network:
+    net = config.get("cluster", "network", default={})
+    service = tuple(net.get("serviceSubnets") or (DEFAULT_SERVICE_SUBNETS[4],))
+    pods = tuple(net.get("podSubnets") or (DEFAULT_POD_SUBNETS[4],))
+    tenth = nth_address(service[0], 10)
+    coredns_on = not config.get("cluster", "coreDNS", "disabled", default=False)
+    cluster_dns = tuple(str(ip) for ip in config.get("machine", "kubelet", "clusterDNS", default=[])) or (tenth,)
+    link_local = [ip for ip in cluster_dns if _is_nodelocal(ip)]
+    proxy = config.get("cluster", "proxy", default={})
+    proxy_args = {k: _flag(v) for k, v in (proxy.get("extraArgs") or {}).items()}
+    strict_arp = proxy_args.pop("ipvs-strict-arp", "false").lower() == "true"
+    cm_args = config.get("cluster", "controllerManager", "extraArgs", default={})
+    was = carried.network if carried else None
+    return Network(
+        pod_subnets=pods,
+        service_subnets=service,
+        node_cidr_mask_size=int(_flag(cm_args.get("node-cidr-mask-size-ipv4", cm_args.get("node-cidr-mask-size", 24)))),
+        node_cidr_mask_size_ipv6=_int_or_none(cm_args.get("node-cidr-mask-size-ipv6")),
+        dns_domain=str(net.get("dnsDomain") or DEFAULT_DNS_DOMAIN),
+        # with Talos's CoreDNS off, the DNS the cluster has today keeps serving (Talos does not touch it)
+        dns_mode="coredns" if coredns_on or not was else was.dns_mode,
+        coredns_ip=tenth if coredns_on else (was.coredns_ip if was else None),
+        nodelocaldns_ip=link_local[0] if link_local else None,
+        cluster_dns=cluster_dns,
+        upstream_dns_servers=(was.upstream_dns_servers if was and not coredns_on else ()),
+        apiserver_service_ip=nth_address(service[0], 1),
+        cni=_cni(net.get("cni") or {}, was),
+        kube_proxy_mode=str(proxy.get("mode") or _default_proxy_mode(version)),
+        kube_proxy_enabled=not proxy.get("disabled", False),
+        kube_proxy_strict_arp=strict_arp,
+        kube_proxy_extra=proxy_args,
+    )
+
+
+def _cni(cni: Mapping, was: Network | None) -> CNI:
+    name = str(cni.get("name") or "flannel")
+    if name == "flannel":
+        return CNI(name="flannel")
+    if was is not None and was.cni.name not in ("flannel",):
+        return was.cni  # `none`/`custom`: the CNI already installed keeps running, Talos does not manage it
+    return CNI(name=name, settings={"urls": list(cni["urls"])} if cni.get("urls") else {})
+
+
+def _default_proxy_mode(version: str) -> str:
+    return "nftables" if _minor(version) >= NFTABLES_SINCE else "iptables"
+
+
+def _is_nodelocal(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip).is_link_local and ip != HOST_DNS_IP
+    except ValueError:
+        return False
+
+
+def nth_address(cidr: str, n: int) -> str:
+    """The n-th address of a CIDR (1 = the API server Service IP, 10 = Talos's cluster DNS)."""
+    try:
+        return str(ipaddress.ip_network(cidr, strict=False).network_address + n)
+    except ValueError:
+        raise UserError(f"not a CIDR: {cidr!r}", where="cluster.network.serviceSubnets") from None
+
+
+# --- control plane -------------------------------------------------------------------------------
+
+
+def _control_plane(config: MachineConfig, network: Network, nodes: tuple[NodeSpec, ...]) -> ControlPlane:
+    api = config.get("cluster", "apiServer", default={})
+    endpoint_url = config.get("cluster", "controlPlane", "endpoint")
+    if not endpoint_url:
+        raise UserError(
+            "cluster.controlPlane.endpoint is missing", hint="every Talos config needs the API endpoint URL"
+        )
+    endpoint = _endpoint(str(endpoint_url), nodes)
+    args = {k: _flag(v) for k, v in (api.get("extraArgs") or {}).items()}
+    issuers = _split(args.get("service-account-issuer")) or [endpoint.url]
+    audiences = _split(args.get("api-audiences")) or [endpoint.url]
+    return ControlPlane(
+        endpoint=endpoint,
+        cert_sans=_apiserver_sans(api, endpoint, network, nodes),
+        apiserver_port=int(config.get("cluster", "controlPlane", "localAPIServerPort", default=6443)),
+        apiserver=Component(
+            extra_args={k: v for k, v in args.items() if k not in APISERVER_TYPED_FLAGS},
+            feature_gates=_feature_gates(args.get("feature-gates")),
+        ),
+        controller_manager=_component(config.get("cluster", "controllerManager", default={})),
+        scheduler=_component(config.get("cluster", "scheduler", default={})),
+        service_account_issuer=issuers[0],
+        # kube-apiserver defaults the audiences to the first issuer: keep "()" for that case
+        api_audiences=() if audiences == issuers[:1] else tuple(audiences),
+        authorization_modes=tuple(_merge_additive(["Node", "RBAC"], _split(args.get("authorization-mode")))),
+        admission_plugins=tuple(_split(args.get("enable-admission-plugins"))),
+        disabled_admission_plugins=tuple(_split(args.get("disable-admission-plugins"))),
+        pod_security_defaults=any(
+            a.get("name") == "PodSecurity" and (a.get("configuration") or {}).get("defaults")
+            for a in api.get("admissionControl") or []
+        ),
+        node_port_range=args.get("service-node-port-range", "30000-32767"),
+        anonymous_auth=args.get("anonymous-auth", "false").lower() == "true",  # Talos hard-sets false
+        oidc=_oidc(args),
+        audit=Audit(
+            log_path=args.get("audit-log-path", AUDIT_LOG_PATH),
+            max_age=int(args.get("audit-log-maxage", 30)),
+            max_backups=int(args.get("audit-log-maxbackup", 10)),
+            max_size=int(args.get("audit-log-maxsize", 100)),
+            policy_file=args.get("audit-policy-file", AUDIT_POLICY_FILE),
+        ),
+        encryption=_encryption(config),
+    )
+
+
+def _endpoint(url: str, nodes: tuple[NodeSpec, ...]) -> ControlPlaneEndpoint:
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    if not parts.hostname:
+        raise UserError(f"not an endpoint URL: {url!r}", where="cluster.controlPlane.endpoint")
+    host = parts.hostname
+    single_node = any(host in n.addresses or host == n.name for n in nodes if n.is_control_plane)
+    return ControlPlaneEndpoint(
+        host=host, port=parts.port or 6443, kind="first-control-plane" if single_node else "loadbalancer"
+    )
+
+
+def _apiserver_sans(api: Mapping, endpoint: ControlPlaneEndpoint, network: Network, nodes) -> tuple[str, ...]:
+    """certSANs plus what Talos always adds: the endpoint host, the in-cluster names, the CP addresses."""
+    domain = network.dns_domain
+    sans = [str(s) for s in api.get("certSANs") or []]
+    sans += [endpoint.host, network.apiserver_service_ip, "localhost", "127.0.0.1"]
+    sans += ["kubernetes", "kubernetes.default", "kubernetes.default.svc", f"kubernetes.default.svc.{domain}"]
+    for node in nodes:
+        if node.is_control_plane:
+            sans += [node.name, *node.addresses]
+    return tuple(sorted(set(sans) - {""}))
+
+
+def _component(section: Mapping) -> Component:
+    args = {k: _flag(v) for k, v in (section.get("extraArgs") or {}).items()}
+    gates = _feature_gates(args.pop("feature-gates", None))
+    return Component(extra_args=args, feature_gates=gates)
+
+
+def _oidc(args: Mapping[str, str]) -> OIDC | None:
+    if "oidc-issuer-url" not in args:
+        return None
+    return OIDC(
+        issuer_url=args["oidc-issuer-url"],
+        client_id=args.get("oidc-client-id", ""),
+        username_claim=args.get("oidc-username-claim"),
+        username_prefix=args.get("oidc-username-prefix"),
+        groups_claim=args.get("oidc-groups-claim"),
+        groups_prefix=args.get("oidc-groups-prefix"),
+        ca_file=args.get("oidc-ca-file"),
+    )
+
+
+def _encryption(config: MachineConfig) -> SecretsEncryption | None:
+    for field_name, (provider, key_name) in ENCRYPTION_KEYS.items():
+        if config.get("cluster", field_name):
+            return SecretsEncryption(provider=provider, key_name=key_name)
+    return None
+
+
+# --- kubelet, etcd, runtime, host ----------------------------------------------------------------
+
+
+def _kubelet(config: MachineConfig) -> Kubelet:
+    kubelet = config.get("machine", "kubelet", default={})
+    args = {k: _flag(v) for k, v in (kubelet.get("extraArgs") or {}).items()}
+    gates = _feature_gates(args.pop("feature-gates", None))
+    settings = {**KUBELET_DEFAULTS, **(kubelet.get("extraConfig") or {})}
+    settings["seccompDefault"] = bool(kubelet.get("defaultRuntimeSeccompProfileEnabled", False))
+    gates = {**gates, **(settings.pop("featureGates", None) or {})}
+    return Kubelet(config=settings, extra_args=args, feature_gates=gates)
+
+
+def _etcd(config: MachineConfig, nodes: tuple[NodeSpec, ...]) -> Etcd:
+    members = tuple(
+        EtcdMember(
+            name=n.name,  # Talos names each member after the node's hostname
+            node=n.name,
+            peer_url=f"https://{_url_host(n.ip)}:2380" if n.ip else "",
+            client_url=f"https://{_url_host(n.ip)}:2379" if n.ip else "",
+        )
+        for n in nodes
+        if n.is_control_plane and n.name
+    )
+    args = {k: _flag(v) for k, v in (config.get("cluster", "etcd", "extraArgs", default={})).items()}
+    return Etcd(deployment_type="talos", members=members, cert_dir=ETCD_CERT_DIR, extra_args=args)
+
+
+def _runtime(config: MachineConfig) -> ContainerRuntime:
+    mirrors: dict[str, dict] = {}
+    for host, mirror in (config.get("machine", "registries", "mirrors", default={})).items():
+        mirrors[host] = {"endpoints": list(mirror.get("endpoints") or []), "override": bool(mirror.get("overridePath"))}
+    for doc in config.kind("RegistryMirrorConfig"):
+        endpoints = [e.get("url") for e in doc.get("endpoints") or []]
+        override = any(e.get("overridePath") for e in doc.get("endpoints") or [])
+        mirrors[str(doc.get("name"))] = {"endpoints": endpoints, "override": override}
+    insecure = {
+        host
+        for host, cfg in (config.get("machine", "registries", "config", default={})).items()
+        if (cfg.get("tls") or {}).get("insecureSkipVerify")
+    }
+    insecure |= {str(d.get("name")) for d in config.kind("RegistryTLSConfig") if d.get("insecureSkipVerify")}
+    return ContainerRuntime(
+        manager="containerd",
+        mirrors=tuple(
+            RegistryMirror(
+                registry=host,
+                endpoints=tuple(m["endpoints"]),
+                skip_verify=any(_host_of(e) in insecure for e in m["endpoints"]) or host in insecure,
+                override_path=m["override"],
+            )
+            for host, m in sorted(mirrors.items())
+        ),
+        insecure_registries=tuple(sorted(h for h in insecure if h not in mirrors)),
+    )
+
+
+def _host(config: MachineConfig) -> HostOS:
+    time_docs = config.kind("TimeSyncConfig")
+    if time_docs:
+        doc = time_docs[0]
+        ntp_servers = tuple((doc.get("ntp") or {}).get("servers") or DEFAULT_NTP_SERVERS)
+        ntp_enabled = bool(doc.get("enabled", True))
+    else:
+        ntp_servers = tuple(config.get("machine", "time", "servers", default=[]) or DEFAULT_NTP_SERVERS)
+        ntp_enabled = not config.get("machine", "time", "disabled", default=False)
+    resolvers = config.kind("ResolverConfig")
+    if resolvers:
+        nameservers = tuple(str(n.get("address")) for n in resolvers[0].get("nameservers") or [])
+        search = tuple((resolvers[0].get("searchDomains") or {}).get("domains") or [])
+    else:
+        nameservers = tuple(config.get("machine", "network", "nameservers", default=[]))
+        search = tuple(config.get("machine", "network", "searchDomains", default=[]))
+    env = dict(config.get("machine", "env", default={}))
+    for doc in config.kind("EnvironmentConfig"):
+        env.update(doc.get("variables") or {})
+    proxy = Proxy(
+        http_proxy=env.get("http_proxy") or env.get("HTTP_PROXY"),
+        https_proxy=env.get("https_proxy") or env.get("HTTPS_PROXY"),
+        no_proxy=env.get("no_proxy") or env.get("NO_PROXY"),
+    )
+    modules = tuple(str(m.get("name")) for m in config.get("machine", "kernel", "modules", default=[]))
+    return HostOS(
+        ntp_servers=ntp_servers,
+        ntp_enabled=ntp_enabled,
+        nameservers=nameservers,
+        search_domains=search,
+        proxy=proxy if any((proxy.http_proxy, proxy.https_proxy, proxy.no_proxy)) else None,
+        sysctls={str(k): str(v) for k, v in (config.get("machine", "sysctls", default={})).items()},
+        kernel_modules=modules,
+        os_family="talos",
+        bin_dir="/usr/local/bin",
+    )
+
+
+# --- nodes ---------------------------------------------------------------------------------------
+
+
+def _node(machine: MachineConfig, file_name: str | None, cluster: MachineConfig, network: Network) -> NodeSpec:
+    name = hostname(machine) or file_name or ""
+    control_plane = machine.machine_type == "controlplane"
+    schedulable = bool(cluster.get("cluster", "allowSchedulingOnControlPlanes", default=False))
+    roles = (ROLE_CONTROL_PLANE, ROLE_ETCD) if control_plane else (ROLE_WORKER,)
+    if control_plane and schedulable:
+        roles = (*roles, ROLE_WORKER)
+    taints = [_taint(k, str(v)) for k, v in (machine.get("machine", "nodeTaints", default={})).items()]
+    if control_plane and not schedulable:
+        taints.append(CONTROL_PLANE_TAINT)
+    ip4, ip6 = _node_addresses(machine)
+    return NodeSpec(
+        name=name,
+        roles=roles,
+        ip=ip4,
+        access_ip=ip4,
+        ip6=ip6,
+        etcd_member_name=name if control_plane else None,
+        labels={str(k): str(v) for k, v in (machine.get("machine", "nodeLabels", default={})).items()},
+        taints=tuple(sorted(set(taints))),
+        install_disk=machine.get("machine", "install", "disk"),
+    )
+
+
+def hostname(machine: MachineConfig) -> str | None:
+    for doc in machine.kind("HostnameConfig"):
+        if doc.get("hostname"):
+            return str(doc["hostname"])
+    value = machine.get("machine", "network", "hostname")
+    return str(value) if value else None
+
+
+def _node_addresses(machine: MachineConfig) -> tuple[str | None, str | None]:
+    """The node IP: kubelet.nodeIP.validSubnets when it pins one address, else the first static address."""
+    pinned = [
+        s for s in machine.get("machine", "kubelet", "nodeIP", "validSubnets", default=[]) if not str(s).startswith("!")
+    ]
+    pinned = [s for s in pinned if ipaddress.ip_network(str(s), strict=False).num_addresses == 1]
+    static = [a for i in machine.get("machine", "network", "interfaces", default=[]) for a in i.get("addresses") or []]
+    for doc in machine.kind("LinkConfig"):
+        static += [a.get("address") for a in doc.get("addresses") or [] if a.get("address")]
+    found: dict[int, str] = {}
+    for candidate in [*pinned, *static]:
+        try:
+            ip = ipaddress.ip_interface(str(candidate)).ip
+        except ValueError:
+            continue
+        found.setdefault(ip.version, str(ip))
+    return found.get(4), found.get(6)
+
+
+def _taint(key: str, value: str) -> str:
+    """Talos writes taints as `key: value:Effect` (or `key: :Effect`); the spec as `key=value:Effect`."""
+    val, _, effect = value.rpartition(":")
+    return f"{key}={val}:{effect}" if val else f"{key}:{effect}"
+
+
+# --- small parsers -------------------------------------------------------------------------------
+
+
+def _flag(value: Any) -> str:
+    """An extraArgs value; Talos ≥1.13 allows a list (a repeated flag), kept comma-joined."""
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _split(value: str | None) -> list[str]:
+    return [p.strip() for p in str(value).split(",") if p.strip()] if value else []
+
+
+def _merge_additive(defaults: list[str], extra: list[str]) -> list[str]:
+    """Talos appends user values to its own for additive flags (authorization-mode & co), without repeats."""
+    return (
+        list(dict.fromkeys([*defaults, *extra])) if extra and extra[: len(defaults)] != defaults else extra or defaults
+    )
+
+
+def _feature_gates(value: str | None) -> dict[str, bool]:
+    gates = {}
+    for item in _split(value):
+        name, _, enabled = item.partition("=")
+        gates[name.strip()] = enabled.strip().lower() == "true"
+    return gates
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(_flag(value)) if value not in (None, "") else None
+
+
+def _minor(version: str) -> tuple[int, int]:
+    parts = version.lstrip("v").split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        raise UserError(f"not a Kubernetes version: {version!r}") from None
+
+
+def _url_host(ip: str) -> str:
+    return f"[{ip}]" if ":" in ip else ip
+
+
+def _host_of(url: str | None) -> str:
+    return urlsplit(url or "").netloc
+
+
+def _read_docs(path: Path) -> list[dict]:
+    try:
+        return load_documents(path.read_text(), where=str(path))
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror}", where=str(path)) from None
+
+
+def _read_report(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"not a readable plan report: {exc}", where=str(path)) from None
+
+
+def _patch_machine_type(patch: list[dict]) -> str | None:
+    for doc in patch:
+        if "kind" not in doc and (doc.get("machine") or {}).get("type"):
+            return "controlplane" if doc["machine"]["type"] in ("controlplane", "init") else "worker"
+    return None
+
+
+def _report_roles(report: Mapping) -> dict[str, str]:
+    """host → controlplane|worker from the plan report's node list, whatever shape it has."""
+    roles: dict[str, str] = {}
+    nodes = report.get("nodes") or []
+    items = (
+        nodes.items() if isinstance(nodes, Mapping) else ((n.get("name"), n) for n in nodes if isinstance(n, Mapping))
+    )
+    for name, node in items:
+        text = json.dumps(node).lower()
+        roles[str(name)] = "controlplane" if "control" in text else "worker"
+    return roles
