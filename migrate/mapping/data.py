@@ -1,0 +1,18 @@
+"""Where the declarative mapping data lives: `mappings/` beside the package, loaded once per process."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"
+
+
+@cache
+def load_mapping(*parts: str) -> Any:
+    """Parsed YAML under mappings/ (cached: the data is read-only for the life of the process)."""
+    with open(MAPPINGS_DIR.joinpath(*parts), encoding="utf-8") as fh:
+        return yaml.safe_load(fh)

@@ -1,0 +1,125 @@
+"""Apply the rules to a resolved cluster: exactly one Finding per Kubespray setting the reader read."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from migrate.mapping.finding import DEFAULT_SEVERITY, MANUAL, SETTING, Finding
+from migrate.mapping.rules import Rule, rule_book
+from migrate.mapping.transforms import TRANSFORMS, MappingContext, Outcome
+from migrate.spec import ClusterSpec
+
+NO_RULE = "no rule yet"
+_FALSY_STRINGS = {"", "false", "no", "off", "0", "none", "null", '""'}
+_VALUE_LIMIT = 200  # characters of a value shown in the report
+
+
+class SettingLike(Protocol):
+    name: str
+    value: Any
+    origin: str
+    secret: bool
+
+
+def evaluate(settings: Mapping[str, SettingLike], spec: ClusterSpec, ctx: MappingContext) -> list[Finding]:
+    """One Finding per setting, in name order; a setting without a rule is `manual` ("no rule yet"), never skipped."""
+    book = rule_book()
+    return [_finding(name, settings[name], book.rule_for(name), spec, ctx) for name in sorted(settings)]
+
+
+def _finding(name: str, setting: SettingLike, rule: Rule | None, spec: ClusterSpec, ctx: MappingContext) -> Finding:
+    secret = bool(getattr(setting, "secret", False))
+    shown = None if secret else _display(setting.value)
+    if rule is None:
+        return Finding(name, MANUAL, None, NO_RULE, "warning", shown, "unmapped", SETTING, secret)
+    outcome = _decide(rule, setting.value, spec, ctx)
+    severity = outcome.severity or rule.severity or DEFAULT_SEVERITY[outcome.verdict]
+    return Finding(name, outcome.verdict, rule.talos_path(ctx.talos), outcome.reason or rule.reason, severity,
+                   shown, rule.area, SETTING, secret)
+
+
+def _decide(rule: Rule, value: Any, spec: ClusterSpec, ctx: MappingContext) -> Outcome:
+    verdict = rule.verdict
+    if isinstance(verdict, str):
+        return Outcome(verdict)
+    if "transform" in verdict:
+        params = {k: v for k, v in verdict.items() if k != "transform"}
+        return TRANSFORMS[verdict["transform"]](value, spec, ctx, params)
+    if "if_truthy" in verdict:
+        hit = truthy(value)
+        return _branch(verdict["if_truthy"] if hit else verdict["else"])
+    if "if_value" in verdict:
+        hit = any(_same(value, candidate) for candidate in verdict["if_value"])
+        return _branch(verdict["then"] if hit else verdict["else"])
+    hit = truthy(spec_value(spec, rule.spec))  # if_spec
+    return _branch(verdict["if_spec"] if hit else verdict["else"])
+
+
+def _branch(choice: Any) -> Outcome:
+    if isinstance(choice, str):
+        return Outcome(choice)
+    return Outcome(choice["verdict"], choice.get("reason"), choice.get("severity"))
+
+
+def truthy(value: Any) -> bool:
+    """Set and not false, the way an operator reads an inventory ("false" strings included)."""
+    if isinstance(value, str):
+        return value.strip().lower() not in _FALSY_STRINGS
+    return bool(value)
+
+
+def _same(value: Any, candidate: Any) -> bool:
+    if isinstance(value, str) and isinstance(candidate, str):
+        return value.strip().lower() == candidate.lower()
+    if isinstance(value, (list, tuple)) and isinstance(candidate, (list, tuple)):
+        return list(value) == list(candidate)
+    return value == candidate and type(value) is type(candidate)
+
+
+def spec_value(spec: ClusterSpec, path: str) -> Any:
+    """Follow a dotted path through the spec; `nodes[].x` collects x over nodes; dict keys may contain dashes."""
+    current: Any = spec
+    for part in path.split("."):
+        if current is None:
+            return None
+        if part.endswith("[]"):
+            items = getattr(current, part[:-2])
+            current = [x for x in items]
+            continue
+        if isinstance(current, list):
+            current = [v for v in (_step(x, part) for x in current) if v not in (None, "", {}, ())]
+            continue
+        current = _step(current, part)
+    return current
+
+
+def _step(obj: Any, part: str) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(part)
+    if dataclasses.is_dataclass(obj):
+        return getattr(obj, part, None)
+    return None
+
+
+def _display(value: Any) -> Any:
+    """The value as the report shows it: plain data, long text cut."""
+    if isinstance(value, str) and len(value) > _VALUE_LIMIT:
+        return value[:_VALUE_LIMIT] + "…"
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    text = repr(value)
+    if len(text) > _VALUE_LIMIT:
+        return text[:_VALUE_LIMIT] + "…"
+    return _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)

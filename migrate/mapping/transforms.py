@@ -1,0 +1,157 @@
+"""Named verdict transforms: rules whose verdict depends on the cluster's values or the Talos target.
+
+Each takes the setting's value, the spec, the mapping context and the rule's parameters and returns an
+Outcome; settings.yaml refers to them by name (`verdict: {transform: <name>}`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from migrate.mapping.finding import CHANGED, KEPT, MANUAL
+from migrate.mapping.node_restriction import kubelet_may_set_label
+from migrate.mapping.restrictions import denied_flags, flag_names, protected_kubelet_fields
+from migrate.spec import ClusterSpec
+
+
+@dataclass(frozen=True)
+class MappingContext:
+    """What the verdicts need to know about the Talos side."""
+
+    talos: tuple[int, int] = (1, 13)
+    talos_etcd: str = "v3.6.12"  # the etcd image tag the chosen Talos runs
+    joinable: bool = False  # the bundle comes from the cluster's own PKI
+    encryption_carried: bool = False  # the cluster's EncryptionConfiguration is rendered into the configs
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: str
+    reason: str | None = None  # None: use the rule's reason
+    severity: str | None = None
+
+
+Transform = Callable[[Any, ClusterSpec, MappingContext, dict], Outcome]
+TRANSFORMS: dict[str, Transform] = {}
+
+
+def transform(name: str) -> Callable[[Transform], Transform]:
+    """Register a function under the name settings.yaml uses for it."""
+
+    def register(fn: Transform) -> Transform:
+        TRANSFORMS[name] = fn
+        return fn
+
+    return register
+
+
+@transform("control_plane_endpoint")
+def control_plane_endpoint(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+    endpoint = spec.control_plane.endpoint
+    if endpoint.kind == "loadbalancer":
+        return Outcome(KEPT)
+    return Outcome(
+        MANUAL,
+        f"The API endpoint {endpoint.url} is a single control plane's address. Put a load balancer, VIP or DNS name "
+        "in front of all control planes (old and new) and set loadbalancer_apiserver before the first Talos node.",
+        "blocker",
+    )
+
+
+@transform("denied_flags")
+def denied_flags_check(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+    denied = sorted(set(flag_names(value)) & denied_flags(params["component"]))
+    if not denied:
+        return Outcome(KEPT)
+    return Outcome(CHANGED, f"Passed to {params['component']} except {', '.join(denied)}: Talos denies these flags "
+                            "(it manages them itself); they are dropped from the config.")
+
+
+@transform("protected_kubelet_fields")
+def protected_kubelet_fields_check(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+    fields = sorted(set(value or {}) & protected_kubelet_fields()) if isinstance(value, dict) else []
+    if not fields:
+        return Outcome(KEPT)
+    return Outcome(CHANGED, f"Passed to machine.kubelet.extraConfig except {', '.join(fields)}: Talos protects "
+                            "these fields; they are dropped.")
+
+
+@transform("secrets_encryption")
+def secrets_encryption(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+    enc = spec.control_plane.encryption
+    if enc is None:
+        return Outcome(KEPT, "The cluster does not encrypt secrets at rest; the generated Talos encryption secret is "
+                             "removed so Talos API servers do not encrypt either.")
+    if ctx.encryption_carried:
+        return Outcome(KEPT, f"The cluster's EncryptionConfiguration ({enc.provider}, key named {enc.key_name!r}) is "
+                             "written to /var on control planes and mounted over Talos's generated one, so stored "
+                             "secrets stay readable by old and new API servers.")
+    return Outcome(
+        MANUAL,
+        f"Secrets are encrypted with {enc.provider} under the key name {enc.key_name!r}, and no EncryptionConfiguration "
+        "was imported (run fetch-pki and plan --pki). Without it Talos writes its own key (key2/key1) and old and new "
+        "API servers cannot read each other's secrets. Either import the PKI, or re-key on Kubespray first: add a key "
+        "named key2 (secretbox) first in secrets_encryption.yaml, restart the API servers, rewrite all secrets "
+        "(kubectl get secrets -A -o json | kubectl replace -f -), then set cluster.secretboxEncryptionSecret to it.",
+        "blocker",
+    )
+
+
+@transform("cluster_identity")
+def cluster_identity(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+    if ctx.joinable:
+        return Outcome(KEPT)
+    return Outcome(MANUAL, "No --pki given: the plan carries freshly generated CAs and is NOT joinable to the "
+                           "existing cluster. Run fetch-pki and plan --pki DIR.", "blocker")
+
+
+@transform("etcd_version")
+def etcd_version(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+    running = _minor_of(value)
+    target = _minor_of(ctx.talos_etcd)
+    if running is None or target is None or running == target:
+        return Outcome(KEPT, f"Talos runs etcd {ctx.talos_etcd}, the same minor as the cluster.")
+    if running < target:
+        return Outcome(MANUAL, f"The cluster runs etcd {value}, Talos {ctx.talos_etcd}. Upgrade every 3.5 member to "
+                               "≥3.5.26 before the first Talos control plane joins, or pin cluster.etcd.image to the "
+                               "cluster's version.")
+    return Outcome(MANUAL, f"The cluster runs etcd {value}, newer than Talos's {ctx.talos_etcd}; a member cannot be "
+                           "downgraded. Pin cluster.etcd.image to the cluster's version.", "blocker")
+
+
+def _minor_of(version: Any) -> tuple[int, int] | None:
+    try:
+        major, minor = str(version).lstrip("v").split(".")[:2]
+        return int(major), int(minor)
+    except (ValueError, AttributeError):
+        return None
+
+
+@transform("ntp_servers")
+def ntp_servers(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+    if not spec.host.ntp_servers:
+        return Outcome(MANUAL, "Kubespray did not manage NTP, so Talos would use time.cloudflare.com; set the site's "
+                               "time servers in TimeSyncConfig if that is unreachable.")
+    if isinstance(value, (list, tuple)) and any(" " in str(v).strip() for v in value):
+        return Outcome(CHANGED, "Server names are kept; chrony/ntpd options such as iburst are stripped.")
+    return Outcome(KEPT, "The same time servers are written.")
+
+
+@transform("node_labels")
+def node_labels(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+    blocked = sorted({f"{n.name}: {k}" for n in spec.workers for k in n.labels if not kubelet_may_set_label(k)})
+    if not blocked:
+        return Outcome(KEPT)
+    return Outcome(MANUAL, "NodeRestriction forbids workers from setting these labels, so they are left out of the "
+                           f"node patches; apply them with kubectl after each node joins: {', '.join(blocked)}.")
+
+
+@transform("node_taints")
+def node_taints(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+    tainted = sorted(n.name for n in spec.workers if n.taints)
+    if not tainted:
+        return Outcome(KEPT)
+    return Outcome(MANUAL, "Worker taints go to registerWithTaints, which only applies at first registration; if a "
+                           f"node name is reused, re-apply with kubectl taint: {', '.join(tainted)}.")
