@@ -1,0 +1,89 @@
+"""Reading a Kubespray inventory into the cluster's effective settings and a ClusterSpec.
+
+    resolved = load_cluster("inventory/mycluster")
+    resolved.spec       # ClusterSpec: the cluster as Kubespray deployed it
+    resolved.settings   # every Kubespray variable we read: value and where it came from
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from migrate.errors import UserError
+from migrate.kubespray.defaults import KubesprayDefaults, bundled, from_checkout
+from migrate.kubespray.inventory import LoadedInventory, load_inventory
+from migrate.kubespray.model import build_spec, require_control_plane
+from migrate.kubespray.releases import release_for_kube_version, release_named
+from migrate.kubespray.resolve import Resolution, Setting
+from migrate.kubespray.settings import HOST_SETTINGS, SETTINGS
+from migrate.spec import ClusterSpec
+
+__all__ = ["ResolvedCluster", "Setting", "load_cluster"]
+
+
+@dataclass(frozen=True)
+class ResolvedCluster:
+    spec: ClusterSpec
+    settings: dict[str, Setting]
+    release: str  # "v2.27"
+    release_reason: str
+    sources: tuple[Path, ...]
+    groups: dict[str, tuple[str, ...]]
+    hosts: dict[str, dict[str, object]]  # inventory host -> its host settings (ip, access_ip, ...) as written
+    reference_host: str
+    warnings: tuple[str, ...]
+
+
+def load_cluster(
+    inventory_path: str | Path,
+    kubespray_version: str | None = None,
+    kubespray_dir: str | Path | None = None,
+    vault_password_file: str | Path | None = None,
+) -> ResolvedCluster:
+    inventory = load_inventory(Path(inventory_path), Path(vault_password_file) if vault_password_file else None)
+    reference = require_control_plane(inventory)
+    defaults, reason = _choose_defaults(inventory, reference, kubespray_version, kubespray_dir)
+    cluster = Resolution(inventory, defaults, reference)
+    hosts = {h: cluster if h == reference else Resolution(inventory, defaults, h) for h in inventory.host_vars}
+    spec = build_spec(inventory, cluster, hosts)
+    settings = {name: cluster.setting(name, area) for name, area in SETTINGS.items() if name not in HOST_SETTINGS}
+    settings.update(_host_settings(hosts))
+    warnings = list(inventory.warnings) + ([reason] if "inferred" in reason or "assuming" in reason else [])
+    for r in hosts.values():
+        warnings.extend(w for w in r.warnings if w not in warnings)
+    return ResolvedCluster(
+        spec=spec,
+        settings=settings,
+        release=defaults.release.name,
+        release_reason=reason,
+        sources=inventory.sources,
+        groups=inventory.groups,
+        hosts={h: {v: r.value(v, needed=False) for v in sorted(HOST_SETTINGS) if r.defined(v)} for h, r in hosts.items()},
+        reference_host=reference,
+        warnings=tuple(warnings),
+    )
+
+
+def _choose_defaults(inventory: LoadedInventory, reference: str, version: str | None, checkout: str | Path | None) -> tuple[KubesprayDefaults, str]:
+    if version and checkout:
+        raise UserError("give either --kubespray-version or --kubespray-dir, not both")
+    if checkout:
+        defaults = from_checkout(Path(checkout))
+        return defaults, f"Kubespray {defaults.release.name} defaults read from {checkout}"
+    if version:
+        release = release_named(version)
+        return bundled(release), f"Kubespray {release.name} (from --kubespray-version)"
+    raw = inventory.host_vars[reference].get("kube_version")
+    release, reason = release_for_kube_version(str(raw) if raw is not None and "{{" not in str(raw) else "")
+    return bundled(release), reason
+
+
+def _host_settings(hosts: dict[str, Resolution]) -> dict[str, Setting]:
+    """Host variables as one setting each: host -> value, for hosts that set it."""
+    out = {}
+    for name in sorted(HOST_SETTINGS & set(SETTINGS)):
+        values = {h: r.value(name, needed=False) for h, r in hosts.items() if r.defined(name)}
+        origin = "host variables" if values else "undefined"
+        out[name] = Setting(name, values or None, origin, False, SETTINGS[name])
+    return out

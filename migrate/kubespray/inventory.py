@@ -1,0 +1,215 @@
+"""Loading a Kubespray inventory with Ansible's own machinery (InventoryManager, VariableManager)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from migrate.errors import UserError
+
+# what Kubespray calls its groups now, and what older releases called them (reference/kubespray.md §a)
+LEGACY_GROUPS = {
+    "kube-master": "kube_control_plane",
+    "kube-node": "kube_node",
+    "k8s-cluster": "k8s_cluster",
+    "calico-rr": "calico_rr",
+    "no-floating": "no_floating",
+}
+CONTROL_PLANE, WORKERS, ETCD, CLUSTER, CALICO_RR = "kube_control_plane", "kube_node", "etcd", "k8s_cluster", "calico_rr"
+
+# how users name the file they pass to -i, most specific first (hosts.yaml beside an unused sample inventory.ini)
+_PREFERRED = ("hosts.yaml", "hosts.yml", "inventory.ini", "hosts.ini", "hosts", "inventory.yaml", "inventory.yml", "inventory")
+_NOT_INVENTORY = re.compile(
+    r"(^\.|~$|\.(md|rst|txt|cfg|ts|orig|bak|retry|pyc|pyo|creds|pass|sh|py|j2|json|lock|pem|key|crt)$|\.backup|^readme|^license|^requirements)",
+    re.IGNORECASE,
+)
+_VARS_DIRS = {"group_vars", "host_vars", "credentials", "artifacts", "patches"}
+
+
+@dataclass(frozen=True)
+class LoadedInventory:
+    sources: tuple[Path, ...]
+    groups: dict[str, tuple[str, ...]]  # Kubespray's group names -> hosts in inventory order
+    host_vars: dict[str, dict[str, Any]]  # host -> its variables with Ansible's precedence applied, unrendered
+    loader: Any  # the ansible DataLoader, for the Templar
+    warnings: tuple[str, ...]
+    host_groups: dict[str, tuple[str, ...]]  # host -> its groups, lowest precedence first
+
+    def locate(self, name: str, host: str) -> str | None:
+        """file:line of the highest-precedence definition of `name` for `host`, by reading the var files."""
+        root = self.sources[0].parent
+        files = [self.sources[0]]
+        for group in ("all", *self.host_groups.get(host, ())):
+            files += _var_files(root / "group_vars", group)
+        files += _var_files(root / "host_vars", host)
+        found = None
+        pattern = re.compile(rf"^\s*{re.escape(name)}\s*[:=]")
+        for path in files:
+            for number, line in enumerate(_lines(path), start=1):
+                if pattern.match(line):
+                    found = f"{path.relative_to(root)}:{number}"
+        return found
+
+
+def _var_files(base: Path, name: str) -> list[Path]:
+    """The files Ansible reads for group_vars/<name> or host_vars/<name>: the first of dir, .yml, .yaml, .json."""
+    for candidate in (base / name, base / f"{name}.yml", base / f"{name}.yaml", base / f"{name}.json"):
+        if candidate.is_dir():
+            return sorted(p for p in candidate.rglob("*") if p.is_file() and not p.name.startswith(".")
+                          and not p.name.endswith("~") and p.suffix in ("", ".yml", ".yaml", ".json"))
+        if candidate.is_file():
+            return [candidate]
+    return []
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+def inventory_sources(path: Path) -> tuple[list[Path], list[str]]:
+    """The inventory file(s) to load from what the user pointed at, with warnings about choices made."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError("inventory not found", where=str(path), hint="pass the inventory directory you deploy with, e.g. inventory/mycluster")
+    if path.is_file():
+        return [path], []
+    for name in _PREFERRED:
+        if (path / name).is_file():
+            others = [p.name for p in _candidates(path) if p.name != name]
+            note = [f"using {name}; also present and not loaded: {', '.join(others)} (pass a file to choose)"] if others else []
+            return [path / name], note
+    found = _candidates(path)
+    if not found:
+        raise UserError(
+            "no inventory file in this directory (looked for hosts.yaml, hosts.yml, inventory.ini, hosts, ...)",
+            where=str(path),
+            hint="pass the inventory file itself, e.g. inventory/mycluster/hosts.yaml",
+        )
+    note = [f"using {found[0].name}; also present and not loaded: {', '.join(p.name for p in found[1:])}"] if len(found) > 1 else []
+    return [found[0]], note
+
+
+def _candidates(directory: Path) -> list[Path]:
+    return sorted(
+        p for p in directory.iterdir() if p.is_file() and p.name not in _VARS_DIRS and not _NOT_INVENTORY.search(p.name)
+    )
+
+
+def load_inventory(path: Path, vault_password_file: Path | None = None) -> LoadedInventory:
+    """Parse the inventory and compute every host's variables exactly as ansible-playbook would."""
+    from migrate.kubespray.ansible_runtime import ansible_loader, ansible_warnings_collected, vault_secrets
+
+    sources, warnings = inventory_sources(path)
+    loader = ansible_loader()
+    if vault_password_file is not None:
+        loader.set_vault_secrets(vault_secrets(Path(vault_password_file)))
+
+    from ansible.errors import AnsibleError
+    from ansible.inventory.manager import InventoryManager
+    from ansible.vars.manager import VariableManager
+
+    with ansible_warnings_collected() as ansible_warnings:
+        try:
+            inventory = InventoryManager(loader=loader, sources=[str(s) for s in sources])
+            groups = _kubespray_groups(inventory)
+            _add_dynamic_groups(inventory, groups)
+            variables = VariableManager(loader=loader, inventory=inventory)
+            kube_hosts = _cluster_hosts(groups)
+            host_vars = {
+                name: variables.get_vars(host=inventory.get_host(name), include_hostvars=False, _hosts=[], _hosts_all=[])
+                for name in kube_hosts
+            }
+        except AnsibleError as exc:
+            raise _explain(exc, sources[0], vault_password_file) from None
+    warnings += [f"Ansible: {w}" for w in ansible_warnings]
+    host_groups = {h: tuple(g.name for g in sorted(inventory.get_host(h).get_groups(), key=lambda g: (g.depth, g.priority, g.name))
+                            if g.name != "all") for h in host_vars}
+    return LoadedInventory(tuple(sources), groups, host_vars, loader, tuple(warnings), host_groups)
+
+
+def _kubespray_groups(inventory: Any) -> dict[str, tuple[str, ...]]:
+    """Group membership under today's names: legacy names merged in, k8s_cluster computed as Kubespray 2.27+ does."""
+    groups: dict[str, list[str]] = {}
+    for name, group in inventory.groups.items():
+        target = LEGACY_GROUPS.get(name, name)
+        members = groups.setdefault(target, [])
+        for host in group.get_hosts():
+            if host.name not in members:
+                members.append(host.name)
+    cluster = groups.setdefault(CLUSTER, [])
+    for g in (CONTROL_PLANE, WORKERS, CALICO_RR):
+        cluster.extend(h for h in groups.get(g, []) if h not in cluster)
+    return {g: tuple(hosts) for g, hosts in groups.items()}
+
+
+def _add_dynamic_groups(inventory: Any, groups: dict[str, tuple[str, ...]]) -> None:
+    """Create the groups Kubespray's group_by plays create, so group_vars/k8s_cluster/ & co apply as in a real run."""
+    for name in (CONTROL_PLANE, WORKERS, CLUSTER, CALICO_RR, ETCD):
+        members = groups.get(name, ())
+        if not members:
+            continue
+        if name not in inventory.groups:
+            inventory.add_group(name)
+        present = {h.name for h in inventory.groups[name].get_hosts()}
+        for host in members:
+            if host not in present:
+                inventory.add_host(host, group=name)
+    inventory.reconcile_inventory()
+
+
+def _cluster_hosts(groups: dict[str, tuple[str, ...]]) -> list[str]:
+    ordered: list[str] = []
+    for g in (CONTROL_PLANE, ETCD, WORKERS, CLUSTER):
+        ordered.extend(h for h in groups.get(g, ()) if h not in ordered)
+    return ordered
+
+
+def _explain(exc: Exception, source: Path, vault_password_file: Path | None) -> UserError:
+    """Turn Ansible's exception into one message that names the file and line and says what to do."""
+    text = _first_line(getattr(exc, "message", None) or str(exc))
+    origin = _origin_of(exc)
+    if "no vault secrets" in text.lower() or "decrypt" in text.lower():
+        if vault_password_file is None:
+            return UserError(
+                "this inventory holds Ansible Vault encrypted data and no vault password was given",
+                where=origin or str(source),
+                hint="pass --vault-password-file FILE (the file you give ansible-playbook)",
+            )
+        return UserError(
+            "the vault password does not decrypt this file",
+            where=origin or str(source),
+            hint=f"check that {vault_password_file} holds the password this inventory was encrypted with",
+        )
+    return UserError(f"Ansible cannot read the inventory: {text}", where=origin or str(source),
+                     hint="fix the file so that `ansible-inventory -i <it> --list` accepts it")
+
+
+def _first_line(text: str) -> str:
+    return " ".join(text.strip().split("\n")[0].split())
+
+
+def _origin_of(exc: Exception) -> str | None:
+    """file:line of the offending input, from Ansible's own error (or the exception it wraps)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        obj = getattr(exc, "obj", None)
+        origin = getattr(exc, "_origin", None) or _tag_origin(obj)
+        if origin is not None and getattr(origin, "path", None):
+            line = getattr(origin, "line_num", None)
+            return f"{origin.path}:{line}" if line else str(origin.path)
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _tag_origin(obj: Any) -> Any:
+    if obj is None:
+        return None
+    from ansible._internal._datatag._tags import Origin
+
+    return Origin.get_tag(obj)

@@ -1,0 +1,69 @@
+"""Kubespray releases we know, and how to pick the one that built a cluster."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from migrate.errors import UserError
+
+
+@dataclass(frozen=True, order=True)
+class Release:
+    minor: int  # the x of Kubespray 2.x
+    default_kube: str  # the Kubernetes version that release deploys by default
+
+    @property
+    def name(self) -> str:
+        return f"v2.{self.minor}"
+
+    def at_least(self, name: str) -> bool:
+        return self.minor >= release_named(name).minor
+
+
+# default kube_version per release (reference/kubespray.md §e)
+RELEASES = tuple(
+    Release(minor, kube)
+    for minor, kube in (
+        (16, "1.20.7"), (17, "1.21.5"), (18, "1.22.5"), (19, "1.23.7"), (20, "1.24.6"), (21, "1.25.6"),
+        (22, "1.26.5"), (23, "1.27.5"), (24, "1.28.6"), (25, "1.29.5"), (26, "1.30.4"), (27, "1.31.4"),
+        (28, "1.32.8"), (29, "1.33.7"), (30, "1.34.3"), (31, "1.35.4"),
+    )
+)
+_BY_MINOR = {r.minor: r for r in RELEASES}
+_RELEASE_TEXT = re.compile(r"^v?2\.(\d+)(\.\d+)?([-+].*)?$")
+
+
+def release_named(text: str) -> Release:
+    """'2.27', 'v2.27.1', 'v2.20.0-106-g4751089' -> that release; anything else is refused."""
+    m = _RELEASE_TEXT.match(str(text).strip())
+    if m and int(m.group(1)) in _BY_MINOR:
+        return _BY_MINOR[int(m.group(1))]
+    known = f"{RELEASES[0].name[1:]} to {RELEASES[-1].name[1:]}"
+    raise UserError(
+        f"unknown Kubespray release {text!r}: this tool knows releases {known}",
+        where="--kubespray-version",
+        hint="give the release your cluster was deployed with (e.g. 2.27), or --kubespray-dir with your Kubespray checkout",
+    )
+
+
+def kube_minor(version: str) -> tuple[int, int] | None:
+    m = re.match(r"^v?(\d+)\.(\d+)", str(version).strip())
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def release_for_kube_version(kube_version: str) -> tuple[Release, str]:
+    """The release whose default Kubernetes minor is the cluster's, with a sentence saying so."""
+    minor = kube_minor(kube_version)
+    if minor is None:
+        latest = RELEASES[-1]
+        return latest, f"no usable kube_version in the inventory; assuming the newest known release {latest.name}"
+    best = min(RELEASES, key=lambda r: (abs(kube_minor(r.default_kube)[1] - minor[1]), -r.minor))
+    exact = kube_minor(best.default_kube) == minor
+    why = (
+        f"Kubespray release inferred from kube_version {kube_version}: {best.name} deploys {minor[0]}.{minor[1]} by default"
+        if exact
+        else f"Kubespray release inferred from kube_version {kube_version}: nearest known is {best.name} "
+        f"(default {best.default_kube}); pass --kubespray-version to be exact"
+    )
+    return best, why

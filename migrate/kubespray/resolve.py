@@ -1,0 +1,130 @@
+"""Effective values of Kubespray variables, with where each came from.
+
+Layers, lowest first, as Kubespray's plays see them: role defaults < the inventory (Ansible's own
+precedence, computed by VariableManager) < kubespray-defaults role vars. Cluster-wide values are
+rendered once, on the first control plane (where Kubespray renders kubeadm's config); host values per host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from migrate.errors import UserError
+from migrate.kubespray.defaults import KubesprayDefaults
+from migrate.kubespray.inventory import LoadedInventory
+from migrate.kubespray.settings import SECRET_SETTINGS
+from migrate.kubespray.templating import Renderer, TemplateError, Undefined, is_template, plain
+
+UNDEFINED = "undefined"
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    value: Any
+    origin: str  # "group_vars/k8s_cluster/k8s-cluster.yml:12", "Kubespray v2.27 default (...)", or "undefined"
+    secret: bool = False
+    area: str = ""
+
+    @property
+    def defined(self) -> bool:
+        return self.origin != UNDEFINED
+
+
+class Resolution:
+    """The variables of one host, rendered on demand and remembered."""
+
+    def __init__(self, inventory: LoadedInventory, defaults: KubesprayDefaults, host: str, renderer: Renderer | None = None):
+        self.inventory = inventory
+        self.defaults = defaults
+        self.host = host
+        self._inventory_vars = inventory.host_vars[host]
+        self.variables = {**defaults.defaults, **self._inventory_vars, **defaults.role_vars}
+        self._renderer = renderer
+        self._cache: dict[str, Any] = {}
+        self.warnings: list[str] = []
+        self._root = inventory.sources[0].parent
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:  # built lazily: most hosts only need literal values
+            self._renderer = Renderer(self.inventory.loader, self.variables)
+        return self._renderer
+
+    def defined(self, name: str) -> bool:
+        return name in self.variables
+
+    def raw(self, name: str) -> Any:
+        return self.variables.get(name)
+
+    def value(self, name: str, default: Any = None, *, needed: bool = True) -> Any:
+        """The rendered value; an undefined reference is an error for a needed setting, else a warning."""
+        if name in self._cache:
+            return self._cache[name]
+        raw = self.variables.get(name, _MISSING)
+        if raw is _MISSING:
+            return default
+        if _is_vaulted(raw) and not needed:
+            return "<vaulted>"
+        try:
+            value = self.renderer.render(raw) if is_template(raw) or _is_vaulted(raw) else plain(raw)
+        except (Undefined, TemplateError) as exc:
+            if needed:
+                raise self._template_problem(name, raw, exc) from None
+            if name in self._inventory_vars:  # Kubespray's own fact-based defaults are expected not to render offline
+                self.warnings.append(f"{self.origin(name)}: {name} cannot be rendered ({exc.message}); the migration does not need it")
+            value = default
+        self._cache[name] = value
+        return value
+
+    def _template_problem(self, name: str, raw: Any, exc: Undefined | TemplateError) -> UserError:
+        if "vault" in exc.message.lower() or "decrypt" in exc.message.lower():
+            return UserError(f"{name} is vault-encrypted and no (or a wrong) vault password was given",
+                             where=self.origin(name), hint="pass --vault-password-file FILE")
+        kind = "refers to an undefined variable" if isinstance(exc, Undefined) else "has a Jinja error"
+        return UserError(
+            f"{name} {kind}: {exc.message}",
+            where=self.origin(name),
+            hint="define the missing variable in group_vars, or give this setting a literal value"
+            if isinstance(exc, Undefined)
+            else "fix the expression so that Ansible can render it",
+        )
+
+    def origin(self, name: str) -> str:
+        """Where the effective value of `name` was set."""
+        if name in self.defaults.role_vars:
+            return f"Kubespray {self.defaults.release.name} role vars (outrank the inventory)"
+        if name in self._inventory_vars:
+            return self._inventory_origin(name, self._inventory_vars[name])
+        if name in self.defaults.defaults:
+            return self.defaults.origin(name)
+        return UNDEFINED
+
+    def _inventory_origin(self, name: str, raw: Any) -> str:
+        from ansible._internal._datatag._tags import Origin
+
+        tag = Origin.get_tag(raw)
+        if tag is None or not tag.path:  # booleans and numbers carry no origin tag: find the line that sets them
+            return self.inventory.locate(name, self.host) or f"inventory {self.inventory.sources[0].name}"
+        path = Path(tag.path)
+        try:
+            path = path.relative_to(self._root)
+        except ValueError:
+            pass
+        return f"{path}:{tag.line_num}" if tag.line_num else str(path)
+
+    def setting(self, name: str, area: str) -> Setting:
+        origin = self.origin(name)
+        if origin == UNDEFINED:
+            return Setting(name, None, origin, name in SECRET_SETTINGS, area)
+        secret = name in SECRET_SETTINGS or _is_vaulted(self.raw(name))
+        value = "<redacted>" if secret else self.value(name, needed=False)
+        return Setting(name, value, origin, secret, area)
+
+
+def _is_vaulted(raw: Any) -> bool:
+    return type(raw).__name__ in ("EncryptedString", "AnsibleVaultEncryptedUnicode")
+
