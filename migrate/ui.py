@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 from rich.console import Console
 
-out = Console(highlight=False, soft_wrap=True)
+# pipes and CI logs get a wide fixed width, so tables are not cut to 80 columns
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 REDACTED = "<redacted>"
@@ -32,12 +33,17 @@ def is_secret_key(name: str) -> bool:
 def redact(data: Any) -> Any:
     """A copy of plain data with every secret-named value and PEM private key replaced."""
     if isinstance(data, dict):
-        return {k: (REDACTED if is_secret_key(str(k)) and v not in (None, "", {}, []) else redact(v)) for k, v in data.items()}
+        return {k: (REDACTED if is_secret_key(str(k)) and _holds_secret(v) else redact(v)) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         return [redact(v) for v in data]
     if isinstance(data, str):
         return _PEM_PRIVATE.sub(REDACTED, data)
     return data
+
+
+def _holds_secret(value: Any) -> bool:
+    """Flags and empty values are not secret material, whatever their key is called."""
+    return not isinstance(value, (bool, int, float)) and value not in (None, "", {}, [])
 
 
 def dump(data: Any, fmt: str) -> str:

@@ -39,8 +39,8 @@ class LoadedInventory:
 
     def locate(self, name: str, host: str) -> str | None:
         """file:line of the highest-precedence definition of `name` for `host`, by reading the var files."""
-        root = self.sources[0].parent
-        files = [self.sources[0]]
+        root = self.sources[0].resolve().parent
+        files = [self.sources[0].resolve()]
         for group in ("all", *self.host_groups.get(host, ())):
             files += _var_files(root / "group_vars", group)
         files += _var_files(root / "host_vars", host)

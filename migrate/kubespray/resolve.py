@@ -46,7 +46,7 @@ class Resolution:
         self._renderer = renderer
         self._cache: dict[str, Any] = {}
         self.warnings: list[str] = []
-        self._root = inventory.sources[0].parent
+        self._root = inventory.sources[0].resolve().parent
 
     @property
     def renderer(self) -> Renderer:
