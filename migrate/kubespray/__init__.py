@@ -14,7 +14,7 @@ from migrate.errors import UserError
 from migrate.kubespray.defaults import KubesprayDefaults, bundled, from_checkout
 from migrate.kubespray.inventory import LoadedInventory, load_inventory
 from migrate.kubespray.model import build_spec, require_control_plane
-from migrate.kubespray.releases import release_for_kube_version, release_named
+from migrate.kubespray.releases import RELEASES, release_for_kube_version, release_named
 from migrate.kubespray.resolve import Resolution, Setting
 from migrate.kubespray.settings import HOST_SETTINGS, SETTINGS
 from migrate.spec import ClusterSpec
@@ -44,12 +44,13 @@ def load_cluster(
     inventory = load_inventory(Path(inventory_path), Path(vault_password_file) if vault_password_file else None)
     reference = require_control_plane(inventory)
     defaults, reason = _choose_defaults(inventory, reference, kubespray_version, kubespray_dir)
+    guessed = not (kubespray_version or kubespray_dir)
     cluster = Resolution(inventory, defaults, reference)
     hosts = {h: cluster if h == reference else Resolution(inventory, defaults, h) for h in inventory.host_vars}
     spec = build_spec(inventory, cluster, hosts)
     settings = {name: cluster.setting(name, area) for name, area in SETTINGS.items() if name not in HOST_SETTINGS}
     settings.update(_host_settings(hosts))
-    warnings = list(inventory.warnings) + ([reason] if "inferred" in reason or "assuming" in reason else [])
+    warnings = list(inventory.warnings) + ([reason] if guessed else [])
     for r in hosts.values():
         warnings.extend(w for w in r.warnings if w not in warnings)
     return ResolvedCluster(
@@ -75,6 +76,10 @@ def _choose_defaults(inventory: LoadedInventory, reference: str, version: str | 
         release = release_named(version)
         return bundled(release), f"Kubespray {release.name} (from --kubespray-version)"
     raw = inventory.host_vars[reference].get("kube_version")
+    if (raw is None or "{{" in str(raw)) and inventory.legacy_names:
+        oldest = RELEASES[0]
+        return bundled(oldest), (f"no kube_version in the inventory and legacy group names (kube-master): assuming the oldest "
+                                 f"known release {oldest.name}; pass --kubespray-version to be exact")
     release, reason = release_for_kube_version(str(raw) if raw is not None and "{{" not in str(raw) else "")
     return bundled(release), reason
 

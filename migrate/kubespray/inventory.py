@@ -36,6 +36,7 @@ class LoadedInventory:
     loader: Any  # the ansible DataLoader, for the Templar
     warnings: tuple[str, ...]
     host_groups: dict[str, tuple[str, ...]]  # host -> its groups, lowest precedence first
+    legacy_names: bool = False  # written with kube-master & co, i.e. for Kubespray 2.15 or older
 
     def locate(self, name: str, host: str) -> str | None:
         """file:line of the highest-precedence definition of `name` for `host`, by reading the var files."""
@@ -129,7 +130,8 @@ def load_inventory(path: Path, vault_password_file: Path | None = None) -> Loade
     warnings += [f"Ansible: {w}" for w in ansible_warnings]
     host_groups = {h: tuple(g.name for g in sorted(inventory.get_host(h).get_groups(), key=lambda g: (g.depth, g.priority, g.name))
                             if g.name != "all") for h in host_vars}
-    return LoadedInventory(tuple(sources), groups, host_vars, loader, tuple(warnings), host_groups)
+    legacy = any(name in LEGACY_GROUPS for name in inventory.groups)
+    return LoadedInventory(tuple(sources), groups, host_vars, loader, tuple(warnings), host_groups, legacy)
 
 
 def _kubespray_groups(inventory: Any) -> dict[str, tuple[str, ...]]:
