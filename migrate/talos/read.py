@@ -288,8 +288,7 @@ def _control_plane(config: MachineConfig, network: Network, nodes: tuple[NodeSpe
         controller_manager=_component(config.get("cluster", "controllerManager", default={})),
         scheduler=_component(config.get("cluster", "scheduler", default={})),
         service_account_issuer=issuers[0],
-        # kube-apiserver defaults the audiences to the first issuer: keep "()" for that case
-        api_audiences=() if audiences == issuers[:1] else tuple(audiences),
+        api_audiences=tuple(audiences),
         authorization_modes=tuple(_merge_additive(["Node", "RBAC"], _split(args.get("authorization-mode")))),
         admission_plugins=tuple(_split(args.get("enable-admission-plugins"))),
         disabled_admission_plugins=tuple(_split(args.get("disable-admission-plugins"))),

@@ -52,7 +52,7 @@ def test_gen_config_defaults_for_every_version(kind):
         cp = spec.control_plane
         assert cp.endpoint.url == "https://base:6443" and cp.endpoint.kind == "loadbalancer"
         assert cp.service_account_issuer == "https://base:6443"
-        assert cp.api_audiences == ()
+        assert cp.api_audiences == ("https://base:6443",)
         assert cp.anonymous_auth is False
         assert "base" in cp.cert_sans and "kubernetes.default.svc.cluster.local" in cp.cert_sans
         assert cp.encryption is None or (cp.encryption.provider, cp.encryption.key_name) == ("secretbox", "key2")

@@ -1,0 +1,269 @@
+"""Semantic diff of two ClusterSpecs: what changes for the cluster, by area, with severity and consequence.
+
+deepdiff finds the differences on plain data (spec.to_dict); the rules in mappings/diff.yaml say what each
+means. Keyed collections (nodes, etcd members, registry mirrors) are compared by name, set-like lists
+ignore order, and secret-named values never leave this module: they become "changed (redacted)".
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from migrate.mapping.data import load_mapping
+from migrate.spec import ClusterSpec, to_dict
+from migrate.ui import REDACTED, is_secret_key, redact
+
+SEVERITIES = ("breaking", "risky", "cosmetic")  # worst first
+AREAS = ("network", "DNS", "control plane", "kubelet", "etcd", "runtime", "identity", "nodes")
+ADDED, REMOVED, CHANGED = "added", "removed", "changed"
+
+# lists compared by an item field instead of by position: path → the field that names an item
+KEYED = {("nodes",): "name", ("etcd", "members"): "name", ("runtime", "mirrors"): "registry"}
+# lists whose order means something (primary address family, resolver order); all others are sets
+ORDERED = {
+    ("network", "pod_subnets"),
+    ("network", "service_subnets"),
+    ("network", "cluster_dns"),
+    ("network", "upstream_dns_servers"),
+    ("host", "nameservers"),
+    ("host", "search_domains"),
+    ("control_plane", "authorization_modes"),
+    ("runtime", "mirrors", "*", "endpoints"),
+}
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Rule:
+    path: tuple[str, ...]
+    area: str = "control plane"
+    severity: str = "risky"
+    added: str | None = None
+    removed: str | None = None
+    consequence: str = "{key} changes"
+    settings: tuple[str, ...] = ()
+    ignore: bool = False
+    secret: bool | None = None  # None: decided by the key names along the path
+
+    def matches(self, path: tuple[str, ...]) -> bool:
+        return _match(self.path, path)
+
+
+@dataclass(frozen=True)
+class Change:
+    path: tuple[str, ...]
+    kind: str  # added | removed | changed
+    area: str
+    severity: str
+    consequence: str
+    before: Any = None  # None for a secret, or when the value is absent on that side
+    after: Any = None
+    secret: bool = False
+    settings: tuple[str, ...] = ()  # Kubespray variables that decide this field
+
+    @property
+    def where(self) -> str:
+        return format_path(self.path)
+
+    def describe_values(self) -> tuple[str, str]:
+        """before / after as short text; a secret shows only that it changed."""
+        if self.secret:
+            return ("", "changed (redacted)")
+        if isinstance(self.before, list) and isinstance(self.after, list) and not _ordered(self.path):
+            gone = [f"-{_show(v, False)}" for v in self.before if v not in self.after]
+            new = [f"+{_show(v, False)}" for v in self.after if v not in self.before]
+            return (", ".join(gone) or "—", ", ".join(new) or "—")
+        return (_show(self.before, self.kind == ADDED), _show(self.after, self.kind == REMOVED))
+
+    def to_dict(self) -> dict:
+        data = {
+            "path": self.where,
+            "kind": self.kind,
+            "area": self.area,
+            "severity": self.severity,
+            "consequence": self.consequence,
+        }
+        if self.secret:
+            data["value"] = "changed (redacted)"
+        else:
+            data["before"], data["after"] = self.before, self.after
+        return data
+
+
+@cache
+def rules() -> tuple[Rule, ...]:
+    """The ordered rules from mappings/diff.yaml (first match wins)."""
+    raw = load_mapping("diff.yaml")["rules"]
+    return tuple(
+        Rule(**{**r, "path": tuple(r["path"].split(".")), "settings": tuple(r.get("settings") or ())}) for r in raw
+    )
+
+
+def rule_for(path: tuple[str, ...]) -> Rule:
+    return next((r for r in rules() if r.matches(path)), Rule(path=("**",)))
+
+
+def diff_specs(before: ClusterSpec, after: ClusterSpec) -> list[Change]:
+    """Every difference that matters between two specs, worst first, then by area and path."""
+    a, b = normalize(before), normalize(after)
+    found = DeepDiff(a, b, view="tree", verbose_level=2)
+    paths: dict[tuple[str, ...], None] = {}
+    for report in found.values():
+        for level in report:
+            paths[_reported_path(level.path(output_format="list"))] = None
+    changes = [c for p in paths if (c := _change(p, a, b)) is not None]
+    return sorted(changes, key=lambda c: (SEVERITIES.index(c.severity), AREAS.index(c.area), c.path))
+
+
+def normalize(spec: ClusterSpec) -> dict:
+    """Plain data fit for comparison: keyed lists become maps by name, set-like lists are sorted,
+    fields left out take the value the component uses then (mappings/diff.yaml `absent_means`)."""
+    data = to_dict(spec)
+    for dotted, defaults in load_mapping("diff.yaml")["absent_means"].items():
+        *parents, leaf = dotted.split(".")
+        holder = _lookup(data, tuple(parents))
+        if isinstance(holder, dict) and isinstance(holder.get(leaf), dict):
+            holder[leaf] = {**defaults, **holder[leaf]}
+    cp = data["control_plane"]
+    if not cp["api_audiences"]:  # kube-apiserver's default audience is the first issuer
+        cp["api_audiences"] = [cp["service_account_issuer"]]
+    return _normalize(data, ())
+
+
+def format_path(path: tuple[str, ...]) -> str:
+    """Dotted path; a segment that itself has dots or slashes (a label key) goes in brackets."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if any(ch in part for ch in "./ ") else (f".{part}" if text else part)
+    return text
+
+
+def worst(changes: list[Change]) -> str | None:
+    return min((c.severity for c in changes), key=SEVERITIES.index, default=None)
+
+
+def fails(changes: list[Change], fail_on: str) -> bool:
+    """Whether changes at or above `fail_on` (breaking | risky | any) are present."""
+    if fail_on == "any":
+        return bool(changes)
+    limit = SEVERITIES.index(fail_on)
+    return any(SEVERITIES.index(c.severity) <= limit for c in changes)
+
+
+# --- internals -----------------------------------------------------------------------------------
+
+
+def _normalize(value: Any, path: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _normalize(v, (*path, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        key = KEYED.get(path)
+        if key is not None:
+            return {str(item[key]): _normalize(item, (*path, str(item[key]))) for item in value}
+        items = [_normalize(v, path) for v in value]
+        if _ordered(path):
+            return items
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, default=str))
+    return value
+
+
+def _ordered(path: tuple[str, ...]) -> bool:
+    return any(_match(p, path) for p in ORDERED)
+
+
+def _reported_path(raw: list) -> tuple[str, ...]:
+    """deepdiff's path cut at the first list index: lists are compared (and shown) whole."""
+    path: list[str] = []
+    for part in raw:
+        if isinstance(part, int):
+            break
+        path.append(str(part))
+    return tuple(path)
+
+
+def _change(path: tuple[str, ...], a: dict, b: dict) -> Change | None:
+    rule = rule_for(path)
+    if rule.ignore:
+        return None
+    old, new = _lookup(a, path), _lookup(b, path)
+    if old == new:
+        return None
+    kind = ADDED if old is _MISSING or old is None else REMOVED if new is _MISSING or new is None else CHANGED
+    if kind == CHANGED and _only_grows(old, new):
+        kind_for_severity = ADDED
+    elif kind == CHANGED and _only_grows(new, old):
+        kind_for_severity = REMOVED
+    else:
+        kind_for_severity = kind
+    severity = {ADDED: rule.added, REMOVED: rule.removed}.get(kind_for_severity) or rule.severity
+    secret = rule.secret if rule.secret is not None else any(is_secret_key(p) for p in path)
+    return Change(
+        path=path,
+        kind=kind,
+        area=rule.area,
+        severity=severity,
+        consequence=_consequence(rule, path),
+        before=None if secret else _plain(old),
+        after=None if secret else _plain(new),
+        secret=secret,
+        settings=rule.settings,
+    )
+
+
+def _lookup(data: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return _MISSING
+        data = data[part]
+    return data
+
+
+def _only_grows(small: Any, big: Any) -> bool:
+    """True when `big` keeps everything in `small` and adds to it (list items or map keys)."""
+    if isinstance(small, list) and isinstance(big, list):
+        return set(map(_hashable, small)) < set(map(_hashable, big))
+    if isinstance(small, dict) and isinstance(big, dict):
+        return small.items() <= big.items() if _all_hashable(small) and _all_hashable(big) else False
+    return False
+
+
+def _hashable(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _all_hashable(data: dict) -> bool:
+    return all(isinstance(v, (str, int, float, bool, type(None))) for v in data.values())
+
+
+def _plain(value: Any) -> Any:
+    return None if value is _MISSING else redact(value)
+
+
+def _consequence(rule: Rule, path: tuple[str, ...]) -> str:
+    item = path[2] if len(path) > 2 and path[:2] in (("etcd", "members"), ("runtime", "mirrors")) else ""
+    node = path[1] if len(path) > 1 and path[0] == "nodes" else item
+    return rule.consequence.format(key=path[-1] if path else "", node=node, item=item or node)
+
+
+def _match(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
+    if not pattern:
+        return not path
+    if pattern[0] == "**":
+        return any(_match(pattern[1:], path[i:]) for i in range(len(path) + 1)) if len(pattern) > 1 else True
+    return bool(path) and fnmatch.fnmatchcase(path[0], pattern[0]) and _match(pattern[1:], path[1:])
+
+
+def _show(value: Any, absent: bool) -> str:
+    if absent or value is None:
+        return "—"
+    if value == REDACTED:
+        return "changed (redacted)"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)

@@ -1,0 +1,152 @@
+"""Semantic diff of two specs: grouping, severity, consequence, keyed comparison and redaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from migrate.diff import AREAS, SEVERITIES, diff_specs, fails, format_path, rules, worst
+from migrate.kubespray import load_cluster
+from migrate.spec import Component, SecretsEncryption
+from tests.conftest import INVENTORIES
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_cluster(INVENTORIES / "demo").spec
+
+
+def _by_path(changes):
+    return {c.where: c for c in changes}
+
+
+def test_same_spec_has_no_changes(demo):
+    assert diff_specs(demo, demo) == []
+
+
+def test_service_cidr_change_is_breaking_with_its_consequence(demo):
+    other = replace(demo, network=replace(demo.network, service_subnets=("10.96.0.0/12",)))
+    (change,) = diff_specs(demo, other)
+    assert change.where == "network.service_subnets"
+    assert (change.area, change.severity, change.kind) == ("network", "breaking", "changed")
+    assert "ClusterIPs the new API server does not own" in change.consequence
+    assert (change.before, change.after) == (["10.233.0.0/18"], ["10.96.0.0/12"])
+    assert "kube_service_addresses" in change.settings
+
+
+def test_nodes_compared_by_name_not_position(demo):
+    reordered = replace(demo, nodes=tuple(reversed(demo.nodes)))
+    assert diff_specs(demo, reordered) == []
+    w3 = demo.node("w3")
+    edited = replace(w3, labels={**w3.labels, "demo.internal/ingress": "false"}, ip="10.0.10.99")
+    fewer = tuple(n for n in demo.nodes if n.name not in ("w1", "w3")) + (edited,)
+    changes = _by_path(diff_specs(demo, replace(demo, nodes=fewer)))
+    assert changes["nodes.w1"].kind == "removed" and changes["nodes.w1"].severity == "breaking"
+    assert changes["nodes.w3.ip"].severity == "breaking"
+    label = changes["nodes.w3.labels[demo.internal/ingress]"]
+    assert (label.before, label.after, label.area) == ("true", "false", "nodes")
+    assert set(changes) == {"nodes.w1", "nodes.w3.ip", "nodes.w3.labels[demo.internal/ingress]"}
+
+
+def test_set_like_lists_ignore_order_and_grow_softly(demo):
+    cp = demo.control_plane
+    shuffled = replace(demo, control_plane=replace(cp, cert_sans=tuple(reversed(cp.cert_sans))))
+    assert diff_specs(demo, shuffled) == []
+    grown = replace(demo, control_plane=replace(cp, cert_sans=(*cp.cert_sans, "api.example.com")))
+    (change,) = diff_specs(demo, grown)
+    assert change.severity == "cosmetic", "only adding a SAN harms no client"
+    assert change.describe_values() == ("—", "+api.example.com")
+    shrunk = replace(demo, control_plane=replace(cp, cert_sans=cp.cert_sans[1:]))
+    (change,) = diff_specs(demo, shrunk)
+    assert change.severity == "risky" and change.describe_values()[0] == f"-{cp.cert_sans[0]}"
+
+
+def test_ordered_lists_keep_order(demo):
+    swapped = replace(demo, network=replace(demo.network, upstream_dns_servers=("10.0.10.3", "10.0.10.2")))
+    (change,) = diff_specs(demo, swapped)
+    assert change.where == "network.upstream_dns_servers" and change.area == "DNS"
+
+
+def test_absent_kubelet_fields_mean_the_upstream_default(demo):
+    bare = replace(
+        demo,
+        kubelet=replace(
+            demo.kubelet,
+            config={
+                k: v
+                for k, v in demo.kubelet.config.items()
+                if k in ("shutdownGracePeriod", "failSwapOn", "protectKernelDefaults", "rotateCertificates")
+            },
+        ),
+    )
+    assert diff_specs(demo, bare) == []
+    bigger = replace(demo, kubelet=replace(demo.kubelet, config={**demo.kubelet.config, "maxPods": 250}))
+    (change,) = diff_specs(demo, bigger)
+    assert (change.where, change.area, change.before, change.after) == ("kubelet.config.maxPods", "kubelet", 110, 250)
+
+
+def test_audiences_default_to_the_issuer(demo):
+    implicit = replace(demo, control_plane=replace(demo.control_plane, api_audiences=()))
+    assert diff_specs(demo, implicit) == []
+
+
+def test_encryption_key_name_is_breaking(demo):
+    talos_key = replace(demo.control_plane.encryption, key_name="key2")
+    changes = diff_specs(demo, replace(demo, control_plane=replace(demo.control_plane, encryption=talos_key)))
+    (change,) = changes
+    assert change.severity == "breaking" and change.area == "identity"
+    assert "cannot be decrypted" in change.consequence
+
+
+def test_secret_values_never_appear(demo):
+    token_a, token_b = "s3cr3t-token-aaaa", "s3cr3t-token-bbbb"
+    a = replace(
+        demo, control_plane=replace(demo.control_plane, apiserver=Component(extra_args={"oidc-token": token_a}))
+    )
+    b = replace(
+        demo, control_plane=replace(demo.control_plane, apiserver=Component(extra_args={"oidc-token": token_b}))
+    )
+    (change,) = diff_specs(a, b)
+    assert change.secret and change.describe_values() == ("", "changed (redacted)")
+    text = json.dumps(change.to_dict()) + repr(change.describe_values())
+    assert token_a not in text and token_b not in text
+    assert change.to_dict()["value"] == "changed (redacted)"
+
+
+def test_anonymous_auth_is_not_mistaken_for_a_secret(demo):
+    off = replace(demo, control_plane=replace(demo.control_plane, anonymous_auth=False))
+    (change,) = diff_specs(demo, off)
+    assert not change.secret and (change.before, change.after) == (True, False)
+    assert "401" in change.consequence
+
+
+def test_changes_sorted_worst_first_and_fail_on(demo):
+    other = replace(
+        demo,
+        network=replace(demo.network, pod_subnets=("10.244.0.0/16",)),
+        host=replace(demo.host, os_family="talos"),
+        control_plane=replace(demo.control_plane, encryption=SecretsEncryption(provider="aescbc", key_name="key")),
+    )
+    changes = diff_specs(demo, other)
+    assert [c.severity for c in changes] == sorted((c.severity for c in changes), key=SEVERITIES.index)
+    assert worst(changes) == "breaking"
+    cosmetic_only = [c for c in changes if c.severity == "cosmetic"]
+    assert fails(cosmetic_only, "any") and not fails(cosmetic_only, "risky") and not fails([], "any")
+    assert fails(changes, "breaking")
+
+
+def test_every_rule_is_well_formed():
+    for rule in rules():
+        if rule.ignore:
+            continue
+        assert rule.area in AREAS, rule
+        assert {rule.severity, rule.added or "risky", rule.removed or "risky"} <= set(SEVERITIES), rule
+        rule.consequence.format(key="k", node="n", item="i")
+
+
+def test_format_path_brackets_keys_with_dots():
+    assert (
+        format_path(("nodes", "w3", "labels", "node.kubernetes.io/disk")) == "nodes.w3.labels[node.kubernetes.io/disk]"
+    )
