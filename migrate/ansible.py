@@ -1,0 +1,165 @@
+"""Running the playbooks shipped in `migrate/playbooks/` through ansible-runner, with progress on stderr."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migrate import ui
+from migrate.errors import UserError
+
+PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
+# runner stats keys -> our names ("dark" is Ansible's word for unreachable)
+_STATS = {"ok": "ok", "changed": "changed", "failures": "failed", "dark": "unreachable", "skipped": "skipped"}
+
+
+@dataclass(frozen=True)
+class HostStats:
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    host: str
+    task: str
+    message: str
+    unreachable: bool = False
+
+    def __str__(self) -> str:
+        what = "unreachable" if self.unreachable else "failed"
+        return f"{self.host}: task {self.task!r} {what}: {self.message}"
+
+
+@dataclass(frozen=True)
+class PlaybookResult:
+    rc: int
+    stats: dict[str, HostStats] = field(default_factory=dict)  # host -> counts, for every host the play ran on
+    failures: tuple[TaskFailure, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0 and not self.failures
+
+
+def run_playbook(
+    name: str,
+    inventory: Path | str,
+    *,
+    extravars: dict[str, Any] | None = None,
+    vault_password_file: Path | str | None = None,
+    progress: Callable[[str], None] | None = None,
+    check: bool = True,
+) -> PlaybookResult:
+    """Run `migrate/playbooks/<name>` against the user's inventory; with `check`, a failure is a UserError."""
+    import ansible_runner  # heavy: only paid by the verbs that run Ansible
+
+    playbook = PLAYBOOKS / name
+    if not playbook.is_file():
+        raise UserError(f"no playbook named {name!r} ships with kubespray2talos", where=str(PLAYBOOKS))
+    cmdline = []
+    if vault_password_file is not None:
+        if not Path(vault_password_file).is_file():
+            raise UserError(
+                "vault password file not found",
+                where=str(vault_password_file),
+                hint="pass the file you give ansible-playbook",
+            )
+        cmdline.append(f"--vault-password-file {shlex.quote(str(Path(vault_password_file).resolve()))}")
+    events = _EventLog(progress or _to_stderr)
+    with tempfile.TemporaryDirectory(prefix="ks2t-ansible-") as private:
+        runner = ansible_runner.run(
+            private_data_dir=private,
+            playbook=str(playbook),
+            inventory=str(Path(inventory).resolve()),
+            extravars=extravars or {},
+            cmdline=" ".join(cmdline) or None,
+            envvars=_environment(private),
+            event_handler=events,
+            quiet=True,
+        )
+        result = PlaybookResult(runner.rc, events.stats, tuple(events.failures))
+        if check and not result.ok:
+            raise _explain(result, runner.stdout.read() if runner.rc and not events.failures else "")
+    return result
+
+
+class _EventLog:
+    """ansible-runner event handler: reports progress, remembers failures and the final stats."""
+
+    def __init__(self, progress: Callable[[str], None]):
+        self.progress = progress
+        self.failures: list[TaskFailure] = []
+        self.stats: dict[str, HostStats] = {}
+
+    def __call__(self, event: dict[str, Any]) -> bool:
+        kind, data = event.get("event", ""), event.get("event_data") or {}
+        if kind == "playbook_on_play_start":
+            self.progress(f"play: {data.get('play', '')}")
+        elif kind == "playbook_on_task_start":
+            self.progress(f"  task: {data.get('task', '')}")
+        elif kind in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
+            self.failures.append(
+                TaskFailure(
+                    data.get("host", "?"),
+                    data.get("task", "?"),
+                    _message(data.get("res")),
+                    kind.endswith("unreachable"),
+                )
+            )
+        elif kind == "playbook_on_stats":
+            hosts = {h for key in _STATS for h in (data.get(key) or {})}
+            self.stats = {
+                h: HostStats(**{ours: int((data.get(theirs) or {}).get(h, 0)) for theirs, ours in _STATS.items()})
+                for h in sorted(hosts)
+            }
+        return True
+
+
+def _message(res: Any) -> str:
+    """The one line a person needs from a failed task's result; PEM private keys redacted on the way."""
+    if not isinstance(res, dict):
+        return "no details"
+    text = res.get("msg") or res.get("stderr") or res.get("reason") or "no details"
+    return ui.redact(str(text)).strip().splitlines()[0][:300] if str(text).strip() else "no details"
+
+
+def _explain(result: PlaybookResult, output: str) -> UserError:
+    if result.failures:
+        first = result.failures[0]
+        more = f" (and {len(result.failures) - 1} more failure(s))" if len(result.failures) > 1 else ""
+        hint = (
+            "check SSH access and the inventory address of that host"
+            if first.unreachable
+            else "fix what the task reports, then run the command again"
+        )
+        return UserError(f"{first}{more}", where=first.host, hint=hint)
+    last = next((line for line in reversed(output.splitlines()) if line.strip()), "no output")
+    return UserError(
+        f"ansible-playbook exited with {result.rc}: {ui.redact(last)[:300]}",
+        hint="run with the same inventory through ansible-playbook to see all output",
+    )
+
+
+def _environment(private: str) -> dict[str, str]:
+    # the ansible-playbook beside our interpreter first: a venv's ansible, whatever the caller's PATH says
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+    return {
+        "PATH": path,
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_LOCAL_TEMP": f"{private}/tmp",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+
+
+def _to_stderr(line: str) -> None:
+    ui.err.print(line, markup=False, highlight=False)
