@@ -183,6 +183,11 @@ def _closure(names: set[str], everything: dict[str, Any]) -> set[str]:
     return seen
 
 
+def references(value: Any) -> set[str]:
+    """The variable names a (possibly nested) Jinja value refers to."""
+    return _references(Environment(), value)
+
+
 def _references(env: Environment, value: Any) -> set[str]:
     if isinstance(value, str):
         if "{{" not in value and "{%" not in value:

@@ -204,9 +204,17 @@ def _origin_of(exc: Exception) -> str | None:
         origin = getattr(exc, "_origin", None) or _tag_origin(obj)
         if origin is not None and getattr(origin, "path", None):
             line = getattr(origin, "line_num", None)
-            return f"{origin.path}:{line}" if line else str(origin.path)
+            return f"{_short(origin.path)}:{line}" if line else _short(origin.path)
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+def _short(path: str) -> str:
+    """A path relative to where the user stands, when that is shorter."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _tag_origin(obj: Any) -> Any:
@@ -214,4 +222,4 @@ def _tag_origin(obj: Any) -> Any:
         return None
     from ansible._internal._datatag._tags import Origin
 
-    return Origin.get_tag(obj)
+    return obj if isinstance(obj, Origin) else Origin.get_tag(obj)

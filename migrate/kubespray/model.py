@@ -401,7 +401,7 @@ def _host_os(r: Resolution) -> s.HostOS:
     bin_dir = str(r.value("bin_dir", "/usr/local/bin"))
     flatcar = r.raw("ansible_python_interpreter") == _FLATCAR_PYTHON or bin_dir == "/opt/bin"
     return s.HostOS(
-        ntp_servers=tuple(str(x).split()[0] for x in r.value("ntp_servers", [], needed=False) or [] if str(x).strip()),
+        ntp_servers=_ntp_servers(r),
         ntp_enabled=bool(r.value("ntp_enabled", False)),
         nameservers=tuple(str(x) for x in r.value("nameservers", [], needed=False) or []),
         search_domains=tuple(str(x) for x in r.value("searchdomains", [], needed=False) or []),
@@ -411,6 +411,13 @@ def _host_os(r: Resolution) -> s.HostOS:
         os_family="flatcar" if flatcar else None,
         bin_dir=bin_dir,
     )
+
+
+def _ntp_servers(r: Resolution) -> tuple[str, ...]:
+    """Servers Kubespray configured, chrony/ntpd options (iburst, ...) stripped; none when it did not manage NTP."""
+    if not (r.value("ntp_enabled", False) or r.value("ntp_manage_config", False)):
+        return ()
+    return tuple(str(x).split()[0] for x in r.value("ntp_servers", [], needed=False) or [] if str(x).strip())
 
 
 # --- nodes -----------------------------------------------------------------------------------------

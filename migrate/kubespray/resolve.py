@@ -73,12 +73,20 @@ class Resolution:
             value = self.renderer.render(raw) if is_template(raw) or _is_vaulted(raw) else plain(raw)
         except (Undefined, TemplateError) as exc:
             if needed:
+                self._blame_a_reference(name, raw)  # the variable the user wrote is a better culprit than a derived one
                 raise self._template_problem(name, raw, exc) from None
             if name in self._inventory_vars:  # Kubespray's own fact-based defaults are expected not to render offline
                 self.warnings.append(f"{self.origin(name)}: {name} cannot be rendered ({exc.message}); the migration does not need it")
             value = default
         self._cache[name] = value
         return value
+
+    def _blame_a_reference(self, name: str, raw: Any) -> None:
+        from migrate.kubespray.defaults import references
+
+        for ref in sorted(references(raw)):
+            if ref != name and self.defined(ref):
+                self.value(ref)  # raises the inner variable's own error, if it has one
 
     def _template_problem(self, name: str, raw: Any, exc: Undefined | TemplateError) -> UserError:
         if "vault" in exc.message.lower() or "decrypt" in exc.message.lower():

@@ -1,0 +1,80 @@
+"""`kubespray2talos inspect` as a user runs it: a real process, exit codes, stdout/stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BROKEN, INVENTORIES
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "migrate", "inspect", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_json_output_is_the_spec_and_the_settings():
+    result = run(str(INVENTORIES / "demo"), "--output", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["spec"]["network"]["service_subnets"] == ["10.233.0.0/18"]
+    assert data["settings"]["kube_proxy_mode"]["value"] == "ipvs"
+    assert data["kubespray_release"] == "v2.27"
+    assert set(data["groups"]["kube_control_plane"]) == {"cp1", "cp2", "cp3"}
+
+
+def test_table_names_hosts_and_origins():
+    result = run(str(INVENTORIES / "demo"))
+    assert result.returncode == 0
+    assert "cp1" in result.stdout and "10.0.10.21" in result.stdout
+    assert "group_vars/k8s_cluster/k8s-cluster.yml:" in result.stdout
+    assert "inferred from kube_version" in result.stderr  # the guess is said, not hidden
+
+
+def test_secrets_never_reach_the_output(tmp_path):
+    password = INVENTORIES / "registry-mirrors"
+    result = run(str(password), "--output", "yaml", "--all")
+    assert result.returncode == 0, result.stderr
+    auth_files = [p for p in password.rglob("*.yml") if "password" in p.read_text()]
+    for path in auth_files:
+        for line in path.read_text().splitlines():
+            if "password:" in line and not line.strip().startswith("#"):
+                secret = line.split("password:", 1)[1].strip().strip("\"'")
+                if secret and "{{" not in secret:
+                    assert secret not in result.stdout
+
+
+def test_vault_needs_a_password_file():
+    result = run(str(INVENTORIES / "vault-file"))
+    assert result.returncode == 2
+    assert "--vault-password-file" in result.stderr and "Traceback" not in result.stderr
+    ok = run(str(INVENTORIES / "vault-file"), "--vault-password-file", str(INVENTORIES / "vault-file.pass"), "-o", "json")
+    assert ok.returncode == 0, ok.stderr
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in BROKEN.iterdir() if p.is_dir() and any(p.iterdir())) if BROKEN.is_dir() else [])
+def test_every_broken_input_is_one_clear_error(case):
+    result = run(str(BROKEN / case))
+    out = result.stderr + result.stdout
+    assert "Traceback" not in out
+    if case == "undefined-unneeded":
+        assert result.returncode == 0 and "warning" in result.stderr
+        return
+    assert result.returncode == 2, out
+    assert result.stderr.count("error:") == 1
+    assert result.stdout == ""  # nothing half-printed
+
+
+def test_unknown_release_flag():
+    result = run(str(INVENTORIES / "demo"), "--kubespray-version", "9.99")
+    assert result.returncode == 2
+    assert "9.99" in result.stderr and "2.31" in result.stderr
+
+
+def test_help_teaches_with_examples():
+    result = run("--help")
+    assert result.returncode == 0
+    assert "Examples:" in result.stdout and "--kubespray-version" in result.stdout
