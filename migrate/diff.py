@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
 from deepdiff import DeepDiff
 
 from migrate.mapping.data import load_mapping
-from migrate.spec import ClusterSpec, to_dict
+from migrate.spec import ROLE_CONTROL_PLANE, ROLE_WORKER, ClusterSpec, to_dict
 from migrate.ui import REDACTED, is_secret_key, redact
 
 SEVERITIES = ("breaking", "risky", "cosmetic")  # worst first
 AREAS = ("network", "DNS", "control plane", "kubelet", "etcd", "runtime", "identity", "nodes")
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
+# plan verdicts under which the spec is meant to differ: changed on purpose, or gone (no Talos equivalent)
+EXPLAINING = ("changed", "dropped")
 
 # lists compared by an item field instead of by position: path → the field that names an item
 KEYED = {("nodes",): "name", ("etcd", "members"): "name", ("runtime", "mirrors"): "registry"}
@@ -66,6 +68,12 @@ class Change:
     after: Any = None
     secret: bool = False
     settings: tuple[str, ...] = ()  # Kubespray variables that decide this field
+    # plan verdicts that explain it, "setting (verdict)"; None when not matched against a plan report
+    explained_by: tuple[str, ...] | None = None
+
+    @property
+    def intended(self) -> bool | None:
+        return None if self.explained_by is None else bool(self.explained_by)
 
     @property
     def where(self) -> str:
@@ -93,6 +101,9 @@ class Change:
             data["value"] = "changed (redacted)"
         else:
             data["before"], data["after"] = self.before, self.after
+        if self.explained_by is not None:
+            data["intended"] = self.intended
+            data["explained_by"] = list(self.explained_by)
         return data
 
 
@@ -130,6 +141,12 @@ def normalize(spec: ClusterSpec) -> dict:
         holder = _lookup(data, tuple(parents))
         if isinstance(holder, dict) and isinstance(holder.get(leaf), dict):
             holder[leaf] = {**defaults, **holder[leaf]}
+    implied = load_mapping("diff.yaml")["control_plane_implies"]
+    for node in data["nodes"]:
+        if ROLE_CONTROL_PLANE in node["roles"]:
+            node["labels"] = {**implied["labels"], **node["labels"]}
+            if ROLE_WORKER not in node["roles"]:
+                node["taints"] = list(dict.fromkeys([*node["taints"], *implied["taints_unless_worker"]]))
     cp = data["control_plane"]
     if not cp["api_audiences"]:  # kube-apiserver's default audience is the first issuer
         cp["api_audiences"] = [cp["service_account_issuer"]]
@@ -154,6 +171,29 @@ def fails(changes: list[Change], fail_on: str) -> bool:
         return bool(changes)
     limit = SEVERITIES.index(fail_on)
     return any(SEVERITIES.index(c.severity) <= limit for c in changes)
+
+
+def report_verdicts(report: Any) -> dict[str, str]:
+    """setting → verdict from a plan report, wherever its findings sit (any dict with setting + verdict)."""
+    found: dict[str, str] = {}
+    stack = [report]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("setting"), str) and isinstance(item.get("verdict"), str):
+                found[item["setting"]] = item["verdict"]
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def explain(changes: list[Change], verdicts: dict[str, str]) -> list[Change]:
+    """Mark each change with the plan verdicts that account for it; a change none accounts for is unexplained."""
+    return [
+        replace(c, explained_by=tuple(f"{s} ({verdicts[s]})" for s in c.settings if verdicts.get(s) in EXPLAINING))
+        for c in changes
+    ]
 
 
 # --- internals -----------------------------------------------------------------------------------

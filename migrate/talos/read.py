@@ -172,6 +172,7 @@ def read_config(
     version = kubernetes_version(cluster)
     network = _network(cluster, version, carried)
     nodes = tuple(_node(m, (node_names[i] if node_names else None), cluster, network) for i, m in enumerate(machines))
+    advertised = {n.name: _etcd_address(m) or n.ip for n, m in zip(nodes, machines, strict=True)}
     control_plane = _control_plane(cluster, network, nodes)
     return ClusterSpec(
         name=str(cluster.get("cluster", "clusterName", default="")),
@@ -179,7 +180,7 @@ def read_config(
         network=network,
         control_plane=control_plane,
         kubelet=_kubelet(cluster),
-        etcd=_etcd(cluster, nodes),
+        etcd=_etcd(cluster, nodes, advertised),
         runtime=_runtime(cluster),
         host=_host(cluster),
         nodes=nodes,
@@ -368,24 +369,35 @@ def _kubelet(config: MachineConfig) -> Kubelet:
     args = {k: _flag(v) for k, v in (kubelet.get("extraArgs") or {}).items()}
     gates = _feature_gates(args.pop("feature-gates", None))
     settings = {**KUBELET_DEFAULTS, **(kubelet.get("extraConfig") or {})}
+    settings.pop("registerWithTaints", None)  # per node: read into NodeSpec.taints
     settings["seccompDefault"] = bool(kubelet.get("defaultRuntimeSeccompProfileEnabled", False))
     gates = {**gates, **(settings.pop("featureGates", None) or {})}
     return Kubelet(config=settings, extra_args=args, feature_gates=gates)
 
 
-def _etcd(config: MachineConfig, nodes: tuple[NodeSpec, ...]) -> Etcd:
+def _etcd(config: MachineConfig, nodes: tuple[NodeSpec, ...], advertised: dict[str, str | None]) -> Etcd:
     members = tuple(
         EtcdMember(
             name=n.name,  # Talos names each member after the node's hostname
             node=n.name,
-            peer_url=f"https://{_url_host(n.ip)}:2380" if n.ip else "",
-            client_url=f"https://{_url_host(n.ip)}:2379" if n.ip else "",
+            peer_url=f"https://{_url_host(ip)}:2380" if ip else "",
+            client_url=f"https://{_url_host(ip)}:2379" if ip else "",
         )
         for n in nodes
         if n.is_control_plane and n.name
+        for ip in [advertised.get(n.name)]
     )
     args = {k: _flag(v) for k, v in (config.get("cluster", "etcd", "extraArgs", default={})).items()}
     return Etcd(deployment_type="talos", members=members, cert_dir=ETCD_CERT_DIR, extra_args=args)
+
+
+def _etcd_address(machine: MachineConfig) -> str | None:
+    """The address etcd advertises when cluster.etcd.advertisedSubnets pins one."""
+    for subnet in machine.get("cluster", "etcd", "advertisedSubnets", default=[]):
+        network = ipaddress.ip_network(str(subnet), strict=False)
+        if network.num_addresses == 1:
+            return str(network.network_address)
+    return None
 
 
 def _runtime(config: MachineConfig) -> ContainerRuntime:
@@ -466,6 +478,9 @@ def _node(machine: MachineConfig, file_name: str | None, cluster: MachineConfig,
     if control_plane and schedulable:
         roles = (*roles, ROLE_WORKER)
     taints = [_taint(k, str(v)) for k, v in (machine.get("machine", "nodeTaints", default={})).items()]
+    # taints a worker registers with (NodeRestriction forbids it to add them later)
+    for t in machine.get("machine", "kubelet", "extraConfig", "registerWithTaints", default=[]):
+        taints.append(f"{t['key']}={t['value']}:{t['effect']}" if t.get("value") else f"{t['key']}:{t['effect']}")
     if control_plane and not schedulable:
         taints.append(CONTROL_PLANE_TAINT)
     ip4, ip6 = _node_addresses(machine)

@@ -1,0 +1,264 @@
+"""`kubespray2talos diff`: what changes for the cluster, as a reviewer (or a CI gate) needs to see it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from migrate import ui
+from migrate.cli.inspect import inventory_options
+from migrate.diff import AREAS, SEVERITIES, Change, diff_specs, explain, fails, report_verdicts
+from migrate.errors import UserError
+from migrate.spec import ClusterSpec
+
+SEVERITY_STYLE = {"breaking": "bold red", "risky": "yellow", "cosmetic": "dim"}
+FAIL_ON = ("breaking", "risky", "any", "unexplained")
+
+
+@dataclass(frozen=True)
+class Side:
+    label: str  # what the reviewer sees as the column title
+    kind: str  # inventory | plan | live
+    spec: ClusterSpec
+    report: dict | None = None  # a plan's report.json
+
+
+@click.command()
+@click.argument("left", type=click.Path(path_type=Path))
+@click.argument("right", type=click.Path(path_type=Path), required=False)
+@click.option("--live", is_flag=True, help="Compare the INVENTORY with the running cluster (kubeconfig) instead.")
+@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), help="Kubeconfig for --live.")
+@click.option("--context", help="Kubeconfig context for --live (default: the current one).")
+@inventory_options
+@click.option(
+    "--output",
+    "-o",
+    "fmt",
+    type=click.Choice(["table", "markdown", "json"]),
+    default="table",
+    show_default=True,
+    help="markdown is meant for a merge-request comment.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="any",
+    show_default=True,
+    help="Which changes make the exit code 1: breaking only, risky and worse, any change, "
+    "or only changes no plan verdict explains.",
+)
+def diff(
+    left: Path,
+    right: Path | None,
+    live: bool,
+    kubeconfig: Path | None,
+    context: str | None,
+    kubespray_version: str | None,
+    kubespray_dir: Path | None,
+    vault_password_file: Path | None,
+    fmt: str,
+    fail_on: str,
+) -> None:
+    """Show what changes for the cluster between two of: an inventory, a plan, the live cluster.
+
+    \b
+    Three forms:
+      diff INVENTORY PLAN_DIR     Kubespray's effective cluster vs what the Talos configs will run
+      diff PLAN_DIR_A PLAN_DIR_B  two plans (after editing group_vars, after a Talos version bump)
+      diff INVENTORY --live       the inventory vs the running cluster (drift burns migrations)
+
+    Every change has an area, a severity (breaking / risky / cosmetic) and its consequence for the
+    cluster. Against a plan, each change is matched to the plan's report.json verdicts: a change no
+    `changed` or `dropped` verdict explains is called out. Secrets show only as "changed (redacted)".
+
+    Exit code: 0 equal, 1 different (see --fail-on), 2 trouble (bad input, unreachable cluster).
+
+    \b
+    Examples:
+      kubespray2talos diff inventory/mycluster plan/
+      kubespray2talos diff plan-v1.12/ plan-v1.13/ --output markdown > diff.md
+      kubespray2talos diff inventory/mycluster --live --context prod --fail-on breaking
+      kubespray2talos diff inventory/mycluster plan/ --output json | jq '.changes[] | select(.intended == false)'
+    """
+    inventory_args = (kubespray_version, kubespray_dir, vault_password_file)
+    with ui.err.status("reading both sides…"):
+        if live:
+            if right is not None:
+                raise UserError(
+                    "--live compares one INVENTORY with the running cluster: give only the inventory",
+                    hint="kubespray2talos diff inventory/mycluster --live",
+                )
+            before = _read_side(left, inventory_args, carried=None)
+            if before.kind != "inventory":
+                raise UserError("--live needs an inventory, not a plan", where=str(left))
+            after = _read_live(kubeconfig, context)
+        else:
+            if right is None:
+                raise UserError(
+                    "diff needs two things to compare",
+                    hint="diff INVENTORY PLAN_DIR, diff PLAN_A PLAN_B, or diff INVENTORY --live",
+                )
+            before = _read_side(left, inventory_args, carried=None)
+            after = _read_side(right, inventory_args, carried=before.spec if before.kind == "inventory" else None)
+            if before.kind == "plan" and after.kind == "inventory":
+                before = _read_side(left, inventory_args, carried=after.spec)
+
+    changes = diff_specs(before.spec, after.spec)
+    plan = _plan_to_match(before, after)
+    if plan is not None:
+        changes = explain(changes, report_verdicts(plan.report))
+    if fmt == "json":
+        ui.emit(as_data(before, after, changes), "json")
+    elif fmt == "markdown":
+        click.echo(render_markdown(before, after, changes), nl=False)
+    else:
+        _render_table(before, after, changes)
+    ui.note(summary(changes))
+    raise SystemExit(1 if _fails(changes, fail_on) else 0)
+
+
+def _read_side(path: Path, inventory_args: tuple, carried: ClusterSpec | None) -> Side:
+    from migrate.talos.read import is_plan_dir, read_plan
+
+    if is_plan_dir(path):
+        read = read_plan(path, carried=carried)
+        return Side(f"plan {path}", "plan", read.spec, read.report)
+    if not path.exists():
+        raise UserError(
+            "no such file or directory",
+            where=str(path),
+            hint="give a Kubespray inventory (dir or hosts file) or a plan directory (with controlplane.yaml)",
+        )
+    if path.is_dir() and not _looks_like_inventory(path):
+        raise UserError(
+            "neither a plan (no controlplane.yaml) nor a Kubespray inventory (no hosts file, no group_vars)",
+            where=str(path),
+        )
+    from migrate.kubespray import load_cluster
+
+    resolved = load_cluster(path, *inventory_args)
+    for warning in resolved.warnings:
+        ui.warn(warning)
+    return Side(f"inventory {path}", "inventory", resolved.spec)
+
+
+def _looks_like_inventory(path: Path) -> bool:
+    names = {p.name for p in path.iterdir()}
+    return bool(names & {"group_vars", "host_vars"}) or any(
+        n.startswith(("hosts", "inventory")) or n.endswith((".ini", ".yml", ".yaml")) for n in names
+    )
+
+
+def _read_live(kubeconfig: Path | None, context: str | None) -> Side:
+    from migrate.cluster.kube import KubeCluster
+    from migrate.cluster.observe import observe
+
+    cluster = KubeCluster.from_kubeconfig(kubeconfig, context)
+    return Side(f"live cluster{f' ({context})' if context else ''}", "live", observe(cluster).spec)
+
+
+def _plan_to_match(before: Side, after: Side) -> Side | None:
+    """Verdicts explain changes only between an inventory and the plan made from it."""
+    kinds = {before.kind: before, after.kind: after}
+    return kinds["plan"] if set(kinds) == {"inventory", "plan"} else None
+
+
+def _fails(changes: list[Change], fail_on: str) -> bool:
+    if fail_on == "unexplained":
+        return any(c.intended is False for c in changes)
+    return fails(changes, fail_on)
+
+
+# --- output --------------------------------------------------------------------------------------
+
+
+def summary(changes: list[Change]) -> str:
+    if not changes:
+        return "no differences"
+    counts = Counter(c.severity for c in changes)
+    text = f"{len(changes)} change{'s' if len(changes) != 1 else ''}: " + ", ".join(
+        f"{counts[s]} {s}" for s in SEVERITIES if counts[s]
+    )
+    unexplained = sum(c.intended is False for c in changes)
+    if any(c.intended is not None for c in changes):
+        text += (
+            f"; {unexplained} not explained by the plan report" if unexplained else "; all explained by the plan report"
+        )
+    return text
+
+
+def as_data(before: Side, after: Side, changes: list[Change]) -> dict[str, Any]:
+    return {
+        "before": {"label": before.label, "kind": before.kind},
+        "after": {"label": after.label, "kind": after.kind},
+        "equal": not changes,
+        "summary": {s: sum(c.severity == s for c in changes) for s in SEVERITIES}
+        | {"unexplained": sum(c.intended is False for c in changes)},
+        "changes": [c.to_dict() for c in changes],
+    }
+
+
+def _render_table(before: Side, after: Side, changes: list[Change]) -> None:
+    if not changes:
+        ui.out.print(f"No differences between {before.label} and {after.label}.")
+        return
+    matched = any(c.intended is not None for c in changes)
+    for area in AREAS:
+        rows = [c for c in changes if c.area == area]
+        if not rows:
+            continue
+        table = Table(title=f"{area} ({len(rows)})", title_justify="left", show_lines=False)
+        table.add_column("severity")
+        table.add_column("field", overflow="fold")
+        table.add_column(before.label, overflow="fold")
+        table.add_column(after.label, overflow="fold")
+        table.add_column("consequence", overflow="fold")
+        if matched:
+            table.add_column("plan verdict", overflow="fold")
+        for c in rows:
+            old, new = c.describe_values()
+            row = [f"[{SEVERITY_STYLE[c.severity]}]{c.severity}[/]", c.where, old, new, c.consequence]
+            if matched:
+                row.append(", ".join(c.explained_by) if c.explained_by else "[bold red]UNEXPLAINED[/]")
+            table.add_row(*(row[:1] + [_escape(v) for v in row[1:5]] + row[5:]))
+        ui.out.print(table)
+
+
+def render_markdown(before: Side, after: Side, changes: list[Change]) -> str:
+    """A merge-request comment: a summary line, unexplained changes first, then one table per area."""
+    lines = [f"### kubespray2talos diff: `{before.label}` → `{after.label}`", "", f"**{summary(changes)}**", ""]
+    if not changes:
+        return "\n".join(lines)
+    unexplained = [c for c in changes if c.intended is False]
+    if unexplained:
+        lines += ["#### :warning: Not explained by the plan report", ""]
+        lines += [f"- **{c.severity}** `{c.where}`: {c.consequence}" for c in unexplained]
+        lines.append("")
+    matched = any(c.intended is not None for c in changes)
+    for area in AREAS:
+        rows = [c for c in changes if c.area == area]
+        if not rows:
+            continue
+        header = "| severity | field | before | after | consequence |" + (" plan verdict |" if matched else "")
+        lines += [f"#### {area}", "", header, "|" + "---|" * (6 if matched else 5)]
+        for c in rows:
+            old, new = c.describe_values()
+            cells = [c.severity, f"`{c.where}`", old, new, c.consequence]
+            if matched:
+                cells.append(", ".join(c.explained_by) if c.explained_by else "**unexplained**")
+            lines.append("| " + " | ".join(_md(v) for v in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _escape(text: str) -> str:
+    return str(text).replace("[", r"\[")

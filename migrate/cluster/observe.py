@@ -1,0 +1,365 @@
+"""The running cluster as a ClusterSpec: what kubeadm, the kubelets and kube-proxy were really given.
+
+Sources, all in kube-system: the kubeadm-config ConfigMap (ClusterConfiguration), kubelet-config
+(KubeletConfiguration), kube-proxy (KubeProxyConfiguration), the kube-apiserver static pods' flags when
+the API lets us read them, the DNS Service, and the Node objects. What a cluster cannot tell about itself
+(host NTP, how Ansible reaches a host, etcd member names) is taken from `baseline`, the spec the
+inventory describes, so a diff against it shows drift only where drift can be observed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import yaml
+
+from migrate.errors import UserError
+from migrate.spec import (
+    OIDC,
+    ROLE_CONTROL_PLANE,
+    ROLE_ETCD,
+    ROLE_WORKER,
+    Audit,
+    ClusterSpec,
+    Component,
+    ControlPlane,
+    ControlPlaneEndpoint,
+    Etcd,
+    EtcdMember,
+    Kubelet,
+    Network,
+    NodeSpec,
+    SecretsEncryption,
+)
+
+NAMESPACE = "kube-system"
+CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
+# labels the kubelet (or a cloud) puts on every node by itself: not something the inventory sets
+AUTOMATIC_LABEL_PREFIXES = (
+    "kubernetes.io/",
+    "beta.kubernetes.io/",
+    "node-role.kubernetes.io/",
+    "topology.kubernetes.io/",
+)
+DNS_SERVICES = ("coredns", "kube-dns")
+CONTROL_PLANE_TAINT_KEYS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
+
+
+class ClusterReader(Protocol):
+    """What observe needs from a cluster connection (the Cluster protocol provides it)."""
+
+    def get_config_map(self, namespace: str, name: str) -> dict | None: ...
+
+    def get_service(self, namespace: str, name: str) -> dict | None: ...
+
+    def list_nodes(self) -> list[dict]: ...
+
+    def list_pods(self, namespace: str, label_selector: str | None = None) -> list[dict]: ...
+
+
+@dataclass(frozen=True)
+class Observed:
+    spec: ClusterSpec
+    sources: tuple[str, ...]  # what was read, e.g. "kube-system/kubeadm-config"
+    missing: tuple[str, ...]  # what could not be read (the spec keeps the baseline there)
+
+
+def observe(cluster: ClusterReader, baseline: ClusterSpec | None = None) -> Observed:
+    """Read the running cluster; fields it cannot show keep `baseline`'s values."""
+    read, missing = [], []
+
+    def fetch(what: str, getter, *args):
+        value = getter(*args)
+        (read if value else missing).append(what)
+        return value
+
+    kubeadm = fetch("kube-system/kubeadm-config", cluster.get_config_map, NAMESPACE, "kubeadm-config")
+    if not kubeadm:
+        raise UserError(
+            "the cluster has no kube-system/kubeadm-config ConfigMap: not a kubeadm/Kubespray cluster, "
+            "or this user may not read kube-system",
+            hint="check `kubectl -n kube-system get cm kubeadm-config` with the same kubeconfig and context",
+        )
+    kubelet = fetch("kube-system/kubelet-config", cluster.get_config_map, NAMESPACE, "kubelet-config")
+    proxy = fetch("kube-system/kube-proxy", cluster.get_config_map, NAMESPACE, "kube-proxy")
+    pods = fetch("kube-apiserver pods", cluster.list_pods, NAMESPACE, "component=kube-apiserver") or []
+    dns = next((s for name in DNS_SERVICES if (s := cluster.get_service(NAMESPACE, name))), None)
+    (read if dns else missing).append("kube-system DNS Service")
+    nodes = fetch("nodes", cluster.list_nodes) or []
+    spec = spec_from_objects(
+        cluster_configuration(kubeadm),
+        _config_document(kubelet, ("kubelet",) + tuple(f"kubelet-{v}" for v in ("1.31", "1.30"))),
+        _config_document(proxy, ("config.conf",)),
+        apiserver_flags(pods),
+        dns,
+        nodes,
+        baseline,
+    )
+    return Observed(spec=spec, sources=tuple(read), missing=tuple(missing))
+
+
+def spec_from_objects(
+    cluster_config: Mapping,
+    kubelet_config: Mapping | None,
+    proxy_config: Mapping | None,
+    flags: Mapping[str, str],
+    dns_service: Mapping | None,
+    nodes: Iterable[Mapping],
+    baseline: ClusterSpec | None,
+) -> ClusterSpec:
+    """A ClusterSpec from the objects kubeadm and Kubespray leave in the cluster."""
+    networking = cluster_config.get("networking") or {}
+    api_args = {**extra_args(cluster_config.get("apiServer")), **flags}  # the running flags win
+    base = baseline or _empty(cluster_config)
+    pods = _split(networking.get("podSubnet")) or list(base.network.pod_subnets)
+    services = _split(networking.get("serviceSubnet")) or list(base.network.service_subnets)
+    node_specs = tuple(_node(n, base) for n in nodes) or base.nodes
+    return replace(
+        base,
+        name=str(cluster_config.get("clusterName") or base.name),
+        kubernetes_version=str(cluster_config.get("kubernetesVersion") or base.kubernetes_version).lstrip("v"),
+        network=_network(
+            base.network, networking, cluster_config, kubelet_config, proxy_config, dns_service, pods, services
+        ),
+        control_plane=_control_plane(base.control_plane, cluster_config, api_args),
+        kubelet=_kubelet(base.kubelet, kubelet_config),
+        etcd=_etcd(base.etcd, api_args, node_specs),
+        nodes=node_specs,
+    )
+
+
+# --- reading the objects -------------------------------------------------------------------------
+
+
+def cluster_configuration(config_map: Mapping) -> dict:
+    text = (config_map.get("data") or {}).get("ClusterConfiguration")
+    if not text:
+        raise UserError("kube-system/kubeadm-config has no ClusterConfiguration", where="kube-system/kubeadm-config")
+    return _yaml(text, "kube-system/kubeadm-config")
+
+
+def extra_args(section: Mapping | None) -> dict[str, str]:
+    """kubeadm extraArgs: a map (v1beta3) or a list of {name, value} (v1beta4)."""
+    args = (section or {}).get("extraArgs") or {}
+    if isinstance(args, list):
+        return {str(a["name"]): str(a.get("value", "")) for a in args if isinstance(a, Mapping) and "name" in a}
+    return {str(k): str(v) for k, v in args.items()}
+
+
+def apiserver_flags(pods: Iterable[Mapping]) -> dict[str, str]:
+    """--flag=value of the first kube-apiserver static pod (all control planes run the same manifest)."""
+    for pod in pods:
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            if container.get("name") != "kube-apiserver":
+                continue
+            flags = {}
+            for arg in [*(container.get("command") or []), *(container.get("args") or [])]:
+                if str(arg).startswith("--"):
+                    name, _, value = str(arg)[2:].partition("=")
+                    flags[name] = value
+            return flags
+    return {}
+
+
+def _config_document(config_map: Mapping | None, keys: tuple[str, ...]) -> dict | None:
+    data = (config_map or {}).get("data") or {}
+    for key in keys:
+        if data.get(key):
+            return _yaml(data[key], f"kube-system ConfigMap key {key}")
+    return None
+
+
+def _yaml(text: str, where: str) -> dict:
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UserError(f"not valid YAML: {exc}", where=where) from None
+    return value if isinstance(value, dict) else {}
+
+
+# --- into the spec ---------------------------------------------------------------------------------
+
+
+def _network(was: Network, networking, cluster_config, kubelet, proxy, dns_service, pods, services) -> Network:
+    cm_args = extra_args(cluster_config.get("controllerManager"))
+    cluster_dns = tuple(str(ip) for ip in (kubelet or {}).get("clusterDNS") or was.cluster_dns)
+    link_local = [ip for ip in cluster_dns if ipaddress.ip_address(ip).is_link_local]
+    mode = str((proxy or {}).get("mode") or ("iptables" if proxy else was.kube_proxy_mode))
+    return replace(
+        was,
+        pod_subnets=tuple(pods),
+        service_subnets=tuple(services),
+        node_cidr_mask_size=int(
+            cm_args.get("node-cidr-mask-size-ipv4", cm_args.get("node-cidr-mask-size", was.node_cidr_mask_size))
+        ),
+        dns_domain=str(networking.get("dnsDomain") or was.dns_domain),
+        coredns_ip=(dns_service or {}).get("spec", {}).get("clusterIP") or was.coredns_ip,
+        nodelocaldns_ip=link_local[0] if link_local else None,
+        cluster_dns=cluster_dns,
+        apiserver_service_ip=str(ipaddress.ip_network(services[0], strict=False).network_address + 1),
+        kube_proxy_mode=mode,
+        kube_proxy_enabled=proxy is not None or was.kube_proxy_enabled,
+        kube_proxy_strict_arp=bool(((proxy or {}).get("ipvs") or {}).get("strictARP", was.kube_proxy_strict_arp)),
+    )
+
+
+def _control_plane(was: ControlPlane, cluster_config: Mapping, args: Mapping[str, str]) -> ControlPlane:
+    endpoint = _endpoint(str(cluster_config.get("controlPlaneEndpoint") or ""), was.endpoint)
+    issuers = _split(args.get("service-account-issuer"))
+    audiences = _split(args.get("api-audiences"))
+    api = cluster_config.get("apiServer") or {}
+    return replace(
+        was,
+        endpoint=endpoint,
+        cert_sans=tuple(str(s) for s in api.get("certSANs") or was.cert_sans),
+        apiserver_port=int(args.get("secure-port", was.apiserver_port)),
+        apiserver=_component(was.apiserver, args),
+        controller_manager=_component(was.controller_manager, extra_args(cluster_config.get("controllerManager"))),
+        scheduler=_component(was.scheduler, extra_args(cluster_config.get("scheduler"))),
+        # kubeadm's default issuer when no flag says otherwise
+        service_account_issuer=issuers[0] if issuers else f"https://kubernetes.default.svc.{_domain(cluster_config)}",
+        api_audiences=tuple(audiences) if audiences else (),
+        authorization_modes=tuple(_split(args.get("authorization-mode"))) or was.authorization_modes,
+        admission_plugins=tuple(_split(args.get("enable-admission-plugins"))),
+        disabled_admission_plugins=tuple(_split(args.get("disable-admission-plugins"))),
+        node_port_range=args.get("service-node-port-range", "30000-32767"),
+        anonymous_auth=args.get("anonymous-auth", "true").lower() == "true",
+        oidc=_oidc(args),
+        audit=_audit(args),
+        # the provider and key name live in a file on the control planes; only the switch is visible
+        encryption=(was.encryption or _unknown_encryption()) if "encryption-provider-config" in args else None,
+    )
+
+
+def _component(was: Component, args: Mapping[str, str]) -> Component:
+    """Feature gates as running; extra args compared on the flags the inventory sets (the rest are kubeadm's)."""
+    gates = {}
+    for item in _split(args.get("feature-gates")):
+        name, _, value = item.partition("=")
+        gates[name] = value.lower() == "true"
+    return Component(extra_args={k: args[k] for k in was.extra_args if k in args}, feature_gates=gates)
+
+
+def _kubelet(was: Kubelet, config: Mapping | None) -> Kubelet:
+    if config is None:
+        return was
+    gates = {str(k): bool(v) for k, v in (config.get("featureGates") or {}).items()}
+    # compared on the fields the inventory sets; a field missing here runs at its upstream default
+    return replace(was, config={k: config[k] for k in was.config if k in config}, feature_gates=gates)
+
+
+def _etcd(was: Etcd, args: Mapping[str, str], nodes: tuple[NodeSpec, ...]) -> Etcd:
+    urls = _split(args.get("etcd-servers"))
+    if not urls or any("127.0.0.1" in u or "localhost" in u for u in urls):
+        return was  # stacked etcd behind localhost: membership is not visible from the API
+    by_url = {m.client_url: m for m in was.members}
+    members = tuple(
+        by_url.get(u) or EtcdMember(name=_host(u), node=_node_at(_host(u), nodes), peer_url="", client_url=u)
+        for u in urls
+    )
+    return replace(was, members=members)
+
+
+def _node(node: Mapping, base: ClusterSpec) -> NodeSpec:
+    meta = node.get("metadata") or {}
+    name = str(meta.get("name"))
+    labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
+    taints = tuple(
+        f"{t['key']}={t['value']}:{t['effect']}" if t.get("value") else f"{t['key']}:{t['effect']}"
+        for t in (node.get("spec") or {}).get("taints") or []
+        if not str(t.get("key", "")).startswith("node.kubernetes.io/")  # condition taints come and go
+    )
+    control_plane = any(label in labels for label in CONTROL_PLANE_LABELS)
+    tainted = any(t.split("=")[0].split(":")[0] in CONTROL_PLANE_TAINT_KEYS for t in taints)
+    roles = [ROLE_CONTROL_PLANE] if control_plane else []
+    if not control_plane or not tainted:
+        roles.append(ROLE_WORKER)
+    known = next((n for n in base.nodes if n.name == name), None)
+    if known and ROLE_ETCD in known.roles:
+        roles.append(ROLE_ETCD)  # etcd membership is not on the Node object
+    addresses = [
+        a.get("address") for a in (node.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"
+    ]
+    ip4 = next((a for a in addresses if ":" not in str(a)), None)
+    ip6 = next((a for a in addresses if ":" in str(a)), None)
+    return NodeSpec(
+        name=name,
+        roles=tuple(roles),
+        ip=ip4,
+        access_ip=known.access_ip if known else ip4,
+        ip6=ip6,
+        ansible_host=known.ansible_host if known else None,
+        etcd_member_name=known.etcd_member_name if known else None,
+        labels={k: v for k, v in labels.items() if not k.startswith(AUTOMATIC_LABEL_PREFIXES)},
+        taints=tuple(t for t in taints if t.split("=")[0].split(":")[0] not in CONTROL_PLANE_TAINT_KEYS),
+        install_disk=known.install_disk if known else None,
+    )
+
+
+def _endpoint(text: str, was: ControlPlaneEndpoint) -> ControlPlaneEndpoint:
+    """kubeadm's controlPlaneEndpoint: host:port, [v6]:port or a bare host."""
+    if not text:
+        return was
+    parts = urlsplit(f"//{text}")
+    return ControlPlaneEndpoint(host=parts.hostname or text, port=parts.port or 6443, kind=was.kind)
+
+
+def _oidc(args: Mapping[str, str]) -> OIDC | None:
+    if "oidc-issuer-url" not in args:
+        return None
+    return OIDC(
+        issuer_url=args["oidc-issuer-url"],
+        client_id=args.get("oidc-client-id", ""),
+        username_claim=args.get("oidc-username-claim"),
+        username_prefix=args.get("oidc-username-prefix"),
+        groups_claim=args.get("oidc-groups-claim"),
+        groups_prefix=args.get("oidc-groups-prefix"),
+        ca_file=args.get("oidc-ca-file"),
+    )
+
+
+def _audit(args: Mapping[str, str]) -> Audit | None:
+    if "audit-log-path" not in args:
+        return None
+    defaults = Audit()
+    return Audit(
+        log_path=args["audit-log-path"],
+        max_age=int(args.get("audit-log-maxage", defaults.max_age)),
+        max_backups=int(args.get("audit-log-maxbackup", defaults.max_backups)),
+        max_size=int(args.get("audit-log-maxsize", defaults.max_size)),
+        policy_file=args.get("audit-policy-file", defaults.policy_file),
+    )
+
+
+def _unknown_encryption() -> SecretsEncryption:
+    return SecretsEncryption(provider="unknown", key_name="unknown")
+
+
+def _empty(cluster_config: Mapping) -> ClusterSpec:
+    """A spec to fill when no inventory is given: only what the cluster shows will be set."""
+    return ClusterSpec(
+        name=str(cluster_config.get("clusterName") or ""),
+        kubernetes_version=str(cluster_config.get("kubernetesVersion") or "").lstrip("v"),
+        network=Network(),
+        control_plane=ControlPlane(endpoint=ControlPlaneEndpoint(host="")),
+    )
+
+
+def _domain(cluster_config: Mapping) -> str:
+    return str((cluster_config.get("networking") or {}).get("dnsDomain") or "cluster.local")
+
+
+def _split(value: Any) -> list[str]:
+    return [p.strip() for p in str(value).split(",") if p.strip()] if value else []
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or url
+
+
+def _node_at(address: str, nodes: tuple[NodeSpec, ...]) -> str:
+    return next((n.name for n in nodes if address in n.addresses), address)
