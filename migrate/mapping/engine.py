@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from migrate.mapping.finding import DEFAULT_SEVERITY, MANUAL, SETTING, Finding
+from migrate.mapping.finding import DEFAULT_SEVERITY, DROPPED, MANUAL, SETTING, Finding
 from migrate.mapping.rules import Rule, rule_book
 from migrate.mapping.transforms import TRANSFORMS, MappingContext, Outcome
 from migrate.spec import ClusterSpec
@@ -26,15 +26,17 @@ class SettingLike(Protocol):
 def evaluate(settings: Mapping[str, SettingLike], spec: ClusterSpec, ctx: MappingContext) -> list[Finding]:
     """One Finding per setting, in name order; a setting without a rule is `manual` ("no rule yet"), never skipped."""
     book = rule_book()
-    return [_finding(name, settings[name], book.rule_for(name), spec, ctx) for name in sorted(settings)]
+    return [_finding(name, settings, book.rule_for(name), spec, ctx) for name in sorted(settings)]
 
 
-def _finding(name: str, setting: SettingLike, rule: Rule | None, spec: ClusterSpec, ctx: MappingContext) -> Finding:
+def _finding(name: str, settings: Mapping[str, SettingLike], rule: Rule | None, spec: ClusterSpec,
+             ctx: MappingContext) -> Finding:
+    setting = settings[name]
     secret = bool(getattr(setting, "secret", False))
     shown = None if secret else _display(setting.value)
     if rule is None:
         return Finding(name, MANUAL, None, NO_RULE, "warning", shown, "unmapped", SETTING, secret)
-    outcome = _decide(rule, setting.value, spec, ctx)
+    outcome = _inactive(rule, settings) or _decide(rule, setting.value, spec, ctx)
     severity = outcome.severity or rule.severity or DEFAULT_SEVERITY[outcome.verdict]
     return Finding(name, outcome.verdict, rule.talos_path(ctx.talos), outcome.reason or rule.reason, severity,
                    shown, rule.area, SETTING, secret)
@@ -55,6 +57,21 @@ def _decide(rule: Rule, value: Any, spec: ClusterSpec, ctx: MappingContext) -> O
         return _branch(verdict["then"] if hit else verdict["else"])
     hit = truthy(spec_value(spec, rule.spec))  # if_spec
     return _branch(verdict["if_spec"] if hit else verdict["else"])
+
+
+def _inactive(rule: Rule, settings: Mapping[str, SettingLike]) -> Outcome | None:
+    """A setting whose feature is off (a Cilium knob on a Calico cluster) shapes nothing: dropped, with why."""
+    if rule.when is None or rule.when["setting"] not in settings:
+        return None
+    gate = rule.when["setting"]
+    value = settings[gate].value
+    if "in" in rule.when:
+        active = any(_same(value, candidate) for candidate in rule.when["in"])
+    else:
+        active = truthy(value) == bool(rule.when.get("truthy", True))
+    if active:
+        return None
+    return Outcome(DROPPED, f"Not in effect on this cluster ({gate} is {value!r}), so nothing to carry over.")
 
 
 def _branch(choice: Any) -> Outcome:

@@ -16,6 +16,10 @@ def protected_kubelet_fields() -> frozenset[str]:
     return frozenset(load_mapping("talos", "restrictions.yaml")["protected_kubelet_fields"])
 
 
+def locked_kubelet_values() -> dict[str, Any]:
+    return dict(load_mapping("talos", "restrictions.yaml")["locked_kubelet_values"])
+
+
 def flag_names(value: Any) -> list[str]:
     """Flag names in a Kubespray args value: a {flag: value} map or a list of "--flag=value" strings."""
     if isinstance(value, Mapping):

@@ -22,6 +22,7 @@ class Rule:
     verdict: Any = None  # a verdict name or a conditional rule (see settings.yaml header)
     reason: str = ""
     severity: str | None = None
+    when: dict[str, Any] | None = None  # {setting: name, in: [...]} or {setting: name, truthy: true}
 
     def talos_path(self, talos: tuple[int, int]) -> str | None:
         """The path for that Talos minor: the oldest legacy form whose bound lies above it, else the current form."""
@@ -71,6 +72,7 @@ def rule_book() -> RuleBook:
             verdict=row["verdict"],
             reason=row.get("reason", ""),
             severity=row.get("severity"),
+            when=row.get("when"),
         )
         _check(rule)
         for name in rule.names:
@@ -93,5 +95,7 @@ def _check(rule: Rule) -> None:
     kinds = {"if_truthy", "if_value", "if_spec", "transform"} & set(verdict)
     if len(kinds) != 1:
         raise ValueError(f"settings.yaml: {label}: verdict needs exactly one of if_truthy/if_value/if_spec/transform")
+    if rule.when is not None and "setting" not in rule.when:
+        raise ValueError(f"settings.yaml: {label}: when needs a setting")
     if "if_spec" in verdict and not rule.spec:
         raise ValueError(f"settings.yaml: {label}: if_spec needs a spec field")

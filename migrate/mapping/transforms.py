@@ -99,14 +99,6 @@ def secrets_encryption(value: Any, spec: ClusterSpec, ctx: MappingContext, param
     )
 
 
-@transform("cluster_identity")
-def cluster_identity(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
-    if ctx.joinable:
-        return Outcome(KEPT)
-    return Outcome(MANUAL, "No --pki given: the plan carries freshly generated CAs and is NOT joinable to the "
-                           "existing cluster. Run fetch-pki and plan --pki DIR.", "blocker")
-
-
 @transform("etcd_version")
 def etcd_version(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
     running = _minor_of(value)

@@ -1,0 +1,94 @@
+"""`kubespray2talos plan`: Talos machine configs for the cluster, a verdict for every setting, its own identity."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from migrate import ui
+from migrate.cli.inspect import inventory_options
+from migrate.talos.plan import PlanRequest, PlanResult, make_plan
+from migrate.talos.report import NOT_JOINABLE
+
+TALOS_VERSIONS = ["auto", "1.8", "1.9", "1.10", "1.11", "1.12", "1.13"]
+VERDICT_STYLE = {"kept": "green", "changed": "yellow", "dropped": "dim", "manual": "bold red"}
+
+
+@click.command()
+@click.argument("inventory", type=click.Path(path_type=Path))
+@click.option("--out", "-O", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Plan directory to write (created 0700; replaced atomically).")
+@click.option("--talos-version", default="auto", show_default=True, type=click.Choice(TALOS_VERSIONS),
+              help="Talos minor to render for; auto = newest whose Kubernetes range holds the cluster's version.")
+@click.option("--pki", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="The cluster's PKI (from fetch-pki): makes the Talos nodes joinable.")
+@click.option("--secrets", "secrets_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Use this Talos secrets bundle (secrets.yaml) instead of importing or generating one.")
+@click.option("--force", is_flag=True, help="Replace an existing plan directory even if its secrets differ.")
+@click.option("--output", "-o", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@inventory_options
+def plan(inventory: Path, out: Path, talos_version: str, pki: Path | None, secrets_file: Path | None, force: bool,
+         fmt: str, kubespray_version: str | None, kubespray_dir: Path | None, vault_password_file: Path | None) -> None:
+    """Write Talos configs that JOIN the running cluster, and a report with a verdict for every setting.
+
+    Reads INVENTORY like `inspect`, then writes into DIR (--out): controlplane.yaml and worker.yaml
+    (complete configs for the chosen Talos version), nodes/<host>.yaml (one patch per node: hostname,
+    address, disk, labels, taints), secrets.yaml and talosconfig (0600), report.md and report.json.
+    Every Kubespray setting read gets a verdict: kept, changed, dropped or manual (a person must act).
+
+    Without --pki the plan gets fresh CAs and is NOT joinable to the existing cluster. Re-running reuses
+    DIR/secrets.yaml, so the output is byte-identical; a DIR holding other secrets is refused unless --force.
+
+    \b
+    Examples:
+      kubespray2talos fetch-pki inventory/mycluster --out pki/
+      kubespray2talos plan inventory/mycluster --pki pki/ --out plan/
+      kubespray2talos plan inventory/mycluster --out plan/ --talos-version 1.12 --output json | jq .summary
+      talosctl apply-config --insecure -n 10.0.10.11 --file plan/controlplane.yaml --config-patch @plan/nodes/cp1.yaml
+    """
+    started = time.monotonic()
+    request = PlanRequest(inventory=inventory, out=out, talos_version=talos_version, pki=pki, secrets=secrets_file,
+                          force=force, kubespray_version=kubespray_version, kubespray_dir=kubespray_dir,
+                          vault_password_file=vault_password_file)
+    with ui.err.status("planning…") as status:
+        result = make_plan(request, progress=lambda message: status.update(f"{message}…"))
+    for warning in result.report["warnings"]:
+        ui.warn(warning)
+    if fmt == "json":
+        ui.emit({k: v for k, v in result.report.items() if k != "findings"} | {"out": str(out)}, "json")
+    else:
+        _summary(result)
+    if not result.joinable:
+        ui.warn(NOT_JOINABLE)
+    for problem in result.problems:
+        ui.error(f"invalid output: {problem}")
+    ui.note(f"plan written to {out}/ in {time.monotonic() - started:.1f}s (Talos {result.talos.minor})")
+    if result.problems:
+        raise SystemExit(1)
+
+
+def _summary(result: PlanResult) -> None:
+    s = result.report["summary"]
+    table = Table(title=f"{result.report['cluster']} → Talos {result.talos.minor}", show_edge=False)
+    for verdict in ("kept", "changed", "dropped", "manual"):
+        table.add_column(verdict, justify="right", style=VERDICT_STYLE[verdict])
+    table.add_row(*(str(s[v]) for v in ("kept", "changed", "dropped", "manual")))
+    ui.out.print(table)
+    ui.out.print(f"{s['settings']} settings read, {s['derived']} derived findings, {s['no_rule']} without a rule, "
+                 f"{s['blockers']} blockers")
+    manual = [f for f in result.findings if f.verdict == "manual"]
+    if manual:
+        ui.out.print("\n[bold]manual[/bold] (a person must act; details in report.md):")
+        for f in sorted(manual, key=lambda f: (f.severity != "blocker", f.setting)):
+            mark = "[red]blocker[/red] " if f.severity == "blocker" else ""
+            ui.out.print(f"  • {mark}{ui._escape(f.setting)}: {ui._escape(_first_sentence(f.reason))}")
+
+
+def _first_sentence(text: str) -> str:
+    head, dot, _ = text.partition(". ")
+    return head + ("." if dot else "")
+
+

@@ -1,0 +1,132 @@
+"""Derived findings: what a person must do or know that no single Kubespray variable says (issue items 4–5).
+
+Like kubectl's drain filters: an ordered list of small checks, each returning a Finding or None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from migrate.mapping.engine import truthy
+from migrate.mapping.finding import KEPT, MANUAL, Finding, finding
+from migrate.spec import ClusterSpec
+from migrate.talos.components import needs_allocate_node_cidrs_off
+from migrate.talos.versions import TalosVersion
+
+FLEXVOLUME_DIR = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec"
+
+
+@dataclass(frozen=True)
+class Situation:
+    spec: ClusterSpec
+    settings: Mapping[str, Any]  # name -> Setting (value, origin, secret)
+    talos: TalosVersion
+    joinable: bool
+
+    def value(self, name: str, default: Any = None) -> Any:
+        setting = self.settings.get(name)
+        return default if setting is None else setting.value
+
+    @property
+    def workers_use_localhost_proxy(self) -> bool:
+        """Kubespray puts nginx on 127.0.0.1:6443 on non-CP nodes unless told otherwise."""
+        return truthy(self.value("loadbalancer_apiserver_localhost", True))
+
+
+Check = Callable[[Situation], "Finding | None"]
+
+
+def cluster_identity(s: Situation) -> Finding:
+    if s.joinable:
+        return finding("cluster identity", KEPT, "The Kubernetes CA, front-proxy CA, service-account key and etcd CA "
+                       "come from the cluster's own PKI (--pki), so Talos nodes join the running cluster.",
+                       talos_path="cluster.ca, cluster.aggregatorCA, cluster.serviceAccount, cluster.etcd.ca",
+                       area="security")
+    return finding("cluster identity", MANUAL, "NOT JOINABLE: no --pki was given, so the plan carries freshly "
+                   "generated CAs. Run `kubespray2talos fetch-pki INVENTORY --out pki/` and plan again with --pki pki/.",
+                   talos_path="cluster.ca, cluster.etcd.ca", severity="blocker", area="security")
+
+
+def localhost_proxy(s: Situation) -> Finding | None:
+    if not s.workers_use_localhost_proxy or not s.spec.workers:
+        return None
+    return finding("workers' localhost API proxy", MANUAL, "Old workers reach the API through nginx on "
+                   "127.0.0.1:6443 with a fixed list of control-plane IPs: regenerate that upstream list whenever a "
+                   "control plane is replaced. Talos workers use KubePrism on 127.0.0.1:7445 instead, so the "
+                   "kube-proxy kubeconfig, Calico's kubernetes-services-endpoint and Cilium's k8sServiceHost must point "
+                   "at the stable endpoint before the first Talos worker joins.",
+                   talos_path="machine.features.kubePrism", severity="blocker", area="api-server")
+
+
+def cluster_info(s: Situation) -> Finding:
+    return finding("kube-public/cluster-info", MANUAL, "Talos runs the controller-manager without bootstrapsigner, "
+                   "so kube-public/cluster-info stops being signed for new bootstrap tokens; kubeadm joins "
+                   "(Kubespray scale.yml) need it signed or file discovery while old nodes remain.",
+                   talos_path="cluster.controllerManager.extraArgs.controllers", area="controller-manager")
+
+
+def kube_proxy_labels(s: Situation) -> Finding | None:
+    if not s.spec.network.kube_proxy_enabled:
+        return None
+    return finding("kube-proxy DaemonSet labels", MANUAL, "Before the first `talosctl upgrade-k8s`, the kube-proxy "
+                   "DaemonSet must carry the labels tier=node and k8s-app=kube-proxy; kubeadm's has only k8s-app and "
+                   "selectors are immutable: export it, relabel, delete and re-apply.",
+                   talos_path="cluster.proxy", area="kube-proxy")
+
+
+def etcd_versions(s: Situation) -> Finding | None:
+    if "etcd_version" in s.settings:
+        return None  # the etcd_version rule gives this verdict from the cluster's actual version
+    return finding("etcd version", MANUAL, f"Talos {s.talos.minor} runs etcd {s.talos.etcd}. If the cluster runs "
+                   "etcd 3.5, upgrade every member to ≥3.5.26 before a 3.6 member joins, or pin cluster.etcd.image "
+                   "to the cluster's version.", talos_path="cluster.etcd.image", area="etcd")
+
+
+def cni_host_paths(s: Situation) -> Finding | None:
+    cni = s.spec.network.cni.name
+    if cni == "calico":
+        return finding("CNI host paths", MANUAL, f"calico-node's flexvol-driver init container writes {FLEXVOLUME_DIR}, "
+                       "and most of the root filesystem is read-only on Talos (that directory is an overlay up to "
+                       "1.13 and gone in 1.14). Disable the FlexVolume driver if unused, and check every calico-node "
+                       "hostPath against Talos's writable paths (/var, /etc/cni, /etc/kubernetes, /opt).",
+                       talos_path=None, area="network")
+    if cni == "cilium":
+        return finding("CNI host paths", MANUAL, "Cilium must mount the cgroup v2 hierarchy Talos provides "
+                       "(cgroup.autoMount.enabled=false, hostRoot=/sys/fs/cgroup) and drop SYS_MODULE; roll the "
+                       "values out before the first Talos node.", talos_path=None, area="network")
+    return None
+
+
+def node_networking(s: Situation) -> Finding:
+    return finding("node networking", MANUAL, "Kubespray never managed NICs: Talos nodes use DHCP unless static "
+                   "addresses, bonds, VLANs and MTU are copied from each old host into its node patch "
+                   "(LinkConfig/BondConfig/VLANConfig from 1.12, machine.network.interfaces before). The node "
+                   "patches pin the kubelet and etcd to each node's address.",
+                   talos_path="nodes/<host>.yaml", area="node")
+
+
+def allocate_node_cidrs(s: Situation) -> Finding | None:
+    if not needs_allocate_node_cidrs_off(s.spec):
+        return None
+    return finding("controller-manager allocate-node-cidrs", KEPT, "Kubespray runs Calico IPAM with "
+                   "allocate-node-cidrs=false; Talos would force true (CIDRNotAvailable beyond the pod range), so "
+                   "the plan writes false.", talos_path="cluster.controllerManager.extraArgs.allocate-node-cidrs",
+                   area="controller-manager")
+
+
+CHECKS: tuple[Check, ...] = (
+    cluster_identity,
+    localhost_proxy,
+    cluster_info,
+    kube_proxy_labels,
+    etcd_versions,
+    cni_host_paths,
+    node_networking,
+    allocate_node_cidrs,
+)
+
+
+def advise(s: Situation) -> list[Finding]:
+    return [f for f in (check(s) for check in CHECKS) if f is not None]

@@ -1,0 +1,206 @@
+"""The Kubernetes components' Talos sections (API server, controller-manager, scheduler, proxy, etcd, kubelet).
+
+Each builder returns the section and the findings rendering it produced (denied flags, protected fields,
+the service-account issuer decision): nothing the cluster sets is dropped without a Finding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from migrate.mapping.finding import CHANGED, KEPT, Finding, finding
+from migrate.spec import ClusterSpec
+from migrate.talos.flags import allowed_flags, allowed_kubelet_config, feature_gates, flag_value
+from migrate.talos.versions import TalosVersion, images
+
+DEFAULT_NODE_PORT_RANGE = "30000-32767"
+TALOS_AUTHORIZATION = ("Node", "RBAC")
+# flags Kubespray sets per host; Talos sets them per machine (nodeIP.validSubnets, HostnameConfig)
+PER_NODE_KUBELET_FLAGS = ("node-ip", "hostname-override")
+IPVS_MODULES = ("ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh")
+
+
+def image(component: str, spec: ClusterSpec) -> str:
+    repo = spec.runtime.image_repositories.get("kube_image_repo") or images()["kubernetes"]
+    return f"{repo}/{component}:v{spec.kubernetes_version}"
+
+
+def apiserver(spec: ClusterSpec, talos: TalosVersion) -> tuple[dict[str, Any], list[Finding]]:
+    cp = spec.control_plane
+    args: dict[str, Any] = dict(cp.apiserver.extra_args)
+    if cp.apiserver.feature_gates:
+        args["feature-gates"] = feature_gates(cp.apiserver.feature_gates)
+    if cp.anonymous_auth:
+        args["anonymous-auth"] = "true"  # Talos hard-sets false; LB health probes rely on it
+    extra_modes = [m for m in cp.authorization_modes if m not in TALOS_AUTHORIZATION]
+    if extra_modes:
+        args["authorization-mode"] = ",".join(extra_modes)  # Talos merges it with Node,RBAC
+    if cp.admission_plugins:
+        args["enable-admission-plugins"] = ",".join(cp.admission_plugins)
+    if cp.disabled_admission_plugins:
+        args["disable-admission-plugins"] = ",".join(cp.disabled_admission_plugins)
+    if cp.node_port_range != DEFAULT_NODE_PORT_RANGE:
+        args["service-node-port-range"] = cp.node_port_range
+    if cp.oidc is not None:
+        args.update(_oidc_flags(cp.oidc))
+    kept, findings = allowed_flags("kube-apiserver", args)
+    issuer_args, issuer_finding = service_account_issuer(spec, talos)
+    kept.update(issuer_args)
+    findings.append(issuer_finding)
+    section: dict[str, Any] = {"image": image("kube-apiserver", spec)}
+    if cp.cert_sans:
+        section["certSANs"] = list(dict.fromkeys([spec.control_plane.endpoint.host, *cp.cert_sans]))
+    section["extraArgs"] = dict(sorted(kept.items()))
+    section["admissionControl"] = [pod_security(spec)]
+    section["auditPolicy"] = audit_policy(spec)
+    return section, findings
+
+
+def service_account_issuer(spec: ClusterSpec, talos: TalosVersion) -> tuple[dict[str, Any], Finding]:
+    """Keep the cluster's issuer primary (existing tokens stay valid); accept Talos's endpoint issuer where lists work."""
+    cp = spec.control_plane
+    endpoint = cp.endpoint.url
+    issuer = cp.service_account_issuer
+    audiences = list(dict.fromkeys([*(cp.api_audiences or (issuer,)), endpoint]))
+    args: dict[str, Any] = {"api-audiences": ",".join(audiences)}
+    path = "cluster.apiServer.extraArgs.service-account-issuer"
+    if issuer == endpoint:
+        args["service-account-issuer"] = issuer
+        return args, finding("service-account issuer", KEPT, f"The cluster's issuer is the endpoint {endpoint}.",
+                             talos_path=path, area="api-server")
+    if talos.extra_args_lists:
+        args["service-account-issuer"] = [issuer, endpoint]
+        reason = (f"Tokens keep being issued by {issuer}; Talos's endpoint issuer {endpoint} is accepted as well, and "
+                  f"api-audiences lists both.")
+        return args, finding("service-account issuer", KEPT, reason, talos_path=path, area="api-server")
+    args["service-account-issuer"] = issuer
+    reason = (f"Talos {talos.minor} takes one issuer: {issuer} is kept so existing tokens stay valid; Talos's endpoint "
+              f"{endpoint} is only added to api-audiences.")
+    return args, finding("service-account issuer", KEPT, reason, talos_path=path, area="api-server")
+
+
+def pod_security(spec: ClusterSpec) -> dict[str, Any]:
+    """The cluster's PodSecurity defaults; privileged (today's behaviour) when Kubespray set none."""
+    level = "baseline" if spec.control_plane.pod_security_defaults else "privileged"
+    defaults = {f"{mode}{suffix}": value for mode in ("audit", "enforce", "warn")
+                for suffix, value in (("", level), ("-version", "latest"))}
+    return {
+        "name": "PodSecurity",
+        "configuration": {
+            "apiVersion": "pod-security.admission.config.k8s.io/v1alpha1",
+            "kind": "PodSecurityConfiguration",
+            "defaults": defaults,
+            "exemptions": {"namespaces": ["kube-system"], "runtimeClasses": [], "usernames": []},
+        },
+    }
+
+
+def audit_policy(spec: ClusterSpec) -> dict[str, Any]:
+    """Talos always audits: Metadata when the cluster audited, nothing (level None) when it did not."""
+    level = "Metadata" if spec.control_plane.audit is not None else "None"
+    return {"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "rules": [{"level": level}]}
+
+
+def controller_manager(spec: ClusterSpec) -> tuple[dict[str, Any], list[Finding]]:
+    comp = spec.control_plane.controller_manager
+    args: dict[str, Any] = dict(comp.extra_args)
+    if comp.feature_gates:
+        args["feature-gates"] = feature_gates(comp.feature_gates)
+    if needs_allocate_node_cidrs_off(spec):
+        args["allocate-node-cidrs"] = False
+    if spec.network.node_cidr_mask_size != 24:
+        args.setdefault("node-cidr-mask-size-ipv4", spec.network.node_cidr_mask_size)
+    if spec.network.node_cidr_mask_size_ipv6 is not None:
+        args.setdefault("node-cidr-mask-size-ipv6", spec.network.node_cidr_mask_size_ipv6)
+    kept, findings = allowed_flags("kube-controller-manager", args)
+    return _component_section("kube-controller-manager", spec, kept), findings
+
+
+def needs_allocate_node_cidrs_off(spec: ClusterSpec) -> bool:
+    """Calico IPAM (not host-local) clusters run allocate-node-cidrs=false; Talos would force true."""
+    cni = spec.network.cni
+    return (cni.name == "calico" and not cni.settings.get("calico_ipam_host_local")
+            and "allocate-node-cidrs" not in spec.control_plane.controller_manager.extra_args)
+
+
+def scheduler(spec: ClusterSpec) -> tuple[dict[str, Any], list[Finding]]:
+    comp = spec.control_plane.scheduler
+    args: dict[str, Any] = dict(comp.extra_args)
+    if comp.feature_gates:
+        args["feature-gates"] = feature_gates(comp.feature_gates)
+    kept, findings = allowed_flags("kube-scheduler", args)
+    return _component_section("kube-scheduler", spec, kept), findings
+
+
+def proxy(spec: ClusterSpec) -> tuple[dict[str, Any], list[Finding]]:
+    net = spec.network
+    if not net.kube_proxy_enabled:
+        return {"disabled": True}, []
+    args: dict[str, Any] = dict(net.kube_proxy_extra)
+    if net.kube_proxy_strict_arp:
+        args["ipvs-strict-arp"] = True
+    kept, findings = allowed_flags("kube-proxy", args)
+    section: dict[str, Any] = {"image": image("kube-proxy", spec), "mode": net.kube_proxy_mode}
+    if kept:
+        section["extraArgs"] = kept
+    return section, findings
+
+
+def kernel_modules(spec: ClusterSpec) -> list[dict[str, str]]:
+    """ipvs needs its modules before kube-proxy starts (pods cannot modprobe on Talos)."""
+    wanted = list(spec.host.kernel_modules)
+    if spec.network.kube_proxy_enabled and spec.network.kube_proxy_mode == "ipvs":
+        wanted += IPVS_MODULES
+    return [{"name": m} for m in dict.fromkeys(wanted)]
+
+
+def etcd(spec: ClusterSpec, talos: TalosVersion, ca: dict[str, str]) -> tuple[dict[str, Any], list[Finding]]:
+    kept, findings = allowed_flags("etcd", spec.etcd.extra_args)
+    section: dict[str, Any] = {"ca": ca, "image": f"{images()['etcd']}:{talos.etcd}"}
+    if kept:
+        section["extraArgs"] = kept
+    return section, findings
+
+
+def kubelet(spec: ClusterSpec, talos: TalosVersion) -> tuple[dict[str, Any], list[Finding]]:
+    config = dict(spec.kubelet.config)
+    seccomp = bool(config.pop("seccompDefault", False))
+    config.pop("clusterDNS", None)  # machine.kubelet.clusterDNS carries it
+    if spec.kubelet.feature_gates:
+        config["featureGates"] = dict(sorted(spec.kubelet.feature_gates.items()))
+    extra_config, findings = allowed_kubelet_config(config)
+    args = {k: v for k, v in spec.kubelet.extra_args.items() if k.lstrip("-") not in PER_NODE_KUBELET_FLAGS}
+    findings += [
+        finding(f"kubelet --{k.lstrip('-')}", CHANGED,
+                "Set per machine by Talos (nodeIP.validSubnets, HostnameConfig) instead of a cluster-wide flag.",
+                talos_path="nodes/<host>.yaml", area="kubelet")
+        for k in sorted(spec.kubelet.extra_args) if k.lstrip("-") in PER_NODE_KUBELET_FLAGS
+    ]
+    extra_args, denied = allowed_flags("kubelet", args)
+    findings += denied
+    section: dict[str, Any] = {
+        "image": f"{images()['kubelet']}:v{spec.kubernetes_version}",
+        "clusterDNS": list(spec.network.cluster_dns),
+        "defaultRuntimeSeccompProfileEnabled": seccomp,
+        "disableManifestsDirectory": True,
+    }
+    if extra_args:
+        section["extraArgs"] = extra_args
+    if extra_config:
+        section["extraConfig"] = extra_config
+    return section, findings
+
+
+def _component_section(name: str, spec: ClusterSpec, args: dict[str, str]) -> dict[str, Any]:
+    section: dict[str, Any] = {"image": image(name, spec)}
+    if args:
+        section["extraArgs"] = args
+    return section
+
+
+def _oidc_flags(oidc: Any) -> dict[str, str]:
+    flags = {"oidc-issuer-url": oidc.issuer_url, "oidc-client-id": oidc.client_id,
+             "oidc-username-claim": oidc.username_claim, "oidc-username-prefix": oidc.username_prefix,
+             "oidc-groups-claim": oidc.groups_claim, "oidc-groups-prefix": oidc.groups_prefix,
+             "oidc-ca-file": oidc.ca_file}
+    return {k: flag_value(v) for k, v in flags.items() if v is not None}

@@ -1,0 +1,138 @@
+"""Host settings that Talos 1.12 moved out of v1alpha1 into their own documents (1.13: the environment too).
+
+Each function returns `HostPart`: fields for the v1alpha1 `machine` section (older contracts) and/or
+whole documents (newer ones), so the caller never asks which version it is rendering for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from migrate.spec import ClusterSpec, RegistryMirror
+from migrate.talos.versions import TalosVersion
+
+API_VERSION = "v1alpha1"
+# Kubespray's built-in docker.io entry points at Docker Hub itself: not a mirror
+_UPSTREAM = {"docker.io": "https://registry-1.docker.io"}
+
+
+@dataclass
+class HostPart:
+    machine: dict[str, Any] = field(default_factory=dict)
+    documents: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, other: HostPart) -> HostPart:
+        for key, value in other.machine.items():
+            if isinstance(value, dict) and isinstance(self.machine.get(key), dict):
+                self.machine[key] = {**self.machine[key], **value}
+            else:
+                self.machine[key] = value
+        self.documents.extend(other.documents)
+        return self
+
+
+def document(kind: str, **fields: Any) -> dict[str, Any]:
+    return {"apiVersion": API_VERSION, "kind": kind, **fields}
+
+
+def resolvers(spec: ClusterSpec, talos: TalosVersion) -> HostPart:
+    """The hosts' DNS servers (Kubespray's nameservers, else its upstream servers) and search domains."""
+    servers = list(spec.host.nameservers or spec.network.upstream_dns_servers)
+    domains = list(spec.host.search_domains)
+    if not servers and not domains:
+        return HostPart()
+    if talos.has("ResolverConfig"):
+        doc = document("ResolverConfig")
+        if servers:
+            doc["nameservers"] = [{"address": s} for s in servers]
+        if domains:
+            doc["searchDomains"] = {"domains": domains}
+        return HostPart(documents=[doc])
+    network: dict[str, Any] = {}
+    if servers:
+        network["nameservers"] = servers
+    if domains:
+        network["searchDomains"] = domains
+    return HostPart(machine={"network": network})
+
+
+def time_servers(spec: ClusterSpec, talos: TalosVersion) -> HostPart:
+    servers = [s.split()[0] for s in spec.host.ntp_servers if s.strip()]  # strip chrony/ntpd options
+    if not servers:
+        return HostPart()
+    if talos.has("TimeSyncConfig"):
+        return HostPart(documents=[document("TimeSyncConfig", ntp={"servers": servers})])
+    return HostPart(machine={"time": {"servers": servers}})
+
+
+def registries(spec: ClusterSpec, talos: TalosVersion) -> HostPart:
+    mirrors = [m for m in spec.runtime.mirrors if not _is_upstream(m)]
+    insecure = sorted({_host(e) for m in mirrors if m.skip_verify for e in m.endpoints}
+                      | {_host(r) for r in spec.runtime.insecure_registries})
+    if not mirrors and not insecure:
+        return HostPart()
+    if talos.has("RegistryMirrorConfig"):
+        docs = [document("RegistryMirrorConfig", name=m.registry, endpoints=[_endpoint(e, m) for e in m.endpoints])
+                for m in mirrors]
+        docs += [document("RegistryTLSConfig", name=h, insecureSkipVerify=True) for h in insecure]
+        return HostPart(documents=docs)
+    section: dict[str, Any] = {}
+    if mirrors:
+        section["mirrors"] = {m.registry: _legacy_mirror(m) for m in mirrors}
+    if insecure:
+        section["config"] = {h: {"tls": {"insecureSkipVerify": True}} for h in insecure}
+    return HostPart(machine={"registries": section})
+
+
+def environment(variables: dict[str, str], talos: TalosVersion) -> HostPart:
+    if not variables:
+        return HostPart()
+    if talos.has("EnvironmentConfig"):
+        return HostPart(documents=[document("EnvironmentConfig", variables=variables)])
+    return HostPart(machine={"env": variables})
+
+
+def proxy_environment(spec: ClusterSpec) -> dict[str, str]:
+    """http(s)_proxy and a no_proxy that also covers what Talos nodes reach directly."""
+    proxy = spec.host.proxy
+    if proxy is None or not (proxy.http_proxy or proxy.https_proxy):
+        return {}
+    env: dict[str, str] = {}
+    if proxy.http_proxy:
+        env["http_proxy"] = proxy.http_proxy
+    if proxy.https_proxy:
+        env["https_proxy"] = proxy.https_proxy
+    direct = [x.strip() for x in (proxy.no_proxy or "").split(",") if x.strip()]
+    needed = [*spec.network.pod_subnets, *spec.network.service_subnets, ".svc", f".{spec.network.dns_domain}",
+              "localhost", "127.0.0.1", spec.control_plane.endpoint.host,
+              *(n.ip for n in spec.control_planes if n.ip)]
+    for item in needed:
+        if item not in direct:
+            direct.append(item)
+    env["no_proxy"] = ",".join(direct)
+    return env
+
+
+def _is_upstream(mirror: RegistryMirror) -> bool:
+    upstream = _UPSTREAM.get(mirror.registry)
+    return upstream is not None and [e.rstrip("/") for e in mirror.endpoints] == [upstream]
+
+
+def _endpoint(url: str, mirror: RegistryMirror) -> dict[str, Any]:
+    entry: dict[str, Any] = {"url": url}
+    if mirror.override_path:
+        entry["overridePath"] = True
+    return entry
+
+
+def _legacy_mirror(mirror: RegistryMirror) -> dict[str, Any]:
+    entry: dict[str, Any] = {"endpoints": list(mirror.endpoints)}
+    if mirror.override_path:
+        entry["overridePath"] = True
+    return entry
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url.split("/")[0] if "://" in url else url.split("/")[0]

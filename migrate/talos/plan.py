@@ -1,0 +1,149 @@
+"""`plan`: one inventory in, a reviewed, reproducible plan directory out.
+
+Writes controlplane.yaml, worker.yaml, nodes/<host>.yaml, secrets.yaml, talosconfig, report.md and
+report.json into a staged directory that replaces DIR only when everything succeeded. Re-running with the
+same inputs reuses DIR/secrets.yaml and gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migrate.atomic import SECRET_DIR_MODE, SECRET_FILE_MODE, staged_directory, write_file
+from migrate.errors import UserError
+from migrate.mapping.engine import evaluate
+from migrate.mapping.finding import Finding
+from migrate.mapping.transforms import MappingContext
+from migrate.talos import report, secrets, validate, versions
+from migrate.talos.advisories import Situation, advise
+from migrate.talos.render import Rendered, render
+from migrate.talos.versions import TalosVersion
+
+SECRETS_FILE = "secrets.yaml"
+# files that carry keys or tokens: 0600 (the directory itself is 0700)
+SECRET_FILES = ("controlplane.yaml", "worker.yaml", SECRETS_FILE, "talosconfig")
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    inventory: Path
+    out: Path
+    talos_version: str = versions.AUTO
+    pki: Path | None = None
+    secrets: Path | None = None
+    force: bool = False
+    kubespray_version: str | None = None
+    kubespray_dir: Path | None = None
+    vault_password_file: Path | None = None
+
+
+@dataclass
+class PlanResult:
+    out: Path
+    talos: TalosVersion
+    joinable: bool
+    findings: list[Finding]
+    report: dict[str, Any]
+    problems: list[validate.Problem] = field(default_factory=list)
+
+
+Progress = Callable[[str], None]
+
+
+def make_plan(request: PlanRequest, progress: Progress = lambda _: None) -> PlanResult:
+    from migrate.kubespray import load_cluster  # the reader pulls in ansible-core: only when planning
+
+    progress(f"reading {request.inventory}")
+    resolved = load_cluster(request.inventory, kubespray_version=request.kubespray_version,
+                            kubespray_dir=request.kubespray_dir, vault_password_file=request.vault_password_file)
+    spec = resolved.spec
+    talos = versions.choose(request.talos_version, spec.kubernetes_version)
+    bundle = choose_bundle(request, spec.etcd.deployment_type)
+    progress(f"rendering Talos {talos.minor} configs for {len(spec.nodes)} nodes")
+    rendered = render(spec, bundle, talos)
+    ctx = MappingContext(talos=talos.key, talos_etcd=talos.etcd, joinable=bundle.joinable,
+                         encryption_carried=rendered.encryption.carried)
+    findings = evaluate(resolved.settings, spec, ctx)
+    findings += advise(Situation(spec, resolved.settings, talos, bundle.joinable)) + rendered.findings
+    progress("validating documents")
+    files = rendered.files()
+    problems, schema_state = _validate(rendered, talos)
+    endpoints = [n.ip or n.name for n in spec.control_planes] or [spec.control_plane.endpoint.host]
+    meta = {
+        "tool": "kubespray2talos plan",
+        "cluster": spec.name,
+        "kubernetes_version": spec.kubernetes_version,
+        "kubespray_release": resolved.release,
+        "talos": {"version": talos.minor, "release": talos.release, "kubernetes_range": talos.kubernetes_range,
+                  "installer": talos.installer_image},
+        "joinable": bundle.joinable,
+        "endpoint": spec.control_plane.endpoint.url,
+        "nodes": [{"name": n.name, "role": "controlplane" if n.is_control_plane else "worker", "ip": n.ip,
+                   "patch": f"nodes/{n.name}.yaml"} for n in spec.nodes],
+        "validation": {"schema": schema_state, "talosctl": "not installed", "problems": [str(p) for p in problems]},
+        "warnings": list(resolved.warnings),
+    }
+    with staged_directory(request.out, mode=SECRET_DIR_MODE) as stage:
+        for name, text in files.items():
+            write_file(stage / name, text, SECRET_FILE_MODE if name in SECRET_FILES else 0o644)
+        write_file(stage / SECRETS_FILE, bundle.to_yaml(), SECRET_FILE_MODE)
+        write_file(stage / "talosconfig", secrets.talosconfig(bundle, context=spec.name, endpoints=endpoints),
+                   SECRET_FILE_MODE)
+        checked = validate.talosctl_validate([stage / "controlplane.yaml", stage / "worker.yaml"])
+        if checked is not None:
+            problems += checked
+            meta["validation"]["talosctl"] = "ok" if not checked else "failed"
+            meta["validation"]["problems"] = [str(p) for p in problems]
+        data = report.report_data(meta, findings)
+        write_file(stage / "report.json", report.to_json(data))
+        write_file(stage / "report.md", report.to_markdown(data))
+        if (stage / "nodes").is_dir():
+            (stage / "nodes").chmod(SECRET_DIR_MODE)
+    return PlanResult(request.out, talos, bundle.joinable, findings, data, problems)
+
+
+def choose_bundle(request: PlanRequest, etcd_deployment_type: str) -> Any:
+    """--secrets FILE, else the cluster's PKI, else DIR/secrets.yaml from an earlier run, else a fresh bundle.
+    An existing plan directory whose secrets differ is refused unless --force: a bundle is never replaced silently."""
+    existing_file = request.out / SECRETS_FILE
+    existing = secrets.load_bundle(existing_file) if existing_file.is_file() else None
+    if existing is None and request.out.exists() and any(request.out.iterdir()) and not request.force:
+        raise UserError("the output directory exists and is not a plan directory (no secrets.yaml)",
+                        where=str(request.out), hint="choose an empty or new directory, or pass --force to replace it")
+    if request.secrets is not None:
+        wanted = secrets.load_bundle(request.secrets)
+    elif request.pki is not None:
+        wanted = secrets.import_pki(request.pki, etcd_deployment_type=etcd_deployment_type)
+        if existing is not None and same_identity(existing, wanted):
+            return existing  # same cluster identity: keep the earlier tokens so the output stays byte-identical
+    else:
+        return existing or secrets.generate_bundle()
+    if existing is not None and existing.to_yaml() != wanted.to_yaml() and not request.force:
+        raise UserError(
+            "the output directory holds a different secrets bundle than this run would use",
+            where=str(existing_file),
+            hint="use another --out directory, or --force to replace the plan (keep a copy of its secrets.yaml)",
+        )
+    return wanted
+
+
+def same_identity(a: Any, b: Any) -> bool:
+    """Same cluster CAs, service-account key and encryption config: the Talos-only parts may differ."""
+    return (
+        a.joinable == b.joinable
+        and a.encryption_config == b.encryption_config
+        and all(getattr(a, n) == getattr(b, n) for n in ("etcd", "k8s", "k8s_aggregator", "k8s_service_account"))
+    )
+
+
+def _validate(rendered: Rendered, talos: TalosVersion) -> tuple[list[validate.Problem], str]:
+    schemas = validate.schema_dir()
+    problems = validate.validate("controlplane.yaml", rendered.controlplane, talos, schemas)
+    problems += validate.validate("worker.yaml", rendered.worker, talos, schemas)
+    for name, docs in sorted(rendered.nodes.items()):
+        problems += validate.validate(f"nodes/{name}.yaml", docs, talos, schemas)
+    state = f"checked against Talos {talos.release} schema" if schemas else "skipped (schemas not available)"
+    return problems, state
