@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
@@ -128,7 +129,7 @@ def diff_specs(before: ClusterSpec, after: ClusterSpec) -> list[Change]:
     for report in found.values():
         for level in report:
             paths[_reported_path(level.path(output_format="list"))] = None
-    changes = [c for p in paths if (c := _change(p, a, b)) is not None]
+    changes = [c for p in _expand(paths, a, b) if (c := _change(p, a, b)) is not None]
     return sorted(changes, key=lambda c: (SEVERITIES.index(c.severity), AREAS.index(c.area), c.path))
 
 
@@ -225,6 +226,18 @@ def _reported_path(raw: list) -> tuple[str, ...]:
             break
         path.append(str(part))
     return tuple(path)
+
+
+def _expand(paths: Iterable[tuple[str, ...]], a: dict, b: dict) -> list[tuple[str, ...]]:
+    """Paths where both sides hold a map are split per key, so a change names what changed, not its parent."""
+    out: list[tuple[str, ...]] = []
+    for path in paths:
+        old, new = _lookup(a, path), _lookup(b, path)
+        if isinstance(old, dict) and isinstance(new, dict):
+            out += _expand([(*path, k) for k in dict.fromkeys([*old, *new])], a, b)
+        else:
+            out.append(path)
+    return out
 
 
 def _change(path: tuple[str, ...], a: dict, b: dict) -> Change | None:

@@ -50,6 +50,15 @@ def test_nodes_compared_by_name_not_position(demo):
     assert set(changes) == {"nodes.w1", "nodes.w3.ip", "nodes.w3.labels[demo.internal/ingress]"}
 
 
+def test_disjoint_node_sets_are_listed_node_by_node(demo):
+    renamed = tuple(replace(n, name=f"talos-{n.name}") for n in demo.nodes)
+    changes = _by_path(diff_specs(demo, replace(demo, nodes=renamed)))
+    assert {p for p in changes if p.startswith("nodes")} == {f"nodes.{n.name}" for n in demo.nodes} | {
+        f"nodes.talos-{n.name}" for n in demo.nodes
+    }
+    assert changes["nodes.cp1"].kind == "removed" and changes["nodes.talos-cp1"].kind == "added"
+
+
 def test_set_like_lists_ignore_order_and_grow_softly(demo):
     cp = demo.control_plane
     shuffled = replace(demo, control_plane=replace(cp, cert_sans=tuple(reversed(cp.cert_sans))))
