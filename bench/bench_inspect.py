@@ -1,0 +1,87 @@
+"""Benchmark: reading a generated 100 / 1,000 / 5,000-host Kubespray inventory.
+
+Times `migrate.kubespray.load_cluster(path)` in-process and `kubespray2talos inspect PATH --output json`
+end to end (a fresh interpreter, as a user runs it), prints the figures with the machine they ran on, and
+exits 1 when the 5,000-host inspect takes 5 s or more (the budget from issue 2).
+
+    .venv/bin/python bench/bench_inspect.py                 # all sizes
+    .venv/bin/python bench/bench_inspect.py --sizes 100,1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from inventory_gen import write_inventory
+
+BUDGET_HOSTS = 5000
+BUDGET_SECONDS = 5.0
+
+
+def machine() -> str:
+    from ansible import __version__ as ansible_core
+
+    return (f"{os.cpu_count()} cores, Python {platform.python_version()}, ansible-core {ansible_core}, "
+            f"{platform.platform()}")
+
+
+def time_load(path: Path, hosts: int) -> float:
+    """Seconds for one in-process load_cluster(path); checks it read every host."""
+    from migrate.kubespray import load_cluster
+
+    started = time.perf_counter()
+    resolved = load_cluster(path)
+    elapsed = time.perf_counter() - started
+    if len(resolved.spec.nodes) != hosts:
+        raise SystemExit(f"load_cluster read {len(resolved.spec.nodes)} hosts from {path}, expected {hosts}")
+    return elapsed
+
+
+def time_inspect(path: Path, hosts: int) -> float:
+    """Wall-clock seconds for `kubespray2talos inspect PATH --output json` in a new process."""
+    command = [sys.executable, "-m", "migrate", "inspect", str(path), "--output", "json"]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr[-2000:]}")
+    nodes = json.loads(done.stdout)["spec"]["nodes"]
+    if len(nodes) != hosts:
+        raise SystemExit(f"inspect reported {len(nodes)} hosts for {path}, expected {hosts}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100,1000,5000", help="comma-separated host counts (default: %(default)s)")
+    sizes = [int(s) for s in parser.parse_args().sizes.split(",")]
+
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory(prefix="ks2t-bench-") as tmp:
+        # first call pays Ansible's plugin loading once; report it apart so the sizes compare like with like
+        warm_up = time_load(write_inventory(Path(tmp) / "warm-up", 4), 4)
+        print(f"warm-up (4 hosts, first load in this process): {warm_up:.2f} s")
+        print(f"{'hosts':>6}  {'load_cluster':>12}  {'inspect --output json':>22}  {'per 1,000 hosts':>15}")
+        results: dict[int, float] = {}
+        for hosts in sizes:
+            path = write_inventory(Path(tmp) / f"hosts-{hosts}", hosts)
+            load = time_load(path, hosts)
+            results[hosts] = time_inspect(path, hosts)
+            print(f"{hosts:>6}  {load:>10.2f} s  {results[hosts]:>20.2f} s  {results[hosts] * 1000 / hosts:>13.2f} s")
+
+    if BUDGET_HOSTS in results and results[BUDGET_HOSTS] >= BUDGET_SECONDS:
+        print(f"FAIL: inspect of {BUDGET_HOSTS} hosts took {results[BUDGET_HOSTS]:.2f} s (budget {BUDGET_SECONDS:.0f} s)")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
