@@ -51,7 +51,15 @@ def dump(data: Any, fmt: str) -> str:
     clean = redact(data)
     if fmt == "json":
         return json.dumps(clean, indent=2, sort_keys=False, default=str) + "\n"
-    return yaml.safe_dump(clean, sort_keys=False, default_flow_style=False, width=120)
+    return yaml.dump(clean, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False, width=120)
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Safe YAML that writes str/int subclasses (Ansible's tagged values) as the plain types they are."""
+
+
+_PlainDumper.add_multi_representer(str, lambda d, v: d.represent_str(str(v)))
+_PlainDumper.add_multi_representer(int, lambda d, v: d.represent_int(int(v)))
 
 
 def emit(data: Any, fmt: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from migrate.errors import UserError
+from migrate.kubespray.yaml_guard import check_inventory_files
 
 # what Kubespray calls its groups now, and what older releases called them (reference/kubespray.md §a)
 LEGACY_GROUPS = {
@@ -106,6 +107,7 @@ def load_inventory(path: Path, vault_password_file: Path | None = None) -> Loade
     from migrate.kubespray.ansible_runtime import ansible_loader, ansible_warnings_collected, vault_secrets
 
     sources, warnings = inventory_sources(path)
+    check_inventory_files(sources)
     loader = ansible_loader()
     if vault_password_file is not None:
         loader.set_vault_secrets(vault_secrets(Path(vault_password_file)))
