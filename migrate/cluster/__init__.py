@@ -1,0 +1,1 @@
+"""The Kubernetes side of the migration, behind one narrow `Cluster` protocol (see base.py)."""

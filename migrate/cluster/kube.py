@@ -1,0 +1,305 @@
+"""`Cluster` over the official `kubernetes` client: kubeconfig/context or in-cluster, paged lists, retries.
+
+Responses are read as plain JSON (`_preload_content=False`): the generated models cost seconds on a
+4,000-pod list and the migration only needs a few fields of each object.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from migrate.cluster.base import (
+    BootstrapToken,
+    ConfigMap,
+    DisruptionBudget,
+    EvictionOutcome,
+    EvictionResult,
+    Node,
+    Pod,
+    Taint,
+)
+from migrate.cluster.objects import (
+    bootstrap_token_from,
+    bootstrap_token_secret,
+    configmap_from,
+    node_from,
+    pdb_from,
+    pod_from,
+)
+from migrate.cluster.twin.clock import Clock, RealClock, rfc3339
+from migrate.errors import UserError
+
+PAGE_SIZE = 500  # kubectl's --chunk-size default
+RETRYABLE = {429, 500, 502, 503, 504}
+_PDB_NAME = re.compile(r"The disruption budget (\S+) ")
+
+
+class KubeCluster:
+    def __init__(self, kubeconfig: str | Path | None = None, context: str | None = None, *, in_cluster: bool = False,
+                 clock: Clock | None = None, attempts: int = 6, backoff: float = 0.2, max_backoff: float = 5.0,
+                 timeout: float = 30.0, seed: int | None = None):
+        self.clock = clock or RealClock()
+        self.attempts, self.backoff, self.max_backoff, self.timeout = attempts, backoff, max_backoff, timeout
+        self._jitter = random.Random(seed)
+        cfg = client.Configuration()
+        try:
+            if in_cluster:
+                config.load_incluster_config(client_configuration=cfg)
+            else:
+                config.load_kube_config(config_file=str(kubeconfig) if kubeconfig else None, context=context, client_configuration=cfg)
+        except (ConfigException, FileNotFoundError, OSError) as exc:
+            where = "in-cluster service account" if in_cluster else str(kubeconfig or "~/.kube/config")
+            raise UserError(f"cannot use this Kubernetes configuration: {exc}", where=where,
+                            hint="pass --kubeconfig PATH (and --context NAME) for the cluster to migrate") from None
+        cfg.retries = False  # our own loop retries, with backoff, on the clock we were given
+        self.server = cfg.host
+        self.api_client = client.ApiClient(cfg)
+        self.core = client.CoreV1Api(self.api_client)
+        self.apps = client.AppsV1Api(self.api_client)
+        self.policy = client.PolicyV1Api(self.api_client)
+
+    def close(self) -> None:
+        self.api_client.close()
+
+    # --- transport -----------------------------------------------------------------------------
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
+        """One API call as JSON, retried on 5xx, 429 and broken connections with capped exponential backoff."""
+        kwargs.setdefault("_preload_content", False)
+        kwargs.setdefault("_request_timeout", self.timeout)
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = fn(*args, **kwargs)
+                body = response.data
+                return json.loads(body) if body else {}
+            except ApiException as exc:
+                if exc.status == 404 and missing_ok:
+                    return None
+                if exc.status not in RETRYABLE or attempt == self.attempts:
+                    raise self._user_error(what, exc) from None
+                wait = _retry_after(exc) or delay
+            except (urllib3.exceptions.HTTPError, ConnectionError, OSError) as exc:
+                if attempt == self.attempts:
+                    raise UserError(f"cannot reach the Kubernetes API server at {self.server} ({type(exc).__name__})",
+                                    where=what, hint="check that the server is up and reachable, and the kubeconfig/context") from None
+                wait = delay
+            self.clock.sleep(min(wait, self.max_backoff) * (0.5 + self._jitter.random() / 2))
+            delay = min(delay * 2, self.max_backoff)
+        raise AssertionError("unreachable")
+
+    def _user_error(self, what: str, exc: ApiException) -> UserError:
+        message = _status_message(exc)
+        if exc.status == 401:
+            return UserError(f"the API server at {self.server} did not accept our credentials (401 Unauthorized)", where=what,
+                             hint="refresh the kubeconfig credentials (token or client certificate may have expired)")
+        if exc.status == 403:
+            return UserError(f"forbidden by the API server at {self.server}: {message}", where=what,
+                             hint="use a kubeconfig whose user may do this (cluster-admin for a migration)")
+        if exc.status == 404:
+            return UserError(f"not found on {self.server}: {message}", where=what, hint="check the name and namespace")
+        return UserError(f"the API server at {self.server} refused: {message} (HTTP {exc.status})", where=what)
+
+    def _list(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        """Every item, page by page; an expired continue token restarts the list, as client-go's pager does."""
+        items: list[dict[str, Any]] = []
+        token = None
+        while True:
+            try:
+                page = self._call(what, fn, *args, limit=PAGE_SIZE, _continue=token, **kwargs) if token else \
+                    self._call(what, fn, *args, limit=PAGE_SIZE, **kwargs)
+            except UserError:
+                if token is None:
+                    raise
+                items, token = [], None  # 410 Gone on the token: start over
+                continue
+            items.extend(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+
+    # --- nodes ---------------------------------------------------------------------------------
+    def list_nodes(self, label_selector: str | None = None) -> list[Node]:
+        kwargs = {"label_selector": label_selector} if label_selector else {}
+        return [node_from(o) for o in self._list("list nodes", self.core.list_node, **kwargs)]
+
+    def get_node(self, name: str) -> Node | None:
+        obj = self._call(f"node {name}", self.core.read_node, name, missing_ok=True)
+        return node_from(obj) if obj else None
+
+    def _patch_node(self, name: str, patch: dict[str, Any]) -> Node:
+        return node_from(self._call(f"node {name}", self.core.patch_node, name, patch,
+                                    _content_type="application/strategic-merge-patch+json"))
+
+    def cordon(self, name: str) -> Node:
+        return self._patch_node(name, {"spec": {"unschedulable": True}})
+
+    def uncordon(self, name: str) -> Node:
+        return self._patch_node(name, {"spec": {"unschedulable": None}})
+
+    def set_labels(self, name: str, labels: Mapping[str, str | None]) -> Node:
+        return self._patch_node(name, {"metadata": {"labels": dict(labels)}})
+
+    def set_taints(self, name: str, taints: Sequence[Taint]) -> Node:
+        return node_from(self._call(f"node {name}", self.core.patch_node, name, {"spec": {"taints": [t.to_api() for t in taints]}},
+                                    _content_type="application/merge-patch+json"))
+
+    def delete_node(self, name: str) -> bool:
+        return self._call(f"node {name}", self.core.delete_node, name, missing_ok=True) is not None
+
+    # --- pods ----------------------------------------------------------------------------------
+    def list_pods(self, node_name: str | None = None, namespace: str | None = None, label_selector: str | None = None) -> list[Pod]:
+        kwargs: dict[str, Any] = {}
+        if node_name:
+            kwargs["field_selector"] = f"spec.nodeName={node_name}"
+        if label_selector:
+            kwargs["label_selector"] = label_selector
+        if namespace:
+            objs = self._list(f"pods in {namespace}", self.core.list_namespaced_pod, namespace, **kwargs)
+        else:
+            objs = self._list("pods", self.core.list_pod_for_all_namespaces, **kwargs)
+        return [pod_from(o) for o in objs]
+
+    def get_pod(self, namespace: str, name: str) -> Pod | None:
+        obj = self._call(f"pod {namespace}/{name}", self.core.read_namespaced_pod, name, namespace, missing_ok=True)
+        return pod_from(obj) if obj else None
+
+    def evict_pod(self, namespace: str, name: str, grace_period_seconds: int | None = None, dry_run: bool = False) -> EvictionResult:
+        """POST pods/eviction once. 429 is an answer (the PDB says not now), not a transient error."""
+        options: dict[str, Any] = {}
+        if grace_period_seconds is not None and grace_period_seconds >= 0:
+            options["gracePeriodSeconds"] = grace_period_seconds
+        if dry_run:
+            options["dryRun"] = ["All"]
+        body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace},
+                "deleteOptions": options}
+        key = f"{namespace}/{name}"
+        try:
+            self.core.create_namespaced_pod_eviction(name, namespace, body, _preload_content=False, _request_timeout=self.timeout)
+        except ApiException as exc:
+            message = _status_message(exc)
+            causes = " ".join(c.get("message", "") for c in ((_status_body(exc).get("details") or {}).get("causes") or []))
+            match = _PDB_NAME.search(causes)
+            if exc.status == 429:
+                return EvictionResult(key, EvictionOutcome.BLOCKED_BY_PDB, match[1] if match else None, f"{message} {causes}".strip())
+            if exc.status == 404:
+                return EvictionResult(key, EvictionOutcome.NOT_FOUND, None, message)
+            if exc.status == 500 and "more than one PodDisruptionBudget" in message:
+                return EvictionResult(key, EvictionOutcome.MULTIPLE_PDBS, None, message)
+            if exc.status in (401, 403) and "NamespaceTerminating" not in exc.body:
+                raise self._user_error(f"evict pod {key}", exc) from None
+            return EvictionResult(key, EvictionOutcome.REFUSED, None, message)
+        except (urllib3.exceptions.HTTPError, ConnectionError, OSError) as exc:
+            raise UserError(f"cannot reach the Kubernetes API server at {self.server} ({type(exc).__name__})",
+                            where=f"evict pod {key}", hint="check that the server is up and reachable") from None
+        return EvictionResult(key, EvictionOutcome.EVICTED)
+
+    def delete_pod(self, namespace: str, name: str, grace_period_seconds: int | None = None) -> bool:
+        kwargs = {"grace_period_seconds": grace_period_seconds} if grace_period_seconds is not None else {}
+        return self._call(f"pod {namespace}/{name}", self.core.delete_namespaced_pod, name, namespace, missing_ok=True, **kwargs) is not None
+
+    def wait_pods_gone(self, pods: Sequence[Pod], timeout: float, interval: float = 1.0) -> list[Pod]:
+        """Poll until each pod is gone or replaced by a same-named one (new uid); returns those still there."""
+        deadline = self.clock.now() + timeout
+        pending = list(pods)
+        while pending:
+            pending = [p for p in pending if (now := self.get_pod(p.namespace, p.name)) is not None and now.uid == p.uid]
+            if not pending or self.clock.now() + interval > deadline:
+                break
+            self.clock.sleep(interval)
+        return pending
+
+    def daemonset_exists(self, namespace: str, name: str) -> bool:
+        return self._call(f"daemonset {namespace}/{name}", self.apps.read_namespaced_daemon_set, name, namespace, missing_ok=True) is not None
+
+    # --- budgets, config, tokens, events -------------------------------------------------------
+    def list_pdbs(self, namespace: str | None = None) -> list[DisruptionBudget]:
+        if namespace:
+            objs = self._list("poddisruptionbudgets", self.policy.list_namespaced_pod_disruption_budget, namespace)
+        else:
+            objs = self._list("poddisruptionbudgets", self.policy.list_pod_disruption_budget_for_all_namespaces)
+        return [pdb_from(o) for o in objs]
+
+    def get_configmap(self, namespace: str, name: str) -> ConfigMap | None:
+        obj = self._call(f"configmap {namespace}/{name}", self.core.read_namespaced_config_map, name, namespace, missing_ok=True)
+        return configmap_from(obj) if obj else None
+
+    def create_bootstrap_token(self, token: BootstrapToken) -> None:
+        self._call(f"secret kube-system/{token.secret_name}", self.core.create_namespaced_secret, "kube-system", bootstrap_token_secret(token))
+
+    def get_bootstrap_token(self, token_id: str) -> BootstrapToken | None:
+        obj = self._call(f"bootstrap token {token_id}", self.core.read_namespaced_secret, f"bootstrap-token-{token_id}", "kube-system", missing_ok=True)
+        return bootstrap_token_from(obj) if obj else None
+
+    def delete_bootstrap_token(self, token_id: str) -> bool:
+        return self._call(f"bootstrap token {token_id}", self.core.delete_namespaced_secret, f"bootstrap-token-{token_id}",
+                          "kube-system", missing_ok=True) is not None
+
+    def record_event(self, namespace: str, involved: Node | Pod, reason: str, message: str, type_: str = "Normal") -> None:
+        kind = "Node" if isinstance(involved, Node) else "Pod"
+        stamp = rfc3339(self.clock.now())
+        event = {"apiVersion": "v1", "kind": "Event",
+                 "metadata": {"generateName": f"{involved.name}.", "namespace": namespace},
+                 "involvedObject": {"kind": kind, "name": involved.name, "uid": involved.uid,
+                                    **({"namespace": involved.namespace} if isinstance(involved, Pod) else {})},
+                 "reason": reason, "message": message, "type": type_, "source": {"component": "kubespray2talos"},
+                 "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1}
+        self._call(f"event for {kind.lower()} {involved.name}", self.core.create_namespaced_event, namespace, event)
+
+    # --- raw reads for snapshots ---------------------------------------------------------------
+    def list_raw(self, group: str, version: str, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Every object of a type as JSON (kind and apiVersion filled in), through the generic client path."""
+        base = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        path = f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
+
+        def fetch(limit: int, _continue: str | None = None, **kwargs: Any) -> Any:
+            query = [("limit", limit)] + ([("continue", _continue)] if _continue else [])
+            return self.api_client.call_api(*self.api_client.param_serialize("GET", path, query_params=query,
+                                                                              header_params={"Accept": "application/json"}),
+                                            _request_timeout=kwargs.get("_request_timeout"))
+
+        return self._list(f"list {plural}", _RawCall(fetch))
+
+
+class _RawCall:
+    """Adapts api_client.call_api to the (kwargs -> response with .data) shape `_call` expects."""
+
+    def __init__(self, fetch: Callable[..., Any]):
+        self.fetch = fetch
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.pop("_preload_content", None)
+        response = self.fetch(**kwargs)
+        response.read()
+        if not 200 <= response.status < 300:
+            raise ApiException(status=response.status, reason=response.reason, http_resp=response.response)
+        return response
+
+
+def _status_body(exc: ApiException) -> dict[str, Any]:
+    try:
+        body = json.loads(exc.body) if exc.body else {}
+    except (ValueError, TypeError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _status_message(exc: ApiException) -> str:
+    return _status_body(exc).get("message") or f"{exc.status} {exc.reason}"
+
+
+def _retry_after(exc: ApiException) -> float | None:
+    value = (exc.headers or {}).get("Retry-After") if exc.headers else None
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None

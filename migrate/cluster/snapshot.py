@@ -1,0 +1,89 @@
+"""The cluster snapshot format: what `snapshot` captures and the twin loads. Never Secrets, never keys."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from migrate.atomic import write_file
+from migrate.errors import UserError
+
+API_VERSION = "kubespray2talos.dev/v1alpha1"
+KIND = "ClusterSnapshot"
+# (group, version, plural) in load order: namespaces before what lives in them, owners before pods
+RESOURCES: tuple[tuple[str, str, str], ...] = (
+    ("", "v1", "namespaces"),
+    ("", "v1", "nodes"),
+    ("apps", "v1", "deployments"),
+    ("apps", "v1", "replicasets"),
+    ("apps", "v1", "statefulsets"),
+    ("apps", "v1", "daemonsets"),
+    ("batch", "v1", "jobs"),
+    ("policy", "v1", "poddisruptionbudgets"),
+    ("", "v1", "pods"),
+    ("", "v1", "configmaps"),
+)
+# the kube-system ConfigMaps that say how the cluster was built
+CONFIGMAPS = ("kubeadm-config", "kubelet-config", "kube-proxy")
+_SECRET_LIKE = re.compile(r"(key|token|secret|password|passwd|credential|\.pem$|\.crt$)", re.IGNORECASE)
+_VOLATILE_META = ("managedFields", "resourceVersion", "selfLink")
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def qualified(group: str, plural: str) -> str:
+    return f"{plural}.{group}" if group else plural
+
+
+def clean(obj: dict[str, Any]) -> dict[str, Any]:
+    """An object as worth keeping: no managedFields, resourceVersion or last-applied copy."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _VOLATILE_META}
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
+    if annotations:
+        meta["annotations"] = annotations
+    else:
+        meta.pop("annotations", None)
+    return {**obj, "metadata": meta}
+
+
+def scrub_configmap(cm: dict[str, Any]) -> dict[str, Any]:
+    """Drop data entries that are named like, or look like, key material: a snapshot is not a secret store."""
+    data = {
+        k: v for k, v in (cm.get("data") or {}).items() if not _SECRET_LIKE.search(k) and "PRIVATE KEY" not in str(v)
+    }
+    out = {k: v for k, v in cm.items() if k != "binaryData"}
+    out["data"] = data
+    return out
+
+
+def new_snapshot(objects: dict[str, list[dict[str, Any]]], **metadata: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": metadata,
+        "objects": {qualified(g, p): objects.get(qualified(g, p), []) for g, _, p in RESOURCES},
+    }
+
+
+def read_snapshot(path: Path | str) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(
+            "snapshot file not found", where=str(path), hint="capture one with `kubespray2talos snapshot -o FILE`"
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"not a JSON snapshot: {exc}", where=str(path)) from None
+    if not isinstance(data, dict) or data.get("kind") != KIND or not isinstance(data.get("objects"), dict):
+        raise UserError(
+            f"not a cluster snapshot (expected kind {KIND} with an `objects` map)",
+            where=str(path),
+            hint="capture one with `kubespray2talos snapshot -o FILE`",
+        )
+    return data
+
+
+def write_snapshot(path: Path | str, snapshot: dict[str, Any]) -> None:
+    write_file(Path(path), json.dumps(snapshot, indent=1, sort_keys=True) + "\n")

@@ -1,0 +1,216 @@
+"""The twin's REST semantics: what each verb does to the store, independent of HTTP."""
+
+from __future__ import annotations
+
+import copy
+import random
+from typing import Any
+
+from migrate.cluster.twin import admission
+from migrate.cluster.twin.clock import rfc3339
+from migrate.cluster.twin.patch import apply_patch
+from migrate.cluster.twin.pdb import admit_eviction
+from migrate.cluster.twin.resources import NAMESPACES, PODS, RESOURCES, ResourceType
+from migrate.cluster.twin.selectors import parse_field_selector, parse_label_selector
+from migrate.cluster.twin.status import ApiError, bad_request, conflict, not_found
+from migrate.cluster.twin.store import ListPage, Store, Watch
+
+NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # what the API server draws generateName suffixes from
+SUCCESS = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+
+
+class Api:
+    def __init__(self, store: Store, seed: int = 0):
+        self.store = store
+        self.random = random.Random(seed)
+
+    def suffix(self, length: int = 5) -> str:
+        return "".join(self.random.choice(NAME_ALPHABET) for _ in range(length))
+
+    # --- reads ---------------------------------------------------------------------------------
+    def get(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]:
+        return self.store.get(rt, namespace, name)
+
+    def list(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int = 0,
+        continue_token: str | None = None,
+    ) -> ListPage:
+        labels = parse_label_selector(label_selector)
+        fields = parse_field_selector(field_selector, rt.fields)
+        return self.store.list(rt, namespace, labels, fields, limit, continue_token)
+
+    def watch(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        resource_version: str | None = None,
+    ) -> Watch:
+        labels = parse_label_selector(label_selector)
+        fields = parse_field_selector(field_selector, rt.fields)
+        return self.store.watch(rt, namespace, labels, fields, resource_version)
+
+    # --- writes --------------------------------------------------------------------------------
+    def create(
+        self, rt: ResourceType, namespace: str | None, body: dict[str, Any], dry_run: bool = False
+    ) -> dict[str, Any]:
+        obj = copy.deepcopy(body)
+        meta = obj.setdefault("metadata", {})
+        if rt.namespaced:
+            if meta.get("namespace") and namespace and meta["namespace"] != namespace:
+                raise bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
+            meta["namespace"] = namespace or meta.get("namespace") or "default"
+            if self.store.find(NAMESPACES, "", meta["namespace"]) is None:
+                raise not_found("namespaces", meta["namespace"])
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + self.suffix()
+        admission.validate(rt, obj)
+        admission.default(rt, obj)
+        if dry_run:
+            return obj
+        with self.store.lock:
+            ns = self.store.find(NAMESPACES, "", meta.get("namespace", "")) if rt.namespaced else None
+            if ns is not None and ns["metadata"].get("deletionTimestamp"):
+                raise ApiError(
+                    403,
+                    "Forbidden",
+                    f'{rt.qualified} "{meta["name"]}" is forbidden: unable to create new content in namespace {ns["metadata"]["name"]} because it is being terminated',
+                    {
+                        "name": meta["name"],
+                        "kind": rt.plural,
+                        "causes": [
+                            {
+                                "reason": "NamespaceTerminating",
+                                "message": f"namespace {ns['metadata']['name']} is being terminated",
+                                "field": "metadata.namespace",
+                            }
+                        ],
+                    },
+                )
+            return self.store.create(rt, obj)
+
+    def replace(
+        self, rt: ResourceType, namespace: str, name: str, body: dict[str, Any], subresource: str | None = None
+    ) -> dict[str, Any]:
+        meta = body.get("metadata") or {}
+        if meta.get("name") and meta["name"] != name:
+            raise bad_request(f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
+        obj = copy.deepcopy(body)
+        obj.setdefault("metadata", {})["name"] = name
+        if rt.namespaced:
+            obj["metadata"]["namespace"] = namespace
+        if subresource is None:
+            admission.validate(rt, obj)
+            admission.default(rt, obj)
+        return self.store.update(rt, obj, status=subresource == "status")
+
+    def patch(
+        self, rt: ResourceType, namespace: str, name: str, patch: Any, content_type: str, subresource: str | None = None
+    ) -> dict[str, Any]:
+        with self.store.lock:
+            current = self.store.get(rt, namespace, name)
+            patched = apply_patch(current, patch, content_type)
+            patched.setdefault("metadata", {})
+            # a patch may carry a resourceVersion to ask for optimistic concurrency; otherwise it applies to the latest
+            if patched["metadata"].get("resourceVersion") == current["metadata"][
+                "resourceVersion"
+            ] or "resourceVersion" not in _metadata_of(patch):
+                patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            return self.replace(rt, namespace, name, patched, subresource)
+
+    def delete(
+        self, rt: ResourceType, namespace: str, name: str, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        options = options or {}
+        pre = options.get("preconditions") or {}
+        with self.store.lock:
+            obj = self.store.get(rt, namespace, name)
+            grace = self._grace(rt, obj, options.get("gracePeriodSeconds"))
+            if options.get("dryRun"):
+                return obj, grace == 0
+            result = self.store.delete(rt, namespace, name, grace, pre.get("uid"), pre.get("resourceVersion"))
+            if rt is NAMESPACES and result[0]:
+                self._empty_namespace(name)
+            return result
+
+    def _grace(self, rt: ResourceType, obj: dict[str, Any], requested: int | None) -> int:
+        """Only pods that a kubelet may be running get a graceful deletion; everything else goes at once."""
+        if rt is not PODS:
+            return 0
+        if not obj["spec"].get("nodeName") or (obj.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            return 0
+        grace = obj["spec"].get("terminationGracePeriodSeconds", 30) if requested is None else int(requested)
+        return max(grace, 0)
+
+    def _empty_namespace(self, namespace: str) -> None:
+        # the namespace controller's job, done at once: everything inside goes, then the namespace
+        for rt in RESOURCES:
+            if rt.namespaced:
+                for obj in list(self.store.objects(rt, namespace)):
+                    self.store.remove(rt, namespace, obj["metadata"]["name"])
+        self.store.remove(NAMESPACES, "", namespace)
+
+    def evict(self, namespace: str, name: str, eviction: dict[str, Any], dry_run: bool = False) -> dict[str, Any]:
+        """POST pods/{name}/eviction: a delete that the pod's PodDisruptionBudget must allow."""
+        if (eviction.get("metadata") or {}).get("name", name) != name:
+            raise bad_request("name in URL does not match name in Eviction object")
+        options = eviction.get("deleteOptions") or {}
+        with self.store.lock:
+            pod = self.store.get(PODS, namespace, name)
+            admit_eviction(self.store, pod, dry_run=dry_run or bool(options.get("dryRun")))
+            if dry_run or options.get("dryRun"):
+                return dict(SUCCESS)
+            if not pod["metadata"].get("deletionTimestamp"):
+                self._mark_disruption_target(pod)
+            self.delete(PODS, namespace, name, options)
+        return dict(SUCCESS)
+
+    def _mark_disruption_target(self, pod: dict[str, Any]) -> None:
+        status = copy.deepcopy(pod.get("status") or {})
+        conditions = [c for c in status.get("conditions") or [] if c.get("type") != "DisruptionTarget"]
+        conditions.append(
+            {
+                "type": "DisruptionTarget",
+                "status": "True",
+                "reason": "EvictionByEvictionAPI",
+                "message": "Eviction API: evicting",
+                "lastTransitionTime": _now(self.store),
+            }
+        )
+        status["conditions"] = conditions
+        self.store.update(PODS, {**pod, "status": status}, status=True)
+
+    def bind(self, namespace: str, name: str, binding: dict[str, Any]) -> dict[str, Any]:
+        """POST pods/{name}/binding, what a scheduler does."""
+        target = (binding.get("target") or {}).get("name")
+        if not target:
+            raise bad_request("binding target node name is required")
+        with self.store.lock:
+            pod = self.store.get(PODS, namespace, name)
+            if pod["spec"].get("nodeName"):
+                raise conflict("pods", name, f'pod {name} is already assigned to node "{pod["spec"]["nodeName"]}"')
+            if pod["metadata"].get("deletionTimestamp"):
+                raise conflict("pods", name, f"pod {name} is being deleted, cannot be assigned to a host")
+            status = copy.deepcopy(pod.get("status") or {})
+            status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"] + [
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": _now(self.store)}
+            ]
+            bound = {**pod, "spec": {**pod["spec"], "nodeName": target}, "status": status}
+            self.store.update(PODS, bound, force=True, whole=True)
+        return dict(SUCCESS)
+
+
+def _metadata_of(patch: Any) -> dict[str, Any]:
+    return (patch.get("metadata") or {}) if isinstance(patch, dict) else {}
+
+
+def _now(store: Store) -> str:
+    return rfc3339(store.clock.now())

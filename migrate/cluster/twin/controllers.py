@@ -1,0 +1,383 @@
+"""Workload controllers: Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, and the garbage collector.
+
+Each reconciles every object of its kind once per pass against a ClusterIndex, writing through the
+store like a real controller writes through the API. Simplified where the migration cannot tell
+(see docs/twin.md): rollouts replace all at once, DaemonSet pods are bound directly.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from typing import Any
+
+from migrate.cluster.twin.api import NAME_ALPHABET, Api
+from migrate.cluster.twin.clock import rfc3339
+from migrate.cluster.twin.index import ClusterIndex, controller_ref, is_active, is_ready
+from migrate.cluster.twin.resources import DAEMONSETS, DEPLOYMENTS, JOBS, PODS, REPLICASETS, STATEFULSETS, ResourceType
+from migrate.cluster.twin.scheduler import tolerates_all
+from migrate.cluster.twin.store import Store
+
+HASH_LABEL = "pod-template-hash"
+# tolerations the DaemonSet controller adds so its pods run on every node, cordoned or not yet ready
+DAEMON_TOLERATIONS = [
+    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
+    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute"},
+    {"key": "node.kubernetes.io/disk-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/memory-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/pid-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"},
+]
+
+
+def owner_reference(owner: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def template_hash(template: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).digest()
+    return "".join(NAME_ALPHABET[b % len(NAME_ALPHABET)] for b in digest[:10])
+
+
+def pod_from_template(
+    owner: dict[str, Any], template: dict[str, Any], name: str, extra_labels: dict[str, str]
+) -> dict[str, Any]:
+    meta = copy.deepcopy(template.get("metadata") or {})
+    meta["labels"] = {**(meta.get("labels") or {}), **extra_labels}
+    meta["name"] = name
+    meta["namespace"] = owner["metadata"]["namespace"]
+    meta["ownerReferences"] = [owner_reference(owner)]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": copy.deepcopy(template.get("spec") or {})}
+
+
+def _write_status(store: Store, rt: ResourceType, obj: dict[str, Any], status: dict[str, Any]) -> None:
+    status = {"observedGeneration": obj["metadata"].get("generation", 1), **status}
+    merged = {**(obj.get("status") or {}), **status}
+    if merged != obj.get("status"):
+        store.update(rt, {**obj, "status": merged}, status=True, force=True)
+
+
+def _victims(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Scale-down order as the ReplicaSet controller ranks pods: unscheduled, pending, not ready, newest first."""
+    return sorted(
+        pods,
+        key=lambda p: (
+            bool(p["spec"].get("nodeName")),
+            p["status"].get("phase") == "Running",
+            is_ready(p),
+            [-ord(c) for c in p["metadata"]["creationTimestamp"]],
+        ),
+    )
+
+
+class ReplicaSetController:
+    def __init__(self, api: Api):
+        self.api = api
+
+    def reconcile(self, index: ClusterIndex) -> None:
+        for rs in self.api.store.objects(REPLICASETS):
+            if rs["metadata"].get("deletionTimestamp"):
+                continue
+            pods = [p for p in index.by_owner.get(rs["metadata"]["uid"], []) if is_active(p)]
+            want = rs["spec"].get("replicas", 1)
+            ns = rs["metadata"]["namespace"]
+            for _ in range(want - len(pods)):
+                name = f"{rs['metadata']['name']}-{self.api.suffix()}"
+                pods.append(self.api.create(PODS, ns, pod_from_template(rs, rs["spec"]["template"], name, {})))
+            for pod in _victims(pods)[: max(0, len(pods) - want)]:
+                self.api.delete(PODS, ns, pod["metadata"]["name"])
+                pods.remove(pod)
+            ready = sum(1 for p in pods if is_ready(p))
+            _write_status(
+                self.api.store,
+                REPLICASETS,
+                rs,
+                {
+                    "replicas": len(pods),
+                    "fullyLabeledReplicas": len(pods),
+                    "readyReplicas": ready,
+                    "availableReplicas": ready,
+                },
+            )
+
+
+class DeploymentController:
+    """One current ReplicaSet per template; older ones scaled to zero (the rollout itself is not paced)."""
+
+    def __init__(self, api: Api):
+        self.api = api
+
+    def reconcile(self, index: ClusterIndex) -> None:
+        store = self.api.store
+        owned: dict[str, list[dict[str, Any]]] = {}
+        for rs in store.objects(REPLICASETS):
+            ref = controller_ref(rs)
+            if ref and ref["kind"] == "Deployment":
+                owned.setdefault(ref["uid"], []).append(rs)
+        for deploy in store.objects(DEPLOYMENTS):
+            if deploy["metadata"].get("deletionTimestamp"):
+                continue
+            sets = owned.get(deploy["metadata"]["uid"], [])
+            current = next(
+                (rs for rs in sets if _same_template(rs["spec"]["template"], deploy["spec"]["template"])), None
+            )
+            replicas = deploy["spec"].get("replicas", 1)
+            if current is None:
+                current = self._new_replicaset(deploy)
+            elif current["spec"].get("replicas") != replicas:
+                current = store.update(
+                    REPLICASETS, {**current, "spec": {**current["spec"], "replicas": replicas}}, force=True
+                )
+            for rs in sets:
+                if rs["metadata"]["uid"] != current["metadata"]["uid"] and rs["spec"].get("replicas", 1) != 0:
+                    store.update(REPLICASETS, {**rs, "spec": {**rs["spec"], "replicas": 0}}, force=True)
+            pods = [p for rs in sets for p in index.by_owner.get(rs["metadata"]["uid"], []) if is_active(p)]
+            updated = [p for p in index.by_owner.get(current["metadata"]["uid"], []) if is_active(p)]
+            ready = sum(1 for p in pods if is_ready(p))
+            available = "True" if ready >= replicas - _max_unavailable(deploy) else "False"
+            _write_status(
+                store,
+                DEPLOYMENTS,
+                deploy,
+                {
+                    "replicas": len(pods),
+                    "updatedReplicas": len(updated),
+                    "readyReplicas": ready,
+                    "availableReplicas": ready,
+                    "unavailableReplicas": max(0, replicas - ready),
+                    "conditions": [
+                        {
+                            "type": "Available",
+                            "status": available,
+                            "reason": "MinimumReplicasAvailable"
+                            if available == "True"
+                            else "MinimumReplicasUnavailable",
+                        }
+                    ],
+                },
+            )
+
+    def _new_replicaset(self, deploy: dict[str, Any]) -> dict[str, Any]:
+        spec = deploy["spec"]
+        h = template_hash(spec["template"])
+        template = copy.deepcopy(spec["template"])
+        template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = h
+        selector = copy.deepcopy(spec["selector"])
+        selector.setdefault("matchLabels", {})[HASH_LABEL] = h
+        rs = {
+            "metadata": {
+                "name": f"{deploy['metadata']['name']}-{h}",
+                "labels": dict(template["metadata"]["labels"]),
+                "ownerReferences": [owner_reference(deploy)],
+            },
+            "spec": {"replicas": spec.get("replicas", 1), "selector": selector, "template": template},
+        }
+        return self.api.create(REPLICASETS, deploy["metadata"]["namespace"], rs)
+
+
+def _same_template(rs_template: dict[str, Any], deploy_template: dict[str, Any]) -> bool:
+    """Equal but for the pod-template-hash label, as the Deployment controller compares them."""
+    labels = {k: v for k, v in ((rs_template.get("metadata") or {}).get("labels") or {}).items() if k != HASH_LABEL}
+    stripped = {**rs_template, "metadata": {**(rs_template.get("metadata") or {}), "labels": labels}}
+    other = {
+        **deploy_template,
+        "metadata": {
+            **(deploy_template.get("metadata") or {}),
+            "labels": (deploy_template.get("metadata") or {}).get("labels") or {},
+        },
+    }
+    return json.dumps(stripped, sort_keys=True) == json.dumps(other, sort_keys=True)
+
+
+def _max_unavailable(deploy: dict[str, Any]) -> int:
+    from migrate.cluster.twin.pdb import scaled_value
+
+    value = ((deploy["spec"].get("strategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", "25%")
+    return scaled_value(value, deploy["spec"].get("replicas", 1), round_up=False)
+
+
+class StatefulSetController:
+    """Pods named <set>-<ordinal>; a missing one comes back with the same name and a new uid, in order."""
+
+    def __init__(self, api: Api):
+        self.api = api
+
+    def reconcile(self, index: ClusterIndex) -> None:
+        store = self.api.store
+        for sts in store.objects(STATEFULSETS):
+            if sts["metadata"].get("deletionTimestamp"):
+                continue
+            name, ns, spec = sts["metadata"]["name"], sts["metadata"]["namespace"], sts["spec"]
+            ordered = spec.get("podManagementPolicy", "OrderedReady") == "OrderedReady"
+            want = spec.get("replicas", 1)
+            for ordinal in range(want):
+                pod = store.find(PODS, ns, f"{name}-{ordinal}")
+                if pod is None:
+                    labels = {
+                        "statefulset.kubernetes.io/pod-name": f"{name}-{ordinal}",
+                        "apps.kubernetes.io/pod-index": str(ordinal),
+                    }
+                    pod = pod_from_template(sts, spec["template"], f"{name}-{ordinal}", labels)
+                    pod["spec"]["hostname"] = f"{name}-{ordinal}"
+                    if spec.get("serviceName"):
+                        pod["spec"]["subdomain"] = spec["serviceName"]
+                    self.api.create(PODS, ns, pod)
+                    if ordered:
+                        break
+                elif (pod.get("status") or {}).get("phase") == "Failed":
+                    self.api.delete(PODS, ns, pod["metadata"]["name"])
+                    break
+                elif ordered and not (is_active(pod) and is_ready(pod)):
+                    break  # OrderedReady: the next ordinal waits for this one
+            extra = sorted(
+                (
+                    p
+                    for p in index.by_owner.get(sts["metadata"]["uid"], [])
+                    if is_active(p) and int(p["metadata"]["name"].rsplit("-", 1)[1]) >= want
+                ),
+                key=lambda p: -int(p["metadata"]["name"].rsplit("-", 1)[1]),
+            )
+            for pod in extra[: 1 if ordered else None]:
+                self.api.delete(PODS, ns, pod["metadata"]["name"])
+            pods = [p for p in index.by_owner.get(sts["metadata"]["uid"], []) if is_active(p)]
+            ready = sum(1 for p in pods if is_ready(p))
+            _write_status(
+                store,
+                STATEFULSETS,
+                sts,
+                {
+                    "replicas": len(pods),
+                    "readyReplicas": ready,
+                    "currentReplicas": len(pods),
+                    "updatedReplicas": len(pods),
+                    "availableReplicas": ready,
+                },
+            )
+
+
+def node_selector_matches(pod_spec: dict[str, Any], node: dict[str, Any]) -> bool:
+    labels = node["metadata"].get("labels") or {}
+    return all(labels.get(k) == v for k, v in (pod_spec.get("nodeSelector") or {}).items())
+
+
+class DaemonSetController:
+    """One pod per node that matches the nodeSelector and whose taints the pods tolerate."""
+
+    def __init__(self, api: Api):
+        self.api = api
+
+    def reconcile(self, index: ClusterIndex) -> None:
+        store = self.api.store
+        for ds in store.objects(DAEMONSETS):
+            if ds["metadata"].get("deletionTimestamp"):
+                continue
+            ns, template = ds["metadata"]["namespace"], ds["spec"]["template"]
+            tolerations = (template["spec"].get("tolerations") or []) + DAEMON_TOLERATIONS
+            eligible = {
+                name
+                for name, node in index.nodes.items()
+                if node_selector_matches(template["spec"], node)
+                and tolerates_all(tolerations, node, ("NoSchedule", "NoExecute"))
+            }
+            pods = [p for p in index.by_owner.get(ds["metadata"]["uid"], []) if is_active(p)]
+            placed = {p["spec"].get("nodeName") for p in pods}
+            for node in sorted(eligible - placed):
+                pod = pod_from_template(ds, template, f"{ds['metadata']['name']}-{self.api.suffix()}", {})
+                pod["spec"]["nodeName"] = node  # bound directly; a real DaemonSet pod goes through the scheduler
+                pod["spec"]["tolerations"] = tolerations
+                self.api.create(PODS, ns, pod)
+            for pod in pods:
+                if pod["spec"].get("nodeName") not in eligible:
+                    self.api.delete(PODS, ns, pod["metadata"]["name"])
+            ready = sum(1 for p in pods if is_ready(p) and p["spec"].get("nodeName") in eligible)
+            _write_status(
+                store,
+                DAEMONSETS,
+                ds,
+                {
+                    "desiredNumberScheduled": len(eligible),
+                    "currentNumberScheduled": len(placed & eligible),
+                    "updatedNumberScheduled": len(placed & eligible),
+                    "numberReady": ready,
+                    "numberAvailable": ready,
+                    "numberMisscheduled": len(placed - eligible),
+                },
+            )
+
+
+class JobController:
+    def __init__(self, api: Api):
+        self.api = api
+
+    def reconcile(self, index: ClusterIndex) -> None:
+        store = self.api.store
+        for job in store.objects(JOBS):
+            status = job.get("status") or {}
+            if any(
+                c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+                for c in status.get("conditions") or []
+            ):
+                continue
+            spec, ns = job["spec"], job["metadata"]["namespace"]
+            pods = index.by_owner.get(job["metadata"]["uid"], [])
+            succeeded = sum(1 for p in pods if p["status"].get("phase") == "Succeeded")
+            failed = sum(1 for p in pods if p["status"].get("phase") == "Failed")
+            active = [p for p in pods if is_active(p)]
+            completions = spec.get("completions", 1)
+            now = rfc3339(store.clock.now())
+            new: dict[str, Any] = {"succeeded": succeeded, "failed": failed, "active": len(active)}
+            if succeeded >= completions:
+                new["conditions"] = [{"type": "Complete", "status": "True", "lastTransitionTime": now}]
+                new["completionTime"] = now
+            elif failed > spec.get("backoffLimit", 6):
+                new["conditions"] = [
+                    {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "lastTransitionTime": now}
+                ]
+            else:
+                labels = {
+                    "batch.kubernetes.io/job-name": job["metadata"]["name"],
+                    "job-name": job["metadata"]["name"],
+                    "batch.kubernetes.io/controller-uid": job["metadata"]["uid"],
+                }
+                for _ in range(min(spec.get("parallelism", 1), completions - succeeded) - len(active)):
+                    name = f"{job['metadata']['name']}-{self.api.suffix()}"
+                    self.api.create(PODS, ns, pod_from_template(job, spec["template"], name, labels))
+                new.setdefault("startTime", status.get("startTime", now))
+            _write_status(store, JOBS, job, new)
+
+
+class GarbageCollector:
+    """Deletes dependents whose controlling owner is gone (background cascading deletion)."""
+
+    OWNERS = {
+        "Deployment": DEPLOYMENTS,
+        "ReplicaSet": REPLICASETS,
+        "StatefulSet": STATEFULSETS,
+        "DaemonSet": DAEMONSETS,
+        "Job": JOBS,
+    }
+
+    def __init__(self, api: Api):
+        self.api = api
+
+    def reconcile(self, index: ClusterIndex) -> None:
+        store = self.api.store
+        alive = {o["metadata"]["uid"] for rt in self.OWNERS.values() for o in store.objects(rt)}
+        for rt in (REPLICASETS, PODS):
+            for obj in list(store.objects(rt)):
+                ref = controller_ref(obj)
+                if (
+                    ref
+                    and ref.get("kind") in self.OWNERS
+                    and ref["uid"] not in alive
+                    and not obj["metadata"].get("deletionTimestamp")
+                ):
+                    self.api.delete(rt, obj["metadata"]["namespace"], obj["metadata"]["name"])

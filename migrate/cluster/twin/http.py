@@ -1,0 +1,375 @@
+"""The twin over HTTP, speaking enough of the Kubernetes REST API for the official client and kubectl."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+from migrate.atomic import write_file
+from migrate.cluster.twin import discovery, openapi
+from migrate.cluster.twin.clock import VirtualClock
+from migrate.cluster.twin.patch import APPLY_PATCH
+from migrate.cluster.twin.resources import ResourceType, by_path
+from migrate.cluster.twin.simulation import Twin
+from migrate.cluster.twin.status import ApiError, bad_request, method_not_allowed, not_found
+from migrate.cluster.twin.table import to_table
+
+DEFAULT_WATCH_SECONDS = 1800
+_SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
+
+
+class TwinServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, twin: Twin, address: tuple[str, int]):
+        super().__init__(address, TwinHandler)
+        self.twin = twin
+        self.stopping = threading.Event()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class TwinHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: a read costs a round trip, not a TCP handshake
+    disable_nagle_algorithm = True  # without it every response waits ~40 ms for a delayed ACK
+    server: TwinServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._dispatch("PATCH")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._dispatch("DELETE")
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def _send(self, code: int, body: Any, content_type: str = "application/json") -> None:
+        raw = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(raw)))
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _body(self) -> Any:
+        raw = self._raw
+        if not raw:
+            return {}
+        try:
+            if "yaml" in (self.headers.get("Content-Type") or ""):
+                return yaml.safe_load(raw)
+            return json.loads(raw)
+        except (ValueError, yaml.YAMLError) as exc:
+            raise bad_request(f"the body of the request could not be decoded: {exc}") from None
+
+    def _dispatch(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self._raw = self.rfile.read(length) if length else b""  # always consumed: the connection is kept alive
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        virtual = isinstance(self.server.twin.clock, VirtualClock)
+        if virtual:
+            self.server.twin.reconcile()  # virtual time may have been moved by a client's clock since the last request
+        try:
+            self._route(method, url.path.rstrip("/") or "/", query)
+        except ApiError as exc:
+            self._send(exc.code, exc.body())
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        else:
+            if method != "GET" and virtual:
+                self.server.twin.reconcile()  # virtual time: controllers react at once, time moves only when told
+
+    def _route(self, method: str, path: str, query: dict[str, str]) -> None:
+        twin = self.server.twin
+        if path in ("/healthz", "/readyz", "/livez"):
+            return self._send(200, b"ok", "text/plain; charset=utf-8")
+        if path == "/version":
+            return self._send(200, discovery.version_info(twin.version))
+        if path == "/api":
+            return self._send(200, discovery.api_versions(self.server.url.split("//", 1)[1]))
+        if path == "/apis":
+            return self._send(200, discovery.api_group_list())
+        if path == "/openapi/v3":
+            return self._send(200, openapi.root())
+        if path.startswith("/openapi/v3/"):
+            gv = path[len("/openapi/v3/") :].split("/")
+            doc = openapi.document("" if gv[0] == "api" else gv[1], gv[-1])
+            return self._send(200, doc) if doc else self._send(404, _not_found_body())
+        parts = path.strip("/").split("/")
+        if parts[0] == "api" and len(parts) >= 2:
+            group, version, rest = "", parts[1], parts[2:]
+        elif parts[0] == "apis" and len(parts) == 2:
+            doc = discovery.api_group(parts[1])
+            return self._send(200, doc) if doc else self._send(404, _not_found_body())
+        elif parts[0] == "apis" and len(parts) >= 3:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            return self._send(404, _not_found_body())
+        if not rest:
+            doc = discovery.resource_list(group, version)
+            return self._send(200, doc) if doc else self._send(404, _not_found_body())
+        if rest[0] == "watch":  # the deprecated /watch/ path prefix
+            rest, query = rest[1:], {**query, "watch": "true"}
+        namespace = None
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            namespace, rest = rest[1], rest[2:]
+        rt = by_path(group, version, rest[0])
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if len(rest) > 3 or (rt.namespaced and name is not None and namespace is None):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if name is None:
+            return self._collection(method, rt, namespace, query)
+        return self._member(method, rt, namespace or "", name, sub, query)
+
+    # --- collections ---------------------------------------------------------------------------
+    def _collection(self, method: str, rt: ResourceType, namespace: str | None, query: dict[str, str]) -> None:
+        api = self.server.twin.api
+        if method == "GET" and query.get("watch") in ("true", "1"):
+            return self._watch(rt, namespace, query)
+        if method == "GET":
+            page = api.list(
+                rt,
+                namespace,
+                query.get("labelSelector"),
+                query.get("fieldSelector"),
+                int(query.get("limit") or 0),
+                query.get("continue"),
+            )
+            if self._wants_table():
+                return self._send(
+                    200,
+                    to_table(
+                        rt,
+                        page.items,
+                        self.server.twin.clock.now(),
+                        page.resource_version,
+                        query.get("includeObject", "Metadata"),
+                        page.continue_token,
+                    ),
+                )
+            meta: dict[str, Any] = {"resourceVersion": page.resource_version}
+            if page.continue_token:
+                meta["continue"] = page.continue_token
+                meta["remainingItemCount"] = page.remaining
+            return self._send(
+                200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version, "metadata": meta, "items": page.items}
+            )
+        if method == "POST":
+            body = self._body()
+            return self._send(201, api.create(rt, namespace, body, dry_run=bool(query.get("dryRun"))))
+        if method == "DELETE":
+            page = api.list(rt, namespace, query.get("labelSelector"), query.get("fieldSelector"))
+            options = self._body() or {}
+            for obj in page.items:
+                api.delete(rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], options)
+            return self._send(
+                200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version, "metadata": {}, "items": page.items}
+            )
+        raise method_not_allowed()
+
+    def _watch(self, rt: ResourceType, namespace: str | None, query: dict[str, str]) -> None:
+        api = self.server.twin.api
+        try:
+            watch = api.watch(
+                rt, namespace, query.get("labelSelector"), query.get("fieldSelector"), query.get("resourceVersion")
+            )
+        except ApiError as exc:
+            if exc.code != 410:
+                raise
+            # as the API server does: the stream opens, then carries one ERROR event with the Status
+            self._start_stream()
+            self._chunk({"type": "ERROR", "object": exc.body()})
+            return self._end_stream()
+        deadline = time.monotonic() + float(query.get("timeoutSeconds") or DEFAULT_WATCH_SECONDS)
+        self._start_stream()
+        try:
+            while not self.server.stopping.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                event = watch.next(timeout=min(left, 0.5))
+                if event is None:
+                    if watch.closed:
+                        break
+                    continue
+                self._chunk({"type": event[0], "object": event[1]})
+            self._end_stream()
+        finally:
+            watch.close()
+
+    def _start_stream(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def _chunk(self, event: dict[str, Any]) -> None:
+        raw = json.dumps(event, separators=(",", ":")).encode() + b"\n"
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
+        self.wfile.flush()
+
+    def _end_stream(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _wants_table(self) -> bool:
+        accept = self.headers.get("Accept") or ""
+        return "as=Table" in accept
+
+    # --- members -------------------------------------------------------------------------------
+    def _member(
+        self, method: str, rt: ResourceType, namespace: str, name: str, sub: str | None, query: dict[str, str]
+    ) -> None:
+        api = self.server.twin.api
+        if sub is not None and sub not in {s[0] for s in rt.subresources}:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if sub == "eviction" and method == "POST":
+            return self._send(201, api.evict(namespace, name, self._body(), dry_run=bool(query.get("dryRun"))))
+        if sub == "binding" and method == "POST":
+            return self._send(201, api.bind(namespace, name, self._body()))
+        if sub == "scale":
+            return self._scale(method, rt, namespace, name)
+        if method == "GET":
+            obj = api.get(rt, namespace, name)
+            if self._wants_table():
+                return self._send(
+                    200,
+                    to_table(
+                        rt,
+                        [obj],
+                        self.server.twin.clock.now(),
+                        obj["metadata"]["resourceVersion"],
+                        query.get("includeObject", "Metadata"),
+                    ),
+                )
+            return self._send(200, obj)
+        if method == "PUT":
+            return self._send(200, api.replace(rt, namespace, name, self._body(), sub))
+        if method == "PATCH":
+            content_type = self.headers.get("Content-Type") or "application/json"
+            if content_type.startswith(APPLY_PATCH):
+                raise ApiError(
+                    415,
+                    "UnsupportedMediaType",
+                    "server-side apply is not supported by the twin; use client-side `kubectl apply`",
+                )
+            if content_type.split(";")[0] in ("application/json", "application/json-patch+json"):
+                # a JSON object sent as a JSON patch is read as the strategic merge patch its sender meant
+                content_type = (
+                    "application/json-patch+json"
+                    if isinstance(self._body(), list)
+                    else "application/strategic-merge-patch+json"
+                )
+            return self._send(200, api.patch(rt, namespace, name, self._body(), content_type, sub))
+        if method == "DELETE":
+            options = {**self._body(), **_delete_query(query)}
+            obj, _ = api.delete(rt, namespace, name, options)
+            return self._send(200, obj)
+        raise method_not_allowed()
+
+    def _scale(self, method: str, rt: ResourceType, namespace: str, name: str) -> None:
+        api = self.server.twin.api
+        if rt.kind not in _SCALABLE:
+            raise not_found(rt.qualified, name)
+        if method in ("PUT", "PATCH"):
+            body = self._body()
+            replicas = ((body.get("spec") or {}) if isinstance(body, dict) else {}).get("replicas")
+            if replicas is None:
+                raise bad_request("spec.replicas is required")
+            obj = api.get(rt, namespace, name)
+            api.replace(rt, namespace, name, {**obj, "spec": {**obj["spec"], "replicas": int(replicas)}})
+        obj = api.get(rt, namespace, name)
+        self._send(
+            200,
+            {
+                "kind": "Scale",
+                "apiVersion": "autoscaling/v1",
+                "metadata": {
+                    k: obj["metadata"][k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                },
+                "spec": {"replicas": obj["spec"].get("replicas", 1)},
+                "status": {"replicas": (obj.get("status") or {}).get("replicas", 0)},
+            },
+        )
+
+
+def _delete_query(query: dict[str, str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if "gracePeriodSeconds" in query:
+        options["gracePeriodSeconds"] = int(query["gracePeriodSeconds"])
+    if "dryRun" in query:
+        options["dryRun"] = [query["dryRun"]]
+    return options
+
+
+def _not_found_body() -> dict[str, Any]:
+    return ApiError(404, "NotFound", "the server could not find the requested resource", {}).body()
+
+
+class ServedTwin:
+    """A running facade: where it listens, a kubeconfig for it, and a clean stop."""
+
+    def __init__(self, twin: Twin, server: TwinServer, thread: threading.Thread):
+        self.twin = twin
+        self.server = server
+        self._thread = thread
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def kubeconfig(self, context: str = "twin") -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": context,
+            "preferences": {},
+            "clusters": [{"name": context, "cluster": {"server": self.url}}],
+            "users": [{"name": context, "user": {}}],
+            "contexts": [{"name": context, "context": {"cluster": context, "user": context, "namespace": "default"}}],
+        }
+
+    def write_kubeconfig(self, path: Path | str, context: str = "twin") -> Path:
+        path = Path(path)
+        write_file(path, yaml.safe_dump(self.kubeconfig(context), sort_keys=False), mode=0o600)
+        return path
+
+    def stop(self) -> None:
+        self.server.stopping.set()
+        self.twin.stop()
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+
+def serve_in_thread(twin: Twin, host: str = "127.0.0.1", port: int = 0) -> ServedTwin:
+    server = TwinServer(twin, (host, port))
+    thread = threading.Thread(target=server.serve_forever, name="twin-http", daemon=True, kwargs={"poll_interval": 0.2})
+    thread.start()
+    if not isinstance(twin.clock, VirtualClock):
+        twin.start()
+    return ServedTwin(twin, server, thread)

@@ -1,0 +1,128 @@
+"""Kubelets: start bound pods after a delay, finish graceful deletions, complete Job pods.
+
+A kubelet acts only while its node is Ready: on a NotReady node pods stay as they are (terminating
+pods stay terminating), as with a real node that stopped reporting.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from migrate.cluster.twin.clock import rfc3339
+from migrate.cluster.twin.index import ClusterIndex, is_ready
+from migrate.cluster.twin.resources import PODS
+from migrate.cluster.twin.store import Store
+
+
+@dataclass(frozen=True)
+class KubeletTiming:
+    start_delay: float = 2.0  # bound -> Running and Ready
+    stop_delay: float = 1.0  # deletion requested -> containers gone (capped by the grace period)
+    job_duration: float = 5.0  # Running -> Succeeded for pods that do not restart (Jobs)
+
+
+def pod_ip(pod: dict[str, Any], node: dict[str, Any]) -> str:
+    """A stable address inside the node's podCIDR (or 10.233.64.0/18), derived from the pod's uid."""
+    cidr = (node.get("spec") or {}).get("podCIDR") or "10.233.64.0/24"
+    base = cidr.split("/")[0].split(".")
+    n = int(hashlib.sha256(pod["metadata"]["uid"].encode()).hexdigest(), 16) % 250 + 2
+    return ".".join(base[:3] + [str(n)])
+
+
+class Kubelets:
+    def __init__(self, store: Store, timing: KubeletTiming):
+        self.store = store
+        self.timing = timing
+        self._seen: dict[tuple[str, str], float] = {}  # (uid, state) -> when this kubelet first saw it
+
+    def _since(self, pod: dict[str, Any], state: str, now: float) -> float:
+        return self._seen.setdefault((pod["metadata"]["uid"], state), now)
+
+    def reconcile(self, index: ClusterIndex) -> None:
+        now = self.store.clock.now()
+        live: set[str] = set()
+        for name, node in index.nodes.items():
+            if not is_ready(node):
+                continue
+            for pod in index.by_node.get(name, []):
+                live.add(pod["metadata"]["uid"])
+                self._step(pod, node, now)
+        self._seen = {k: v for k, v in self._seen.items() if k[0] in live}
+
+    def _step(self, pod: dict[str, Any], node: dict[str, Any], now: float) -> None:
+        meta, status = pod["metadata"], pod.get("status") or {}
+        phase = status.get("phase", "Pending")
+        if meta.get("deletionTimestamp"):
+            grace = meta.get("deletionGracePeriodSeconds") or 0
+            if now >= self._since(pod, "stopping", now) + min(self.timing.stop_delay, grace):
+                self.store.remove(PODS, meta["namespace"], meta["name"])
+            return
+        if phase == "Pending" and now >= self._since(pod, "bound", now) + self.timing.start_delay:
+            self._set_running(pod, node, now)
+        elif phase == "Running" and pod["spec"].get("restartPolicy") in ("Never", "OnFailure"):
+            if now >= self._since(pod, "running", now) + self.timing.job_duration:
+                self._set_phase(pod, "Succeeded", now)
+
+    def next_due(self, now: float) -> float | None:
+        delays = {
+            "bound": self.timing.start_delay,
+            "stopping": self.timing.stop_delay,
+            "running": self.timing.job_duration,
+        }
+        due = [t + delays[state] for (_, state), t in self._seen.items()]
+        future = [d for d in due if d > now]
+        return min(future) if future else None
+
+    def _set_running(self, pod: dict[str, Any], node: dict[str, Any], now: float) -> None:
+        status = copy.deepcopy(pod.get("status") or {})
+        stamp = rfc3339(now)
+        host_ip = next(
+            (a["address"] for a in (node.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"),
+            "",
+        )
+        ip = host_ip if pod["spec"].get("hostNetwork") else pod_ip(pod, node)
+        status.update(
+            {
+                "phase": "Running",
+                "hostIP": host_ip,
+                "hostIPs": [{"ip": host_ip}],
+                "podIP": ip,
+                "podIPs": [{"ip": ip}],
+                "startTime": status.get("startTime", stamp),
+                "conditions": [c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"]
+                + [
+                    {"type": t, "status": "True", "lastTransitionTime": stamp}
+                    for t in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady")
+                ],
+                "containerStatuses": [
+                    {
+                        "name": c["name"],
+                        "image": c.get("image", ""),
+                        "imageID": "",
+                        "ready": True,
+                        "started": True,
+                        "restartCount": 0,
+                        "state": {"running": {"startedAt": stamp}},
+                    }
+                    for c in pod["spec"].get("containers") or []
+                ],
+            }
+        )
+        self.store.update(PODS, {**pod, "status": status}, status=True, force=True)
+
+    def _set_phase(self, pod: dict[str, Any], phase: str, now: float) -> None:
+        status = copy.deepcopy(pod.get("status") or {})
+        status["phase"] = phase
+        for c in status.get("conditions") or []:
+            if c.get("type") in ("Ready", "ContainersReady"):
+                c.update(status="False", reason="PodCompleted", lastTransitionTime=rfc3339(now))
+        for cs in status.get("containerStatuses") or []:
+            cs.update(
+                ready=False,
+                started=False,
+                state={"terminated": {"exitCode": 0, "reason": "Completed", "finishedAt": rfc3339(now)}},
+            )
+        self.store.update(PODS, {**pod, "status": status}, status=True, force=True)

@@ -1,0 +1,248 @@
+"""PodDisruptionBudgets: the disruption controller's arithmetic and the eviction subresource's decision.
+
+Mirrors pkg/controller/disruption (status) and pkg/registry/core/pod/storage/eviction.go (decision).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from migrate.cluster.twin.clock import parse_rfc3339, rfc3339
+from migrate.cluster.twin.resources import DEPLOYMENTS, PDBS, REPLICASETS, STATEFULSETS
+from migrate.cluster.twin.selectors import from_label_selector
+from migrate.cluster.twin.status import ApiError, bad_request, too_many_requests
+from migrate.cluster.twin.store import Store
+
+VIOLATION = "Cannot evict pod as it would violate the pod's disruption budget."
+MULTIPLE_PDBS = "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
+DELETION_TIMEOUT = 120.0  # seconds an evicted pod stays out of currentHealthy before the controller stops waiting
+
+
+def scaled_value(value: int | str, total: int, round_up: bool = True) -> int:
+    """intstr.GetScaledValueFromIntOrPercent: an int as is, `N%` of total rounded up (or down)."""
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, str) or not value.endswith("%"):
+        raise bad_request(f"invalid value for IntOrString: invalid type: string is not a percentage: {value!r}")
+    try:
+        percent = int(value[:-1])
+    except ValueError:
+        raise bad_request(f"invalid value {value!r}: must be an integer percentage") from None
+    exact = percent * total / 100
+    return math.ceil(exact) if round_up else math.floor(exact)
+
+
+def is_ready(pod: dict[str, Any]) -> bool:
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What the disruption controller writes to a PDB's status."""
+
+    expected_pods: int
+    desired_healthy: int
+    current_healthy: int
+
+    @property
+    def disruptions_allowed(self) -> int:
+        if self.expected_pods <= 0:
+            return 0
+        return max(0, self.current_healthy - self.desired_healthy)
+
+
+def compute_budget(
+    spec: dict[str, Any], expected_scale: int | None, pods: list[dict[str, Any]], disrupted: dict[str, str], now: float
+) -> Budget:
+    """expected_scale: the sum of the owning controllers' replicas, None when it cannot be found."""
+    healthy = sum(
+        1
+        for p in pods
+        if not p["metadata"].get("deletionTimestamp")
+        and not (
+            p["metadata"]["name"] in disrupted
+            and parse_rfc3339(disrupted[p["metadata"]["name"]]) + DELETION_TIMEOUT > now
+        )
+        and is_ready(p)
+    )
+    if spec.get("maxUnavailable") is not None:
+        if expected_scale is None:
+            return Budget(0, 0, healthy)
+        unavailable = scaled_value(spec["maxUnavailable"], expected_scale)
+        return Budget(expected_scale, max(0, expected_scale - unavailable), healthy)
+    min_available = spec.get("minAvailable", 1)
+    if isinstance(min_available, int):
+        return Budget(len(pods), min_available, healthy)
+    if expected_scale is None:
+        return Budget(0, 0, healthy)
+    return Budget(expected_scale, scaled_value(min_available, expected_scale), healthy)
+
+
+def _controller(obj: dict[str, Any]) -> dict[str, Any] | None:
+    return next((r for r in obj["metadata"].get("ownerReferences") or [] if r.get("controller")), None)
+
+
+def expected_scale(store: Store, namespace: str, pods: list[dict[str, Any]]) -> int | None:
+    """Sum of replicas over the distinct scalable controllers of the pods; None if one is not scalable.
+
+    Pods without a controller are ignored, as in the disruption controller since 1.26.
+    """
+    seen: dict[str, int] = {}
+    for pod in pods:
+        ref = _controller(pod)
+        if ref is None:
+            continue
+        if ref["uid"] in seen:
+            continue
+        if ref["kind"] == "ReplicaSet":
+            rs = store.find(REPLICASETS, namespace, ref["name"])
+            if rs is None:
+                return None
+            owner = _controller(rs)
+            deploy = (
+                store.find(DEPLOYMENTS, namespace, owner["name"]) if owner and owner["kind"] == "Deployment" else None
+            )
+            source = deploy or rs
+            seen[source["metadata"]["uid"]] = source["spec"].get("replicas", 1)
+            seen[ref["uid"]] = 0
+        elif ref["kind"] == "StatefulSet":
+            sts = store.find(STATEFULSETS, namespace, ref["name"])
+            if sts is None:
+                return None
+            seen[ref["uid"]] = sts["spec"].get("replicas", 1)
+        else:
+            return None  # DaemonSet, Job: no scale subresource, so the controller cannot compute a budget
+    return sum(seen.values())
+
+
+class DisruptionController:
+    """Keeps every PDB's status current, as kube-controller-manager's disruption controller does."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def reconcile(self, index: Any) -> None:
+        for pdb in list(self.store.objects(PDBS)):
+            refresh_status(self.store, pdb, index.by_namespace.get(pdb["metadata"]["namespace"], []))
+
+
+def refresh_status(store: Store, pdb: dict[str, Any], namespace_pods: list[dict[str, Any]]) -> dict[str, Any]:
+    """Recompute one PDB's status; writes only when it changed."""
+    ns = pdb["metadata"]["namespace"]
+    selector = from_label_selector(pdb["spec"].get("selector"))
+    pods = [p for p in namespace_pods if selector.matches(p["metadata"].get("labels"))]
+    now = store.clock.now()
+    status = pdb.get("status") or {}
+    disrupted = {
+        n: t
+        for n, t in (status.get("disruptedPods") or {}).items()
+        if parse_rfc3339(t) + DELETION_TIMEOUT > now
+        and any(p["metadata"]["name"] == n and not p["metadata"].get("deletionTimestamp") for p in pods)
+    }
+    scale = expected_scale(store, ns, pods) if _needs_scale(pdb["spec"]) else None
+    budget = compute_budget(pdb["spec"], scale, pods, disrupted, now)
+    allowed = budget.disruptions_allowed
+    new_status = {
+        "observedGeneration": pdb["metadata"].get("generation", 1),
+        "disruptionsAllowed": allowed,
+        "currentHealthy": budget.current_healthy,
+        "desiredHealthy": budget.desired_healthy,
+        "expectedPods": budget.expected_pods,
+        "conditions": [_condition(status, allowed > 0, now)],
+    }
+    if disrupted:
+        new_status["disruptedPods"] = disrupted
+    if new_status == status:
+        return pdb
+    return store.update(PDBS, {**pdb, "status": new_status}, status=True, force=True)
+
+
+def _needs_scale(spec: dict[str, Any]) -> bool:
+    return spec.get("maxUnavailable") is not None or isinstance(spec.get("minAvailable"), str)
+
+
+def _condition(status: dict[str, Any], allowed: bool, now: float) -> dict[str, Any]:
+    value = "True" if allowed else "False"
+    old = next((c for c in status.get("conditions") or [] if c.get("type") == "DisruptionAllowed"), None)
+    since = old["lastTransitionTime"] if old and old.get("status") == value else rfc3339(now)
+    return {
+        "type": "DisruptionAllowed",
+        "status": value,
+        "reason": "SufficientPods" if allowed else "InsufficientPods",
+        "message": "",
+        "lastTransitionTime": since,
+        "observedGeneration": status.get("observedGeneration", 1),
+    }
+
+
+def covering_pdbs(store: Store, pod: dict[str, Any]) -> list[dict[str, Any]]:
+    labels = pod["metadata"].get("labels")
+    return [
+        p
+        for p in store.objects(PDBS, pod["metadata"]["namespace"])
+        if from_label_selector(p["spec"].get("selector")).matches(labels)
+    ]
+
+
+def still_processing(name: str) -> ApiError:
+    return too_many_requests(
+        VIOLATION,
+        [
+            {
+                "reason": "DisruptionBudget",
+                "message": f"The disruption budget {name} is still being processed by the server.",
+            }
+        ],
+    )
+
+
+def admit_eviction(store: Store, pod: dict[str, Any], dry_run: bool = False) -> None:
+    """Raise the API error an eviction gets, or return when the pod may be deleted (decrementing the budget)."""
+    phase = (pod.get("status") or {}).get("phase")
+    if phase in ("Succeeded", "Failed", "Pending") or pod["metadata"].get("deletionTimestamp"):
+        return  # terminal, not yet running, or already going: no disruption to account for
+    pdbs = covering_pdbs(store, pod)
+    if len(pdbs) > 1:
+        raise ApiError(500, "", MULTIPLE_PDBS)
+    if not pdbs:
+        return
+    pdb = pdbs[0]
+    name, status = pdb["metadata"]["name"], pdb.get("status") or {}
+    if not is_ready(pod):
+        if pdb["spec"].get("unhealthyPodEvictionPolicy") == "AlwaysAllow":
+            return
+        if status.get("observedGeneration", 0) < pdb["metadata"].get("generation", 1):
+            raise still_processing(name)
+        if status.get("currentHealthy", 0) >= status.get("desiredHealthy", 0) and status.get("desiredHealthy", 0) > 0:
+            return  # IfHealthyBudget: the application is not disrupted, an unready pod may go
+    if status.get("observedGeneration", 0) < pdb["metadata"].get("generation", 1):
+        raise still_processing(name)
+    allowed = status.get("disruptionsAllowed", 0)
+    if allowed < 0:
+        raise ApiError(
+            403, "Forbidden", f'poddisruptionbudgets.policy "{name}" is forbidden: pdb disruptions allowed is negative'
+        )
+    if allowed == 0:
+        raise too_many_requests(
+            VIOLATION,
+            [
+                {
+                    "reason": "DisruptionBudget",
+                    "message": f"The disruption budget {name} needs {status.get('desiredHealthy', 0)} healthy pods and has {status.get('currentHealthy', 0)} currently",
+                }
+            ],
+        )
+    if dry_run:
+        return
+    new_status = copy.deepcopy(status)
+    new_status["disruptionsAllowed"] = allowed - 1
+    new_status.setdefault("disruptedPods", {})[pod["metadata"]["name"]] = rfc3339(store.clock.now())
+    if allowed - 1 == 0:
+        new_status["conditions"] = [_condition(status, False, store.clock.now())]
+    store.update(PDBS, {**pdb, "status": new_status}, status=True)

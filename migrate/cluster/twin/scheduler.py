@@ -1,0 +1,146 @@
+"""The scheduler: binds pending pods to nodes that are schedulable, tolerated, selected and have room."""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from typing import Any
+
+from migrate.cluster.twin.api import Api
+from migrate.cluster.twin.clock import rfc3339
+from migrate.cluster.twin.index import ClusterIndex, is_active
+from migrate.cluster.twin.quantity import parse_quantity
+from migrate.cluster.twin.resources import PODS
+
+UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+
+
+def tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
+    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
+        return False
+    if toleration.get("operator", "Equal") == "Exists":
+        return not toleration.get("key") or toleration["key"] == taint.get("key")
+    return toleration.get("key") == taint.get("key") and (toleration.get("value") or "") == (taint.get("value") or "")
+
+
+def untolerated(
+    tolerations: list[dict[str, Any]], node: dict[str, Any], effects: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    return [
+        t
+        for t in (node.get("spec") or {}).get("taints") or []
+        if t.get("effect") in effects and not any(tolerates(tol, t) for tol in tolerations)
+    ]
+
+
+def tolerates_all(tolerations: list[dict[str, Any]], node: dict[str, Any], effects: tuple[str, ...]) -> bool:
+    return not untolerated(tolerations, node, effects)
+
+
+def pod_requests(spec: dict[str, Any]) -> dict[str, float]:
+    total: Counter[str] = Counter()
+    for container in spec.get("containers") or []:
+        for name, value in ((container.get("resources") or {}).get("requests") or {}).items():
+            total[name] += parse_quantity(value)
+    for container in spec.get("initContainers") or []:  # init containers run one at a time: the largest counts
+        for name, value in ((container.get("resources") or {}).get("requests") or {}).items():
+            total[name] = max(total[name], parse_quantity(value))
+    total["pods"] = 1
+    return dict(total)
+
+
+def _allocatable(node: dict[str, Any]) -> dict[str, float]:
+    status = node.get("status") or {}
+    alloc = status.get("allocatable") or status.get("capacity") or {}
+    return {k: parse_quantity(v) for k, v in alloc.items()} or {"cpu": 4.0, "memory": 16 * 2**30, "pods": 110}
+
+
+class Scheduler:
+    def __init__(self, api: Api):
+        self.api = api
+
+    def reconcile(self, index: ClusterIndex) -> None:
+        store = self.api.store
+        pending = sorted(
+            (
+                p
+                for p in store.objects(PODS)
+                if not p["spec"].get("nodeName")
+                and is_active(p)
+                and p["spec"].get("schedulerName", "default-scheduler") == "default-scheduler"
+            ),
+            key=lambda p: (p["metadata"]["creationTimestamp"], p["metadata"]["namespace"], p["metadata"]["name"]),
+        )
+        if not pending:
+            return
+        used: dict[str, Counter[str]] = {}
+        for name in index.nodes:
+            used[name] = Counter()
+            for pod in index.by_node.get(name, []):
+                if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+                    used[name].update(pod_requests(pod["spec"]))
+        for pod in pending:
+            need = pod_requests(pod["spec"])
+            reasons: Counter[str] = Counter()
+            feasible = []
+            for name, node in index.nodes.items():
+                why = self._unfit(pod, node, need, used[name])
+                if why:
+                    reasons[why] += 1
+                else:
+                    feasible.append(name)
+            if not feasible:
+                self._mark_unschedulable(pod, len(index.nodes), reasons)
+                continue
+            best = min(feasible, key=lambda n: (self._load(used[n], index.nodes[n]), n))
+            self.api.bind(
+                pod["metadata"]["namespace"], pod["metadata"]["name"], {"target": {"kind": "Node", "name": best}}
+            )
+            used[best].update(need)
+
+    def _unfit(
+        self, pod: dict[str, Any], node: dict[str, Any], need: dict[str, float], used: Counter[str]
+    ) -> str | None:
+        spec = pod["spec"]
+        tolerations = spec.get("tolerations") or []
+        if (node.get("spec") or {}).get("unschedulable") and not any(
+            tolerates(t, {"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule"}) for t in tolerations
+        ):
+            return "node(s) were unschedulable"
+        labels = node["metadata"].get("labels") or {}
+        if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
+            return "node(s) didn't match Pod's node affinity/selector"
+        taints = untolerated(tolerations, node, ("NoSchedule", "NoExecute"))
+        if taints:
+            t = taints[0]
+            return f"node(s) had untolerated taint {{{t['key']}: {t.get('value', '')}}}"
+        alloc = _allocatable(node)
+        for resource, amount in need.items():
+            if resource in alloc and used[resource] + amount > alloc[resource] + 1e-9:
+                return "Too many pods" if resource == "pods" else f"Insufficient {resource}"
+        return None
+
+    @staticmethod
+    def _load(used: Counter[str], node: dict[str, Any]) -> float:
+        """Least-allocated scoring: the mean of cpu and memory fractions requested, then pod count."""
+        alloc = _allocatable(node)
+        fractions = [used[r] / alloc[r] for r in ("cpu", "memory") if alloc.get(r)]
+        return sum(fractions) / max(len(fractions), 1) + used["pods"] / max(alloc.get("pods", 110), 1) / 100
+
+    def _mark_unschedulable(self, pod: dict[str, Any], total: int, reasons: Counter[str]) -> None:
+        detail = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
+        message = f"0/{total} nodes are available: {detail}." if total else "no nodes available to schedule pods"
+        status = copy.deepcopy(pod.get("status") or {})
+        old = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"), None)
+        if old and old.get("message") == message:
+            return
+        status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"] + [
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": message,
+                "lastTransitionTime": rfc3339(self.api.store.clock.now()),
+            }
+        ]
+        self.api.store.update(PODS, {**pod, "status": status}, status=True, force=True)

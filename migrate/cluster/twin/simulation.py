@@ -1,0 +1,198 @@
+"""The twin: store + API semantics + the actors that make a cluster move, driven by a clock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from migrate.cluster.snapshot import RESOURCES as SNAPSHOT_RESOURCES
+from migrate.cluster.snapshot import read_snapshot
+from migrate.cluster.twin.api import Api
+from migrate.cluster.twin.clock import Clock, RealClock, VirtualClock
+from migrate.cluster.twin.controllers import (
+    DaemonSetController,
+    DeploymentController,
+    GarbageCollector,
+    JobController,
+    ReplicaSetController,
+    StatefulSetController,
+)
+from migrate.cluster.twin.index import ClusterIndex
+from migrate.cluster.twin.kubelet import Kubelets, KubeletTiming
+from migrate.cluster.twin.nodes import NodeLifecycle, node_manifest
+from migrate.cluster.twin.pdb import DisruptionController
+from migrate.cluster.twin.resources import NAMESPACES, NODES, by_path
+from migrate.cluster.twin.scheduler import Scheduler
+from migrate.cluster.twin.store import Store
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+MAX_PASSES = 50  # a pass that keeps changing the store this often is a controller fight, not convergence
+
+
+class Twin:
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        timing: KubeletTiming | None = None,
+        node_ready_delay: float = 5.0,
+        seed: int = 0,
+        version: str = "v1.31.4",
+    ):
+        self.clock = clock or VirtualClock()
+        self.store = Store(self.clock, seed=seed)
+        self.api = Api(self.store, seed=seed)
+        self.version = version
+        self.kubelets = Kubelets(self.store, timing or KubeletTiming())
+        self.nodes = NodeLifecycle(self.api, node_ready_delay)
+        self.actors = [
+            self.nodes,
+            GarbageCollector(self.api),
+            DeploymentController(self.api),
+            ReplicaSetController(self.api),
+            StatefulSetController(self.api),
+            DaemonSetController(self.api),
+            JobController(self.api),
+            Scheduler(self.api),
+            self.kubelets,
+            DisruptionController(self.store),
+        ]
+        self._settled: tuple[int, float | None] | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        for ns in SYSTEM_NAMESPACES:
+            self.store.create(
+                NAMESPACES,
+                {"metadata": {"name": ns}, "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}},
+            )
+
+    # --- building ------------------------------------------------------------------------------
+    @classmethod
+    def from_snapshot(cls, path: Path | str, clock: Clock | None = None, **kwargs: Any) -> Twin:
+        twin = cls(clock, **kwargs)
+        twin.load(read_snapshot(path))
+        return twin
+
+    def load(self, snapshot: dict[str, Any]) -> None:
+        """Load captured objects (uids kept), then let the controllers compute their statuses."""
+        objects = snapshot.get("objects") or {}
+        self.version = (
+            (snapshot.get("metadata") or {}).get("kubernetesVersion") or self._version_from(objects) or self.version
+        )
+        with self.store.lock:
+            for group, version, plural in SNAPSHOT_RESOURCES:
+                rt = by_path(group, version, plural)
+                for obj in objects.get(rt.qualified, []):
+                    if rt is NAMESPACES and self.store.find(NAMESPACES, "", obj["metadata"]["name"]):
+                        continue
+                    ns = obj["metadata"].get("namespace")
+                    if rt.namespaced and ns and self.store.find(NAMESPACES, "", ns) is None:
+                        self.store.create(NAMESPACES, {"metadata": {"name": ns}, "status": {"phase": "Active"}})
+                    self.store.load(rt, obj)
+        self.reconcile()
+
+    @staticmethod
+    def _version_from(objects: dict[str, Any]) -> str | None:
+        nodes = objects.get("nodes") or []
+        return nodes[0].get("status", {}).get("nodeInfo", {}).get("kubeletVersion") if nodes else None
+
+    def add_node(self, name: str, address: str, **kwargs: Any) -> dict[str, Any]:
+        """The provisioner's entry point: a replacement node registers now and turns Ready after the delay."""
+        kwargs.setdefault("kubelet_version", self.version)
+        return self.api.create(NODES, None, node_manifest(name, address, **kwargs))
+
+    # --- running -------------------------------------------------------------------------------
+    def reconcile(self) -> None:
+        """Run every actor until the store stops changing, at the current time."""
+        with self.store.lock:
+            for _ in range(MAX_PASSES):
+                revision, now = self.store.revision, self.clock.now()
+                if (
+                    self._settled
+                    and self._settled[0] == revision
+                    and (self._settled[1] is None or now < self._settled[1])
+                ):
+                    return
+                index = ClusterIndex.build(self.store)
+                for actor in self.actors:
+                    actor.reconcile(index)
+                if self.store.revision == revision:
+                    self._settled = (revision, self.next_due())
+                    return
+
+    def next_due(self) -> float | None:
+        now = self.clock.now()
+        due = [d for d in (self.kubelets.next_due(now), self.nodes.next_due(now)) if d is not None]
+        return min(due) if due else None
+
+    def advance(self, seconds: float) -> None:
+        """Virtual time only: move through every due moment up to now + seconds, reconciling at each."""
+        clock = self._virtual()
+        target = clock.now() + seconds
+        self.reconcile()
+        while (due := self.next_due()) is not None and due <= target:
+            clock.set(due)
+            self.reconcile()
+        clock.set(target)
+        self.reconcile()
+
+    def settle(self, limit: float = 3600.0) -> float:
+        """Advance until nothing is scheduled to happen; returns the virtual seconds that took."""
+        clock = self._virtual()
+        start = clock.now()
+        self.reconcile()
+        while (due := self.next_due()) is not None and due - start <= limit:
+            clock.set(due)
+            self.reconcile()
+        return clock.now() - start
+
+    def run_until(self, predicate: Callable[[], bool], timeout: float = 600.0) -> bool:
+        """Advance virtual time event by event until `predicate()` holds; False if `timeout` passes first."""
+        clock = self._virtual()
+        deadline = clock.now() + timeout
+        self.reconcile()
+        while not predicate():
+            due = self.next_due()
+            if due is None or due > deadline:
+                clock.set(deadline)
+                self.reconcile()
+                return predicate()
+            clock.set(due)
+            self.reconcile()
+        return True
+
+    def _virtual(self) -> VirtualClock:
+        if not isinstance(self.clock, VirtualClock):
+            raise TypeError("advance/settle/run_until need a VirtualClock; a real-clock twin runs with start()")
+        return self.clock
+
+    def start(self) -> None:
+        """Real time: a background thread reconciles on every change and at every due moment."""
+        if self._thread is None:
+            self._stopping = False
+            self._thread = threading.Thread(target=self._run, name="twin-actors", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        with self.store.changed:
+            while not self._stopping:
+                self.reconcile()
+                due = self.next_due()
+                wait = 1.0 if due is None else min(1.0, max(0.005, due - self.clock.now()))
+                if self._settled and self._settled[0] == self.store.revision:
+                    self.store.changed.wait(wait)  # woken by any write; no polling while idle beyond 1 Hz
+
+    def stop(self) -> None:
+        self._stopping = True
+        with self.store.changed:
+            self.store.changed.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.store.close_watches()
+
+
+def real_time_twin(**kwargs: Any) -> Twin:
+    return Twin(RealClock(), **kwargs)

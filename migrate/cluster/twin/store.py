@@ -1,0 +1,387 @@
+"""The object store: what etcd plus the generic registry give a real API server.
+
+One global resourceVersion counter, uids, generation, creation/deletion timestamps, graceful deletion
+and finalizers, optimistic concurrency, paginated lists with continue tokens, and watches that resume
+from a resourceVersion until it is compacted away. Stored dicts are never mutated once stored
+(copy-on-write), so readers may serialize them without holding the lock.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import queue
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from migrate.cluster.twin.clock import Clock, rfc3339
+from migrate.cluster.twin.resources import ResourceType
+from migrate.cluster.twin.selectors import EVERYTHING, FieldSelector, LabelSelector
+from migrate.cluster.twin.status import STALE, already_exists, bad_request, conflict, gone, not_found
+
+Key = tuple[str, str]  # (namespace, name); namespace "" for cluster-scoped objects
+_SYSTEM_META = (
+    "uid",
+    "creationTimestamp",
+    "resourceVersion",
+    "generation",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
+EXPIRED_CONTINUE = (
+    "The provided continue parameter is too old to display a consistent list result. You can start a new list "
+    "without the continue parameter, or use the continue token in this response to retrieve the remainder of the "
+    "results. Continuing with the provided token results in an inconsistent list - objects that were created, "
+    "modified, or deleted between the time the first chunk was returned and now may show up in the list."
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # ADDED | MODIFIED | DELETED
+    resource: ResourceType
+    object: dict[str, Any]
+    old: dict[str, Any] | None
+    revision: int
+
+
+@dataclass
+class ListPage:
+    items: list[dict[str, Any]]
+    resource_version: str
+    continue_token: str | None = None
+    remaining: int | None = None
+
+
+@dataclass
+class Watch:
+    """A subscription: events already translated for this watcher's selectors, in order."""
+
+    resource: ResourceType
+    namespace: str | None
+    labels: LabelSelector
+    fields: FieldSelector
+    queue: queue.Queue[tuple[str, dict[str, Any]] | None] = field(default_factory=queue.Queue)
+    closed: bool = False
+
+    def matches(self, obj: dict[str, Any] | None) -> bool:
+        if obj is None:
+            return False
+        meta = obj["metadata"]
+        if self.namespace and meta.get("namespace") != self.namespace:
+            return False
+        return self.labels.matches(meta.get("labels")) and self.fields.matches(obj)
+
+    def offer(self, event: Event) -> None:
+        """Translate a change as the watch cache does: an object moving out of the selector is DELETED for us."""
+        if event.resource is not self.resource:
+            return
+        now, before = self.matches(event.object), self.matches(event.old)
+        if event.type == "MODIFIED" and now != before:
+            kind = "ADDED" if now else "DELETED"
+        elif now or (event.type == "DELETED" and before):
+            kind = event.type
+        else:
+            return
+        self.queue.put((kind, event.object))
+
+    def next(self, timeout: float | None = None) -> tuple[str, dict[str, Any]] | None:
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self.closed = True
+        self.queue.put(None)
+
+
+class Store:
+    def __init__(self, clock: Clock, history: int = 50_000, seed: int = 0):
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.revision = 0
+        self.changed = threading.Condition(self.lock)
+        self._objects: dict[ResourceType, dict[Key, dict[str, Any]]] = {}
+        self._history: deque[Event] = deque(maxlen=history)
+        self._compacted = 0  # revisions at or below this are no longer watchable
+        self._watches: list[Watch] = []
+        self._uid = uuid.UUID(int=seed)
+        self._listeners: list[Callable[[Event], None]] = []
+
+    # --- reading -------------------------------------------------------------------------------
+    def find(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._objects.get(rt, {}).get((namespace if rt.namespaced else "", name))
+
+    def get(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]:
+        obj = self.find(rt, namespace, name)
+        if obj is None:
+            raise not_found(rt.qualified, name)
+        return obj
+
+    def objects(self, rt: ResourceType, namespace: str | None = None) -> Iterator[dict[str, Any]]:
+        """Stored objects, unsorted and unfiltered but for namespace: the fast path for controllers."""
+        for (ns, _), obj in list(self._objects.get(rt, {}).items()):
+            if namespace is None or ns == namespace:
+                yield obj
+
+    def list(
+        self,
+        rt: ResourceType,
+        namespace: str | None = None,
+        labels: LabelSelector = EVERYTHING,
+        fields: FieldSelector | None = None,
+        limit: int = 0,
+        continue_token: str | None = None,
+    ) -> ListPage:
+        with self.lock:
+            after: Key | None = None
+            revision = self.revision
+            if continue_token:
+                revision, after = self._decode_continue(continue_token)
+            bucket = self._objects.get(rt, {})
+            keys = sorted(
+                k for k in bucket if (namespace is None or k[0] == namespace) and (after is None or k > after)
+            )
+            items: list[dict[str, Any]] = []
+            for i, key in enumerate(keys):
+                obj = bucket[key]
+                if not labels.matches(obj["metadata"].get("labels")) or (fields and not fields.matches(obj)):
+                    continue
+                if limit and len(items) == limit:
+                    # a continue token only when something matching may follow, as etcd3 paging does
+                    token = self._encode_continue(revision, keys[i - 1]) if i else None
+                    return ListPage(items, str(revision), token, len(keys) - i)
+                items.append(obj)
+            return ListPage(items, str(revision))
+
+    def _encode_continue(self, revision: int, key: Key) -> str:
+        raw = json.dumps({"v": "meta.k8s.io/v1", "rv": revision, "start": list(key)}).encode()
+        return base64.urlsafe_b64encode(raw).decode()
+
+    def _decode_continue(self, token: str) -> tuple[int, Key]:
+        try:
+            data = json.loads(base64.urlsafe_b64decode(token.encode()))
+            revision, key = int(data["rv"]), (str(data["start"][0]), str(data["start"][1]))
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise bad_request(
+                "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"
+            ) from None
+        if revision <= self._compacted:
+            raise gone(EXPIRED_CONTINUE)
+        return revision, key
+
+    # --- writing -------------------------------------------------------------------------------
+    def _next_uid(self) -> str:
+        self._uid = uuid.UUID(int=(self._uid.int + 0x9E3779B97F4A7C15) % (1 << 128))  # deterministic, uuid-shaped
+        return str(uuid.UUID(int=self._uid.int, version=4))
+
+    def _commit(self, kind: str, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+        self.revision += 1
+        if kind != "DELETED":
+            obj["metadata"]["resourceVersion"] = str(self.revision)
+            self._objects.setdefault(rt, {})[_key(rt, obj)] = obj
+        else:
+            obj = copy.copy(obj)
+            obj["metadata"] = {**obj["metadata"], "resourceVersion": str(self.revision)}
+            del self._objects[rt][_key(rt, obj)]
+        event = Event(kind, rt, obj, old, self.revision)
+        self._history.append(event)
+        if len(self._history) == self._history.maxlen:
+            self._compacted = self._history[0].revision - 1
+        self._watches = [w for w in self._watches if not w.closed]
+        for w in self._watches:
+            w.offer(event)
+        for listener in self._listeners:
+            listener(event)
+        self.changed.notify_all()
+        return obj
+
+    def create(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            obj = copy.deepcopy(obj)
+            meta = obj.setdefault("metadata", {})
+            if self.find(rt, meta.get("namespace", ""), meta["name"]) is not None:
+                raise already_exists(rt.qualified, meta["name"])
+            for system in _SYSTEM_META:
+                meta.pop(system, None)
+            if not rt.namespaced:
+                meta.pop("namespace", None)
+            obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
+            meta["uid"] = self._next_uid()
+            meta["creationTimestamp"] = rfc3339(self.clock.now())
+            if "spec" in obj or rt.kind in (
+                "Deployment",
+                "ReplicaSet",
+                "StatefulSet",
+                "DaemonSet",
+                "Job",
+                "PodDisruptionBudget",
+            ):
+                meta["generation"] = 1
+            return self._commit("ADDED", rt, obj, None)
+
+    def load(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        """Insert a captured object keeping its uid and timestamps (snapshots); new resourceVersion."""
+        with self.lock:
+            obj = copy.deepcopy(obj)
+            obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
+            meta = obj["metadata"]
+            meta.setdefault("uid", self._next_uid())
+            meta.setdefault("creationTimestamp", rfc3339(self.clock.now()))
+            return self._commit("ADDED", rt, obj, self.find(rt, meta.get("namespace", ""), meta["name"]))
+
+    def update(
+        self, rt: ResourceType, obj: dict[str, Any], *, status: bool = False, force: bool = False, whole: bool = False
+    ) -> dict[str, Any]:
+        """Replace an object. A given resourceVersion must be current (409 otherwise) unless `force`.
+
+        `status=True` is the status subresource: only .status changes. Otherwise .status is kept as stored
+        (for types with a status subresource) unless `whole` (a controller writing spec and status at once),
+        system metadata is kept, and generation moves when spec does.
+        """
+        with self.lock:
+            meta = obj.get("metadata") or {}
+            ns, name = meta.get("namespace", "") if rt.namespaced else "", meta.get("name", "")
+            old = self.get(rt, ns, name)
+            rv = meta.get("resourceVersion")
+            if rv and not force and rv != old["metadata"]["resourceVersion"]:
+                raise conflict(rt.qualified, name, STALE)
+            if meta.get("uid") and meta["uid"] != old["metadata"]["uid"]:
+                raise conflict(
+                    rt.qualified,
+                    name,
+                    f"Precondition failed: UID in precondition: {meta['uid']}, UID in object meta: {old['metadata']['uid']}",
+                )
+            if status:
+                new = {**old, "status": copy.deepcopy(obj.get("status", {})), "metadata": dict(old["metadata"])}
+            else:
+                new = copy.deepcopy(obj)
+                new["apiVersion"], new["kind"] = rt.api_version, rt.kind
+                new_meta = new["metadata"]
+                for system in _SYSTEM_META:
+                    if system in old["metadata"]:
+                        new_meta[system] = old["metadata"][system]
+                    else:
+                        new_meta.pop(system, None)
+                if rt.namespaced:
+                    new_meta["namespace"] = ns
+                if rt.has_status and "status" in old and not whole:
+                    new["status"] = old["status"]
+                if "generation" in new_meta and _spec(new) != _spec(old):
+                    new_meta["generation"] = old["metadata"]["generation"] + 1
+            if _same(new, old):
+                return old  # a no-op write does not move resourceVersion, as on a real server
+            if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers") and rt.kind != "Pod":
+                return self._commit("DELETED", rt, new, old)
+            return self._commit("MODIFIED", rt, new, old)
+
+    def delete(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        grace_seconds: int = 0,
+        precondition_uid: str | None = None,
+        precondition_rv: str | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Start deletion. Returns (object, gone?): with grace or finalizers the object stays, marked."""
+        with self.lock:
+            old = self.get(rt, namespace, name)
+            meta = old["metadata"]
+            if precondition_uid and precondition_uid != meta["uid"]:
+                raise conflict(
+                    rt.qualified,
+                    name,
+                    f"Precondition failed: UID in precondition: {precondition_uid}, UID in object meta: {meta['uid']}",
+                )
+            if precondition_rv and precondition_rv != meta["resourceVersion"]:
+                raise conflict(
+                    rt.qualified,
+                    name,
+                    f"Precondition failed: ResourceVersion in precondition: {precondition_rv}, ResourceVersion in object meta: {meta['resourceVersion']}",
+                )
+            if grace_seconds <= 0 and not meta.get("finalizers"):
+                return self._commit("DELETED", rt, old, old), True
+            current = meta.get("deletionGracePeriodSeconds")
+            if meta.get("deletionTimestamp") and (current is not None and current <= grace_seconds):
+                return old, False  # a longer grace never extends a deletion in progress
+            new = {
+                **old,
+                "metadata": {
+                    **meta,
+                    "deletionTimestamp": rfc3339(self.clock.now() + max(grace_seconds, 0)),
+                    "deletionGracePeriodSeconds": max(grace_seconds, 0),
+                },
+            }
+            if grace_seconds <= 0 and meta.get("finalizers"):
+                new["metadata"]["deletionGracePeriodSeconds"] = 0
+            return self._commit("MODIFIED", rt, new, old), False
+
+    def remove(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any] | None:
+        """Final removal (a kubelet confirming a pod is gone, garbage collection)."""
+        with self.lock:
+            old = self.find(rt, namespace, name)
+            return None if old is None else self._commit("DELETED", rt, old, old)
+
+    # --- watching ------------------------------------------------------------------------------
+    def watch(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        labels: LabelSelector,
+        fields: FieldSelector,
+        resource_version: str | None,
+    ) -> Watch:
+        """From `resource_version` (replaying history), or from now with an ADDED per current object."""
+        with self.lock:
+            w = Watch(rt, namespace, labels, fields)
+            if resource_version and resource_version != "0":
+                try:
+                    since = int(resource_version)
+                except ValueError:
+                    raise bad_request(f"invalid resource version: {resource_version}") from None
+                if since < self._compacted:
+                    raise gone(f"too old resource version: {since} ({self._compacted + 1})")
+                for event in self._history:
+                    if event.revision > since:
+                        w.offer(event)
+            else:
+                for obj in self.list(rt, namespace, labels, fields).items:
+                    w.queue.put(("ADDED", obj))
+            self._watches.append(w)
+            return w
+
+    def compact(self) -> None:
+        """Forget history up to now, as etcd compaction does: older watches and continue tokens get 410."""
+        with self.lock:
+            self._compacted = self.revision
+            self._history.clear()
+
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+
+    def close_watches(self) -> None:
+        with self.lock:
+            for w in self._watches:
+                w.close()
+            self._watches = []
+
+
+def _key(rt: ResourceType, obj: dict[str, Any]) -> Key:
+    meta = obj["metadata"]
+    return (meta.get("namespace", "") if rt.namespaced else "", meta["name"])
+
+
+def _spec(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    strip = lambda o: {**o, "metadata": {k: v for k, v in o["metadata"].items() if k != "resourceVersion"}}  # noqa: E731
+    return strip(a) == strip(b)
