@@ -23,8 +23,10 @@ from migrate.ui import REDACTED, is_secret_key, redact
 SEVERITIES = ("breaking", "risky", "cosmetic")  # worst first
 AREAS = ("network", "DNS", "control plane", "kubelet", "etcd", "runtime", "identity", "nodes")
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
-# plan verdicts under which the spec is meant to differ: changed on purpose, or gone (no Talos equivalent)
-EXPLAINING = ("changed", "dropped")
+# plan verdicts that account for a difference: changed on purpose, gone (no Talos equivalent), or left
+# to an operator (the report says what to do); only `kept` claims the value stays the same
+EXPLAINING = ("changed", "dropped", "manual")
+IGNORE = "ignore"  # an added/removed severity: the field has no counterpart on the other side
 
 # lists compared by an item field instead of by position: path → the field that names an item
 KEYED = {("nodes",): "name", ("etcd", "members"): "name", ("runtime", "mirrors"): "registry"}
@@ -255,6 +257,8 @@ def _change(path: tuple[str, ...], a: dict, b: dict) -> Change | None:
     else:
         kind_for_severity = kind
     severity = {ADDED: rule.added, REMOVED: rule.removed}.get(kind_for_severity) or rule.severity
+    if severity == IGNORE:
+        return None
     secret = rule.secret if rule.secret is not None else any(is_secret_key(p) for p in path)
     return Change(
         path=path,

@@ -293,10 +293,7 @@ def _control_plane(config: MachineConfig, network: Network, nodes: tuple[NodeSpe
         authorization_modes=tuple(_merge_additive(["Node", "RBAC"], _split(args.get("authorization-mode")))),
         admission_plugins=tuple(_split(args.get("enable-admission-plugins"))),
         disabled_admission_plugins=tuple(_split(args.get("disable-admission-plugins"))),
-        pod_security_defaults=any(
-            a.get("name") == "PodSecurity" and (a.get("configuration") or {}).get("defaults")
-            for a in api.get("admissionControl") or []
-        ),
+        pod_security_defaults=_pod_security_defaults(api),
         node_port_range=args.get("service-node-port-range", "30000-32767"),
         anonymous_auth=args.get("anonymous-auth", "false").lower() == "true",  # Talos hard-sets false
         oidc=_oidc(args),
@@ -332,6 +329,15 @@ def _apiserver_sans(api: Mapping, endpoint: ControlPlaneEndpoint, network: Netwo
         if node.is_control_plane:
             sans += [node.name, *node.addresses]
     return tuple(sorted(set(sans) - {""}))
+
+
+def _pod_security_defaults(api: Mapping) -> bool:
+    """A PodSecurity admission config whose defaults restrict anything (all-privileged restricts nothing)."""
+    for plugin in api.get("admissionControl") or []:
+        defaults = (plugin.get("configuration") or {}).get("defaults") or {}
+        if plugin.get("name") == "PodSecurity":
+            return any(defaults.get(mode, "privileged") != "privileged" for mode in ("enforce", "audit", "warn"))
+    return False
 
 
 def _component(section: Mapping) -> Component:
