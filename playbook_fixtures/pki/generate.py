@@ -14,9 +14,11 @@ import hashlib
 import ipaddress
 import os
 import shutil
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -214,6 +216,20 @@ def node_filesystem(pki_dir: Path, root: Path, *, etcd_deployment_type: str = "h
         os.chmod(dest, 0o600)
     Path(root, "etc/kubernetes/pki").symlink_to("ssl")  # Kubespray's kube_cert_compat_dir
     return Path(root)
+
+
+def local_node(inventory_dir: Path, host: str, root: Path, **host_vars: object) -> Path:
+    """Make `host` of an inventory copy run locally against the fake filesystem at `root` (for fetch_pki.yml)."""
+    values = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+        "ks2t_root": str(root),
+        "ks2t_become": False,
+    }
+    path = Path(inventory_dir, "host_vars", f"{host}.yml")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({**values, **host_vars}))
+    return Path(inventory_dir)
 
 
 def _san(value: str) -> x509.GeneralName:
