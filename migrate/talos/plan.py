@@ -59,6 +59,11 @@ def make_plan(request: PlanRequest, progress: Progress = lambda _: None) -> Plan
     progress(f"reading {request.inventory}")
     resolved = load_cluster(request.inventory, kubespray_version=request.kubespray_version,
                             kubespray_dir=request.kubespray_dir, vault_password_file=request.vault_password_file)
+    return plan_cluster(resolved, request, progress)
+
+
+def plan_cluster(resolved: Any, request: PlanRequest, progress: Progress = lambda _: None) -> PlanResult:
+    """The plan for an already-read cluster (`resolved` as load_cluster returns it)."""
     spec = resolved.spec
     talos = versions.choose(request.talos_version, spec.kubernetes_version)
     bundle = choose_bundle(request, spec.etcd.deployment_type)

@@ -60,9 +60,22 @@ def render(spec: ClusterSpec, bundle: Any, talos: TalosVersion) -> Rendered:
     return Rendered(controlplane, worker, nodes, findings, enc)
 
 
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (file contents, policies) as literal blocks a reviewer can read."""
+
+
+def _str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text and not text.endswith((" ", "\t")) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
 def to_yaml(documents: list[dict[str, Any]]) -> str:
     """Multi-document YAML; PyYAML quotes on/off/yes/no itself, so Talos (Go YAML) and we read the same."""
-    return "---\n".join(yaml.safe_dump(d, sort_keys=False, default_flow_style=False, width=1000) for d in documents)
+    return "---\n".join(yaml.dump(d, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000)
+                        for d in documents)
 
 
 def _v1alpha1(machine: dict[str, Any], cluster: dict[str, Any]) -> dict[str, Any]:

@@ -60,11 +60,10 @@ def schema_dir() -> Path | None:
     return candidate if candidate.is_dir() else None
 
 
-def validate(file: str, documents: list[dict[str, Any]], talos: TalosVersion,
-             schemas: Path | None = None) -> list[Problem]:
-    """Every problem with one config file's documents (schema problems only when the schema is available)."""
+def validate(file: str, documents: list[dict[str, Any]], talos: TalosVersion, schemas: Path | None) -> list[Problem]:
+    """Every problem with one config file's documents; schema problems only when `schemas` (see schema_dir) is given."""
     problems = talos_rules(file, documents, talos)
-    schema = _schema_path(schemas if schemas is not None else schema_dir(), talos)
+    schema = _schema_path(schemas, talos)
     if schema is not None:
         for doc in documents:
             problems += _schema_problems(file, doc, schema)
