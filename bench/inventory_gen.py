@@ -149,7 +149,7 @@ def write_inventory(root: Path, hosts: int) -> Path:
         "group_vars/all/etcd.yml": ETCD_YML,
         "group_vars/k8s_cluster/k8s-cluster.yml": K8S_CLUSTER_YML,
     }
-    for i in range(CONTROL_PLANES + TAINTED_EVERY, hosts + 1, TAINTED_EVERY):
+    for i in range(TAINTED_EVERY, hosts + 1, TAINTED_EVERY):
         files[f"host_vars/{host_name(i)}.yml"] = '---\nnode_taints:\n  - "dedicated=batch:NoSchedule"\n'
     for relative, text in files.items():
         path = root / relative
