@@ -144,6 +144,11 @@ def _explain(result: PlaybookResult, output: str) -> UserError:
         )
         return UserError(f"{first}{more}", where=first.host, hint=hint)
     last = next((line for line in reversed(output.splitlines()) if line.strip()), "no output")
+    if "vault" in last.lower():
+        return UserError(
+            f"Ansible could not read the inventory: {ui.redact(last)[:300]}",
+            hint="the inventory holds vault-encrypted values: pass --vault-password-file with the file you give ansible-playbook",
+        )
     return UserError(
         f"ansible-playbook exited with {result.rc}: {ui.redact(last)[:300]}",
         hint="run with the same inventory through ansible-playbook to see all output",
