@@ -256,6 +256,9 @@ class KubeCluster:
         self._call(f"event for {kind.lower()} {involved.name}", self.core.create_namespaced_event, namespace, event)
 
     # --- raw reads for snapshots ---------------------------------------------------------------
+    def server_version(self) -> str:
+        return self._call("GET /version", client.VersionApi(self.api_client).get_code).get("gitVersion", "")
+
     def list_raw(self, group: str, version: str, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """Every object of a type as JSON (kind and apiVersion filled in), through the generic client path."""
         base = f"/apis/{group}/{version}" if group else f"/api/{version}"

@@ -12,11 +12,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
+from migrate.cluster.base import Cluster, ConfigMap, Node
 from migrate.errors import UserError
 from migrate.spec import (
     OIDC,
@@ -49,18 +50,6 @@ DNS_SERVICES = ("coredns", "kube-dns")
 CONTROL_PLANE_TAINT_KEYS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
 
 
-class ClusterReader(Protocol):
-    """What observe needs from a cluster connection (the Cluster protocol provides it)."""
-
-    def get_config_map(self, namespace: str, name: str) -> dict | None: ...
-
-    def get_service(self, namespace: str, name: str) -> dict | None: ...
-
-    def list_nodes(self) -> list[dict]: ...
-
-    def list_pods(self, namespace: str, label_selector: str | None = None) -> list[dict]: ...
-
-
 @dataclass(frozen=True)
 class Observed:
     spec: ClusterSpec
@@ -68,38 +57,57 @@ class Observed:
     missing: tuple[str, ...]  # what could not be read (the spec keeps the baseline there)
 
 
-def observe(cluster: ClusterReader, baseline: ClusterSpec | None = None) -> Observed:
+def observe(cluster: Cluster, baseline: ClusterSpec | None = None) -> Observed:
     """Read the running cluster; fields it cannot show keep `baseline`'s values."""
-    read, missing = [], []
+    read: list[str] = []
+    missing: list[str] = []
 
-    def fetch(what: str, getter, *args):
-        value = getter(*args)
-        (read if value else missing).append(what)
-        return value
+    def configmap(name: str) -> ConfigMap | None:
+        found = cluster.get_configmap(NAMESPACE, name)
+        (read if found else missing).append(f"{NAMESPACE}/{name}")
+        return found
 
-    kubeadm = fetch("kube-system/kubeadm-config", cluster.get_config_map, NAMESPACE, "kubeadm-config")
-    if not kubeadm:
+    kubeadm = configmap("kubeadm-config")
+    if kubeadm is None:
         raise UserError(
             "the cluster has no kube-system/kubeadm-config ConfigMap: not a kubeadm/Kubespray cluster, "
             "or this user may not read kube-system",
             hint="check `kubectl -n kube-system get cm kubeadm-config` with the same kubeconfig and context",
         )
-    kubelet = fetch("kube-system/kubelet-config", cluster.get_config_map, NAMESPACE, "kubelet-config")
-    proxy = fetch("kube-system/kube-proxy", cluster.get_config_map, NAMESPACE, "kube-proxy")
-    pods = fetch("kube-apiserver pods", cluster.list_pods, NAMESPACE, "component=kube-apiserver") or []
-    dns = next((s for name in DNS_SERVICES if (s := cluster.get_service(NAMESPACE, name))), None)
-    (read if dns else missing).append("kube-system DNS Service")
-    nodes = fetch("nodes", cluster.list_nodes) or []
+    kubelet = configmap("kubelet-config")
+    proxy = configmap("kube-proxy")
+    pods = _raw(cluster, "pods", read, missing)
+    services = _raw(cluster, "services", read, missing)
+    apiservers = [p for p in pods if (p.get("metadata") or {}).get("labels", {}).get("component") == "kube-apiserver"]
+    dns = next((s for s in services if (s.get("metadata") or {}).get("name") in DNS_SERVICES), None)
+    nodes = cluster.list_nodes()
+    read.append(f"{len(nodes)} nodes")
     spec = spec_from_objects(
         cluster_configuration(kubeadm),
-        _config_document(kubelet, ("kubelet",) + tuple(f"kubelet-{v}" for v in ("1.31", "1.30"))),
+        _config_document(kubelet, ("kubelet",)),
         _config_document(proxy, ("config.conf",)),
-        apiserver_flags(pods),
+        apiserver_flags(apiservers),
         dns,
         nodes,
         baseline,
     )
     return Observed(spec=spec, sources=tuple(read), missing=tuple(missing))
+
+
+def _raw(cluster: Cluster, plural: str, read: list[str], missing: list[str]) -> list[dict]:
+    """kube-system objects as JSON where the connection can list them (the static pods carry the flags)."""
+    list_raw = getattr(cluster, "list_raw", None)
+    what = f"{NAMESPACE} {plural}"
+    if list_raw is None:
+        missing.append(what)
+        return []
+    try:
+        found = list_raw("", "v1", plural, NAMESPACE)
+    except UserError:
+        missing.append(what)
+        return []
+    read.append(what)
+    return found
 
 
 def spec_from_objects(
@@ -108,7 +116,7 @@ def spec_from_objects(
     proxy_config: Mapping | None,
     flags: Mapping[str, str],
     dns_service: Mapping | None,
-    nodes: Iterable[Mapping],
+    nodes: Iterable[Node],
     baseline: ClusterSpec | None,
 ) -> ClusterSpec:
     """A ClusterSpec from the objects kubeadm and Kubespray leave in the cluster."""
@@ -135,8 +143,8 @@ def spec_from_objects(
 # --- reading the objects -------------------------------------------------------------------------
 
 
-def cluster_configuration(config_map: Mapping) -> dict:
-    text = (config_map.get("data") or {}).get("ClusterConfiguration")
+def cluster_configuration(config_map: ConfigMap) -> dict:
+    text = config_map.data.get("ClusterConfiguration")
     if not text:
         raise UserError("kube-system/kubeadm-config has no ClusterConfiguration", where="kube-system/kubeadm-config")
     return _yaml(text, "kube-system/kubeadm-config")
@@ -165,8 +173,8 @@ def apiserver_flags(pods: Iterable[Mapping]) -> dict[str, str]:
     return {}
 
 
-def _config_document(config_map: Mapping | None, keys: tuple[str, ...]) -> dict | None:
-    data = (config_map or {}).get("data") or {}
+def _config_document(config_map: ConfigMap | None, keys: tuple[str, ...]) -> dict | None:
+    data = config_map.data if config_map else {}
     for key in keys:
         if data.get(key):
             return _yaml(data[key], f"kube-system ConfigMap key {key}")
@@ -236,20 +244,22 @@ def _control_plane(was: ControlPlane, cluster_config: Mapping, args: Mapping[str
 
 
 def _component(was: Component, args: Mapping[str, str]) -> Component:
-    """Feature gates as running; extra args compared on the flags the inventory sets (the rest are kubeadm's)."""
-    gates = {}
-    for item in _split(args.get("feature-gates")):
-        name, _, value = item.partition("=")
-        gates[name] = value.lower() == "true"
+    """Extra args compared on the flags the inventory sets (the rest are kubeadm's); gates only when visible."""
+    gates = dict(was.feature_gates)
+    if "feature-gates" in args:
+        gates = {}
+        for item in _split(args["feature-gates"]):
+            name, _, value = item.partition("=")
+            gates[name] = value.lower() == "true"
     return Component(extra_args={k: args[k] for k in was.extra_args if k in args}, feature_gates=gates)
 
 
 def _kubelet(was: Kubelet, config: Mapping | None) -> Kubelet:
+    """kubeadm's kubelet-config: Kubespray's kubelets read a node-local file, so only values shown here count."""
     if config is None:
         return was
-    gates = {str(k): bool(v) for k, v in (config.get("featureGates") or {}).items()}
-    # compared on the fields the inventory sets; a field missing here runs at its upstream default
-    return replace(was, config={k: config[k] for k in was.config if k in config}, feature_gates=gates)
+    gates = {str(k): bool(v) for k, v in (config.get("featureGates") or was.feature_gates).items()}
+    return replace(was, config={k: config.get(k, v) for k, v in was.config.items()}, feature_gates=gates)
 
 
 def _etcd(was: Etcd, args: Mapping[str, str], nodes: tuple[NodeSpec, ...]) -> Etcd:
@@ -264,37 +274,30 @@ def _etcd(was: Etcd, args: Mapping[str, str], nodes: tuple[NodeSpec, ...]) -> Et
     return replace(was, members=members)
 
 
-def _node(node: Mapping, base: ClusterSpec) -> NodeSpec:
-    meta = node.get("metadata") or {}
-    name = str(meta.get("name"))
-    labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
+def _node(node: Node, base: ClusterSpec) -> NodeSpec:
     taints = tuple(
-        f"{t['key']}={t['value']}:{t['effect']}" if t.get("value") else f"{t['key']}:{t['effect']}"
-        for t in (node.get("spec") or {}).get("taints") or []
-        if not str(t.get("key", "")).startswith("node.kubernetes.io/")  # condition taints come and go
+        f"{t.key}={t.value}:{t.effect}" if t.value else f"{t.key}:{t.effect}"
+        for t in node.taints
+        if not t.key.startswith("node.kubernetes.io/")  # condition taints (not-ready, unschedulable) come and go
     )
-    control_plane = any(label in labels for label in CONTROL_PLANE_LABELS)
-    tainted = any(t.split("=")[0].split(":")[0] in CONTROL_PLANE_TAINT_KEYS for t in taints)
+    control_plane = any(label in node.labels for label in CONTROL_PLANE_LABELS)
+    tainted = any(t.key in CONTROL_PLANE_TAINT_KEYS for t in node.taints)
     roles = [ROLE_CONTROL_PLANE] if control_plane else []
     if not control_plane or not tainted:
         roles.append(ROLE_WORKER)
-    known = next((n for n in base.nodes if n.name == name), None)
+    known = next((n for n in base.nodes if n.name == node.name), None)
     if known and ROLE_ETCD in known.roles:
         roles.append(ROLE_ETCD)  # etcd membership is not on the Node object
-    addresses = [
-        a.get("address") for a in (node.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"
-    ]
-    ip4 = next((a for a in addresses if ":" not in str(a)), None)
-    ip6 = next((a for a in addresses if ":" in str(a)), None)
+    ip = node.internal_ip
     return NodeSpec(
-        name=name,
+        name=node.name,
         roles=tuple(roles),
-        ip=ip4,
-        access_ip=known.access_ip if known else ip4,
-        ip6=ip6,
+        ip=ip if ip and ":" not in ip else None,
+        access_ip=known.access_ip if known else ip,
+        ip6=ip if ip and ":" in ip else (known.ip6 if known else None),
         ansible_host=known.ansible_host if known else None,
         etcd_member_name=known.etcd_member_name if known else None,
-        labels={k: v for k, v in labels.items() if not k.startswith(AUTOMATIC_LABEL_PREFIXES)},
+        labels={k: str(v) for k, v in node.labels.items() if not k.startswith(AUTOMATIC_LABEL_PREFIXES)},
         taints=tuple(t for t in taints if t.split("=")[0].split(":")[0] not in CONTROL_PLANE_TAINT_KEYS),
         install_disk=known.install_disk if known else None,
     )

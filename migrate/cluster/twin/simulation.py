@@ -10,7 +10,7 @@ from typing import Any
 from migrate.cluster.snapshot import RESOURCES as SNAPSHOT_RESOURCES
 from migrate.cluster.snapshot import read_snapshot
 from migrate.cluster.twin.api import Api
-from migrate.cluster.twin.clock import Clock, RealClock, VirtualClock
+from migrate.cluster.twin.clock import Clock, RealClock, VirtualClock, parse_rfc3339
 from migrate.cluster.twin.controllers import (
     DaemonSetController,
     DeploymentController,
@@ -78,6 +78,9 @@ class Twin:
     def load(self, snapshot: dict[str, Any]) -> None:
         """Load captured objects (uids kept), then let the controllers compute their statuses."""
         objects = snapshot.get("objects") or {}
+        captured = (snapshot.get("metadata") or {}).get("capturedAt")
+        if captured and isinstance(self.clock, VirtualClock):
+            self.clock.set(parse_rfc3339(captured))  # a rehearsal starts where the capture left off
         self.version = (
             (snapshot.get("metadata") or {}).get("kubernetesVersion") or self._version_from(objects) or self.version
         )

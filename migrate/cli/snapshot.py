@@ -1,0 +1,64 @@
+"""`kubespray2talos snapshot`: capture a running cluster's shape (never its secrets) for the twin and diff."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from migrate import ui
+from migrate.cluster.kube import KubeCluster
+from migrate.cluster.snapshot import (
+    CONFIGMAPS,
+    RESOURCES,
+    clean,
+    new_snapshot,
+    qualified,
+    scrub_configmap,
+    write_snapshot,
+)
+from migrate.cluster.twin.clock import rfc3339
+
+
+@click.command()
+@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Kubeconfig of the cluster to capture (default: $KUBECONFIG or ~/.kube/config).")
+@click.option("--context", default=None, help="Context in the kubeconfig (default: its current context).")
+@click.option("-o", "--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Snapshot file to write (JSON).")
+@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="How to print the summary.")
+def snapshot(kubeconfig: Path | None, context: str | None, out: Path, fmt: str) -> None:
+    """Capture nodes, pods (with owners), PDBs, workload controllers and the kube-system
+    kubeadm-config, kubelet-config and kube-proxy ConfigMaps into one JSON file.
+
+    Secrets are never read; ConfigMap entries named or shaped like keys or tokens are dropped.
+    The file loads into `kubespray2talos twin serve` for a rehearsal.
+
+    \b
+    Example:
+      kubespray2talos snapshot --kubeconfig admin.conf --context prod -o prod.json
+      kubespray2talos twin serve prod.json --kubeconfig twin.kubeconfig
+    """
+    cluster = KubeCluster(kubeconfig, context)
+    try:
+        version = cluster.server_version()
+        objects: dict[str, list[dict]] = {}
+        for group, version_, plural in RESOURCES:
+            if plural == "configmaps":
+                continue
+            ui.err.print(f"reading {qualified(group, plural)} ...", highlight=False)
+            objects[qualified(group, plural)] = [clean(o) for o in cluster.list_raw(group, version_, plural)]
+        found = [cluster.get_configmap("kube-system", name) for name in CONFIGMAPS]
+        objects["configmaps"] = [scrub_configmap(clean({"apiVersion": "v1", "kind": "ConfigMap",
+                                                         "metadata": {"name": cm.name, "namespace": cm.namespace}, "data": dict(cm.data)}))
+                                 for cm in found if cm is not None]
+        snap = new_snapshot(objects, capturedAt=rfc3339(cluster.clock.now()), server=cluster.server, kubernetesVersion=version)
+        write_snapshot(out, snap)
+    finally:
+        cluster.close()
+    counts = {kind: len(items) for kind, items in snap["objects"].items()}
+    if fmt == "json":
+        ui.emit({"file": str(out), "server": cluster.server, "kubernetesVersion": version, "objects": counts}, "json")
+    else:
+        ui.out.print(f"captured {cluster.server} (Kubernetes {version}) into {out}")
+        for kind, n in counts.items():
+            ui.out.print(f"  {kind:32} {n}")
