@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from migrate.mapping.finding import DERIVED, MANUAL, SETTING, VERDICTS, Finding
 from migrate.mapping.engine import NO_RULE
+from migrate.mapping.finding import DERIVED, MANUAL, SETTING, VERDICTS, Finding
 
 NOT_JOINABLE = "NOT JOINABLE to the existing cluster: the configs carry freshly generated CAs (no --pki)."
 

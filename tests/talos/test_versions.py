@@ -38,7 +38,7 @@ def test_a_cluster_too_old_for_any_talos_is_refused():
 
 def test_ranges_are_contiguous_and_advance_one_minor_per_release():
     versions = all_versions()
-    for older, newer in zip(versions, versions[1:]):
+    for older, newer in zip(versions, versions[1:], strict=False):
         assert newer.key[1] == older.key[1] + 1
         assert int(newer.kubernetes_min.split(".")[1]) == int(older.kubernetes_min.split(".")[1]) + 1
 

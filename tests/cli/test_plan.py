@@ -1,0 +1,89 @@
+"""`kubespray2talos plan` as a user runs it: a real process, exit codes, what lands on disk and on screen."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import FIXTURES, INVENTORIES
+
+DEMO = str(INVENTORIES / "demo")
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "migrate", "plan", *args], capture_output=True, text=True, timeout=120)
+
+
+def snapshot(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_help_teaches_with_an_example():
+    result = run("--help")
+    assert result.returncode == 0
+    assert "kubespray2talos plan inventory/mycluster --pki pki/ --out plan/" in result.stdout
+    assert "--talos-version" in result.stdout and "NOT joinable" in result.stdout
+
+
+def test_table_summary_lists_counts_and_manual_items(tmp_path):
+    result = run(DEMO, "--out", str(tmp_path / "plan"), "--pki", str(FIXTURES / "pki" / "demo"))
+    assert result.returncode == 0, result.stderr
+    assert "manual" in result.stdout and "kube-public/cluster-info" in result.stdout
+    assert "NOT JOINABLE" not in result.stderr and "Talos 1.13" in result.stderr
+
+
+def test_json_summary_and_the_not_joinable_warning(tmp_path):
+    result = run(DEMO, "--out", str(tmp_path / "plan"), "--talos-version", "1.11", "--output", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["talos"]["version"] == "1.11" and data["joinable"] is False
+    assert sum(data["summary"][v] for v in ("kept", "changed", "dropped", "manual")) == (
+        data["summary"]["settings"] + data["summary"]["derived"])
+    assert "cluster identity" in data["manual"]
+    assert "NOT JOINABLE" in result.stderr
+
+
+def test_unsupported_talos_version_is_refused_with_the_range(tmp_path):
+    out = tmp_path / "plan"
+    result = run(str(INVENTORIES / "single-node"), "--out", str(out), "--talos-version", "1.13")
+    assert result.returncode == 2
+    assert "1.31–1.36" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_unknown_talos_version_is_a_usage_error(tmp_path):
+    result = run(DEMO, "--out", str(tmp_path / "plan"), "--talos-version", "1.7")
+    assert result.returncode == 2 and "1.7" in result.stderr
+
+
+def test_a_cluster_no_talos_supports_is_refused(tmp_path):
+    result = run(str(INVENTORIES / "legacy-ini-2.16"), "--out", str(tmp_path / "plan"))
+    assert result.returncode == 2 and "Kubernetes 1.20.7" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_out_dir_with_other_secrets_is_refused_unless_forced(tmp_path):
+    out = tmp_path / "plan"
+    assert run(DEMO, "--out", str(out)).returncode == 0
+    before = snapshot(out)
+    refused = run(DEMO, "--out", str(out), "--pki", str(FIXTURES / "pki" / "demo"))
+    assert refused.returncode == 2 and "different secrets bundle" in refused.stderr and "--force" in refused.stderr
+    assert snapshot(out) == before
+    forced = run(DEMO, "--out", str(out), "--pki", str(FIXTURES / "pki" / "demo"), "--force")
+    assert forced.returncode == 0 and snapshot(out) != before
+
+
+def test_rerun_gives_byte_identical_files(tmp_path):
+    out = tmp_path / "plan"
+    assert run(DEMO, "--out", str(out)).returncode == 0
+    first = snapshot(out)
+    assert run(DEMO, "--out", str(out)).returncode == 0
+    assert snapshot(out) == first
+
+
+def test_secrets_file_option_uses_that_bundle(tmp_path):
+    assert run(DEMO, "--out", str(tmp_path / "a")).returncode == 0
+    result = run(DEMO, "--out", str(tmp_path / "b"), "--secrets", str(tmp_path / "a" / "secrets.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "a" / "controlplane.yaml").read_bytes() == (tmp_path / "b" / "controlplane.yaml").read_bytes()
