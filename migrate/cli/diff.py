@@ -86,6 +86,8 @@ def diff(
       kubespray2talos diff inventory/mycluster plan/ --output json | jq '.changes[] | select(.intended == false)'
     """
     inventory_args = (kubespray_version, kubespray_dir, vault_password_file)
+    if (kubeconfig or context) and not live:
+        raise UserError("--kubeconfig and --context only apply with --live")
     with ui.err.status("reading both sides…"):
         if live:
             if right is not None:
@@ -96,7 +98,7 @@ def diff(
             before = _read_side(left, inventory_args, carried=None)
             if before.kind != "inventory":
                 raise UserError("--live needs an inventory, not a plan", where=str(left))
-            after = _read_live(kubeconfig, context)
+            after = _read_live(kubeconfig, context, before.spec)
         else:
             if right is None:
                 raise UserError(
@@ -154,12 +156,18 @@ def _looks_like_inventory(path: Path) -> bool:
     )
 
 
-def _read_live(kubeconfig: Path | None, context: str | None) -> Side:
+def _read_live(kubeconfig: Path | None, context: str | None, baseline: ClusterSpec) -> Side:
     from migrate.cluster.kube import KubeCluster
     from migrate.cluster.observe import observe
 
-    cluster = KubeCluster.from_kubeconfig(kubeconfig, context)
-    return Side(f"live cluster{f' ({context})' if context else ''}", "live", observe(cluster).spec)
+    cluster = KubeCluster(kubeconfig, context, attempts=2)
+    try:
+        observed = observe(cluster, baseline=baseline)
+    finally:
+        cluster.close()
+    for what in observed.missing:
+        ui.note(f"not readable, compared as the inventory says: {what}")
+    return Side(f"live cluster{f' ({context})' if context else ''}", "live", observed.spec)
 
 
 def _plan_to_match(before: Side, after: Side) -> Side | None:
