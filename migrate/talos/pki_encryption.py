@@ -39,12 +39,7 @@ class EncryptionConfig:
 
 def parse_encryption_config(text: str, *, where: str) -> EncryptionConfig:
     """Parse an EncryptionConfiguration; refuse one whose keys Talos cannot carry. Never quotes a secret."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise UserError(f"is not valid YAML{at}", where=where, hint="copy the file again, unchanged") from None
+    doc = secret_yaml(text, where=where, hint="copy the file again, unchanged")
     if not isinstance(doc, dict) or doc.get("kind") not in KINDS:
         raise UserError(
             f"is not an EncryptionConfiguration (kind {doc.get('kind') if isinstance(doc, dict) else None!r})",
@@ -60,6 +55,16 @@ def parse_encryption_config(text: str, *, where: str) -> EncryptionConfig:
             "file out and plan the re-encryption as a manual step",
         )
     return EncryptionConfig(text, keys)
+
+
+def secret_yaml(text: str, *, where: str, hint: str) -> object:
+    """Parse YAML that holds secrets: a syntax error gives its line and column, never the offending text."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise UserError(f"is not valid YAML{at}", where=where, hint=hint) from None
 
 
 def _keys(resources: object, where: str):

@@ -22,6 +22,7 @@ import yaml
 from migrate.atomic import SECRET_DIR_MODE, SECRET_FILE_MODE, write_file
 from migrate.errors import UserError
 from migrate.talos.pki import CertKey, check_ca_pair, private_key_from_pem, read_pki
+from migrate.talos.pki_encryption import secret_yaml
 from migrate.talos.pki_issue import (
     client_certificate,
     key_pem,
@@ -140,12 +141,7 @@ def load_bundle(path: Path | str) -> SecretsBundle:
         ) from None
     except (OSError, UnicodeDecodeError):
         raise UserError("cannot be read as text", where=where, hint="check the file and its permissions") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise UserError(f"is not valid YAML{at}", where=where, hint="pass a Talos secrets.yaml") from None
+    doc = secret_yaml(text, where=where, hint="pass a Talos secrets.yaml")
     if not isinstance(doc, dict):
         raise UserError(
             "is not a Talos secrets bundle (expected a mapping with cluster, secrets, trustdinfo, certs)", where=where
