@@ -121,6 +121,12 @@ def check_ca_pair(crt_text: str, key_text: str, *, where: str, what: str) -> x50
             where=where,
             hint=f"this must be the {what}, not a leaf certificate signed by it",
         )
+    if cert.issuer == cert.subject and not _is_self_signed(cert):
+        raise UserError(
+            "names itself as issuer but its signature does not verify with its own key",
+            where=where,
+            hint=f"this must be the {what}'s own root certificate; copy it again from the node",
+        )
     if not _is_self_signed(cert):
         raise UserError(
             f"is an intermediate CA: issued by {cert.issuer.rfc4514_string()!r}, not self-signed",

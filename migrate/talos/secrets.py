@@ -236,7 +236,7 @@ def _b64_pair(pair: CertKey) -> dict[str, str]:
 
 def _unb64(value: str, where: str, field_name: str = "encryption-config comment") -> str:
     try:
-        return base64.b64decode(value, validate=True).decode("ascii")
+        return base64.b64decode(value, validate=True).decode()
     except (binascii.Error, ValueError):
         raise UserError(
             f"`{field_name}` is not base64 PEM/YAML text", where=where, hint="pass the file unchanged"

@@ -6,6 +6,9 @@ import base64
 import re
 import shutil
 import stat
+import string
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,8 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migrate.errors import UserError
 from migrate.talos.secrets import generate_bundle, import_pki, load_bundle, talosconfig, write_bundle
@@ -161,6 +166,14 @@ def test_refuses_an_intermediate_ca(pki: Path):
     assert str(pki / "front-proxy-ca.crt") in message and "intermediate CA" in message and "CN=kubernetes" in message
 
 
+def test_refuses_a_self_issued_ca_whose_signature_is_not_its_own(pki: Path):
+    impostor, key = fake.new_key(), ec.generate_private_key(ec.SECP256R1())
+    root = x509.load_pem_x509_certificate((pki / "ca.crt").read_bytes())
+    (pki / "ca.crt").write_bytes(fake.cert_pem(fake.issue("kubernetes", key, signer=(root, impostor), ca=True)))
+    (pki / "ca.key").write_bytes(fake.key_pem(key))
+    assert "names itself as issuer but its signature does not verify" in refusal(pki)
+
+
 def test_refuses_a_key_that_does_not_match_its_certificate(pki: Path):
     shutil.copy(pki / "front-proxy-ca.key", pki / "ca.key")
     message = refusal(pki)
@@ -241,6 +254,30 @@ def test_bundle_round_trips_through_its_own_file_with_modes(pki: Path, tmp_path:
     assert stat.S_IMODE(target.stat().st_mode) == 0o600 and stat.S_IMODE(target.parent.stat().st_mode) == 0o700
     assert load_bundle(target) == bundle
     assert target.read_text() == bundle.to_yaml() == load_bundle(target).to_yaml()
+
+
+FRESH = generate_bundle()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    joinable=st.booleans(),
+    encryption_config=st.none() | st.text(min_size=1),
+    secretbox=st.none() | st.text(alphabet=string.ascii_letters + string.digits + "+/=", min_size=1),
+    aescbc=st.none() | st.text(alphabet=string.ascii_letters + string.digits + "+/=", min_size=1),
+)
+def test_any_bundle_round_trips_through_to_yaml(joinable, encryption_config, secretbox, aescbc):
+    bundle = replace(
+        FRESH,
+        joinable=joinable,
+        encryption_config=encryption_config,
+        secretbox_encryption_secret=secretbox,
+        aescbc_encryption_secret=aescbc,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "secrets.yaml"
+        write_bundle(bundle, path)
+        assert load_bundle(path) == bundle
 
 
 def test_write_bundle_tightens_an_open_directory(tmp_path: Path):
