@@ -20,6 +20,7 @@ from migrate.errors import UserError
     "--out",
     "out",
     required=True,
+    metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory to write the PKI copy into (created 0700; files 0600).",
 )
@@ -54,7 +55,7 @@ def fetch_pki(
 
     Runs a playbook shipped with kubespray2talos through Ansible, with your INVENTORY and your SSH
     setup, against the first host of kube_control_plane (kube-master in old inventories). It copies
-    exactly: ca.crt/key, front-proxy-ca.crt/key, sa.key, sa.pub, secrets_encryption.yaml if the cluster
+    exactly: ca.crt/key, front-proxy-ca.crt/key, sa.key, sa.pub (if present), secrets_encryption.yaml if the cluster
     encrypts secrets, and the etcd CA as etcd/ca.crt/key (from /etc/ssl/etcd/ssl/ca.pem and ca-key.pem on
     the first etcd member for host/docker etcd, from /etc/kubernetes/ssl/etcd/ for kubeadm etcd).
     The copy is then checked as `plan --pki` checks it: one self-signed root CA per role, keys that
