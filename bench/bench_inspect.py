@@ -29,8 +29,10 @@ BUDGET_SECONDS = 5.0
 def machine() -> str:
     from ansible import __version__ as ansible_core
 
-    return (f"{os.cpu_count()} cores, Python {platform.python_version()}, ansible-core {ansible_core}, "
-            f"{platform.platform()}")
+    # the load average says whether the figures were taken on a busy (shared) machine
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"{os.cpu_count()} cores (load average {load}), Python {platform.python_version()}, "
+            f"ansible-core {ansible_core}, {platform.platform()}")
 
 
 def time_load(path: Path, hosts: int) -> float:
