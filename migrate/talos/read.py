@@ -52,6 +52,7 @@ CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane:NoSchedule"
 ETCD_CERT_DIR = "/system/secrets/etcd"
 AUDIT_LOG_PATH = "/var/log/audit/kube/kube-apiserver.log"
 AUDIT_POLICY_FILE = "/system/config/kubernetes/audit-policy.yaml"
+UPSTREAM_KUBE_REPOS = ("registry.k8s.io", "k8s.gcr.io")
 HOST_DNS_IP = "169.254.116.108"  # Talos hostDNS, never a nodelocaldns
 # Talos's key names in the EncryptionConfiguration it writes: the name stored in every encrypted value
 ENCRYPTION_KEYS = {"secretboxEncryptionSecret": ("secretbox", "key2"), "aescbcEncryptionSecret": ("aescbc", "key1")}
@@ -181,7 +182,7 @@ def read_config(
         control_plane=control_plane,
         kubelet=_kubelet(cluster),
         etcd=_etcd(cluster, nodes, advertised),
-        runtime=_runtime(cluster),
+        runtime=_runtime(cluster, carried),
         host=_host(cluster),
         nodes=nodes,
     )
@@ -406,7 +407,7 @@ def _etcd_address(machine: MachineConfig) -> str | None:
     return None
 
 
-def _runtime(config: MachineConfig) -> ContainerRuntime:
+def _runtime(config: MachineConfig, carried: ClusterSpec | None) -> ContainerRuntime:
     mirrors: dict[str, dict] = {}
     for host, mirror in (config.get("machine", "registries", "mirrors", default={})).items():
         mirrors[host] = {"endpoints": list(mirror.get("endpoints") or []), "override": bool(mirror.get("overridePath"))}
@@ -432,7 +433,18 @@ def _runtime(config: MachineConfig) -> ContainerRuntime:
             for host, m in sorted(mirrors.items())
         ),
         insecure_registries=tuple(sorted(h for h in insecure if h not in mirrors)),
+        image_repositories=_image_repositories(config, carried),
     )
+
+
+def _image_repositories(config: MachineConfig, carried: ClusterSpec | None) -> dict[str, str]:
+    """Where control-plane images come from; add-on repositories (not Talos's business) stay as they are."""
+    repos = {k: v for k, v in (carried.runtime.image_repositories if carried else {}).items() if k != "kube_image_repo"}
+    image = str(config.get("cluster", "apiServer", "image", default=""))
+    repo = image.rsplit(":", 1)[0].rsplit("/", 1)[0] if "/" in image else ""
+    if repo and repo not in UPSTREAM_KUBE_REPOS:
+        repos["kube_image_repo"] = repo
+    return repos
 
 
 def _host(config: MachineConfig) -> HostOS:
