@@ -15,4 +15,4 @@ MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"
 def load_mapping(*parts: str) -> Any:
     """Parsed YAML under mappings/ (cached: the data is read-only for the life of the process)."""
     with open(MAPPINGS_DIR.joinpath(*parts), encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when built with it

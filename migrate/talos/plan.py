@@ -7,12 +7,13 @@ same inputs reuses DIR/secrets.yaml and gives byte-identical files.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrate.atomic import SECRET_DIR_MODE, SECRET_FILE_MODE, staged_directory, write_file
+from migrate.atomic import SECRET_DIR_MODE, SECRET_FILE_MODE, staged_directory
 from migrate.errors import UserError
 from migrate.mapping.engine import evaluate
 from migrate.mapping.finding import Finding
@@ -92,22 +93,29 @@ def plan_cluster(resolved: Any, request: PlanRequest, progress: Progress = lambd
         "warnings": list(resolved.warnings),
     }
     with staged_directory(request.out, mode=SECRET_DIR_MODE) as stage:
+        (stage / "nodes").mkdir(mode=SECRET_DIR_MODE)
         for name, text in files.items():
-            write_file(stage / name, text, SECRET_FILE_MODE if name in SECRET_FILES else 0o644)
-        write_file(stage / SECRETS_FILE, bundle.to_yaml(), SECRET_FILE_MODE)
-        write_file(stage / "talosconfig", secrets.talosconfig(bundle, context=spec.name, endpoints=endpoints),
-                   SECRET_FILE_MODE)
+            _write_staged(stage / name, text, SECRET_FILE_MODE if name in SECRET_FILES else 0o644)
+        _write_staged(stage / SECRETS_FILE, bundle.to_yaml(), SECRET_FILE_MODE)
+        _write_staged(stage / "talosconfig", secrets.talosconfig(bundle, context=spec.name, endpoints=endpoints),
+                      SECRET_FILE_MODE)
         checked = validate.talosctl_validate([stage / "controlplane.yaml", stage / "worker.yaml"])
         if checked is not None:
             problems += checked
             meta["validation"]["talosctl"] = "ok" if not checked else "failed"
             meta["validation"]["problems"] = [str(p) for p in problems]
         data = report.report_data(meta, findings)
-        write_file(stage / "report.json", report.to_json(data))
-        write_file(stage / "report.md", report.to_markdown(data))
-        if (stage / "nodes").is_dir():
-            (stage / "nodes").chmod(SECRET_DIR_MODE)
+        _write_staged(stage / "report.json", report.to_json(data), 0o644)
+        _write_staged(stage / "report.md", report.to_markdown(data), 0o644)
+        os.sync()  # one flush for the whole stage before it replaces DIR (an fsync per patch costs seconds)
     return PlanResult(request.out, talos, bundle.joinable, findings, data, problems)
+
+
+def _write_staged(path: Path, text: str, mode: int) -> None:
+    """Create a file in the private stage with its final mode before any byte lands (the stage is renamed as one)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def choose_bundle(request: PlanRequest, etcd_deployment_type: str) -> Any:

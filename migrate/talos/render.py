@@ -60,7 +60,7 @@ def render(spec: ClusterSpec, bundle: Any, talos: TalosVersion) -> Rendered:
     return Rendered(controlplane, worker, nodes, findings, enc)
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml's emitter when available: 1,000 patches
     """Multi-line strings (file contents, policies) as literal blocks a reviewer can read."""
 
 
