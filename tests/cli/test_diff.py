@@ -233,3 +233,20 @@ def test_live_with_an_unreachable_cluster_is_trouble(tmp_path):
     )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_talos_version_bump_changes_nothing_the_cluster_runs(tmp_path):
+    """1.10 writes time, proxy and resolvers into v1alpha1; 1.13 into TimeSyncConfig, EnvironmentConfig, ResolverConfig."""
+    plans = {}
+    for version in ("1.10", "1.13"):
+        plans[version] = tmp_path / version
+        args = ["plan", str(INVENTORIES / "oidc-proxy-ntp"), "--out", str(plans[version]), "--talos-version", version]
+        assert CliRunner().invoke(cli, args, catch_exceptions=False).exit_code == 0
+    assert "TimeSyncConfig" in (plans["1.13"] / "controlplane.yaml").read_text()
+    assert "TimeSyncConfig" not in (plans["1.10"] / "controlplane.yaml").read_text()
+    code, data = run_json(plans["1.10"], plans["1.13"])
+    assert (code, data["changes"]) == (0, [])
+    _, against_inventory = run_json(INVENTORIES / "oidc-proxy-ntp", plans["1.10"])
+    changes = {c["path"]: c for c in against_inventory["changes"]}
+    assert not [p for p in changes if p.startswith(("host.ntp", "control_plane.oidc"))], changes
+    assert all(c["intended"] for p, c in changes.items() if p.startswith("host.proxy")), "no_proxy gains the node IPs"
