@@ -141,6 +141,11 @@ class Api:
                 self._empty_namespace(name)
             return result
 
+    def retire(self, rt: ResourceType, namespace: str, name: str) -> None:
+        """A controller's delete: an object already gone is what it wanted."""
+        if self.store.find(rt, namespace, name) is not None:
+            self.delete(rt, namespace, name)
+
     def _grace(self, rt: ResourceType, obj: dict[str, Any], requested: int | None) -> int:
         """Only pods that a kubelet may be running get a graceful deletion; everything else goes at once."""
         if rt is not PODS:

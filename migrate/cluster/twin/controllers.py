@@ -93,7 +93,7 @@ class ReplicaSetController:
                 name = f"{rs['metadata']['name']}-{self.api.suffix()}"
                 pods.append(self.api.create(PODS, ns, pod_from_template(rs, rs["spec"]["template"], name, {})))
             for pod in _victims(pods)[: max(0, len(pods) - want)]:
-                self.api.delete(PODS, ns, pod["metadata"]["name"])
+                self.api.retire(PODS, ns, pod["metadata"]["name"])
                 pods.remove(pod)
             ready = sum(1 for p in pods if is_ready(p))
             _write_status(
@@ -233,7 +233,7 @@ class StatefulSetController:
                     if ordered:
                         break
                 elif (pod.get("status") or {}).get("phase") == "Failed":
-                    self.api.delete(PODS, ns, pod["metadata"]["name"])
+                    self.api.retire(PODS, ns, pod["metadata"]["name"])
                     break
                 elif ordered and not (is_active(pod) and is_ready(pod)):
                     break  # OrderedReady: the next ordinal waits for this one
@@ -246,7 +246,7 @@ class StatefulSetController:
                 key=lambda p: -int(p["metadata"]["name"].rsplit("-", 1)[1]),
             )
             for pod in extra[: 1 if ordered else None]:
-                self.api.delete(PODS, ns, pod["metadata"]["name"])
+                self.api.retire(PODS, ns, pod["metadata"]["name"])
             pods = [p for p in index.by_owner.get(sts["metadata"]["uid"], []) if is_active(p)]
             ready = sum(1 for p in pods if is_ready(p))
             _write_status(
@@ -296,7 +296,7 @@ class DaemonSetController:
                 self.api.create(PODS, ns, pod)
             for pod in pods:
                 if pod["spec"].get("nodeName") not in eligible:
-                    self.api.delete(PODS, ns, pod["metadata"]["name"])
+                    self.api.retire(PODS, ns, pod["metadata"]["name"])
             ready = sum(1 for p in pods if is_ready(p) and p["spec"].get("nodeName") in eligible)
             _write_status(
                 store,
@@ -380,4 +380,4 @@ class GarbageCollector:
                     and ref["uid"] not in alive
                     and not obj["metadata"].get("deletionTimestamp")
                 ):
-                    self.api.delete(rt, obj["metadata"]["namespace"], obj["metadata"]["name"])
+                    self.api.retire(rt, obj["metadata"]["namespace"], obj["metadata"]["name"])

@@ -22,6 +22,7 @@ from migrate.cluster.twin.status import ApiError, bad_request, method_not_allowe
 from migrate.cluster.twin.table import to_table
 
 DEFAULT_WATCH_SECONDS = 1800
+_FAULT_REASONS = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout", 403: "Forbidden", 401: "Unauthorized"}
 _SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
 
 
@@ -29,10 +30,20 @@ class TwinServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, twin: Twin, address: tuple[str, int]):
+    def __init__(self, twin: Twin, address: tuple[str, int], token: str | None = None):
         super().__init__(address, TwinHandler)
         self.twin = twin
+        self.token = token  # when set, requests must carry it as a bearer token (401 otherwise)
         self.stopping = threading.Event()
+        self.faults: list[int] = []  # HTTP codes the next requests fail with: rehearse flaky API servers
+
+    def fail_next(self, *codes: int) -> None:
+        with self.twin.store.lock:
+            self.faults.extend(codes)
+
+    def _next_fault(self) -> int | None:
+        with self.twin.store.lock:
+            return self.faults.pop(0) if self.faults else None
 
     @property
     def url(self) -> str:
@@ -89,6 +100,11 @@ class TwinHandler(BaseHTTPRequestHandler):
         self._raw = self.rfile.read(length) if length else b""  # always consumed: the connection is kept alive
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        fault = self.server._next_fault()
+        if fault is not None:
+            return self._send(fault, ApiError(fault, _FAULT_REASONS.get(fault, "InternalError"), "injected fault").body())
+        if self.server.token and self.headers.get("Authorization") != f"Bearer {self.server.token}":
+            return self._send(401, ApiError(401, "Unauthorized", "Unauthorized").body())
         virtual = isinstance(self.server.twin.clock, VirtualClock)
         if virtual:
             self.server.twin.reconcile()  # virtual time may have been moved by a client's clock since the last request
@@ -342,6 +358,10 @@ class ServedTwin:
     def url(self) -> str:
         return self.server.url
 
+    def fail_next(self, *codes: int) -> None:
+        """Make the next requests fail with these HTTP codes (then serve normally)."""
+        self.server.fail_next(*codes)
+
     def kubeconfig(self, context: str = "twin") -> dict[str, Any]:
         return {
             "apiVersion": "v1",
@@ -366,8 +386,8 @@ class ServedTwin:
         self._thread.join(timeout=5)
 
 
-def serve_in_thread(twin: Twin, host: str = "127.0.0.1", port: int = 0) -> ServedTwin:
-    server = TwinServer(twin, (host, port))
+def serve_in_thread(twin: Twin, host: str = "127.0.0.1", port: int = 0, token: str | None = None) -> ServedTwin:
+    server = TwinServer(twin, (host, port), token)
     thread = threading.Thread(target=server.serve_forever, name="twin-http", daemon=True, kwargs={"poll_interval": 0.2})
     thread.start()
     if not isinstance(twin.clock, VirtualClock):

@@ -140,7 +140,7 @@ class NodeLifecycle:
                 if pod["metadata"].get("deletionTimestamp"):
                     continue
                 if any(self._expired(pod, taint, now, self._taint_due) for taint in taints):
-                    self.api.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
+                    self.api.retire(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
 
     @staticmethod
     def _expired(pod: dict[str, Any], taint: dict[str, Any], now: float, due: list[float]) -> bool:
