@@ -62,20 +62,21 @@ def control_plane_endpoint(value: Any, spec: ClusterSpec, ctx: MappingContext, p
 
 @transform("denied_flags")
 def denied_flags_check(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
-    denied = sorted(set(flag_names(value)) & denied_flags(params["component"]))
-    if not denied:
-        return Outcome(KEPT)
-    return Outcome(CHANGED, f"Passed to {params['component']} except {', '.join(denied)}: Talos denies these flags "
-                            "(it manages them itself); they are dropped from the config.")
+    denied = set(flag_names(value)) & denied_flags(params["component"])
+    return _passed_except(denied, params["component"], "Talos denies these flags (it manages them itself)")
 
 
 @transform("protected_kubelet_fields")
 def protected_kubelet_fields_check(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
-    fields = sorted(set(value or {}) & protected_kubelet_fields()) if isinstance(value, dict) else []
-    if not fields:
+    fields = set(value) & protected_kubelet_fields() if isinstance(value, dict) else set()
+    return _passed_except(fields, "machine.kubelet.extraConfig", "Talos protects these fields")
+
+
+def _passed_except(refused: set[str], target: str, why: str) -> Outcome:
+    """Kept when Talos takes every key; otherwise changed, naming the keys left out."""
+    if not refused:
         return Outcome(KEPT)
-    return Outcome(CHANGED, f"Passed to machine.kubelet.extraConfig except {', '.join(fields)}: Talos protects "
-                            "these fields; they are dropped.")
+    return Outcome(CHANGED, f"Passed to {target} except {', '.join(sorted(refused))}: {why}; they are dropped.")
 
 
 @transform("secrets_encryption")
