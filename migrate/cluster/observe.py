@@ -12,19 +12,17 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
+from migrate import component_flags as flags
 from migrate.cluster.base import Cluster, ConfigMap, Node
 from migrate.errors import UserError
 from migrate.spec import (
-    OIDC,
     ROLE_CONTROL_PLANE,
     ROLE_ETCD,
     ROLE_WORKER,
-    Audit,
     ClusterSpec,
     Component,
     ControlPlane,
@@ -114,17 +112,17 @@ def spec_from_objects(
     cluster_config: Mapping,
     kubelet_config: Mapping | None,
     proxy_config: Mapping | None,
-    flags: Mapping[str, str],
+    running_args: Mapping[str, str],
     dns_service: Mapping | None,
     nodes: Iterable[Node],
     baseline: ClusterSpec | None,
 ) -> ClusterSpec:
     """A ClusterSpec from the objects kubeadm and Kubespray leave in the cluster."""
     networking = cluster_config.get("networking") or {}
-    api_args = {**extra_args(cluster_config.get("apiServer")), **flags}  # the running flags win
+    api_args = {**extra_args(cluster_config.get("apiServer")), **running_args}  # the running flags win
     base = baseline or _empty(cluster_config)
-    pods = _split(networking.get("podSubnet")) or list(base.network.pod_subnets)
-    services = _split(networking.get("serviceSubnet")) or list(base.network.service_subnets)
+    pods = flags.split_list(networking.get("podSubnet")) or list(base.network.pod_subnets)
+    services = flags.split_list(networking.get("serviceSubnet")) or list(base.network.service_subnets)
     node_specs = tuple(_node(n, base) for n in nodes) or base.nodes
     return replace(
         base,
@@ -164,12 +162,12 @@ def apiserver_flags(pods: Iterable[Mapping]) -> dict[str, str]:
         for container in (pod.get("spec") or {}).get("containers") or []:
             if container.get("name") != "kube-apiserver":
                 continue
-            flags = {}
+            found = {}
             for arg in [*(container.get("command") or []), *(container.get("args") or [])]:
                 if str(arg).startswith("--"):
                     name, _, value = str(arg)[2:].partition("=")
-                    flags[name] = value
-            return flags
+                    found[name] = value
+            return found
     return {}
 
 
@@ -217,8 +215,8 @@ def _network(was: Network, networking, cluster_config, kubelet, proxy, dns_servi
 
 def _control_plane(was: ControlPlane, cluster_config: Mapping, args: Mapping[str, str]) -> ControlPlane:
     endpoint = _endpoint(str(cluster_config.get("controlPlaneEndpoint") or ""), was.endpoint)
-    issuers = _split(args.get("service-account-issuer"))
-    audiences = _split(args.get("api-audiences"))
+    issuers = flags.split_list(args.get("service-account-issuer"))
+    audiences = flags.split_list(args.get("api-audiences"))
     api = cluster_config.get("apiServer") or {}
     return replace(
         was,
@@ -231,13 +229,13 @@ def _control_plane(was: ControlPlane, cluster_config: Mapping, args: Mapping[str
         # kubeadm's default issuer when no flag says otherwise
         service_account_issuer=issuers[0] if issuers else f"https://kubernetes.default.svc.{_domain(cluster_config)}",
         api_audiences=tuple(audiences) if audiences else (),
-        authorization_modes=tuple(_split(args.get("authorization-mode"))) or was.authorization_modes,
-        admission_plugins=tuple(_split(args.get("enable-admission-plugins"))),
-        disabled_admission_plugins=tuple(_split(args.get("disable-admission-plugins"))),
+        authorization_modes=tuple(flags.split_list(args.get("authorization-mode"))) or was.authorization_modes,
+        admission_plugins=tuple(flags.split_list(args.get("enable-admission-plugins"))),
+        disabled_admission_plugins=tuple(flags.split_list(args.get("disable-admission-plugins"))),
         node_port_range=args.get("service-node-port-range", "30000-32767"),
         anonymous_auth=args.get("anonymous-auth", "true").lower() == "true",
-        oidc=_oidc(args),
-        audit=_audit(args),
+        oidc=flags.oidc(args),
+        audit=flags.audit(args),
         # the provider and key name live in a file on the control planes; only the switch is visible
         encryption=(was.encryption or _unknown_encryption()) if "encryption-provider-config" in args else None,
     )
@@ -245,12 +243,7 @@ def _control_plane(was: ControlPlane, cluster_config: Mapping, args: Mapping[str
 
 def _component(was: Component, args: Mapping[str, str]) -> Component:
     """Extra args compared on the flags the inventory sets (the rest are kubeadm's); gates only when visible."""
-    gates = dict(was.feature_gates)
-    if "feature-gates" in args:
-        gates = {}
-        for item in _split(args["feature-gates"]):
-            name, _, value = item.partition("=")
-            gates[name] = value.lower() == "true"
+    gates = flags.feature_gates(args["feature-gates"]) if "feature-gates" in args else dict(was.feature_gates)
     return Component(extra_args={k: args[k] for k in was.extra_args if k in args}, feature_gates=gates)
 
 
@@ -263,7 +256,7 @@ def _kubelet(was: Kubelet, config: Mapping | None) -> Kubelet:
 
 
 def _etcd(was: Etcd, args: Mapping[str, str], nodes: tuple[NodeSpec, ...]) -> Etcd:
-    urls = _split(args.get("etcd-servers"))
+    urls = flags.split_list(args.get("etcd-servers"))
     if not urls or any("127.0.0.1" in u or "localhost" in u for u in urls):
         return was  # stacked etcd behind localhost: membership is not visible from the API
     by_url = {m.client_url: m for m in was.members}
@@ -276,7 +269,7 @@ def _etcd(was: Etcd, args: Mapping[str, str], nodes: tuple[NodeSpec, ...]) -> Et
 
 def _node(node: Node, base: ClusterSpec) -> NodeSpec:
     taints = tuple(
-        f"{t.key}={t.value}:{t.effect}" if t.value else f"{t.key}:{t.effect}"
+        flags.taint_text(t.key, t.value, t.effect)
         for t in node.taints
         if not t.key.startswith("node.kubernetes.io/")  # condition taints (not-ready, unschedulable) come and go
     )
@@ -311,33 +304,6 @@ def _endpoint(text: str, was: ControlPlaneEndpoint) -> ControlPlaneEndpoint:
     return ControlPlaneEndpoint(host=parts.hostname or text, port=parts.port or 6443, kind=was.kind)
 
 
-def _oidc(args: Mapping[str, str]) -> OIDC | None:
-    if "oidc-issuer-url" not in args:
-        return None
-    return OIDC(
-        issuer_url=args["oidc-issuer-url"],
-        client_id=args.get("oidc-client-id", ""),
-        username_claim=args.get("oidc-username-claim"),
-        username_prefix=args.get("oidc-username-prefix"),
-        groups_claim=args.get("oidc-groups-claim"),
-        groups_prefix=args.get("oidc-groups-prefix"),
-        ca_file=args.get("oidc-ca-file"),
-    )
-
-
-def _audit(args: Mapping[str, str]) -> Audit | None:
-    if "audit-log-path" not in args:
-        return None
-    defaults = Audit()
-    return Audit(
-        log_path=args["audit-log-path"],
-        max_age=int(args.get("audit-log-maxage", defaults.max_age)),
-        max_backups=int(args.get("audit-log-maxbackup", defaults.max_backups)),
-        max_size=int(args.get("audit-log-maxsize", defaults.max_size)),
-        policy_file=args.get("audit-policy-file", defaults.policy_file),
-    )
-
-
 def _unknown_encryption() -> SecretsEncryption:
     return SecretsEncryption(provider="unknown", key_name="unknown")
 
@@ -354,10 +320,6 @@ def _empty(cluster_config: Mapping) -> ClusterSpec:
 
 def _domain(cluster_config: Mapping) -> str:
     return str((cluster_config.get("networking") or {}).get("dnsDomain") or "cluster.local")
-
-
-def _split(value: Any) -> list[str]:
-    return [p.strip() for p in str(value).split(",") if p.strip()] if value else []
 
 
 def _host(url: str) -> str:

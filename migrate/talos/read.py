@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from migrate import component_flags as flags
 from migrate.errors import UserError
 from migrate.spec import (
     CNI,
-    OIDC,
     ROLE_CONTROL_PLANE,
     ROLE_ETCD,
     ROLE_WORKER,
@@ -50,8 +50,9 @@ DEFAULT_NTP_SERVERS = ("time.cloudflare.com",)
 NFTABLES_SINCE = (1, 31)  # kube-proxy mode when cluster.proxy.mode is unset
 CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane:NoSchedule"
 ETCD_CERT_DIR = "/system/secrets/etcd"
-AUDIT_LOG_PATH = "/var/log/audit/kube/kube-apiserver.log"
-AUDIT_POLICY_FILE = "/system/config/kubernetes/audit-policy.yaml"
+TALOS_AUDIT = Audit(
+    log_path="/var/log/audit/kube/kube-apiserver.log", policy_file="/system/config/kubernetes/audit-policy.yaml"
+)
 UPSTREAM_KUBE_REPOS = ("registry.k8s.io", "k8s.gcr.io")
 HOST_DNS_IP = "169.254.116.108"  # Talos hostDNS, never a nodelocaldns
 # Talos's key names in the EncryptionConfiguration it writes: the name stored in every encrypted value
@@ -277,34 +278,28 @@ def _control_plane(config: MachineConfig, network: Network, nodes: tuple[NodeSpe
         )
     endpoint = _endpoint(str(endpoint_url), nodes)
     args = {k: _flag(v) for k, v in (api.get("extraArgs") or {}).items()}
-    issuers = _split(args.get("service-account-issuer")) or [endpoint.url]
-    audiences = _split(args.get("api-audiences")) or [endpoint.url]
+    issuers = flags.split_list(args.get("service-account-issuer")) or [endpoint.url]
+    audiences = flags.split_list(args.get("api-audiences")) or [endpoint.url]
     return ControlPlane(
         endpoint=endpoint,
         cert_sans=_apiserver_sans(api, endpoint, network, nodes),
         apiserver_port=int(config.get("cluster", "controlPlane", "localAPIServerPort", default=6443)),
         apiserver=Component(
             extra_args={k: v for k, v in args.items() if k not in APISERVER_TYPED_FLAGS},
-            feature_gates=_feature_gates(args.get("feature-gates")),
+            feature_gates=flags.feature_gates(args.get("feature-gates")),
         ),
         controller_manager=_component(config.get("cluster", "controllerManager", default={})),
         scheduler=_component(config.get("cluster", "scheduler", default={})),
         service_account_issuer=issuers[0],
         api_audiences=tuple(audiences),
-        authorization_modes=tuple(_merge_additive(["Node", "RBAC"], _split(args.get("authorization-mode")))),
-        admission_plugins=tuple(_split(args.get("enable-admission-plugins"))),
-        disabled_admission_plugins=tuple(_split(args.get("disable-admission-plugins"))),
+        authorization_modes=tuple(_merge_additive(["Node", "RBAC"], flags.split_list(args.get("authorization-mode")))),
+        admission_plugins=tuple(flags.split_list(args.get("enable-admission-plugins"))),
+        disabled_admission_plugins=tuple(flags.split_list(args.get("disable-admission-plugins"))),
         pod_security_defaults=_pod_security_defaults(api),
         node_port_range=args.get("service-node-port-range", "30000-32767"),
         anonymous_auth=args.get("anonymous-auth", "false").lower() == "true",  # Talos hard-sets false
-        oidc=_oidc(args),
-        audit=Audit(
-            log_path=args.get("audit-log-path", AUDIT_LOG_PATH),
-            max_age=int(args.get("audit-log-maxage", 30)),
-            max_backups=int(args.get("audit-log-maxbackup", 10)),
-            max_size=int(args.get("audit-log-maxsize", 100)),
-            policy_file=args.get("audit-policy-file", AUDIT_POLICY_FILE),
-        ),
+        oidc=flags.oidc(args),
+        audit=flags.audit(args, default=TALOS_AUDIT),  # Talos always writes an audit log
         encryption=_encryption(config),
     )
 
@@ -343,22 +338,8 @@ def _pod_security_defaults(api: Mapping) -> bool:
 
 def _component(section: Mapping) -> Component:
     args = {k: _flag(v) for k, v in (section.get("extraArgs") or {}).items()}
-    gates = _feature_gates(args.pop("feature-gates", None))
+    gates = flags.feature_gates(args.pop("feature-gates", None))
     return Component(extra_args=args, feature_gates=gates)
-
-
-def _oidc(args: Mapping[str, str]) -> OIDC | None:
-    if "oidc-issuer-url" not in args:
-        return None
-    return OIDC(
-        issuer_url=args["oidc-issuer-url"],
-        client_id=args.get("oidc-client-id", ""),
-        username_claim=args.get("oidc-username-claim"),
-        username_prefix=args.get("oidc-username-prefix"),
-        groups_claim=args.get("oidc-groups-claim"),
-        groups_prefix=args.get("oidc-groups-prefix"),
-        ca_file=args.get("oidc-ca-file"),
-    )
 
 
 def _encryption(config: MachineConfig) -> SecretsEncryption | None:
@@ -374,7 +355,7 @@ def _encryption(config: MachineConfig) -> SecretsEncryption | None:
 def _kubelet(config: MachineConfig) -> Kubelet:
     kubelet = config.get("machine", "kubelet", default={})
     args = {k: _flag(v) for k, v in (kubelet.get("extraArgs") or {}).items()}
-    gates = _feature_gates(args.pop("feature-gates", None))
+    gates = flags.feature_gates(args.pop("feature-gates", None))
     settings = {**KUBELET_DEFAULTS, **(kubelet.get("extraConfig") or {})}
     settings.pop("registerWithTaints", None)  # per node: read into NodeSpec.taints
     settings["seccompDefault"] = bool(kubelet.get("defaultRuntimeSeccompProfileEnabled", False))
@@ -498,7 +479,7 @@ def _node(machine: MachineConfig, file_name: str | None, cluster: MachineConfig,
     taints = [_taint(k, str(v)) for k, v in (machine.get("machine", "nodeTaints", default={})).items()]
     # taints a worker registers with (NodeRestriction forbids it to add them later)
     for t in machine.get("machine", "kubelet", "extraConfig", "registerWithTaints", default=[]):
-        taints.append(f"{t['key']}={t['value']}:{t['effect']}" if t.get("value") else f"{t['key']}:{t['effect']}")
+        taints.append(flags.taint_text(t["key"], t.get("value"), t["effect"]))
     if control_plane and not schedulable:
         taints.append(CONTROL_PLANE_TAINT)
     ip4, ip6 = _node_addresses(machine)
@@ -545,7 +526,7 @@ def _node_addresses(machine: MachineConfig) -> tuple[str | None, str | None]:
 def _taint(key: str, value: str) -> str:
     """Talos writes taints as `key: value:Effect` (or `key: :Effect`); the spec as `key=value:Effect`."""
     val, _, effect = value.rpartition(":")
-    return f"{key}={val}:{effect}" if val else f"{key}:{effect}"
+    return flags.taint_text(key, val, effect)
 
 
 # --- small parsers -------------------------------------------------------------------------------
@@ -560,23 +541,11 @@ def _flag(value: Any) -> str:
     return str(value)
 
 
-def _split(value: str | None) -> list[str]:
-    return [p.strip() for p in str(value).split(",") if p.strip()] if value else []
-
-
 def _merge_additive(defaults: list[str], extra: list[str]) -> list[str]:
     """Talos appends user values to its own for additive flags (authorization-mode & co), without repeats."""
     return (
         list(dict.fromkeys([*defaults, *extra])) if extra and extra[: len(defaults)] != defaults else extra or defaults
     )
-
-
-def _feature_gates(value: str | None) -> dict[str, bool]:
-    gates = {}
-    for item in _split(value):
-        name, _, enabled = item.partition("=")
-        gates[name.strip()] = enabled.strip().lower() == "true"
-    return gates
 
 
 def _int_or_none(value: Any) -> int | None:
