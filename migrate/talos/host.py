@@ -38,8 +38,9 @@ def document(kind: str, **fields: Any) -> dict[str, Any]:
 
 
 def resolvers(spec: ClusterSpec, talos: TalosVersion) -> HostPart:
-    """The hosts' DNS servers (Kubespray's nameservers, else its upstream servers) and search domains."""
-    servers = list(spec.host.nameservers or spec.network.upstream_dns_servers)
+    """The hosts' DNS servers (Kubespray's `nameservers`) and search domains. upstream_dns_servers stay in the
+    CoreDNS ConfigMap, which forwards to them directly, so they do not become host resolvers."""
+    servers = list(spec.host.nameservers)
     domains = list(spec.host.search_domains)
     if not servers and not domains:
         return HostPart()
