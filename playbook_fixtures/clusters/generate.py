@@ -98,7 +98,8 @@ class Cluster:
                 "nodeInfo": {"kubeletVersion": self.version, "kubeProxyVersion": self.version, "osImage": os_image,
                              "kernelVersion": "5.15.0-125-generic", "containerRuntimeVersion": "containerd://1.7.23",
                              "operatingSystem": "linux", "architecture": "amd64",
-                             "machineID": suffix(name + "m", 16), "systemUUID": uid(self.name, "sys", name)},
+                             "machineID": uuid.UUID(uid(self.name, "machine", name)).hex, "systemUUID": uid(self.name, "sys", name),
+                             "bootID": uid(self.name, "boot", name)},
             },
         }))
 
@@ -390,9 +391,9 @@ def large_ha() -> Cluster:
     return c
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
     for cluster in (demo(), large_ha()):
-        path = HERE / f"{cluster.name}.json"
+        path = out / f"{cluster.name}.json"
         indent = 1 if len(cluster.nodes) < 20 else None  # the large one stays compact: 4,000 pods
         path.write_text(json.dumps(cluster.snapshot(), indent=indent, sort_keys=True) + "\n")
         pods = len(cluster.objects.get("pods", []))
@@ -400,4 +401,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)

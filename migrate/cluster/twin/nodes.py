@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import uuid
 from typing import Any
 
 from migrate.cluster.twin.api import Api
@@ -51,6 +52,9 @@ def node_manifest(
                 "containerRuntimeVersion": "containerd://2.1.0",
                 "operatingSystem": "linux",
                 "architecture": "amd64",
+                "bootID": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"boot.{name}")),
+                "machineID": uuid.uuid5(uuid.NAMESPACE_DNS, f"machine.{name}").hex,
+                "systemUUID": str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
             },
         },
     }
