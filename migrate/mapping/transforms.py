@@ -96,7 +96,7 @@ def secrets_encryption(value: Any, spec: ClusterSpec, ctx: MappingContext, param
         "API servers cannot read each other's secrets. Either import the PKI, or re-key on Kubespray first: add a key "
         "named key2 (secretbox) first in secrets_encryption.yaml, restart the API servers, rewrite all secrets "
         "(kubectl get secrets -A -o json | kubectl replace -f -), then set cluster.secretboxEncryptionSecret to it.",
-        "blocker",
+        "blocker" if params.get("blocker") else "warning",  # one blocker for the three encryption settings
     )
 
 

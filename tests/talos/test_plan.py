@@ -12,7 +12,8 @@ import pytest
 from migrate.errors import UserError
 from migrate.talos.plan import PlanRequest, plan_cluster
 from migrate.talos.secrets import load_bundle
-from tests.conftest import FIXTURES
+from migrate.talos.versions import choose
+from tests.conftest import FIXTURES, SHARED, shared_path
 from tests.talos.plan_fixtures import inventory, matrix, resolved
 
 DEMO_PKI = FIXTURES / "pki" / "demo"
@@ -116,3 +117,25 @@ def test_derived_manual_items_appear_where_the_cluster_needs_them(tmp_path):
     assert "workers' localhost API proxy" not in lb
     for name in ("kube-public/cluster-info", "kube-proxy DaemonSet labels", "CNI host paths", "etcd_version"):
         assert lb[name].verdict == "manual", name
+
+
+def _real_world_cases() -> list[str]:
+    expected = SHARED / "kubespray" / "expected"
+    return sorted(p.stem for p in expected.glob("*.json") if not p.stem.startswith("sample-")) if expected.is_dir() else []
+
+
+@pytest.mark.parametrize("case", _real_world_cases())
+def test_real_public_inventories_plan_cleanly(case, tmp_path):
+    """Inventories we never wrote: whatever Talos can run must plan with valid documents and full accounting."""
+    from migrate.kubespray import load_cluster
+
+    expected = json.loads(shared_path("kubespray", "expected", f"{case}.json").read_text())
+    path = shared_path("kubespray", "real-world", case, expected["inventory_sources"][0])
+    try:
+        cluster = load_cluster(path)
+        choose("auto", cluster.spec.kubernetes_version)
+    except UserError as exc:
+        pytest.skip(f"not plannable: {str(exc).splitlines()[0]}")
+    result = plan_cluster(cluster, PlanRequest(inventory=path, out=tmp_path / "plan"))
+    assert result.problems == []
+    assert sorted(f.setting for f in result.findings if f.source == "setting") == sorted(cluster.settings)
