@@ -197,6 +197,7 @@ class NodeSpec:
     labels: dict[str, str] = field(default_factory=dict)
     taints: tuple[str, ...] = ()  # key=value:Effect
     install_disk: str | None = None
+    kubelet_config: dict[str, Any] = field(default_factory=dict)  # KubeletConfiguration fields where this node differs from the cluster's
 
     @property
     def is_control_plane(self) -> bool:

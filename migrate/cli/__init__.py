@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import importlib.util
 import sys
 
@@ -67,4 +68,10 @@ def main() -> None:
     except KeyboardInterrupt:
         ui.error("interrupted")
         sys.exit(130)
+    except Exception as exc:  # a bug, not bad input: say so briefly; the traceback is one variable away
+        if os.environ.get("KS2T_DEBUG"):
+            raise
+        ui.error(f"internal error (a bug in kubespray2talos, please report it): {type(exc).__name__}: {ui.redact(str(exc))}\n"
+                 "  rerun with KS2T_DEBUG=1 to see the traceback")
+        sys.exit(70)
     sys.exit(rc if isinstance(rc, int) else 0)

@@ -36,15 +36,16 @@ def inventory_options(f: Any) -> Any:
 
 
 @click.command()
-@click.argument("inventory", type=click.Path(path_type=Path))
+@click.argument("inventory", type=click.Path(path_type=Path), nargs=-1, required=True)
 @inventory_options
 @click.option("--output", "-o", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True)
 @click.option("--all", "show_all", is_flag=True, help="List every setting read, not only the key ones.")
-def inspect(inventory: Path, kubespray_version: str | None, kubespray_dir: Path | None,
+def inspect(inventory: tuple[Path, ...], kubespray_version: str | None, kubespray_dir: Path | None,
             vault_password_file: Path | None, fmt: str, show_all: bool) -> None:
     """Show the cluster's effective settings from its Kubespray INVENTORY.
 
-    INVENTORY is the directory you deploy with (inventory/mycluster/) or its hosts.yaml / inventory.ini.
+    INVENTORY is the directory you deploy with (inventory/mycluster/) or its hosts.yaml / inventory.ini;
+    give several, as with repeated `ansible-playbook -i`, when your hosts are split across files.
     Variables are resolved with Ansible's own precedence, layered over Kubespray's defaults for the
     release that built the cluster, and Jinja is rendered with Ansible's Templar. Every value shows
     where it came from: an inventory file and line, or a Kubespray default.
@@ -59,7 +60,7 @@ def inspect(inventory: Path, kubespray_version: str | None, kubespray_dir: Path 
 
     started = time.monotonic()
     with ui.err.status("reading the inventory with Ansible…"):
-        resolved = load_cluster(inventory, kubespray_version, kubespray_dir, vault_password_file)
+        resolved = load_cluster(list(inventory), kubespray_version, kubespray_dir, vault_password_file)
     for warning in resolved.warnings:
         ui.warn(warning)
     if fmt != "table":

@@ -15,7 +15,7 @@ from migrate.kubespray.defaults import KubesprayDefaults, bundled, from_checkout
 from migrate.kubespray.inventory import LoadedInventory, load_inventory
 from migrate.kubespray.model import build_spec, require_control_plane
 from migrate.kubespray.releases import RELEASES, release_for_kube_version, release_named
-from migrate.kubespray.resolve import Resolution, Setting
+from migrate.kubespray.resolve import HostTemplates, Resolution, Setting
 from migrate.kubespray.settings import HOST_SETTINGS, SETTINGS
 from migrate.spec import ClusterSpec
 
@@ -36,20 +36,23 @@ class ResolvedCluster:
 
 
 def load_cluster(
-    inventory_path: str | Path,
+    inventory_path: str | Path | list[str | Path],
     kubespray_version: str | None = None,
     kubespray_dir: str | Path | None = None,
     vault_password_file: str | Path | None = None,
 ) -> ResolvedCluster:
-    inventory = load_inventory(Path(inventory_path), Path(vault_password_file) if vault_password_file else None)
+    paths = [Path(p) for p in inventory_path] if isinstance(inventory_path, (list, tuple)) else [Path(inventory_path)]
+    inventory = load_inventory(paths, Path(vault_password_file) if vault_password_file else None)
     reference = require_control_plane(inventory)
     defaults, reason = _choose_defaults(inventory, reference, kubespray_version, kubespray_dir)
     guessed = not (kubespray_version or kubespray_dir)
-    cluster = Resolution(inventory, defaults, reference)
-    hosts = {h: cluster if h == reference else Resolution(inventory, defaults, h) for h in inventory.host_vars}
+    shared = HostTemplates()
+    cluster = Resolution(inventory, defaults, reference, shared)
+    hosts = {h: cluster if h == reference else Resolution(inventory, defaults, h, shared) for h in inventory.host_vars}
     spec = build_spec(inventory, cluster, hosts)
     settings = {name: cluster.setting(name, area) for name, area in SETTINGS.items() if name not in HOST_SETTINGS}
     settings.update(_host_settings(hosts))
+    _render_inventory_templates(cluster)
     warnings = list(inventory.warnings) + ([reason] if guessed else [])
     for r in hosts.values():
         warnings.extend(w for w in r.warnings if w not in warnings)
@@ -60,7 +63,7 @@ def load_cluster(
         release_reason=reason,
         sources=inventory.sources,
         groups=inventory.groups,
-        hosts={h: {v: r.value(v, needed=False) for v in sorted(HOST_SETTINGS) if r.defined(v)} for h, r in hosts.items()},
+        hosts={h: {v: r.value(v, needed=False) for v in sorted(HOST_SETTINGS) if r.set_by_inventory(v)} for h, r in hosts.items()},
         reference_host=reference,
         warnings=tuple(warnings),
     )
@@ -85,10 +88,17 @@ def _choose_defaults(inventory: LoadedInventory, reference: str, version: str | 
 
 
 def _host_settings(hosts: dict[str, Resolution]) -> dict[str, Setting]:
-    """Host variables as one setting each: host -> value, for hosts that set it."""
+    """Host variables as one setting each: host -> value, for hosts whose inventory sets it."""
     out = {}
     for name in sorted(HOST_SETTINGS & set(SETTINGS)):
-        values = {h: r.value(name, needed=False) for h, r in hosts.items() if r.defined(name)}
+        values = {h: r.value(name, needed=False) for h, r in hosts.items() if r.set_by_inventory(name)}
         origin = "host variables" if values else "undefined"
         out[name] = Setting(name, values or None, origin, False, SETTINGS[name])
     return out
+
+
+def _render_inventory_templates(cluster: Resolution) -> None:
+    """Render the inventory's own Jinja once, so an undefined variable there is at least a warning."""
+    for name in cluster.inventory_template_names():
+        if name not in SETTINGS and not name.startswith("ansible_"):
+            cluster.value(name, needed=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ def _configure() -> None:
     C.INVENTORY_UNPARSED_IS_FAILED = True
     C.INVENTORY_ANY_UNPARSED_IS_FAILED = True  # a file Ansible cannot parse is an error, not a warning
     C.DEPRECATION_WARNINGS = False
+    C.INJECT_FACTS_AS_VARS = False  # no facts are gathered offline; cleaning the empty set costs 0.5 ms a host
     C.LOCALHOST_WARNING = False
     C.TRANSFORM_INVALID_GROUP_CHARS = "ignore"  # kube-master & co are valid Kubespray names, not a problem to warn about
     init_plugin_loader()
@@ -44,16 +46,53 @@ def vault_secrets(password_file: Path) -> list[tuple[str, Any]]:
     return [("default", VaultSecret(password))]
 
 
+@dataclass
+class AnsibleNotices:
+    """What Ansible would have printed: plain warnings, and parse failures with their exceptions."""
+
+    warnings: list[str] = field(default_factory=list)
+    failures: list[BaseException] = field(default_factory=list)
+
+
 @contextmanager
-def ansible_warnings_collected() -> Iterator[list[str]]:
-    """Collect what Ansible would print as warnings, so they reach the user once, in our words' company."""
+def ansible_warnings_collected() -> Iterator[AnsibleNotices]:
+    """Collect what Ansible would print, so the user sees it once, in our words, with file and line."""
     from ansible.utils.display import Display
 
     display = Display()
-    collected: list[str] = []
-    original = display.warning
-    display.warning = lambda msg, *a, **k: collected.append(" ".join(str(msg).split()))  # type: ignore[method-assign]
+    notices = AnsibleNotices()
+    original = display.warning, display.error_as_warning
+    display.warning = lambda msg, *a, **k: notices.warnings.append(" ".join(str(msg).split()))  # type: ignore[method-assign]
+    display.error_as_warning = lambda msg, exception, **k: notices.failures.append(exception)  # type: ignore[method-assign]
     try:
-        yield collected
+        yield notices
     finally:
-        display.warning = original  # type: ignore[method-assign]
+        display.warning, display.error_as_warning = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def group_vars_read_once() -> Iterator[None]:
+    """Within one load, group_vars plugin results depend only on the groups: compute them once, not once per host.
+
+    VariableManager asks the vars plugins for the same groups for every host (0.2 ms a call, three calls a host);
+    files do not change during a load, so the answer for a set of groups is reused. Host entities pass through.
+    """
+    import ansible.vars.manager as manager
+    from ansible.inventory.group import Group
+
+    original = manager.get_vars_from_inventory_sources
+    answers: dict[tuple, Any] = {}
+
+    def remembered(loader: Any, sources: Any, entities: Any, stage: Any) -> Any:
+        if not all(isinstance(e, Group) for e in entities):
+            return original(loader, sources, entities, stage)
+        key = (tuple(sources), tuple(e.name for e in entities), stage)
+        if key not in answers:
+            answers[key] = original(loader, sources, entities, stage)
+        return answers[key]
+
+    manager.get_vars_from_inventory_sources = remembered
+    try:
+        yield
+    finally:
+        manager.get_vars_from_inventory_sources = original

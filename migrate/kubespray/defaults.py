@@ -185,7 +185,14 @@ def _closure(names: set[str], everything: dict[str, Any]) -> set[str]:
 
 def references(value: Any) -> set[str]:
     """The variable names a (possibly nested) Jinja value refers to."""
+    if isinstance(value, str):
+        return set(_string_references(str(value)))
     return _references(Environment(), value)
+
+
+@lru_cache(maxsize=4096)
+def _string_references(text: str) -> frozenset[str]:
+    return frozenset(_references(Environment(), text))
 
 
 def _references(env: Environment, value: Any) -> set[str]:

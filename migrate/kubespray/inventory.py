@@ -39,6 +39,15 @@ class LoadedInventory:
     host_groups: dict[str, tuple[str, ...]]  # host -> its groups, lowest precedence first
     legacy_names: bool = False  # written with kube-master & co, i.e. for Kubespray 2.15 or older
 
+    def host_line(self, host: str) -> str:
+        """Where a host is declared: the first line of a source that starts with its name."""
+        pattern = re.compile(rf"^\s*{re.escape(host)}(\s|:|$)")
+        for source in self.sources:
+            for number, line in enumerate(_lines(source), start=1):
+                if pattern.match(line):
+                    return f"{_short(str(source))}:{number}"
+        return f"host {host}"
+
     def locate(self, name: str, host: str) -> str | None:
         """file:line of the highest-precedence definition of `name` for `host`, by reading the var files."""
         root = self.sources[0].resolve().parent
@@ -83,7 +92,8 @@ def inventory_sources(path: Path) -> tuple[list[Path], list[str]]:
     for name in _PREFERRED:
         if (path / name).is_file():
             others = [p.name for p in _candidates(path) if p.name != name]
-            note = [f"using {name}; also present and not loaded: {', '.join(others)} (pass a file to choose)"] if others else []
+            note = [f"using {name}; also present and not loaded: {', '.join(others)} "
+                    "(pass the files you deploy with, e.g. `inspect DIR/hosts DIR/workers.yml`)"] if others else []
             return [path / name], note
     found = _candidates(path)
     if not found:
@@ -102,11 +112,16 @@ def _candidates(directory: Path) -> list[Path]:
     )
 
 
-def load_inventory(path: Path, vault_password_file: Path | None = None) -> LoadedInventory:
-    """Parse the inventory and compute every host's variables exactly as ansible-playbook would."""
-    from migrate.kubespray.ansible_runtime import ansible_loader, ansible_warnings_collected, vault_secrets
+def load_inventory(paths: list[Path], vault_password_file: Path | None = None) -> LoadedInventory:
+    """Parse the inventory (several paths: like repeated -i) and compute every host's variables as ansible-playbook would."""
+    from migrate.kubespray.ansible_runtime import ansible_loader, ansible_warnings_collected, group_vars_read_once, vault_secrets
 
-    sources, warnings = inventory_sources(path)
+    sources: list[Path] = []
+    warnings: list[str] = []
+    for path in paths:
+        found, notes = inventory_sources(path)
+        sources += found
+        warnings += notes
     check_inventory_files(sources)
     loader = ansible_loader()
     if vault_password_file is not None:
@@ -116,7 +131,7 @@ def load_inventory(path: Path, vault_password_file: Path | None = None) -> Loade
     from ansible.inventory.manager import InventoryManager
     from ansible.vars.manager import VariableManager
 
-    with ansible_warnings_collected() as ansible_warnings:
+    with ansible_warnings_collected() as notices, group_vars_read_once():
         try:
             inventory = InventoryManager(loader=loader, sources=[str(s) for s in sources])
             groups = _kubespray_groups(inventory)
@@ -128,8 +143,8 @@ def load_inventory(path: Path, vault_password_file: Path | None = None) -> Loade
                 for name in kube_hosts
             }
         except AnsibleError as exc:
-            raise _explain(exc, sources[0], vault_password_file) from None
-    warnings += [f"Ansible: {w}" for w in ansible_warnings]
+            raise _explain(notices.failures[0] if notices.failures else exc, sources[0], vault_password_file) from None
+    warnings += [f"Ansible: {w}" for w in notices.warnings]
     host_groups = {h: tuple(g.name for g in sorted(inventory.get_host(h).get_groups(), key=lambda g: (g.depth, g.priority, g.name))
                             if g.name != "all") for h in host_vars}
     legacy = any(name in LEGACY_GROUPS for name in inventory.groups)
@@ -189,8 +204,53 @@ def _explain(exc: Exception, source: Path, vault_password_file: Path | None) -> 
             where=origin or str(source),
             hint=f"check that {vault_password_file} holds the password this inventory was encrypted with",
         )
+    text = _root_cause(exc) or text
+    if origin is None or ":" not in origin.rsplit("/", 1)[-1]:
+        origin = _ini_line_of(source, text) or origin
     return UserError(f"Ansible cannot read the inventory: {text}", where=origin or str(source),
-                     hint="fix the file so that `ansible-inventory -i <it> --list` accepts it")
+                     hint="fix that line so that `ansible-inventory -i <it> --list` accepts it")
+
+
+def _root_cause(exc: BaseException) -> str | None:
+    """The innermost message in the chain: the plugin's reason, not 'failed to parse'."""
+    message = None
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = getattr(exc, "message", None) or str(exc)
+        if text and "failed to parse" not in text.lower():
+            message = _first_line(str(text))
+        exc = exc.__cause__ or exc.__context__
+    return message
+
+
+def _ini_line_of(source: Path, reason: str) -> str | None:
+    """Ansible's INI errors carry no line number: find the line its own host-line parser rejects."""
+    if source.suffix in (".yml", ".yaml", ".json") or not source.is_file():
+        return None
+    from ansible._internal._datatag._tags import Origin
+    from ansible.errors import AnsibleError
+    from ansible.plugins.inventory.ini import InventoryModule
+
+    parser = InventoryModule()
+    parser._origin = Origin(path=str(source.resolve()), line_num=0)  # the plugin tags keys with it
+    section = "hosts"
+    for number, line in enumerate(_lines(source), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith((";", "#")):
+            continue
+        if stripped.startswith("["):
+            section = "vars" if stripped.rstrip("]").endswith(":vars") else ("children" if ":children" in stripped else "hosts")
+            continue
+        if section != "hosts":
+            continue
+        try:
+            parser._parse_host_definition(stripped)
+        except AnsibleError:
+            return f"{_short(str(source))}:{number}"
+        except Exception:
+            continue
+    return None
 
 
 def _first_line(text: str) -> str:

@@ -51,7 +51,8 @@ _FLATCAR_PYTHON = "/opt/bin/python"
 
 def build_spec(inventory: LoadedInventory, cluster: Resolution, hosts: dict[str, Resolution]) -> s.ClusterSpec:
     """The cluster as Kubespray deployed it. `cluster` resolves on the first control plane, `hosts` per host."""
-    nodes = tuple(_node(inventory, name, hosts[name]) for name in hosts)
+    kubelet = _kubelet(cluster)
+    nodes = tuple(_node(inventory, name, hosts[name], _kubelet_differences(cluster, hosts[name], kubelet)) for name in hosts)
     _check_addresses(nodes, hosts)
     network = _network(cluster)
     dns_domain = network.dns_domain
@@ -61,7 +62,7 @@ def build_spec(inventory: LoadedInventory, cluster: Resolution, hosts: dict[str,
         kubernetes_version=str(cluster.value("kube_version", cluster.defaults.release.default_kube)).lstrip("v"),
         network=network,
         control_plane=_control_plane(cluster, control_planes, dns_domain, network.apiserver_service_ip),
-        kubelet=_kubelet(cluster),
+        kubelet=kubelet,
         etcd=_etcd(inventory, cluster, hosts, nodes),
         runtime=_runtime(cluster),
         host=_host_os(cluster),
@@ -304,6 +305,20 @@ def _kubelet(r: Resolution) -> s.Kubelet:
     return s.Kubelet(config=config, extra_args=flags, feature_gates=_gates(r, "kubelet_feature_gates"))
 
 
+_KUBELET_INPUTS = tuple(_KUBELET_FIELDS.values()) + (
+    "eviction_hard", "kubelet_config_extra_args", "kubelet_custom_flags", "kubelet_feature_gates", "kube_feature_gates",
+    "system_reserved", "kube_cpu_reserved", "kube_memory_reserved", "system_cpu_reserved", "system_memory_reserved",
+)
+
+
+def _kubelet_differences(cluster: Resolution, host: Resolution, kubelet: s.Kubelet) -> dict[str, Any]:
+    """Kubelet fields this host sets differently (e.g. group_vars/kube_node.yml), for its own patch."""
+    if host is cluster or all(host.raw(v) == cluster.raw(v) for v in _KUBELET_INPUTS):
+        return {}
+    own = _kubelet(host).config
+    return {k: v for k, v in own.items() if kubelet.config.get(k) != v}
+
+
 def _reservations(r: Resolution) -> dict[str, Any]:
     """kubeReserved always; systemReserved always from 2.27, before only when system_reserved is on."""
     kube = {"cpu": "kube_cpu_reserved", "memory": "kube_memory_reserved", "ephemeral-storage": "kube_ephemeral_storage_reserved",
@@ -330,7 +345,7 @@ def _etcd(inv: LoadedInventory, r: Resolution, hosts: dict[str, Resolution], nod
     for i, host in enumerate(members_hosts, start=1):
         node = by_host[names[host]]
         address = _url_host(node.access_ip or node.ip or node.name)
-        member = hosts[host].value("etcd_member_name") if kind != "kubeadm" else None
+        member = node.etcd_member_name if kind != "kubeadm" else None
         members.append(s.EtcdMember(str(member or (node.name if kind == "kubeadm" else f"etcd{i}")), node.name,
                                     f"https://{address}:2380", f"https://{address}:2379"))
     flags = {flag: str(r.value(var)) for flag, var in _ETCD_FLAGS.items() if r.defined(var)}
@@ -427,7 +442,7 @@ def _node_name(r: Resolution, inventory_name: str) -> str:
     return str(override) if override else inventory_name
 
 
-def _node(inv: LoadedInventory, name: str, r: Resolution) -> s.NodeSpec:
+def _node(inv: LoadedInventory, name: str, r: Resolution, kubelet_config: dict[str, Any]) -> s.NodeSpec:
     roles = []
     if name in inv.groups.get(CONTROL_PLANE, ()):
         roles.append(s.ROLE_CONTROL_PLANE)
@@ -448,10 +463,21 @@ def _node(inv: LoadedInventory, name: str, r: Resolution) -> s.NodeSpec:
         access_ip=str(r.value("access_ip") or ip) if (r.value("access_ip") or ip) else None,
         ip6=str(r.value("ip6")) if r.value("ip6") else None,
         ansible_host=str(ansible_host) if ansible_host else None,
-        etcd_member_name=str(r.value("etcd_member_name")) if r.value("etcd_member_name") else None,
+        etcd_member_name=_member_name(inv, name, r),
         labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
         taints=tuple(str(t) for t in taints) if isinstance(taints, list) else (),
+        kubelet_config=kubelet_config,
     )
+
+
+def _member_name(inv: LoadedInventory, name: str, r: Resolution) -> str | None:
+    """etcd<N> by position in the etcd group (Kubespray's default template), unless the inventory names it."""
+    members = inv.groups.get(ETCD, ())
+    if name not in members:
+        return None
+    if r.set_by_inventory("etcd_member_name") and r.value("etcd_member_name"):
+        return str(r.value("etcd_member_name"))
+    return f"etcd{members.index(name) + 1}"
 
 
 def _literal_address(value: Any) -> str | None:
@@ -467,7 +493,7 @@ def _check_addresses(nodes: tuple[s.NodeSpec, ...], hosts: dict[str, Resolution]
         if node.ip is None and node.ansible_host is None and (node.is_worker or node.is_control_plane):
             raise UserError(
                 f"host {inv_name} has no address: neither ip nor ansible_host is set",
-                where=f"host {inv_name}",
+                where=r.inventory.host_line(inv_name),
                 hint="set ip (the node address Kubernetes uses) in the inventory or host_vars",
             )
         if node.ip is None:
@@ -475,7 +501,7 @@ def _check_addresses(nodes: tuple[s.NodeSpec, ...], hosts: dict[str, Resolution]
         if node.ip in by_ip and r.defined("ip"):
             raise UserError(
                 f"hosts {by_ip[node.ip]} and {inv_name} both have the address {node.ip}",
-                where=f"host {inv_name} ({r.origin('ip')})",
+                where=r.inventory.host_line(inv_name),
                 hint="every node needs its own ip; fix the copy-paste in the inventory",
             )
         by_ip[node.ip] = inv_name

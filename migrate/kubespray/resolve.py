@@ -37,13 +37,15 @@ class Setting:
 class Resolution:
     """The variables of one host, rendered on demand and remembered."""
 
-    def __init__(self, inventory: LoadedInventory, defaults: KubesprayDefaults, host: str, renderer: Renderer | None = None):
+    def __init__(self, inventory: LoadedInventory, defaults: KubesprayDefaults, host: str,
+                 shared: HostTemplates | None = None):
         self.inventory = inventory
         self.defaults = defaults
         self.host = host
         self._inventory_vars = inventory.host_vars[host]
         self.variables = {**defaults.defaults, **self._inventory_vars, **defaults.role_vars}
-        self._renderer = renderer
+        self._renderer: Renderer | None = None
+        self._shared = shared
         self._cache: dict[str, Any] = {}
         self.warnings: list[str] = []
         self._root = inventory.sources[0].resolve().parent
@@ -56,6 +58,13 @@ class Resolution:
 
     def defined(self, name: str) -> bool:
         return name in self.variables
+
+    def inventory_template_names(self) -> list[str]:
+        """Variables the inventory itself sets to a Jinja expression (group_vars, host vars)."""
+        return sorted(n for n, v in self._inventory_vars.items() if n in self.variables and is_template(v))
+
+    def set_by_inventory(self, name: str) -> bool:
+        return name in self._inventory_vars and name not in self.defaults.role_vars
 
     def raw(self, name: str) -> Any:
         return self.variables.get(name)
@@ -70,7 +79,10 @@ class Resolution:
         if _is_vaulted(raw) and not needed:
             return "<vaulted>"
         try:
-            value = self.renderer.render(raw) if is_template(raw) or _is_vaulted(raw) else plain(raw)
+            if self._shared is not None and is_template(raw) and name not in self._inventory_vars:
+                value = self._shared.render(self, name, raw)
+            else:
+                value = self.renderer.render(raw) if is_template(raw) or _is_vaulted(raw) else plain(raw)
         except (Undefined, TemplateError) as exc:
             if needed:
                 self._blame_a_reference(name, raw)  # the variable the user wrote is a better culprit than a derived one
@@ -131,6 +143,41 @@ class Resolution:
         secret = name in SECRET_SETTINGS or _is_vaulted(self.raw(name))
         value = "<redacted>" if secret else self.value(name, needed=False)
         return Setting(name, value, origin, secret, area)
+
+
+class HostTemplates:
+    """Kubespray defaults that vary per host only through inventory_hostname, rendered once for all hosts.
+
+    The template is rendered with two stand-in host names; when the results differ only by that name, the
+    value for any host is the first result with its name put in. Anything else renders per host, as before.
+    """
+
+    _A, _B = "ks2t-host-a.invalid", "ks2t-host-b.invalid"
+
+    def __init__(self) -> None:
+        self._patterns: dict[tuple[str, Any], str | None] = {}
+
+    def render(self, r: Resolution, name: str, raw: Any) -> Any:
+        from migrate.kubespray.defaults import references
+
+        refs = references(raw)
+        if "inventory_hostname_short" in refs or any(not isinstance(r.variables.get(x), (str, int, bool, type(None)))
+                                                     for x in refs - {"inventory_hostname"}):
+            return r.renderer.render(raw)
+        key = (name, tuple(sorted((x, repr(r.variables.get(x))) for x in refs - {"inventory_hostname"})))
+        if key not in self._patterns:
+            self._patterns[key] = self._pattern(r, raw)
+        pattern = self._patterns[key]
+        if pattern is None:
+            return r.renderer.render(raw)
+        return pattern.replace(self._A, r.host)
+
+    def _pattern(self, r: Resolution, raw: Any) -> str | None:
+        first = Renderer(r.inventory.loader, {**r.variables, "inventory_hostname": self._A}).render(raw)
+        second = Renderer(r.inventory.loader, {**r.variables, "inventory_hostname": self._B}).render(raw)
+        if isinstance(first, str) and isinstance(second, str) and first.replace(self._A, self._B) == second:
+            return first
+        return None
 
 
 def _is_vaulted(raw: Any) -> bool:

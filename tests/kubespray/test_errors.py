@@ -123,3 +123,8 @@ def test_yaml_anchor_bomb_is_refused_quickly(tmp_path):
         assert "main.yml" in str(exc)
     else:  # Ansible shares anchored nodes; reading must still not expand them into a billion strings
         assert resolved.spec.nodes
+
+
+def test_ini_error_names_the_line(tmp_path):
+    (tmp_path / "inventory.ini").write_text("[kube_control_plane]\ncp1 ansible_host=10.0.0.1\n\n[kube_node]\nw1 ip = 10.0.0.2\n")
+    assert "inventory.ini:5" in refused(tmp_path)

@@ -144,3 +144,16 @@ def test_group_values_render_once_for_a_large_inventory():
     r = load("large-ha")
     assert len(r.spec.nodes) == 200
     assert len({n.ip for n in r.spec.nodes}) == 200
+
+
+def test_hosts_split_across_files_read_together_like_repeated_dash_i():
+    split = INVENTORIES / "split-sources"
+    alone = load_cluster(split)
+    together = load_cluster([split / "hosts", split / "workers.yml"])
+    assert len(together.spec.workers) > len(alone.spec.workers)
+    assert any("workers.yml" in w for w in alone.warnings)  # what was skipped is said
+    assert "bastion" not in {n.name for n in together.spec.nodes}
+    worker = together.spec.workers[0]
+    assert worker.kubelet_config["maxPods"] == 200  # group_vars/kube_node.yml beats [kube_node:vars]
+    assert together.spec.control_planes[0].kubelet_config == {}  # the cluster's own kubelet settings
+    assert together.spec.kubelet.config["maxPods"] == 110
