@@ -543,9 +543,7 @@ def _flag(value: Any) -> str:
 
 def _merge_additive(defaults: list[str], extra: list[str]) -> list[str]:
     """Talos appends user values to its own for additive flags (authorization-mode & co), without repeats."""
-    return (
-        list(dict.fromkeys([*defaults, *extra])) if extra and extra[: len(defaults)] != defaults else extra or defaults
-    )
+    return list(dict.fromkeys([*defaults, *extra]))
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -592,13 +590,13 @@ def _patch_machine_type(patch: list[dict]) -> str | None:
 
 
 def _report_roles(report: Mapping) -> dict[str, str]:
-    """host → controlplane|worker from the plan report's node list, whatever shape it has."""
+    """host → controlplane|worker from the plan report's node list (`role`, or any text naming a control plane)."""
     roles: dict[str, str] = {}
     nodes = report.get("nodes") or []
     items = (
         nodes.items() if isinstance(nodes, Mapping) else ((n.get("name"), n) for n in nodes if isinstance(n, Mapping))
     )
     for name, node in items:
-        text = json.dumps(node).lower()
+        text = str(node.get("role") if isinstance(node, Mapping) and "role" in node else json.dumps(node)).lower()
         roles[str(name)] = "controlplane" if "control" in text else "worker"
     return roles
