@@ -2,7 +2,7 @@
 
 Times `kubespray2talos plan INVENTORY --out DIR` end to end in a fresh interpreter (as a user runs it),
 first into an empty directory, then again over it (the re-run reads and reuses secrets.yaml), and the
-in-process phases: reading the inventory, rendering, and the rest of make_plan (rules, schema validation
+in-process phases: reading the inventory, rendering, and the rest of plan_cluster (rules, schema validation
 of every document and node patch, writing). Prints the figures with the machine they ran on; exits 1
 when the end-to-end plan of the largest size takes 10 s or more.
 
@@ -37,7 +37,7 @@ def time_cli(path: Path, out: Path) -> float:
 
 
 def time_phases(path: Path, out: Path, hosts: int) -> tuple[float, float, float]:
-    """(read, render, everything else in make_plan) in seconds, in this process."""
+    """(read, render, everything else in plan_cluster) in seconds, in this process."""
     from migrate.kubespray import load_cluster
     from migrate.talos.plan import PlanRequest, plan_cluster
     from migrate.talos.render import render

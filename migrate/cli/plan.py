@@ -10,7 +10,7 @@ from rich.table import Table
 
 from migrate import ui
 from migrate.cli.inspect import inventory_options
-from migrate.talos.plan import PlanRequest, PlanResult, make_plan
+from migrate.talos.plan import PlanRequest, PlanResult, plan_cluster
 from migrate.talos.report import NOT_JOINABLE
 
 TALOS_VERSIONS = ["auto", "1.8", "1.9", "1.10", "1.11", "1.12", "1.13"]
@@ -50,15 +50,17 @@ def plan(inventory: Path, out: Path, talos_version: str, pki: Path | None, secre
       talosctl apply-config --insecure -n 10.0.10.11 --file plan/controlplane.yaml --config-patch @plan/nodes/cp1.yaml
     """
     started = time.monotonic()
+    from migrate.kubespray import load_cluster  # ansible-core: imported only when a verb reads an inventory
+
     request = PlanRequest(inventory=inventory, out=out, talos_version=talos_version, pki=pki, secrets=secrets_file,
-                          force=force, kubespray_version=kubespray_version, kubespray_dir=kubespray_dir,
-                          vault_password_file=vault_password_file)
-    with ui.err.status("planning…") as status:
-        result = make_plan(request, progress=lambda message: status.update(f"{message}…"))
+                          force=force)
+    with ui.err.status("reading the inventory with Ansible…") as status:
+        resolved = load_cluster(inventory, kubespray_version, kubespray_dir, vault_password_file)
+        result = plan_cluster(resolved, request, progress=lambda message: status.update(f"{message}…"))
     for warning in result.report["warnings"]:
         ui.warn(warning)
     if fmt == "json":
-        ui.emit({k: v for k, v in result.report.items() if k != "findings"} | {"out": str(out)}, "json")
+        ui.emit({"out": str(out), **result.report}, "json")
     else:
         _summary(result)
     if not result.joinable:

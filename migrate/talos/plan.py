@@ -36,9 +36,6 @@ class PlanRequest:
     pki: Path | None = None
     secrets: Path | None = None
     force: bool = False
-    kubespray_version: str | None = None
-    kubespray_dir: Path | None = None
-    vault_password_file: Path | None = None
 
 
 @dataclass
@@ -54,17 +51,9 @@ class PlanResult:
 Progress = Callable[[str], None]
 
 
-def make_plan(request: PlanRequest, progress: Progress = lambda _: None) -> PlanResult:
-    from migrate.kubespray import load_cluster  # the reader pulls in ansible-core: only when planning
-
-    progress(f"reading {request.inventory}")
-    resolved = load_cluster(request.inventory, kubespray_version=request.kubespray_version,
-                            kubespray_dir=request.kubespray_dir, vault_password_file=request.vault_password_file)
-    return plan_cluster(resolved, request, progress)
-
-
 def plan_cluster(resolved: Any, request: PlanRequest, progress: Progress = lambda _: None) -> PlanResult:
-    """The plan for an already-read cluster (`resolved` as load_cluster returns it)."""
+    """The plan for a cluster the Kubespray reader has read (`resolved` as migrate.kubespray.load_cluster returns
+    it: .spec, .settings, .release, .warnings); reading stays with the caller, so talos/ never imports kubespray/."""
     spec = resolved.spec
     talos = versions.choose(request.talos_version, spec.kubernetes_version)
     bundle = choose_bundle(request, spec.etcd.deployment_type)

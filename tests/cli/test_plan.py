@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,23 @@ def test_secrets_file_option_uses_that_bundle(tmp_path):
     result = run(DEMO, "--out", str(tmp_path / "b"), "--secrets", str(tmp_path / "a" / "secrets.yaml"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "a" / "controlplane.yaml").read_bytes() == (tmp_path / "b" / "controlplane.yaml").read_bytes()
+
+
+def test_talosctl_validate_runs_when_installed_and_its_verdict_is_reported(tmp_path):
+    """A stand-in talosctl on PATH: rejects worker configs, accepts the rest (records what it was asked)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    fake = bin_dir / "talosctl"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\ncase "$3" in *worker.yaml) '
+                    'echo "1 error occurred: * install disk or diskSelector should be defined" >&2; exit 1;; esac\n')
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    out = tmp_path / "plan"
+    result = subprocess.run([sys.executable, "-m", "migrate", "plan", DEMO, "--out", str(out)],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 1
+    assert "install disk or diskSelector" in result.stderr
+    assert all(line.split()[:1] == ["validate"] and "--mode metal" in line for line in calls.read_text().splitlines())
+    validation = json.loads((out / "report.json").read_text())["validation"]
+    assert validation["talosctl"] == "failed" and any("worker.yaml" in p for p in validation["problems"])
