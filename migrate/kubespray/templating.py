@@ -13,6 +13,11 @@ _SHORT_FILTERS = (
 )
 
 
+# lookups that only read: anything else may write files (password) or run commands (pipe) on the operator's machine
+SAFE_LOOKUPS = frozenset({"env", "file", "vars", "first_found", "ansible.builtin.env", "ansible.builtin.file",
+                          "ansible.builtin.vars", "ansible.builtin.first_found"})
+
+
 class Undefined(Exception):
     """A template refers to a variable nothing defines."""
 
@@ -51,6 +56,8 @@ class Renderer:
         environment = getattr(self._templar, "_engine", self._templar).environment
         for name, function in _short_filter_functions().items():
             environment.filters[name] = function
+        for name in ("lookup", "query", "q"):
+            environment.globals[name] = _read_only(environment.globals[name])
 
     def render(self, value: Any) -> Any:
         from ansible.errors import AnsibleError, AnsibleUndefinedVariable
@@ -61,6 +68,19 @@ class Renderer:
             raise Undefined(_one_line(exc)) from None
         except AnsibleError as exc:
             raise TemplateError(_one_line(exc)) from None
+
+
+def _read_only(lookup: Any) -> Any:
+    """Reading an inventory must not write credentials files or run commands: only reading lookups run."""
+
+    def guarded(name: str, *args: Any, **kwargs: Any) -> Any:
+        if str(name) not in SAFE_LOOKUPS:
+            from ansible.errors import AnsibleError
+
+            raise AnsibleError(f"lookup('{name}') is not run while reading an inventory (it can write files or run commands)")
+        return lookup(name, *args, **kwargs)
+
+    return guarded
 
 
 def is_template(value: Any) -> bool:

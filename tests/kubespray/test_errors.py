@@ -128,3 +128,13 @@ def test_yaml_anchor_bomb_is_refused_quickly(tmp_path):
 def test_ini_error_names_the_line(tmp_path):
     (tmp_path / "inventory.ini").write_text("[kube_control_plane]\ncp1 ansible_host=10.0.0.1\n\n[kube_node]\nw1 ip = 10.0.0.2\n")
     assert "inventory.ini:5" in refused(tmp_path)
+
+
+def test_reading_never_runs_side_effect_lookups(tmp_path):
+    marker = tmp_path / "ran"
+    path = inventory(tmp_path, k8s_cluster=(
+        f"kubeadm_certificate_key: \"{{{{ lookup('password', '{tmp_path}/creds/key.creds length=64') }}}}\"\n"
+        f"my_probe: \"{{{{ lookup('pipe', 'touch {marker}') }}}}\"\n"))
+    resolved = load_cluster(path)
+    assert not (tmp_path / "creds").exists() and not marker.exists()
+    assert any("lookup('pipe')" in w for w in resolved.warnings)
