@@ -105,6 +105,7 @@ def _machine(spec: ClusterSpec, bundle: Any, talos: TalosVersion, role: str, hos
         "kubelet": kubelet,
         "install": _install(talos),
         "features": {
+            **talos.defaults_for("features"),  # ≤1.11: rbac, stableHostname, apidCheckExtKeyUsage (off when unset)
             "diskQuotaSupport": True,
             "kubePrism": {"enabled": True, "port": KUBEPRISM_PORT},
             "hostDNS": {"enabled": True, "forwardKubeDNSToHost": True},
@@ -124,10 +125,7 @@ def _machine(spec: ClusterSpec, bundle: Any, talos: TalosVersion, role: str, hos
 
 
 def _install(talos: TalosVersion) -> dict[str, Any]:
-    install: dict[str, Any] = {"disk": INSTALL_DISK, "image": talos.installer_image, "wipe": False}
-    if talos.key >= (1, 12):
-        install["grubUseUKICmdline"] = True
-    return install
+    return {"disk": INSTALL_DISK, "image": talos.installer_image, "wipe": False, **talos.defaults_for("install")}
 
 
 def _cluster(spec: ClusterSpec, bundle: Any, talos: TalosVersion, role: str,
@@ -156,6 +154,7 @@ def _cluster(spec: ClusterSpec, bundle: Any, talos: TalosVersion, role: str,
         cluster["aggregatorCA"] = _pair(bundle.k8s_aggregator, with_key=True)
         cluster["serviceAccount"] = {"key": _b64(bundle.k8s_service_account.key)}
         apiserver, found = components.apiserver(spec, talos)
+        apiserver.update(talos.defaults_for("apiServer"))
         if enc.volumes:
             apiserver["extraVolumes"] = [dict(v) for v in enc.volumes]
         findings += found

@@ -5,7 +5,7 @@ The facts live in mappings/talos/versions.yaml; this module only picks and check
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from migrate.errors import UserError
 from migrate.mapping.data import load_mapping
@@ -22,6 +22,10 @@ class TalosVersion:
     etcd: str  # default etcd image tag, e.g. "v3.6.12"
     extra_args_lists: bool  # extraArgs values may be lists (repeated flags)
     documents: frozenset[str]  # multi-doc kinds this version reads
+    gen_defaults: dict = field(default_factory=dict, compare=False)  # section -> fields gen config adds
+
+    def defaults_for(self, section: str) -> dict:
+        return dict(self.gen_defaults.get(section, {}))
 
     def has(self, kind: str) -> bool:
         return kind in self.documents
@@ -68,6 +72,7 @@ def all_versions() -> tuple[TalosVersion, ...]:
             etcd=v["etcd"],
             extra_args_lists=bool(v["extra_args_lists"]),
             documents=frozenset(v["documents"]),
+            gen_defaults=v.get("gen_defaults", {}),
         )
         for minor, v in data.items()
     ]
