@@ -216,6 +216,7 @@ def _render_table(before: Side, after: Side, changes: list[Change]) -> None:
         ui.out.print(f"No differences between {before.label} and {after.label}.")
         return
     matched = any(c.intended is not None for c in changes)
+    ui.out.print(f"before: {_escape(before.label)}\nafter:  {_escape(after.label)}")
     for area in AREAS:
         rows = [c for c in changes if c.area == area]
         if not rows:
@@ -223,8 +224,8 @@ def _render_table(before: Side, after: Side, changes: list[Change]) -> None:
         table = Table(title=f"{area} ({len(rows)})", title_justify="left", show_lines=False)
         table.add_column("severity")
         table.add_column("field", overflow="fold")
-        table.add_column(before.label, overflow="fold")
-        table.add_column(after.label, overflow="fold")
+        table.add_column("before", overflow="fold")
+        table.add_column("after", overflow="fold")
         table.add_column("consequence", overflow="fold")
         if matched:
             table.add_column("plan verdict", overflow="fold")
