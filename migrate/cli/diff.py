@@ -50,7 +50,7 @@ class Side:
     default="any",
     show_default=True,
     help="Which changes make the exit code 1: breaking only, risky and worse, any change, "
-    "or only changes no plan verdict explains.",
+    "or only changes no plan verdict explains (every change when no plan is compared).",
 )
 def diff(
     left: Path,
@@ -177,8 +177,8 @@ def _plan_to_match(before: Side, after: Side) -> Side | None:
 
 
 def _fails(changes: list[Change], fail_on: str) -> bool:
-    if fail_on == "unexplained":
-        return any(c.intended is False for c in changes)
+    if fail_on == "unexplained":  # without a plan report nothing explains a change: every one counts
+        return any(c.intended is not True for c in changes)
     return fails(changes, fail_on)
 
 

@@ -260,3 +260,10 @@ def test_talos_version_bump_changes_nothing_the_cluster_runs(tmp_path):
     changes = {c["path"]: c for c in against_inventory["changes"]}
     assert not [p for p in changes if p.startswith(("host.ntp", "control_plane.oidc"))], changes
     assert all(c["intended"] for p, c in changes.items() if p.startswith("host.proxy")), "no_proxy gains the node IPs"
+
+
+def test_fail_on_unexplained_without_a_plan_counts_every_change(tmp_path):
+    edited = copy_of_demo(tmp_path)
+    _edit(edited, "kube_pods_subnet: 10.233.64.0/18", "kube_pods_subnet: 10.233.128.0/18")
+    assert run(INVENTORIES / "demo", edited, "--fail-on", "unexplained").exit_code == 1
+    assert run(INVENTORIES / "demo", INVENTORIES / "demo", "--fail-on", "unexplained").exit_code == 0
