@@ -60,6 +60,15 @@ def control_plane_endpoint(value: Any, spec: ClusterSpec, ctx: MappingContext, p
     )
 
 
+@transform("apiserver_bind_address")
+def apiserver_bind_address(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+    if "bind-address" in spec.control_plane.apiserver.extra_args:
+        return Outcome(KEPT, "The cluster's bind-address is written to extraArgs.")
+    if any(":" in cidr for cidr in spec.network.service_subnets + spec.network.pod_subnets):
+        return Outcome(KEPT, 'The cluster serves IPv6: the plan writes bind-address "::" (Talos would bind 0.0.0.0).')
+    return Outcome(CHANGED, "Talos binds 0.0.0.0 instead of \"::\"; the same on an IPv4-only cluster.")
+
+
 @transform("denied_flags")
 def denied_flags_check(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
     denied = set(flag_names(value)) & denied_flags(params["component"])

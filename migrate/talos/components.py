@@ -43,6 +43,8 @@ def apiserver(spec: ClusterSpec, talos: TalosVersion) -> tuple[dict[str, Any], l
         args["service-node-port-range"] = cp.node_port_range
     if cp.oidc is not None:
         args.update(_oidc_flags(cp.oidc))
+    if has_ipv6(spec):
+        args.setdefault("bind-address", "::")  # Talos hard-sets 0.0.0.0: IPv4 only
     kept, findings = allowed_flags("kube-apiserver", args)
     issuer_args, issuer_finding = service_account_issuer(spec, talos)
     kept.update(issuer_args)
@@ -144,6 +146,17 @@ def proxy(spec: ClusterSpec) -> tuple[dict[str, Any], list[Finding]]:
     if kept:
         section["extraArgs"] = kept
     return section, findings
+
+
+def has_ipv6(spec: ClusterSpec) -> bool:
+    return any(":" in cidr for cidr in spec.network.service_subnets + spec.network.pod_subnets)
+
+
+def sysctls(spec: ClusterSpec) -> dict[str, str]:
+    """The cluster's sysctls as strings; IPv6 forwarding as Kubespray sets it (Talos only sets the default one)."""
+    values: dict[str, Any] = {"net.ipv6.conf.all.forwarding": "1"} if has_ipv6(spec) else {}
+    values.update(spec.host.sysctls)
+    return {k: flag_value(v) for k, v in sorted(values.items())}
 
 
 def kernel_modules(spec: ClusterSpec) -> list[dict[str, str]]:

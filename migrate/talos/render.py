@@ -114,8 +114,9 @@ def _machine(spec: ClusterSpec, bundle: Any, talos: TalosVersion, role: str, hos
     modules = components.kernel_modules(spec)
     if modules:
         machine["kernel"] = {"modules": modules}
-    if spec.host.sysctls:
-        machine["sysctls"] = {k: components.flag_value(v) for k, v in sorted(spec.host.sysctls.items())}
+    sysctls = components.sysctls(spec)
+    if sysctls:
+        machine["sysctls"] = sysctls
     if role == CONTROLPLANE:
         machine["nodeLabels"] = dict(CP_LABELS)
         if enc.files:

@@ -215,3 +215,15 @@ def test_configs_are_complete_for_the_versions_contract(minor, role, bundle):
     assert missing == set()
     assert {d["kind"] for d in gen[1:]} <= {d["kind"] for d in ours[1:]}
     assert "persist" not in ours[0]
+
+
+@pytest.mark.parametrize("minor", ["1.10", "1.13"])
+def test_dual_stack_keeps_ipv6_working(minor, bundle):
+    cp = rendered_for("dual-stack", minor, bundle).controlplane[0]
+    assert cp["cluster"]["apiServer"]["extraArgs"]["bind-address"] == "::"
+    assert cp["machine"]["sysctls"]["net.ipv6.conf.all.forwarding"] == "1"
+    node = resolved("dual-stack").spec.control_planes[0]
+    subnets = rendered_for("dual-stack", minor, bundle).nodes[node.name][0]["machine"]["kubelet"]["nodeIP"]["validSubnets"]
+    assert subnets == [f"{node.ip}/32", f"{node.ip6}/128"]
+    single = rendered_for("demo", minor, bundle).controlplane[0]
+    assert "bind-address" not in single["cluster"]["apiServer"]["extraArgs"] and "sysctls" not in single["machine"]
