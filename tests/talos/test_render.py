@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from migrate.errors import UserError
 from migrate.spec import Component
 from migrate.talos.merge import apply_patch, load_documents
+from migrate.talos.read import read_documents
 from migrate.talos.render import render, to_yaml
 from migrate.talos.secrets import generate_bundle, import_pki
 from migrate.talos.validate import validate
@@ -227,3 +231,32 @@ def test_dual_stack_keeps_ipv6_working(minor, bundle):
     assert subnets == [f"{node.ip}/32", f"{node.ip6}/128"]
     single = rendered_for("demo", minor, bundle).controlplane[0]
     assert "bind-address" not in single["cluster"]["apiServer"]["extraArgs"] and "sysctls" not in single["machine"]
+
+
+_octet = st.integers(min_value=0, max_value=255)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pods=st.tuples(_octet, st.integers(min_value=12, max_value=20)),
+    services=st.tuples(_octet, st.integers(min_value=16, max_value=24)),
+    domain=st.from_regex(r"[a-z][a-z0-9]{0,8}\.(local|internal|corp)", fullmatch=True),
+    proxy_mode=st.sampled_from(["ipvs", "iptables", "nftables"]),
+    minor=st.sampled_from(["1.8", "1.11", "1.12", "1.13"]),
+)
+def test_network_round_trips_through_the_talos_documents(pods, services, domain, proxy_mode, minor, bundle):
+    """Whatever the cluster's network, Talos (read back as Talos would run it) gets exactly that network."""
+    pod_cidr = str(ipaddress.ip_network(f"10.{pods[0]}.0.0/{pods[1]}", strict=False))
+    service_cidr = str(ipaddress.ip_network(f"172.16.{services[0]}.0/{services[1]}", strict=False))
+    dns_ip = str(next(ipaddress.ip_network(service_cidr).hosts()) + 2)
+    base = resolved("demo").spec
+    network = dataclasses.replace(base.network, pod_subnets=(pod_cidr,), service_subnets=(service_cidr,),
+                                  dns_domain=domain, kube_proxy_mode=proxy_mode, cluster_dns=(dns_ip,))
+    spec = dataclasses.replace(base, network=network)
+    talos = choose(minor, spec.kubernetes_version)
+    back = read_documents(to_yaml(render(spec, bundle, talos).controlplane))
+    assert back.network.pod_subnets == (pod_cidr,) and back.network.service_subnets == (service_cidr,)
+    assert back.network.dns_domain == domain and back.network.kube_proxy_mode == proxy_mode
+    assert back.network.cluster_dns == (dns_ip,)
+    assert back.kubernetes_version == spec.kubernetes_version
+    assert back.control_plane.service_account_issuer == base.control_plane.service_account_issuer
