@@ -11,7 +11,7 @@ from migrate.cluster.twin.clock import rfc3339
 from migrate.cluster.twin.patch import apply_patch
 from migrate.cluster.twin.pdb import admit_eviction
 from migrate.cluster.twin.resources import NAMESPACES, PODS, RESOURCES, ResourceType
-from migrate.cluster.twin.selectors import parse_field_selector, parse_label_selector
+from migrate.cluster.twin.selectors import FieldSelector, LabelSelector, parse_field_selector, parse_label_selector
 from migrate.cluster.twin.status import ApiError, bad_request, conflict, not_found
 from migrate.cluster.twin.store import ListPage, Store, Watch
 
@@ -40,9 +40,7 @@ class Api:
         limit: int = 0,
         continue_token: str | None = None,
     ) -> ListPage:
-        labels = parse_label_selector(label_selector)
-        fields = parse_field_selector(field_selector, rt.fields)
-        return self.store.list(rt, namespace, labels, fields, limit, continue_token)
+        return self.store.list(rt, namespace, *_selectors(rt, label_selector, field_selector), limit, continue_token)
 
     def watch(
         self,
@@ -52,9 +50,7 @@ class Api:
         field_selector: str | None = None,
         resource_version: str | None = None,
     ) -> Watch:
-        labels = parse_label_selector(label_selector)
-        fields = parse_field_selector(field_selector, rt.fields)
-        return self.store.watch(rt, namespace, labels, fields, resource_version)
+        return self.store.watch(rt, namespace, *_selectors(rt, label_selector, field_selector), resource_version)
 
     # --- writes --------------------------------------------------------------------------------
     def create(
@@ -211,6 +207,10 @@ class Api:
             bound = {**pod, "spec": {**pod["spec"], "nodeName": target}, "status": status}
             self.store.update(PODS, bound, force=True, whole=True)
         return dict(SUCCESS)
+
+
+def _selectors(rt: ResourceType, label_selector: str | None, field_selector: str | None) -> tuple[LabelSelector, FieldSelector]:
+    return parse_label_selector(label_selector), parse_field_selector(field_selector, rt.fields)
 
 
 def _metadata_of(patch: Any) -> dict[str, Any]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from migrate.cluster.twin.api import NAME_ALPHABET, Api
 from migrate.cluster.twin.clock import rfc3339
 from migrate.cluster.twin.index import ClusterIndex, controller_ref, is_active, is_ready
+from migrate.cluster.twin.pdb import scaled_value
 from migrate.cluster.twin.resources import DAEMONSETS, DEPLOYMENTS, JOBS, PODS, REPLICASETS, STATEFULSETS, ResourceType
 from migrate.cluster.twin.scheduler import tolerates_all
 from migrate.cluster.twin.store import Store
@@ -78,14 +80,20 @@ def _victims(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
-class ReplicaSetController:
+class Controller:
+    """A control loop writing through the API; `live` skips objects already being deleted."""
+
     def __init__(self, api: Api):
         self.api = api
 
+    def live(self, rt: ResourceType) -> Iterator[dict[str, Any]]:
+        return (obj for obj in self.api.store.objects(rt) if not obj["metadata"].get("deletionTimestamp"))
+
+
+class ReplicaSetController(Controller):
+
     def reconcile(self, index: ClusterIndex) -> None:
-        for rs in self.api.store.objects(REPLICASETS):
-            if rs["metadata"].get("deletionTimestamp"):
-                continue
+        for rs in self.live(REPLICASETS):
             pods = [p for p in index.by_owner.get(rs["metadata"]["uid"], []) if is_active(p)]
             want = rs["spec"].get("replicas", 1)
             ns = rs["metadata"]["namespace"]
@@ -109,11 +117,8 @@ class ReplicaSetController:
             )
 
 
-class DeploymentController:
+class DeploymentController(Controller):
     """One current ReplicaSet per template; older ones scaled to zero (the rollout itself is not paced)."""
-
-    def __init__(self, api: Api):
-        self.api = api
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
@@ -122,9 +127,7 @@ class DeploymentController:
             ref = controller_ref(rs)
             if ref and ref["kind"] == "Deployment":
                 owned.setdefault(ref["uid"], []).append(rs)
-        for deploy in store.objects(DEPLOYMENTS):
-            if deploy["metadata"].get("deletionTimestamp"):
-                continue
+        for deploy in self.live(DEPLOYMENTS):
             sets = owned.get(deploy["metadata"]["uid"], [])
             current = next(
                 (rs for rs in sets if _same_template(rs["spec"]["template"], deploy["spec"]["template"])), None
@@ -198,23 +201,16 @@ def _same_template(rs_template: dict[str, Any], deploy_template: dict[str, Any])
 
 
 def _max_unavailable(deploy: dict[str, Any]) -> int:
-    from migrate.cluster.twin.pdb import scaled_value
-
     value = ((deploy["spec"].get("strategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", "25%")
     return scaled_value(value, deploy["spec"].get("replicas", 1), round_up=False)
 
 
-class StatefulSetController:
+class StatefulSetController(Controller):
     """Pods named <set>-<ordinal>; a missing one comes back with the same name and a new uid, in order."""
-
-    def __init__(self, api: Api):
-        self.api = api
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
-        for sts in store.objects(STATEFULSETS):
-            if sts["metadata"].get("deletionTimestamp"):
-                continue
+        for sts in self.live(STATEFULSETS):
             name, ns, spec = sts["metadata"]["name"], sts["metadata"]["namespace"], sts["spec"]
             ordered = spec.get("podManagementPolicy", "OrderedReady") == "OrderedReady"
             want = spec.get("replicas", 1)
@@ -268,17 +264,12 @@ def node_selector_matches(pod_spec: dict[str, Any], node: dict[str, Any]) -> boo
     return all(labels.get(k) == v for k, v in (pod_spec.get("nodeSelector") or {}).items())
 
 
-class DaemonSetController:
+class DaemonSetController(Controller):
     """One pod per node that matches the nodeSelector and whose taints the pods tolerate."""
-
-    def __init__(self, api: Api):
-        self.api = api
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
-        for ds in store.objects(DAEMONSETS):
-            if ds["metadata"].get("deletionTimestamp"):
-                continue
+        for ds in self.live(DAEMONSETS):
             ns, template = ds["metadata"]["namespace"], ds["spec"]["template"]
             tolerations = (template["spec"].get("tolerations") or []) + DAEMON_TOLERATIONS
             eligible = {
@@ -313,10 +304,7 @@ class DaemonSetController:
             )
 
 
-class JobController:
-    def __init__(self, api: Api):
-        self.api = api
-
+class JobController(Controller):
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
         for job in store.objects(JOBS):
@@ -354,7 +342,7 @@ class JobController:
             _write_status(store, JOBS, job, new)
 
 
-class GarbageCollector:
+class GarbageCollector(Controller):
     """Deletes dependents whose controlling owner is gone (background cascading deletion)."""
 
     OWNERS = {
@@ -364,9 +352,6 @@ class GarbageCollector:
         "DaemonSet": DAEMONSETS,
         "Job": JOBS,
     }
-
-    def __init__(self, api: Api):
-        self.api = api
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store

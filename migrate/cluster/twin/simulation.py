@@ -184,8 +184,9 @@ class Twin:
                 self.reconcile()
                 due = self.next_due()
                 wait = 1.0 if due is None else min(1.0, max(0.005, due - self.clock.now()))
-                if self._settled and self._settled[0] == self.store.revision:
-                    self.store.changed.wait(wait)  # woken by any write; no polling while idle beyond 1 Hz
+                settled = self._settled is not None and self._settled[0] == self.store.revision
+                # woken by any write; idle, it looks again once a second; never spins on a controller fight
+                self.store.changed.wait(wait if settled else 0.05)
 
     def stop(self) -> None:
         self._stopping = True
