@@ -164,7 +164,7 @@ def _cluster(spec: ClusterSpec, bundle: Any, talos: TalosVersion, role: str,
                             ("proxy", components.proxy)):
             cluster[name], found = build(spec)
             findings += found
-        cluster["etcd"], found = components.etcd(spec, talos, _pair(bundle.etcd, with_key=True))
+        cluster["etcd"], found = components.etcd(spec, _pair(bundle.etcd, with_key=True))
         findings += found
         cluster["coreDNS"] = {"disabled": True}  # Kubespray's coredns Service stays authoritative
         if any(n.is_control_plane and n.is_worker for n in spec.nodes):
