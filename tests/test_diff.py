@@ -79,20 +79,20 @@ def test_ordered_lists_keep_order(demo):
 
 
 def test_absent_kubelet_fields_mean_the_upstream_default(demo):
-    bare = replace(
+    config = {**demo.kubelet.config, "maxPods": 110, "readOnlyPort": 0, "shutdownGracePeriod": "60s"}
+    spelled_out = replace(demo, kubelet=replace(demo.kubelet, config=config))
+    left_out = replace(
         demo,
-        kubelet=replace(
-            demo.kubelet,
-            config={
-                k: v
-                for k, v in demo.kubelet.config.items()
-                if k in ("shutdownGracePeriod", "failSwapOn", "protectKernelDefaults", "rotateCertificates")
-            },
-        ),
+        kubelet=replace(demo.kubelet, config={k: v for k, v in config.items() if k not in ("maxPods", "readOnlyPort")}),
     )
-    assert diff_specs(demo, bare) == []
-    bigger = replace(demo, kubelet=replace(demo.kubelet, config={**demo.kubelet.config, "maxPods": 250}))
-    (change,) = diff_specs(demo, bigger)
+    assert diff_specs(spelled_out, left_out) == [], "110 pods and no read-only port are the kubelet's own defaults"
+    without_grace = replace(
+        demo, kubelet=replace(demo.kubelet, config={k: v for k, v in config.items() if k != "shutdownGracePeriod"})
+    )
+    (change,) = diff_specs(spelled_out, without_grace)
+    assert (change.where, change.before, change.after) == ("kubelet.config.shutdownGracePeriod", "60s", "0s")
+    bigger = replace(demo, kubelet=replace(demo.kubelet, config={**config, "maxPods": 250}))
+    (change,) = diff_specs(spelled_out, bigger)
     assert (change.where, change.area, change.before, change.after) == ("kubelet.config.maxPods", "kubelet", 110, 250)
 
 

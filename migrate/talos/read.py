@@ -54,6 +54,7 @@ TALOS_AUDIT = Audit(
     log_path="/var/log/audit/kube/kube-apiserver.log", policy_file="/system/config/kubernetes/audit-policy.yaml"
 )
 UPSTREAM_KUBE_REPOS = ("registry.k8s.io", "k8s.gcr.io")
+_ABSENT = object()
 HOST_DNS_IP = "169.254.116.108"  # Talos hostDNS, never a nodelocaldns
 # Talos's key names in the EncryptionConfiguration it writes: the name stored in every encrypted value
 ENCRYPTION_KEYS = {"secretboxEncryptionSecret": ("secretbox", "key2"), "aescbcEncryptionSecret": ("aescbc", "key1")}
@@ -476,6 +477,8 @@ def _node(machine: MachineConfig, file_name: str | None, cluster: MachineConfig,
     roles = (ROLE_CONTROL_PLANE, ROLE_ETCD) if control_plane else (ROLE_WORKER,)
     if control_plane and schedulable:
         roles = (*roles, ROLE_WORKER)
+    cluster_kubelet = _kubelet(cluster).config
+    own_kubelet = {k: v for k, v in _kubelet(machine).config.items() if cluster_kubelet.get(k, _ABSENT) != v}
     taints = [_taint(k, str(v)) for k, v in (machine.get("machine", "nodeTaints", default={})).items()]
     # taints a worker registers with (NodeRestriction forbids it to add them later)
     for t in machine.get("machine", "kubelet", "extraConfig", "registerWithTaints", default=[]):
@@ -493,6 +496,7 @@ def _node(machine: MachineConfig, file_name: str | None, cluster: MachineConfig,
         labels={str(k): str(v) for k, v in (machine.get("machine", "nodeLabels", default={})).items()},
         taints=tuple(sorted(set(taints))),
         install_disk=machine.get("machine", "install", "disk"),
+        kubelet_config=own_kubelet,
     )
 
 

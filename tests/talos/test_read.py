@@ -175,7 +175,8 @@ def test_plan_dir_applies_node_patches(tmp_path):
     for host, ip, kind in (("cp1", "10.0.10.11", "controlplane"), ("w1", "10.0.10.21", "worker")):
         (nodes / f"{host}.yaml").write_text(
             f"machine:\n  type: {kind}\n  install: {{disk: /dev/sdb}}\n  kubelet:\n    nodeIP:\n      validSubnets: [{ip}/32]\n"
-            f"---\napiVersion: v1alpha1\nkind: HostnameConfig\nhostname: {host}\nauto: off\n"
+            + ("    extraConfig: {maxPods: 250}\n" if host == "w1" else "")
+            + f"---\napiVersion: v1alpha1\nkind: HostnameConfig\nhostname: {host}\nauto: off\n"
         )
     spec = read_plan(tmp_path).spec
     assert [(n.name, n.ip, n.is_control_plane, n.install_disk) for n in spec.nodes] == [
@@ -183,6 +184,8 @@ def test_plan_dir_applies_node_patches(tmp_path):
         ("w1", "10.0.10.21", False, "/dev/sdb"),
     ]
     assert spec.etcd.members[0].peer_url == "https://10.0.10.11:2380"
+    assert spec.node("w1").kubelet_config == {"maxPods": 250}, "a node's own kubelet settings are its difference"
+    assert spec.node("cp1").kubelet_config == {}
     assert "10.0.10.11" in spec.control_plane.cert_sans
     with pytest.raises(UserError, match="not a plan directory"):
         read_plan(nodes)
