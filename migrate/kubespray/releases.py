@@ -21,12 +21,12 @@ class Release:
         return self.minor >= release_named(name).minor
 
 
-# default kube_version per release (reference/kubespray.md §e)
+# the bundled patch release of each minor and the kube_version it deploys by default (mappings/kubespray/)
 RELEASES = tuple(
     Release(minor, kube)
     for minor, kube in (
-        (16, "1.20.7"), (17, "1.21.5"), (18, "1.22.5"), (19, "1.23.7"), (20, "1.24.6"), (21, "1.25.6"),
-        (22, "1.26.5"), (23, "1.27.5"), (24, "1.28.6"), (25, "1.29.5"), (26, "1.30.4"), (27, "1.31.4"),
+        (16, "1.20.7"), (17, "1.21.6"), (18, "1.22.8"), (19, "1.23.7"), (20, "1.24.6"), (21, "1.25.6"),
+        (22, "1.26.13"), (23, "1.27.10"), (24, "1.28.14"), (25, "1.29.10"), (26, "1.30.6"), (27, "1.31.9"),
         (28, "1.32.8"), (29, "1.33.7"), (30, "1.34.3"), (31, "1.35.4"),
     )
 )
