@@ -74,7 +74,7 @@ def diff(
 
     Every change has an area, a severity (breaking / risky / cosmetic) and its consequence for the
     cluster. Against a plan, each change is matched to the plan's report.json verdicts: a change no
-    `changed` or `dropped` verdict explains is called out. Secrets show only as "changed (redacted)".
+    `changed`, `dropped` or `manual` verdict explains is called out. Secrets show only as "changed (redacted)".
 
     Exit code: 0 equal, 1 different (see --fail-on), 2 trouble (bad input, unreachable cluster).
 
