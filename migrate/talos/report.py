@@ -9,6 +9,7 @@ from typing import Any
 
 from migrate.mapping.engine import NO_RULE
 from migrate.mapping.finding import DERIVED, MANUAL, SETTING, VERDICTS, Finding
+from migrate.ui import redact
 
 NOT_JOINABLE = "NOT JOINABLE to the existing cluster: the configs carry freshly generated CAs (no --pki)."
 
@@ -31,8 +32,16 @@ def report_data(meta: dict[str, Any], findings: list[Finding]) -> dict[str, Any]
         **meta,
         "summary": summary(findings),
         "manual": [f.setting for f in findings if f.verdict == MANUAL],
-        "findings": [f.to_dict() for f in findings],
+        "findings": [_public(f) for f in findings],
     }
+
+
+def _public(f: Finding) -> dict[str, Any]:
+    """Values pass the terminal's redaction too: a password nested in a non-secret setting stays out."""
+    data = f.to_dict()
+    if "value" in data:
+        data["value"] = redact({"value": data["value"]})["value"]
+    return data
 
 
 def to_json(data: dict[str, Any]) -> str:

@@ -139,3 +139,12 @@ def test_real_public_inventories_plan_cleanly(case, tmp_path):
     result = plan_cluster(cluster, PlanRequest(inventory=path, out=tmp_path / "plan"))
     assert result.problems == []
     assert sorted(f.setting for f in result.findings if f.source == "setting") == sorted(cluster.settings)
+
+
+def test_a_password_nested_in_a_plain_setting_is_redacted_in_the_report(tmp_path):
+    from migrate.mapping.finding import Finding
+    from migrate.talos.report import report_data
+
+    leaky = Finding("containerd_registries_mirrors", "kept", None, "why", "info",
+                    value=[{"prefix": "quay.io", "auth": {"password": "hunter2-not-real"}}])
+    assert "hunter2" not in json.dumps(report_data({}, [leaky]))
