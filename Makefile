@@ -14,8 +14,29 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+K2T := $(BIN)/kubespray2talos
+DEMO_PKI := playbook_fixtures/pki/demo
+DEMO_TWIN := playbook_fixtures/clusters/demo.json
+
+# The whole pipeline on the bundled example: inspect, plan (with the cluster's own PKI), review the diff,
+# then point kubectl and `diff --live` at a twin of the running cluster. diff exits 1 when there are
+# differences (expected here); only exit 2 (trouble) stops the demo.
 demo: $(STAMP)
-	@bash docs/demo.sh $(BIN) $(DEMO_INV) $(DEMO_OUT)
+	@rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)
+	@echo "== 1. inspect: what the Kubespray inventory says the cluster is"
+	$(K2T) inspect $(DEMO_INV)
+	@echo "== 2. plan: Talos configs that join this cluster, with its own CAs"
+	$(K2T) plan $(DEMO_INV) --pki $(DEMO_PKI) --out $(DEMO_OUT)/plan
+	@echo "== 3. diff: what changes for the cluster (markdown, as for a merge request)"
+	$(K2T) diff $(DEMO_INV) $(DEMO_OUT)/plan --output markdown > $(DEMO_OUT)/diff.md; rc=$$?; [ $$rc -le 1 ] || exit $$rc; \
+	  head -n 25 $(DEMO_OUT)/diff.md; echo "   (full review: $(DEMO_OUT)/diff.md)"
+	@echo "== 4. twin: the running cluster, served on 127.0.0.1 for kubectl and diff --live"
+	@$(K2T) twin serve $(DEMO_TWIN) --kubeconfig $(DEMO_OUT)/twin.kubeconfig > $(DEMO_OUT)/twin.log 2>&1 & echo $$! > $(DEMO_OUT)/twin.pid; \
+	  for i in $$(seq 100); do [ -s $(DEMO_OUT)/twin.kubeconfig ] && break; sleep 0.1; done; \
+	  $(BIN)/kubectl --kubeconfig $(DEMO_OUT)/twin.kubeconfig get nodes -o wide; \
+	  $(K2T) diff $(DEMO_INV) --live --kubeconfig $(DEMO_OUT)/twin.kubeconfig; rc=$$?; \
+	  kill $$(cat $(DEMO_OUT)/twin.pid); [ $$rc -le 1 ] || exit $$rc
+	@echo "== done: configs in $(DEMO_OUT)/plan (secrets.yaml, talosconfig, *.yaml are 0600), report in $(DEMO_OUT)/plan/report.md"
 
 test: $(STAMP)
 	$(BIN)/pytest -n 2 --dist loadfile
