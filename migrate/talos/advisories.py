@@ -13,6 +13,7 @@ from migrate.mapping.engine import truthy
 from migrate.mapping.finding import KEPT, MANUAL, Finding, finding
 from migrate.spec import ClusterSpec
 from migrate.talos.components import needs_allocate_node_cidrs_off
+from migrate.talos.nodes import INSTALL_DISK
 from migrate.talos.versions import TalosVersion
 
 FLEXVOLUME_DIR = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec"
@@ -103,8 +104,20 @@ def node_networking(s: Situation) -> Finding:
     return finding("node networking", MANUAL, "Kubespray never managed NICs: Talos nodes use DHCP unless static "
                    "addresses, bonds, VLANs and MTU are copied from each old host into its node patch "
                    "(LinkConfig/BondConfig/VLANConfig from 1.12, machine.network.interfaces before). The node "
-                   "patches pin the kubelet and etcd to each node's address.",
-                   talos_path="nodes/<host>.yaml", area="node")
+                   "patches pin the kubelet and etcd to each host's current address, i.e. they assume the machine "
+                   "is reinstalled in place; for a replacement machine, change validSubnets/advertisedSubnets to "
+                   "its address or subnet.", talos_path="nodes/<host>.yaml", area="node")
+
+
+def install_disk(s: Situation) -> Finding | None:
+    unknown = [n.name for n in s.spec.nodes if not n.install_disk]
+    if not unknown:
+        return None
+    shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+    return finding("install disk", MANUAL, f"The inventory names no system disk for {shown}: the configs install "
+                   f"to {INSTALL_DISK} (talosctl's default). Set machine.install.disk or diskSelector in those node "
+                   "patches where the disk differs (NVMe, virtio), or the install wipes the wrong disk or fails.",
+                   talos_path="machine.install.disk", area="node")
 
 
 def allocate_node_cidrs(s: Situation) -> Finding | None:
@@ -124,6 +137,7 @@ CHECKS: tuple[Check, ...] = (
     etcd_versions,
     cni_host_paths,
     node_networking,
+    install_disk,
     allocate_node_cidrs,
 )
 

@@ -18,6 +18,8 @@ TALOS_AUTHORIZATION = ("Node", "RBAC")
 # flags Kubespray sets per host; Talos sets them per machine (nodeIP.validSubnets, HostnameConfig)
 PER_NODE_KUBELET_FLAGS = ("node-ip", "hostname-override")
 IPVS_MODULES = ("ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh")
+# kube_pod_security_default_{enforce,audit,warn}: the spec says only whether defaults are on, so these are assumed
+KUBESPRAY_POD_SECURITY = {"audit": "restricted", "enforce": "baseline", "warn": "restricted"}
 
 
 def image(component: str, spec: ClusterSpec) -> str:
@@ -82,9 +84,11 @@ def service_account_issuer(spec: ClusterSpec, talos: TalosVersion) -> tuple[dict
 
 
 def pod_security(spec: ClusterSpec) -> dict[str, Any]:
-    """The cluster's PodSecurity defaults; privileged (today's behaviour) when Kubespray set none."""
-    level = "baseline" if spec.control_plane.pod_security_defaults else "privileged"
-    defaults = {f"{mode}{suffix}": value for mode in ("audit", "enforce", "warn")
+    """The cluster's PodSecurity defaults: Kubespray's (enforce baseline, audit and warn restricted) when it set
+    them, privileged (today's behaviour) when it set none, never Talos's own."""
+    levels = KUBESPRAY_POD_SECURITY if spec.control_plane.pod_security_defaults else dict.fromkeys(KUBESPRAY_POD_SECURITY,
+                                                                                                 "privileged")
+    defaults = {f"{mode}{suffix}": value for mode, level in sorted(levels.items())
                 for suffix, value in (("", level), ("-version", "latest"))}
     return {
         "name": "PodSecurity",

@@ -13,6 +13,8 @@ from migrate.spec import NodeSpec
 from migrate.talos.host import document
 from migrate.talos.versions import TalosVersion
 
+INSTALL_DISK = "/dev/sda"  # talosctl gen config's default in the base configs; a node's install_disk overrides it
+
 
 def node_patch(node: NodeSpec, talos: TalosVersion) -> list[dict[str, Any]]:
     machine: dict[str, Any] = {}

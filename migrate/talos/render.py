@@ -17,13 +17,12 @@ from migrate.mapping.finding import Finding
 from migrate.spec import ClusterSpec
 from migrate.talos import components, host
 from migrate.talos.encryption import EncryptionOverride, encryption_override
-from migrate.talos.nodes import node_patch
+from migrate.talos.nodes import INSTALL_DISK, node_patch
 from migrate.talos.versions import TalosVersion
 
 CONTROLPLANE = "controlplane"
 WORKER = "worker"
 KUBEPRISM_PORT = 7445
-INSTALL_DISK = "/dev/sda"  # talosctl gen config's default; a node's install_disk overrides it in its patch
 CP_LABELS = {"node.kubernetes.io/exclude-from-external-load-balancers": ""}
 
 
