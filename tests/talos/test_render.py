@@ -260,3 +260,22 @@ def test_network_round_trips_through_the_talos_documents(pods, services, domain,
     assert back.network.cluster_dns == (dns_ip,)
     assert back.kubernetes_version == spec.kubernetes_version
     assert back.control_plane.service_account_issuer == base.control_plane.service_account_issuer
+
+
+@pytest.mark.parametrize("defaults_on, enforce, warn", [(False, "privileged", "privileged"),
+                                                        (True, "baseline", "restricted")])
+def test_pod_security_is_the_clusters_not_talos_baseline(defaults_on, enforce, warn, bundle):
+    spec = resolved("single-node").spec
+    spec = dataclasses.replace(spec, control_plane=dataclasses.replace(spec.control_plane,
+                                                                       pod_security_defaults=defaults_on))
+    cp = render(spec, bundle, choose("1.12", spec.kubernetes_version)).controlplane[0]
+    (admission,) = cp["cluster"]["apiServer"]["admissionControl"]
+    assert admission["configuration"]["defaults"]["enforce"] == enforce
+    assert admission["configuration"]["defaults"]["warn"] == warn
+
+
+def test_a_known_install_disk_lands_in_the_node_patch(bundle):
+    spec = resolved("demo").spec
+    nodes = tuple(dataclasses.replace(n, install_disk="/dev/nvme0n1") for n in spec.nodes)
+    out = render(dataclasses.replace(spec, nodes=nodes), bundle, choose("1.13", spec.kubernetes_version))
+    assert all(patch[0]["machine"]["install"] == {"disk": "/dev/nvme0n1"} for patch in out.nodes.values())
