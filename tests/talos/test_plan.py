@@ -115,7 +115,8 @@ def test_derived_manual_items_appear_where_the_cluster_needs_them(tmp_path):
     assert proxy["loadbalancer_apiserver"].severity == "blocker"  # endpoint is a single node's IP
     lb = {f.setting: f for f in make("demo", tmp_path / "b").findings}
     assert "workers' localhost API proxy" not in lb
-    for name in ("kube-public/cluster-info", "kube-proxy DaemonSet labels", "CNI host paths", "etcd_version"):
+    for name in ("kube-public/cluster-info", "kube-proxy DaemonSet labels", "CNI host paths", "etcd_version",
+                 "install disk", "node networking"):
         assert lb[name].verdict == "manual", name
 
 
