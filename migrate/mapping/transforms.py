@@ -66,7 +66,9 @@ def apiserver_bind_address(value: Any, spec: ClusterSpec, ctx: MappingContext, p
         return Outcome(KEPT, "The cluster's bind-address is written to extraArgs.")
     if any(":" in cidr for cidr in spec.network.service_subnets + spec.network.pod_subnets):
         return Outcome(KEPT, 'The cluster serves IPv6: the plan writes bind-address "::" (Talos would bind 0.0.0.0).')
-    return Outcome(CHANGED, "Talos binds 0.0.0.0 instead of \"::\"; the same on an IPv4-only cluster.")
+    if value in (None, "", "0.0.0.0"):
+        return Outcome(KEPT, "Talos binds 0.0.0.0 as well.")
+    return Outcome(CHANGED, f"Talos binds 0.0.0.0 instead of {value}; on an IPv4-only cluster both reach IPv4.")
 
 
 @transform("denied_flags")
