@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import random
 from typing import Any
 
@@ -13,7 +12,7 @@ from migrate.cluster.twin.pdb import admit_eviction
 from migrate.cluster.twin.resources import NAMESPACES, PODS, RESOURCES, ResourceType
 from migrate.cluster.twin.selectors import FieldSelector, LabelSelector, parse_field_selector, parse_label_selector
 from migrate.cluster.twin.status import ApiError, bad_request, conflict, not_found
-from migrate.cluster.twin.store import ListPage, Store, Watch
+from migrate.cluster.twin.store import ListPage, Store, Watch, clone
 
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # what the API server draws generateName suffixes from
 SUCCESS = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
@@ -56,7 +55,7 @@ class Api:
     def create(
         self, rt: ResourceType, namespace: str | None, body: dict[str, Any], dry_run: bool = False
     ) -> dict[str, Any]:
-        obj = copy.deepcopy(body)
+        obj = clone(body)
         meta = obj.setdefault("metadata", {})
         if rt.namespaced:
             if meta.get("namespace") and namespace and meta["namespace"] != namespace:
@@ -99,7 +98,7 @@ class Api:
         meta = body.get("metadata") or {}
         if meta.get("name") and meta["name"] != name:
             raise bad_request(f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
-        obj = copy.deepcopy(body)
+        obj = clone(body)
         obj.setdefault("metadata", {})["name"] = name
         if rt.namespaced:
             obj["metadata"]["namespace"] = namespace
@@ -175,7 +174,7 @@ class Api:
         return dict(SUCCESS)
 
     def _mark_disruption_target(self, pod: dict[str, Any]) -> None:
-        status = copy.deepcopy(pod.get("status") or {})
+        status = clone(pod.get("status") or {})
         conditions = [c for c in status.get("conditions") or [] if c.get("type") != "DisruptionTarget"]
         conditions.append(
             {
@@ -200,7 +199,7 @@ class Api:
                 raise conflict("pods", name, f'pod {name} is already assigned to node "{pod["spec"]["nodeName"]}"')
             if pod["metadata"].get("deletionTimestamp"):
                 raise conflict("pods", name, f"pod {name} is being deleted, cannot be assigned to a host")
-            status = copy.deepcopy(pod.get("status") or {})
+            status = clone(pod.get("status") or {})
             status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"] + [
                 {"type": "PodScheduled", "status": "True", "lastTransitionTime": _now(self.store)}
             ]

@@ -7,7 +7,6 @@ store like a real controller writes through the API. Simplified where the migrat
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from migrate.cluster.twin.index import ClusterIndex, controller_ref, is_active, 
 from migrate.cluster.twin.pdb import scaled_value
 from migrate.cluster.twin.resources import DAEMONSETS, DEPLOYMENTS, JOBS, PODS, REPLICASETS, STATEFULSETS, ResourceType
 from migrate.cluster.twin.scheduler import tolerates_all
-from migrate.cluster.twin.store import Store
+from migrate.cluster.twin.store import Store, clone
 
 HASH_LABEL = "pod-template-hash"
 # tolerations the DaemonSet controller adds so its pods run on every node, cordoned or not yet ready
@@ -52,12 +51,12 @@ def template_hash(template: dict[str, Any]) -> str:
 def pod_from_template(
     owner: dict[str, Any], template: dict[str, Any], name: str, extra_labels: dict[str, str]
 ) -> dict[str, Any]:
-    meta = copy.deepcopy(template.get("metadata") or {})
+    meta = clone(template.get("metadata") or {})
     meta["labels"] = {**(meta.get("labels") or {}), **extra_labels}
     meta["name"] = name
     meta["namespace"] = owner["metadata"]["namespace"]
     meta["ownerReferences"] = [owner_reference(owner)]
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": copy.deepcopy(template.get("spec") or {})}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": clone(template.get("spec") or {})}
 
 
 def _write_status(store: Store, rt: ResourceType, obj: dict[str, Any], status: dict[str, Any]) -> None:
@@ -86,21 +85,23 @@ class Controller:
     def __init__(self, api: Api):
         self.api = api
 
-    def live(self, rt: ResourceType) -> Iterator[dict[str, Any]]:
-        return (obj for obj in self.api.store.objects(rt) if not obj["metadata"].get("deletionTimestamp"))
+    def live(self, rt: ResourceType, index: ClusterIndex, nodes_matter: bool = False) -> Iterator[dict[str, Any]]:
+        """Objects not being deleted, in namespaces something was written to since the last pass."""
+        return (obj for obj in self.api.store.objects(rt)
+                if not obj["metadata"].get("deletionTimestamp") and index.touched(obj["metadata"]["namespace"], nodes_matter))
 
 
 class ReplicaSetController(Controller):
 
     def reconcile(self, index: ClusterIndex) -> None:
-        for rs in self.live(REPLICASETS):
-            pods = [p for p in index.by_owner.get(rs["metadata"]["uid"], []) if is_active(p)]
+        for rs in self.live(REPLICASETS, index):
+            pods = [p for p in index.owned(rs["metadata"]["uid"]) if is_active(p)]
             want = rs["spec"].get("replicas", 1)
             ns = rs["metadata"]["namespace"]
             for _ in range(want - len(pods)):
                 name = f"{rs['metadata']['name']}-{self.api.suffix()}"
                 pods.append(self.api.create(PODS, ns, pod_from_template(rs, rs["spec"]["template"], name, {})))
-            for pod in _victims(pods)[: max(0, len(pods) - want)]:
+            for pod in _victims(pods)[: len(pods) - want] if len(pods) > want else ():
                 self.api.retire(PODS, ns, pod["metadata"]["name"])
                 pods.remove(pod)
             ready = sum(1 for p in pods if is_ready(p))
@@ -127,7 +128,7 @@ class DeploymentController(Controller):
             ref = controller_ref(rs)
             if ref and ref["kind"] == "Deployment":
                 owned.setdefault(ref["uid"], []).append(rs)
-        for deploy in self.live(DEPLOYMENTS):
+        for deploy in self.live(DEPLOYMENTS, index):
             sets = owned.get(deploy["metadata"]["uid"], [])
             current = next(
                 (rs for rs in sets if _same_template(rs["spec"]["template"], deploy["spec"]["template"])), None
@@ -142,8 +143,8 @@ class DeploymentController(Controller):
             for rs in sets:
                 if rs["metadata"]["uid"] != current["metadata"]["uid"] and rs["spec"].get("replicas", 1) != 0:
                     store.update(REPLICASETS, {**rs, "spec": {**rs["spec"], "replicas": 0}}, force=True)
-            pods = [p for rs in sets for p in index.by_owner.get(rs["metadata"]["uid"], []) if is_active(p)]
-            updated = [p for p in index.by_owner.get(current["metadata"]["uid"], []) if is_active(p)]
+            pods = [p for rs in sets for p in index.owned(rs["metadata"]["uid"]) if is_active(p)]
+            updated = [p for p in index.owned(current["metadata"]["uid"]) if is_active(p)]
             ready = sum(1 for p in pods if is_ready(p))
             available = "True" if ready >= replicas - _max_unavailable(deploy) else "False"
             _write_status(
@@ -171,9 +172,9 @@ class DeploymentController(Controller):
     def _new_replicaset(self, deploy: dict[str, Any]) -> dict[str, Any]:
         spec = deploy["spec"]
         h = template_hash(spec["template"])
-        template = copy.deepcopy(spec["template"])
+        template = clone(spec["template"])
         template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = h
-        selector = copy.deepcopy(spec["selector"])
+        selector = clone(spec["selector"])
         selector.setdefault("matchLabels", {})[HASH_LABEL] = h
         rs = {
             "metadata": {
@@ -210,7 +211,7 @@ class StatefulSetController(Controller):
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
-        for sts in self.live(STATEFULSETS):
+        for sts in self.live(STATEFULSETS, index):
             name, ns, spec = sts["metadata"]["name"], sts["metadata"]["namespace"], sts["spec"]
             ordered = spec.get("podManagementPolicy", "OrderedReady") == "OrderedReady"
             want = spec.get("replicas", 1)
@@ -236,14 +237,14 @@ class StatefulSetController(Controller):
             extra = sorted(
                 (
                     p
-                    for p in index.by_owner.get(sts["metadata"]["uid"], [])
+                    for p in index.owned(sts["metadata"]["uid"])
                     if is_active(p) and int(p["metadata"]["name"].rsplit("-", 1)[1]) >= want
                 ),
                 key=lambda p: -int(p["metadata"]["name"].rsplit("-", 1)[1]),
             )
             for pod in extra[: 1 if ordered else None]:
                 self.api.retire(PODS, ns, pod["metadata"]["name"])
-            pods = [p for p in index.by_owner.get(sts["metadata"]["uid"], []) if is_active(p)]
+            pods = [p for p in index.owned(sts["metadata"]["uid"]) if is_active(p)]
             ready = sum(1 for p in pods if is_ready(p))
             _write_status(
                 store,
@@ -269,7 +270,7 @@ class DaemonSetController(Controller):
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
-        for ds in self.live(DAEMONSETS):
+        for ds in self.live(DAEMONSETS, index, nodes_matter=True):
             ns, template = ds["metadata"]["namespace"], ds["spec"]["template"]
             tolerations = (template["spec"].get("tolerations") or []) + DAEMON_TOLERATIONS
             eligible = {
@@ -278,7 +279,7 @@ class DaemonSetController(Controller):
                 if node_selector_matches(template["spec"], node)
                 and tolerates_all(tolerations, node, ("NoSchedule", "NoExecute"))
             }
-            pods = [p for p in index.by_owner.get(ds["metadata"]["uid"], []) if is_active(p)]
+            pods = [p for p in index.owned(ds["metadata"]["uid"]) if is_active(p)]
             placed = {p["spec"].get("nodeName") for p in pods}
             for node in sorted(eligible - placed):
                 pod = pod_from_template(ds, template, f"{ds['metadata']['name']}-{self.api.suffix()}", {})
@@ -307,7 +308,7 @@ class DaemonSetController(Controller):
 class JobController(Controller):
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
-        for job in store.objects(JOBS):
+        for job in self.live(JOBS, index):
             status = job.get("status") or {}
             if any(
                 c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
@@ -315,7 +316,7 @@ class JobController(Controller):
             ):
                 continue
             spec, ns = job["spec"], job["metadata"]["namespace"]
-            pods = index.by_owner.get(job["metadata"]["uid"], [])
+            pods = index.owned(job["metadata"]["uid"])
             succeeded = sum(1 for p in pods if p["status"].get("phase") == "Succeeded")
             failed = sum(1 for p in pods if p["status"].get("phase") == "Failed")
             active = [p for p in pods if is_active(p)]
@@ -355,14 +356,14 @@ class GarbageCollector(Controller):
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
-        alive = {o["metadata"]["uid"] for rt in self.OWNERS.values() for o in store.objects(rt)}
-        for rt in (REPLICASETS, PODS):
-            for obj in list(store.objects(rt)):
+        dirty = index.pass_dirty
+        pods = (list(self.live(PODS, index)) if dirty is None
+                else [p for ns in dirty for p in index.in_namespace(ns) if not p["metadata"].get("deletionTimestamp")])
+        for rt, objects in ((REPLICASETS, list(self.live(REPLICASETS, index))), (PODS, pods)):
+            for obj in objects:
                 ref = controller_ref(obj)
-                if (
-                    ref
-                    and ref.get("kind") in self.OWNERS
-                    and ref["uid"] not in alive
-                    and not obj["metadata"].get("deletionTimestamp")
-                ):
+                if ref is None or ref.get("kind") not in self.OWNERS:
+                    continue
+                owner = store.find(self.OWNERS[ref["kind"]], obj["metadata"]["namespace"], ref["name"])
+                if owner is None or owner["metadata"]["uid"] != ref["uid"]:
                     self.api.retire(rt, obj["metadata"]["namespace"], obj["metadata"]["name"])

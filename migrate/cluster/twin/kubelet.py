@@ -6,7 +6,6 @@ pods stay terminating), as with a real node that stopped reporting.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from migrate.cluster.twin.clock import rfc3339
 from migrate.cluster.twin.index import ClusterIndex, is_ready
 from migrate.cluster.twin.resources import PODS
-from migrate.cluster.twin.store import Store
+from migrate.cluster.twin.store import Store, clone
 
 
 @dataclass(frozen=True)
@@ -44,11 +43,10 @@ class Kubelets:
     def reconcile(self, index: ClusterIndex) -> None:
         now = self.store.clock.now()
         live: set[str] = set()
-        for name, node in index.nodes.items():
-            if not is_ready(node):
-                continue
-            for pod in index.by_node.get(name, []):
-                live.add(pod["metadata"]["uid"])
+        for pod in list(index.kubelet_work.values()):
+            node = index.nodes.get(pod["spec"]["nodeName"])
+            live.add(pod["metadata"]["uid"])
+            if node is not None and is_ready(node):
                 self._step(pod, node, now)
         self._seen = {k: v for k, v in self._seen.items() if k[0] in live}
 
@@ -77,7 +75,7 @@ class Kubelets:
         return min(future) if future else None
 
     def _set_running(self, pod: dict[str, Any], node: dict[str, Any], now: float) -> None:
-        status = copy.deepcopy(pod.get("status") or {})
+        status = clone(pod.get("status") or {})
         stamp = rfc3339(now)
         host_ip = next(
             (a["address"] for a in (node.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"),
@@ -114,7 +112,7 @@ class Kubelets:
         self.store.update(PODS, {**pod, "status": status}, status=True, force=True)
 
     def _set_phase(self, pod: dict[str, Any], phase: str, now: float) -> None:
-        status = copy.deepcopy(pod.get("status") or {})
+        status = clone(pod.get("status") or {})
         status["phase"] = phase
         for c in status.get("conditions") or []:
             if c.get("type") in ("Ready", "ContainersReady"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import uuid
 from typing import Any
 
@@ -11,6 +10,7 @@ from migrate.cluster.twin.clock import parse_rfc3339, rfc3339
 from migrate.cluster.twin.index import ClusterIndex, is_ready
 from migrate.cluster.twin.resources import NODES, PODS
 from migrate.cluster.twin.scheduler import UNSCHEDULABLE_TAINT, tolerates
+from migrate.cluster.twin.store import clone
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 
@@ -76,12 +76,11 @@ class NodeLifecycle:
         now = store.clock.now()
         for node in list(index.nodes.values()):
             node = self._provision(node, now)
-            index.nodes[node["metadata"]["name"]] = self._taint_by_condition(node, now)
+            self._taint_by_condition(node, now)
         self._evict_untolerated(index, now)
-        for name, pods in index.by_node.items():
-            if name not in index.nodes:  # pod garbage collection: the node is gone, so are its pods
-                for pod in pods:
-                    store.remove(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
+        for name in [n for n in index.by_node if n not in index.nodes]:  # pod GC: the node is gone, so are its pods
+            for pod in index.on_node(name):
+                store.remove(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
 
     def next_due(self, now: float) -> float | None:
         future = [t + self.ready_delay for t in self._registered.values() if t + self.ready_delay > now]
@@ -98,7 +97,7 @@ class NodeLifecycle:
         if ready:
             del self._registered[uid]
         stamp = rfc3339(now)
-        status = copy.deepcopy(node.get("status") or {})
+        status = clone(node.get("status") or {})
         status["conditions"] = [c for c in conditions if c.get("type") != "Ready"] + [
             {
                 "type": "Ready",
@@ -140,7 +139,7 @@ class NodeLifecycle:
             taints = [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("effect") == "NoExecute"]
             if not taints:
                 continue
-            for pod in index.by_node.get(name, []):
+            for pod in index.on_node(name):
                 if pod["metadata"].get("deletionTimestamp"):
                     continue
                 if any(self._expired(pod, taint, now, self._taint_due) for taint in taints):

@@ -5,7 +5,6 @@ Mirrors pkg/controller/disruption (status) and pkg/registry/core/pod/storage/evi
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,7 @@ from migrate.cluster.twin.clock import parse_rfc3339, rfc3339
 from migrate.cluster.twin.resources import DEPLOYMENTS, PDBS, REPLICASETS, STATEFULSETS
 from migrate.cluster.twin.selectors import from_label_selector
 from migrate.cluster.twin.status import ApiError, bad_request, too_many_requests
-from migrate.cluster.twin.store import Store
+from migrate.cluster.twin.store import Store, clone
 
 VIOLATION = "Cannot evict pod as it would violate the pod's disruption budget."
 MULTIPLE_PDBS = "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
@@ -129,7 +128,8 @@ class DisruptionController:
 
     def reconcile(self, index: Any) -> None:
         for pdb in list(self.store.objects(PDBS)):
-            refresh_status(self.store, pdb, index.by_namespace.get(pdb["metadata"]["namespace"], []))
+            if index.touched(pdb["metadata"]["namespace"]):
+                refresh_status(self.store, pdb, index.in_namespace(pdb["metadata"]["namespace"]))
 
 
 def refresh_status(store: Store, pdb: dict[str, Any], namespace_pods: list[dict[str, Any]]) -> dict[str, Any]:
@@ -240,7 +240,7 @@ def admit_eviction(store: Store, pod: dict[str, Any], dry_run: bool = False) -> 
         )
     if dry_run:
         return
-    new_status = copy.deepcopy(status)
+    new_status = clone(status)
     new_status["disruptionsAllowed"] = allowed - 1
     new_status.setdefault("disruptedPods", {})[pod["metadata"]["name"]] = rfc3339(store.clock.now())
     if allowed - 1 == 0:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from typing import Any
 
@@ -11,6 +10,7 @@ from migrate.cluster.twin.clock import rfc3339
 from migrate.cluster.twin.index import ClusterIndex, is_active
 from migrate.cluster.twin.quantity import parse_quantity
 from migrate.cluster.twin.resources import PODS
+from migrate.cluster.twin.store import clone
 
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 
@@ -58,13 +58,13 @@ def _allocatable(node: dict[str, Any]) -> dict[str, float]:
 class Scheduler:
     def __init__(self, api: Api):
         self.api = api
+        self._cache: dict[str, tuple[dict[str, Any], dict[str, float]]] = {}
 
     def reconcile(self, index: ClusterIndex) -> None:
-        store = self.api.store
         pending = sorted(
             (
                 p
-                for p in store.objects(PODS)
+                for p in index.unbound.values()
                 if not p["spec"].get("nodeName")
                 and is_active(p)
                 and p["spec"].get("schedulerName", "default-scheduler") == "default-scheduler"
@@ -76,11 +76,11 @@ class Scheduler:
         used: dict[str, Counter[str]] = {}
         for name in index.nodes:
             used[name] = Counter()
-            for pod in index.by_node.get(name, []):
+            for pod in index.on_node(name):
                 if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
-                    used[name].update(pod_requests(pod["spec"]))
+                    used[name].update(self._requests(pod))
         for pod in pending:
-            need = pod_requests(pod["spec"])
+            need = self._requests(pod)
             reasons: Counter[str] = Counter()
             feasible = []
             for name, node in index.nodes.items():
@@ -97,6 +97,14 @@ class Scheduler:
                 pod["metadata"]["namespace"], pod["metadata"]["name"], {"target": {"kind": "Node", "name": best}}
             )
             used[best].update(need)
+
+    def _requests(self, pod: dict[str, Any]) -> dict[str, float]:
+        """Requests per pod, remembered while its spec object is the same (stored objects never change)."""
+        uid, spec = pod["metadata"]["uid"], pod["spec"]
+        cached = self._cache.get(uid)
+        if cached is None or cached[0] is not spec:
+            cached = self._cache[uid] = (spec, pod_requests(spec))
+        return cached[1]
 
     def _unfit(
         self, pod: dict[str, Any], node: dict[str, Any], need: dict[str, float], used: Counter[str]
@@ -130,7 +138,7 @@ class Scheduler:
     def _mark_unschedulable(self, pod: dict[str, Any], total: int, reasons: Counter[str]) -> None:
         detail = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
         message = f"0/{total} nodes are available: {detail}." if total else "no nodes available to schedule pods"
-        status = copy.deepcopy(pod.get("status") or {})
+        status = clone(pod.get("status") or {})
         old = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"), None)
         if old and old.get("message") == message:
             return

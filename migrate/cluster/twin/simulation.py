@@ -60,6 +60,7 @@ class Twin:
             DisruptionController(self.store),
         ]
         self._settled: tuple[int, float | None] | None = None
+        self.index = ClusterIndex.attach(self.store)
         self._thread: threading.Thread | None = None
         self._stopping = False
         for ns in SYSTEM_NAMESPACES:
@@ -118,7 +119,8 @@ class Twin:
                     and (self._settled[1] is None or now < self._settled[1])
                 ):
                     return
-                index = ClusterIndex.build(self.store)
+                index = self.index
+                index.start_pass()
                 for actor in self.actors:
                     actor.reconcile(index)
                 if self.store.revision == revision:

@@ -204,7 +204,7 @@ class Store:
 
     def create(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            obj = copy.deepcopy(obj)
+            obj = clone(obj)
             meta = obj.setdefault("metadata", {})
             if self.find(rt, meta.get("namespace", ""), meta["name"]) is not None:
                 raise already_exists(rt.qualified, meta["name"])
@@ -229,7 +229,7 @@ class Store:
     def load(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
         """Insert a captured object keeping its uid and timestamps (snapshots); new resourceVersion."""
         with self.lock:
-            obj = copy.deepcopy(obj)
+            obj = clone(obj)
             obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
             meta = obj["metadata"]
             meta.setdefault("uid", self._next_uid())
@@ -259,9 +259,9 @@ class Store:
                     f"Precondition failed: UID in precondition: {meta['uid']}, UID in object meta: {old['metadata']['uid']}",
                 )
             if status:
-                new = {**old, "status": copy.deepcopy(obj.get("status", {})), "metadata": dict(old["metadata"])}
+                new = {**old, "status": clone(obj.get("status", {})), "metadata": dict(old["metadata"])}
             else:
-                new = copy.deepcopy(obj)
+                new = clone(obj)
                 new["apiVersion"], new["kind"] = rt.api_version, rt.kind
                 new_meta = new["metadata"]
                 for system in _SYSTEM_META:
@@ -371,6 +371,11 @@ class Store:
             for w in self._watches:
                 w.close()
             self._watches = []
+
+
+def clone(obj: Any) -> Any:
+    """A deep copy of JSON-shaped data; a JSON round trip is several times faster than copy.deepcopy."""
+    return json.loads(json.dumps(obj))
 
 
 def _key(rt: ResourceType, obj: dict[str, Any]) -> Key:
