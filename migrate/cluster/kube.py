@@ -72,7 +72,8 @@ class KubeCluster:
         self.api_client.close()
 
     # --- transport -----------------------------------------------------------------------------
-    def _call(self, what: str, fn: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, missing_ok: bool = False, gone_ok: bool = False,
+              **kwargs: Any) -> Any:
         """One API call as JSON, retried on 5xx, 429 and broken connections with capped exponential backoff."""
         kwargs.setdefault("_preload_content", False)
         kwargs.setdefault("_request_timeout", self.timeout)
@@ -83,7 +84,7 @@ class KubeCluster:
                 body = response.data
                 return json.loads(body) if body else {}
             except ApiException as exc:
-                if exc.status == 404 and missing_ok:
+                if (exc.status == 404 and missing_ok) or (exc.status == 410 and gone_ok):
                     return None
                 if exc.status not in RETRYABLE or attempt == self.attempts:
                     raise self._user_error(what, exc) from None
@@ -114,13 +115,10 @@ class KubeCluster:
         items: list[dict[str, Any]] = []
         token = None
         while True:
-            try:
-                page = self._call(what, fn, *args, limit=PAGE_SIZE, _continue=token, **kwargs) if token else \
-                    self._call(what, fn, *args, limit=PAGE_SIZE, **kwargs)
-            except UserError:
-                if token is None:
-                    raise
-                items, token = [], None  # 410 Gone on the token: start over
+            paging = {"_continue": token} if token else {}
+            page = self._call(what, fn, *args, limit=PAGE_SIZE, gone_ok=bool(token), **paging, **kwargs)
+            if page is None:
+                items, token = [], None  # 410 Gone: the continue token expired, start over as client-go's pager does
                 continue
             items.extend(page.get("items") or [])
             token = (page.get("metadata") or {}).get("continue")

@@ -143,6 +143,8 @@ def test_large_lists_are_paged_and_complete(large_ha, tmp_path) -> None:
     on_node = kube.list_pods(node_name="node042")
     assert on_node and all(p.node_name == "node042" for p in on_node)
     assert len(kube.list_nodes()) == 200 and len(kube.list_pdbs()) > 300
+    handle.fail_next(0, 410)  # the second page finds its continue token expired: the list starts over
+    assert len(kube.list_pods()) == len(pods)
 
 
 def test_kubeadm_config_reads_back_from_the_demo_snapshot(tmp_path) -> None:

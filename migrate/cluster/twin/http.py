@@ -101,7 +101,7 @@ class TwinHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         fault = self.server._next_fault()
-        if fault is not None:
+        if fault:  # 0 lets a request through, so a fault can be aimed at a later one
             return self._send(fault, ApiError(fault, _FAULT_REASONS.get(fault, "InternalError"), "injected fault").body())
         if self.server.token and self.headers.get("Authorization") != f"Bearer {self.server.token}":
             return self._send(401, ApiError(401, "Unauthorized", "Unauthorized").body())
