@@ -51,8 +51,10 @@ _FLATCAR_PYTHON = "/opt/bin/python"
 
 def build_spec(inventory: LoadedInventory, cluster: Resolution, hosts: dict[str, Resolution]) -> s.ClusterSpec:
     """The cluster as Kubespray deployed it. `cluster` resolves on the first control plane, `hosts` per host."""
-    kubelet = _kubelet(cluster)
-    nodes = tuple(_node(inventory, name, hosts[name], _kubelet_differences(cluster, hosts[name], kubelet)) for name in hosts)
+    kubelet = _kubelet(cluster, control_plane=True)
+    by_role: dict[bool, dict[str, Any]] = {}
+    nodes = tuple(_node(inventory, name, hosts[name], _kubelet_differences(inventory, cluster, hosts[name], kubelet, by_role))
+                  for name in hosts)
     _check_addresses(nodes, hosts)
     network = _network(cluster)
     dns_domain = network.dns_domain
@@ -187,7 +189,7 @@ def _control_plane(r: Resolution, control_planes: list[s.NodeSpec], dns_domain: 
         cert_sans=_cert_sans(r, control_planes, dns_domain, apiserver_ip, endpoint),
         apiserver_port=port,
         apiserver=s.Component(apiserver_args, _gates(r, "kube_apiserver_feature_gates")),
-        controller_manager=s.Component(_args(r.value("kube_kubeadm_controller_extra_args", {})), _gates(r, "kube_controller_feature_gates")),
+        controller_manager=s.Component(_controller_manager_args(r), _gates(r, "kube_controller_feature_gates")),
         scheduler=s.Component(_args(r.value("kube_kubeadm_scheduler_extra_args", {})), _gates(r, "kube_scheduler_feature_gates")),
         service_account_issuer=issuer,
         api_audiences=audiences,
@@ -201,6 +203,15 @@ def _control_plane(r: Resolution, control_planes: list[s.NodeSpec], dns_domain: 
         audit=_audit(r),
         encryption=_encryption(r),
     )
+
+
+def _controller_manager_args(r: Resolution) -> dict[str, str]:
+    """kubeadm extraArgs, plus allocate-node-cidrs=false where Kubespray's kubeadm template writes it (Calico IPAM)."""
+    args = _args(r.value("kube_kubeadm_controller_extra_args", {}))
+    calico_ipam = r.value("kube_network_plugin", "calico") == "calico" and not r.value("calico_ipam_host_local", False)
+    if calico_ipam or r.value("kube_controller_manager_allocate_node_cidrs", True) is False:
+        args.setdefault("allocate-node-cidrs", "false")
+    return args
 
 
 def _endpoint(r: Resolution, control_planes: list[s.NodeSpec], port: int) -> s.ControlPlaneEndpoint:
@@ -289,9 +300,10 @@ def _encryption(r: Resolution) -> s.SecretsEncryption | None:
 
 # --- kubelet, etcd, runtime, host ------------------------------------------------------------------
 
-def _kubelet(r: Resolution) -> s.Kubelet:
+def _kubelet(r: Resolution, control_plane: bool) -> s.Kubelet:
     config = {f: r.value(v, needed=False) for f, v in _KUBELET_FIELDS.items() if r.defined(v)}
-    config.update(_reservations(r))
+    config.setdefault("cgroupDriver", "systemd")  # the kubelet-config template's own default
+    config.update(_reservations(r, control_plane))
     eviction = r.value("eviction_hard", {}, needed=False)
     if eviction:
         config["evictionHard"] = eviction
@@ -308,21 +320,31 @@ def _kubelet(r: Resolution) -> s.Kubelet:
 _KUBELET_INPUTS = tuple(_KUBELET_FIELDS.values()) + (
     "eviction_hard", "kubelet_config_extra_args", "kubelet_custom_flags", "kubelet_feature_gates", "kube_feature_gates",
     "system_reserved", "kube_cpu_reserved", "kube_memory_reserved", "system_cpu_reserved", "system_memory_reserved",
+    "kube_master_cpu_reserved", "kube_master_memory_reserved", "kube_ephemeral_storage_reserved", "kube_pid_reserved",
 )
 
 
-def _kubelet_differences(cluster: Resolution, host: Resolution, kubelet: s.Kubelet) -> dict[str, Any]:
-    """Kubelet fields this host sets differently (e.g. group_vars/kube_node.yml), for its own patch."""
-    if host is cluster or all(host.raw(v) == cluster.raw(v) for v in _KUBELET_INPUTS):
-        return {}
-    own = _kubelet(host).config
-    return {k: v for k, v in own.items() if kubelet.config.get(k) != v}
+def _kubelet_differences(inv: LoadedInventory, cluster: Resolution, host: Resolution, kubelet: s.Kubelet,
+                         by_role: dict[bool, dict[str, Any]]) -> dict[str, Any]:
+    """Kubelet fields this host runs differently (group_vars/kube_node.yml, or per-role defaults), for its own patch."""
+    control_plane = host.host in inv.groups.get(CONTROL_PLANE, ())
+    same_inputs = all(host.raw(v) == cluster.raw(v) for v in _KUBELET_INPUTS)
+    if same_inputs and control_plane in by_role:
+        return by_role[control_plane]  # hosts with the same inputs and role run the same kubelet: compute once
+    own = _kubelet(host, control_plane=control_plane).config
+    differences = {k: v for k, v in own.items() if kubelet.config.get(k) != v}
+    if same_inputs:
+        by_role[control_plane] = differences
+    return differences
 
 
-def _reservations(r: Resolution) -> dict[str, Any]:
-    """kubeReserved always; systemReserved always from 2.27, before only when system_reserved is on."""
-    kube = {"cpu": "kube_cpu_reserved", "memory": "kube_memory_reserved", "ephemeral-storage": "kube_ephemeral_storage_reserved",
-            "pid": "kube_pid_reserved"}
+def _reservations(r: Resolution, control_plane: bool) -> dict[str, Any]:
+    """kubeReserved always (control planes had their own cpu/memory before 2.27); systemReserved always from 2.27,
+    before only when system_reserved is on."""
+    old_cp = control_plane and not r.defaults.release.at_least("2.27")
+    kube = {"cpu": "kube_master_cpu_reserved" if old_cp else "kube_cpu_reserved",
+            "memory": "kube_master_memory_reserved" if old_cp else "kube_memory_reserved",
+            "ephemeral-storage": "kube_ephemeral_storage_reserved", "pid": "kube_pid_reserved"}
     system = {"cpu": "system_cpu_reserved", "memory": "system_memory_reserved",
               "ephemeral-storage": "system_ephemeral_storage_reserved", "pid": "system_pid_reserved"}
     out: dict[str, Any] = {}
