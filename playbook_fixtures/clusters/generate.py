@@ -43,6 +43,7 @@ def suffix(seed: str, length: int) -> str:
 class Cluster:
     name: str
     version: str
+    cni: str = "calico"
     pod_cidr: str = "10.233.64.0/18"
     service_cidr: str = "10.233.0.0/18"
     node_prefix: int = 24
@@ -82,7 +83,9 @@ class Cluster:
             "apiVersion": "v1", "kind": "Node",
             "metadata": {"name": name, "uid": uid(self.name, "node", name), "creationTimestamp": CREATED, "labels": node_labels,
                          "annotations": {"node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
-            "spec": {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr], **({"taints": [CP_TAINT]} if control_plane else {})},
+            # Calico's own IPAM (Kubespray's default) leaves node podCIDRs unallocated
+            "spec": {**({"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]} if self.cni != "calico" else {}),
+                     **({"taints": [CP_TAINT]} if control_plane else {})},
             "status": {
                 "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
                 "capacity": {"cpu": cpu, "memory": memory, "pods": str(self.max_pods), "ephemeral-storage": "101430960Ki"},
@@ -112,7 +115,8 @@ class Cluster:
             owner: dict[str, Any] | None = None, host_network: bool = False, annotations: dict[str, str] | None = None) -> None:
         self.namespace(ns)
         node_obj = next(n for n in self.nodes if n["metadata"]["name"] == node)
-        base = ipaddress.ip_network(node_obj["spec"]["podCIDR"])
+        index = self.nodes.index(node_obj)
+        base = list(ipaddress.ip_network(self.pod_cidr).subnets(new_prefix=self.node_prefix))[index]
         ip = self.address_of(node) if host_network else str(base[2 + int(hashlib.sha256(f"{ns}/{name}".encode()).hexdigest(), 16) % (base.num_addresses - 4)])
         spec = json.loads(json.dumps(spec))
         spec.update(nodeName=node, schedulerName="default-scheduler", restartPolicy="Always", dnsPolicy="ClusterFirst",
@@ -263,20 +267,28 @@ def container_spec(name: str, image: str, cpu: str, memory: str, emptydir: bool)
 
 def kubeadm_configmaps(c: Cluster, *, endpoint: str, proxy_mode: str, feature_gates: dict[str, bool], extra_api_args: dict[str, str],
                        cert_sans: list[str], cluster_dns: str = "169.254.25.10") -> None:
+    control_planes = sorted(x["metadata"]["name"] for x in c.nodes if "node-role.kubernetes.io/control-plane" in x["metadata"]["labels"])
+    v1beta4 = tuple(int(x) for x in c.version.lstrip("v").split(".")[:2]) >= (1, 31)  # Kubespray's template switch
+
+    def args(values: dict[str, str]) -> Any:
+        """kubeadm v1beta4 lists {name, value}; v1beta3 keeps a map."""
+        return [{"name": k, "value": v} for k, v in values.items()] if v1beta4 else dict(values)
+
+    first = control_planes[0]  # kubeadm-config is uploaded by the first control plane
     cluster_config = {
-        "apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "ClusterConfiguration", "clusterName": "cluster.local",
-        "kubernetesVersion": c.version, "controlPlaneEndpoint": endpoint, "certificatesDir": "/etc/kubernetes/ssl",
-        "imageRepository": "registry.k8s.io",
+        "apiVersion": f"kubeadm.k8s.io/{'v1beta4' if v1beta4 else 'v1beta3'}", "kind": "ClusterConfiguration",
+        "clusterName": "cluster.local", "kubernetesVersion": c.version, "controlPlaneEndpoint": endpoint,
+        "certificatesDir": "/etc/kubernetes/ssl", "imageRepository": "registry.k8s.io",
         "networking": {"dnsDomain": "cluster.local", "podSubnet": c.pod_cidr, "serviceSubnet": c.service_cidr},
-        "etcd": {"external": {"endpoints": [f"https://{c.address_of(n)}:2379" for n in sorted(x["metadata"]["name"] for x in c.nodes
-                                                                                                   if "node-role.kubernetes.io/control-plane" in x["metadata"]["labels"])],
-                              "caFile": "/etc/ssl/etcd/ssl/ca.pem", "certFile": "/etc/ssl/etcd/ssl/node-{{ hostname }}.pem",
-                              "keyFile": "/etc/ssl/etcd/ssl/node-{{ hostname }}-key.pem"}},
-        "apiServer": {"certSANs": cert_sans, "extraArgs": [{"name": k, "value": v} for k, v in sorted(extra_api_args.items())]},
-        "controllerManager": {"extraArgs": [{"name": "node-cidr-mask-size-ipv4", "value": str(c.node_prefix)},
-                                            {"name": "cluster-cidr", "value": c.pod_cidr},
-                                            {"name": "service-cluster-ip-range", "value": c.service_cidr}]},
-        "scheduler": {"extraArgs": [{"name": "bind-address", "value": "0.0.0.0"}]},
+        "etcd": {"external": {"endpoints": [f"https://{c.address_of(n)}:2379" for n in control_planes],
+                              "caFile": "/etc/ssl/etcd/ssl/ca.pem", "certFile": f"/etc/ssl/etcd/ssl/node-{first}.pem",
+                              "keyFile": f"/etc/ssl/etcd/ssl/node-{first}-key.pem"}},
+        "apiServer": {"certSANs": cert_sans, "extraArgs": args(dict(sorted(extra_api_args.items())))},
+        # Kubespray's template: Calico allocates pod addresses itself, other CNIs get node CIDRs from the KCM
+        "controllerManager": {"extraArgs": args({"cluster-cidr": c.pod_cidr, "service-cluster-ip-range": c.service_cidr,
+                                                 **({"allocate-node-cidrs": "false"} if c.cni == "calico"
+                                                    else {"node-cidr-mask-size-ipv4": str(c.node_prefix)})})},
+        "scheduler": {"extraArgs": args({"bind-address": "0.0.0.0"})},
         "dns": {"disabled": True}, "proxy": {"disabled": True},
     }
     if feature_gates:
@@ -348,7 +360,7 @@ def demo() -> Cluster:
 
 
 def large_ha() -> Cluster:
-    c = Cluster("large-ha", "v1.30.4", node_prefix=26, max_pods=60)
+    c = Cluster("large-ha", "v1.30.4", cni="cilium", node_prefix=26, max_pods=60)
     c.endpoint = "k8s-api.large.internal:6443"
     for i in (1, 2, 3):
         c.node(f"cp0{i}", f"10.20.0.1{i}", True)
