@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ def _load_role_defaults() -> list[dict[str, Any]]:
         return _trusted(yaml.load(fh, Loader=_TextLoader))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_bundled(name: str) -> dict[str, Any]:
     with open(MAPPINGS / f"{name}.yaml") as fh:
         return _trusted(yaml.load(fh, Loader=_TextLoader))

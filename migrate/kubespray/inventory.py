@@ -114,7 +114,12 @@ def _candidates(directory: Path) -> list[Path]:
 
 def load_inventory(paths: list[Path], vault_password_file: Path | None = None) -> LoadedInventory:
     """Parse the inventory (several paths: like repeated -i) and compute every host's variables as ansible-playbook would."""
-    from migrate.kubespray.ansible_runtime import ansible_loader, ansible_warnings_collected, group_vars_read_once, vault_secrets
+    from migrate.kubespray.ansible_runtime import (
+        ansible_loader,
+        ansible_warnings_collected,
+        group_vars_read_once,
+        vault_secrets,
+    )
 
     sources: list[Path] = []
     warnings: list[str] = []

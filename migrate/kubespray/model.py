@@ -116,7 +116,7 @@ def _subnets(r: Resolution, joined: str, v4: str, v6: str, ipv4: bool, ipv6: boo
         parts = [p.strip() for p in str(r.value(joined)).split(",") if p.strip()]
     else:
         parts = ([str(r.value(v4))] if ipv4 else []) + ([str(r.value(v6))] if ipv6 else [])
-    for name, cidr in zip((v4, v6) if ipv4 else (v6,), parts):
+    for name, cidr in zip((v4, v6) if ipv4 else (v6,), parts, strict=False):
         _network_of(r, name, cidr)
     return tuple(parts)
 
@@ -511,7 +511,7 @@ def _literal_address(value: Any) -> str | None:
 
 def _check_addresses(nodes: tuple[s.NodeSpec, ...], hosts: dict[str, Resolution]) -> None:
     by_ip: dict[str, str] = {}
-    for node, (inv_name, r) in zip(nodes, hosts.items()):
+    for node, (inv_name, r) in zip(nodes, hosts.items(), strict=True):
         if node.ip is None and node.ansible_host is None and (node.is_worker or node.is_control_plane):
             raise UserError(
                 f"host {inv_name} has no address: neither ip nor ansible_host is set",
