@@ -106,3 +106,18 @@ def test_apply_cordon_drain_blocked_then_succeeds(cluster, tmp_path: Path) -> No
     again = kubectl(home, "apply", "-f", str(tmp_path / "app.yaml"))
     assert again.returncode == 0 and "deployment.apps/web unchanged" in again.stdout
     assert kubectl(home, "uncordon", target).returncode == 0
+
+
+def test_delete_wait_and_scale_follow_the_cluster(cluster) -> None:
+    twin, _, home = cluster
+    assert kubectl(home, "create", "deployment", "echo", "--image=example/echo:1", "--replicas=1").returncode == 0
+    _wait(lambda: any(p["metadata"]["labels"].get("app") == "echo" and p["status"]["phase"] == "Running" for p in twin.store.objects(PODS)))
+    assert kubectl(home, "scale", "deployment", "echo", "--replicas=3").returncode == 0
+    status = kubectl(home, "rollout", "status", "deployment/echo", "--timeout=20s")
+    assert status.returncode == 0 and 'deployment "echo" successfully rolled out' in status.stdout
+    pod = next(p["metadata"]["name"] for p in twin.store.objects(PODS) if p["metadata"]["labels"].get("app") == "echo")
+    started = time.monotonic()
+    deleted = kubectl(home, "delete", "pod", pod, "--wait=true", "--timeout=20s")
+    # --wait watches with sendInitialEvents and needs the initial-events-end bookmark to return promptly
+    assert deleted.returncode == 0 and time.monotonic() - started < 5, deleted.stderr
+    assert twin.store.find(PODS, "default", pod) is None

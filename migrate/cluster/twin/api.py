@@ -48,8 +48,9 @@ class Api:
         label_selector: str | None = None,
         field_selector: str | None = None,
         resource_version: str | None = None,
+        initial_events: bool = False,
     ) -> Watch:
-        return self.store.watch(rt, namespace, *_selectors(rt, label_selector, field_selector), resource_version)
+        return self.store.watch(rt, namespace, *_selectors(rt, label_selector, field_selector), resource_version, initial_events)
 
     # --- writes --------------------------------------------------------------------------------
     def create(

@@ -211,7 +211,8 @@ class TwinHandler(BaseHTTPRequestHandler):
         api = self.server.twin.api
         try:
             watch = api.watch(
-                rt, namespace, query.get("labelSelector"), query.get("fieldSelector"), query.get("resourceVersion")
+                rt, namespace, query.get("labelSelector"), query.get("fieldSelector"), query.get("resourceVersion"),
+                initial_events=query.get("sendInitialEvents") == "true",
             )
         except ApiError as exc:
             if exc.code != 410:

@@ -9,6 +9,7 @@ from typing import Any
 
 from migrate.cluster.snapshot import RESOURCES as SNAPSHOT_RESOURCES
 from migrate.cluster.snapshot import read_snapshot
+from migrate.cluster.twin import admission
 from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.clock import Clock, RealClock, VirtualClock, parse_rfc3339
 from migrate.cluster.twin.controllers import (
@@ -25,7 +26,7 @@ from migrate.cluster.twin.nodes import NodeLifecycle, node_manifest
 from migrate.cluster.twin.pdb import DisruptionController
 from migrate.cluster.twin.resources import NAMESPACES, NODES, by_path
 from migrate.cluster.twin.scheduler import Scheduler
-from migrate.cluster.twin.store import Store
+from migrate.cluster.twin.store import Store, clone
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 MAX_PASSES = 50  # a pass that keeps changing the store this often is a controller fight, not convergence
@@ -94,7 +95,9 @@ class Twin:
                     ns = obj["metadata"].get("namespace")
                     if rt.namespaced and ns and self.store.find(NAMESPACES, "", ns) is None:
                         self.store.create(NAMESPACES, {"metadata": {"name": ns}, "status": {"phase": "Active"}})
-                    self.store.load(rt, obj)
+                    obj = clone(obj)
+                    admission.default(rt, obj)  # as the API server defaults what it reads back from etcd
+                    self.store.load(rt, obj, owned=True)
         self.reconcile()
 
     @staticmethod

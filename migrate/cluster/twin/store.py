@@ -226,10 +226,13 @@ class Store:
                 meta["generation"] = 1
             return self._commit("ADDED", rt, obj, None)
 
-    def load(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-        """Insert a captured object keeping its uid and timestamps (snapshots); new resourceVersion."""
+    def load(self, rt: ResourceType, obj: dict[str, Any], owned: bool = False) -> dict[str, Any]:
+        """Insert a captured object keeping its uid and timestamps (snapshots); new resourceVersion.
+
+        `owned`: the caller hands the object over and will not touch it again, so it is not copied.
+        """
         with self.lock:
-            obj = clone(obj)
+            obj = obj if owned else clone(obj)
             obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
             meta = obj["metadata"]
             meta.setdefault("uid", self._next_uid())
@@ -337,11 +340,16 @@ class Store:
         labels: LabelSelector,
         fields: FieldSelector,
         resource_version: str | None,
+        initial_events: bool = False,
     ) -> Watch:
-        """From `resource_version` (replaying history), or from now with an ADDED per current object."""
+        """From `resource_version` (replaying history), or from now with an ADDED per current object.
+
+        `initial_events` (sendInitialEvents=true) always starts with the current objects and marks their end
+        with a BOOKMARK annotated `k8s.io/initial-events-end`, which kubectl's `--wait` waits for.
+        """
         with self.lock:
             w = Watch(rt, namespace, labels, fields)
-            if resource_version and resource_version != "0":
+            if resource_version and resource_version != "0" and not initial_events:
                 try:
                     since = int(resource_version)
                 except ValueError:
@@ -354,6 +362,10 @@ class Store:
             else:
                 for obj in self.list(rt, namespace, labels, fields).items:
                     w.queue.put(("ADDED", obj))
+                if initial_events:
+                    marker = {"kind": rt.kind, "apiVersion": rt.api_version,
+                              "metadata": {"resourceVersion": str(self.revision), "annotations": {"k8s.io/initial-events-end": "true"}}}
+                    w.queue.put(("BOOKMARK", marker))
             self._watches.append(w)
             return w
 

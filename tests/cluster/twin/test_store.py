@@ -103,3 +103,12 @@ def test_watch_from_a_compacted_version_is_410(store: Store) -> None:
     with pytest.raises(ApiError) as info:
         store.watch(CONFIGMAPS, None, EVERYTHING, FieldSelector(), first["metadata"]["resourceVersion"])
     assert info.value.code == 410 and "too old resource version" in info.value.message
+
+
+def test_initial_events_end_with_a_bookmark(store: Store) -> None:
+    store.create(CONFIGMAPS, _cm("a"))
+    watch = store.watch(CONFIGMAPS, "default", EVERYTHING, FieldSelector(), "5", initial_events=True)
+    kind, obj = watch.next(0)
+    marker_kind, marker = watch.next(0)
+    assert (kind, obj["metadata"]["name"]) == ("ADDED", "a")
+    assert marker_kind == "BOOKMARK" and marker["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
