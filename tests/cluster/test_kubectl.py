@@ -108,9 +108,14 @@ def test_apply_cordon_drain_blocked_then_succeeds(cluster, tmp_path: Path) -> No
     assert kubectl(home, "uncordon", target).returncode == 0
 
 
-def test_delete_wait_and_scale_follow_the_cluster(cluster) -> None:
+def test_delete_wait_and_scale_follow_the_cluster(cluster, tmp_path: Path) -> None:
     twin, _, home = cluster
-    assert kubectl(home, "create", "deployment", "echo", "--image=example/echo:1", "--replicas=1").returncode == 0
+    # `kubectl create deployment` sends protobuf, which the twin refuses with 415; manifests go as JSON
+    refused = kubectl(home, "create", "deployment", "echo", "--image=example/echo:1")
+    assert refused.returncode == 1 and "unknown format" in refused.stderr
+    manifest = tmp_path / "echo.yaml"
+    manifest.write_text(APP.split("---")[0].replace("web", "echo").replace("replicas: 2", "replicas: 1"))
+    assert kubectl(home, "create", "-f", str(manifest)).returncode == 0
     _wait(lambda: any(p["metadata"]["labels"].get("app") == "echo" and p["status"]["phase"] == "Running" for p in twin.store.objects(PODS)))
     assert kubectl(home, "scale", "deployment", "echo", "--replicas=3").returncode == 0
     status = kubectl(home, "rollout", "status", "deployment/echo", "--timeout=20s")

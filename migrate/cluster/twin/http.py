@@ -86,6 +86,10 @@ class TwinHandler(BaseHTTPRequestHandler):
 
     def _body(self) -> Any:
         raw = self._raw
+        content_type = self.headers.get("Content-Type") or ""
+        if "protobuf" in content_type or "cbor" in content_type:
+            # client-go switches to JSON for the rest of its life when the server answers 415 to these
+            raise ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got "{content_type}")')
         if not raw:
             return {}
         try:
