@@ -38,6 +38,7 @@ class LoadedInventory:
     warnings: tuple[str, ...]
     host_groups: dict[str, tuple[str, ...]]  # host -> its groups, lowest precedence first
     legacy_names: bool = False  # written with kube-master & co, i.e. for Kubespray 2.15 or older
+    declared_groups: tuple[str, ...] = ()  # groups the inventory itself gives hosts (not ones we derived)
 
     def host_line(self, host: str) -> str:
         """Where a host is declared: the first line of a source that starts with its name."""
@@ -139,6 +140,9 @@ def load_inventory(paths: list[Path], vault_password_file: Path | None = None) -
     with ansible_warnings_collected() as notices, group_vars_read_once():
         try:
             inventory = InventoryManager(loader=loader, sources=[str(s) for s in sources])
+            _refuse_hosts_named_like_groups(inventory, sources)
+            declared = sorted(g for g, group in inventory.groups.items() if g not in ("all", "ungrouped") and group.get_hosts())
+            warnings += _unmatched_group_vars(sources, set(inventory.groups))
             groups = _kubespray_groups(inventory)
             _add_dynamic_groups(inventory, groups)
             variables = VariableManager(loader=loader, inventory=inventory)
@@ -149,11 +153,47 @@ def load_inventory(paths: list[Path], vault_password_file: Path | None = None) -
             }
         except AnsibleError as exc:
             raise _explain(notices.failures[0] if notices.failures else exc, sources[0], vault_password_file) from None
-    warnings += [f"Ansible: {w}" for w in notices.warnings]
+    warnings += [f"Ansible: {w}" for w in dict.fromkeys(notices.warnings)]  # Ansible repeats some per pass
     host_groups = {h: tuple(g.name for g in sorted(inventory.get_host(h).get_groups(), key=lambda g: (g.depth, g.priority, g.name))
                             if g.name != "all") for h in host_vars}
     legacy = any(name in LEGACY_GROUPS for name in inventory.groups)
-    return LoadedInventory(tuple(sources), groups, host_vars, loader, tuple(warnings), host_groups, legacy)
+    return LoadedInventory(tuple(sources), groups, host_vars, loader, tuple(warnings), host_groups, legacy, tuple(declared))
+
+
+_KNOWN_GROUPS = set(LEGACY_GROUPS) | set(LEGACY_GROUPS.values()) | {ETCD, "bastion"}
+
+
+def _refuse_hosts_named_like_groups(inventory: Any, sources: list[Path]) -> None:
+    """`[etcd]` followed by `kube_control_plane` declares a HOST of that name: almost always a missing `:children`."""
+    for host in inventory.hosts.values():
+        if host.name in _KNOWN_GROUPS and host.name != "bastion":
+            parents = sorted(g.name for g in host.get_groups() if g.name not in ("all", "ungrouped"))
+            where = next((f"{_short(str(s))}:{n}" for s in sources for n, line in enumerate(_lines(s), 1)
+                          if line.strip() == host.name), _short(str(sources[0])))
+            raise UserError(
+                f"{host.name!r} is declared as a host in [{', '.join(parents) or 'all'}], but it is a Kubespray group name",
+                where=where,
+                hint=f"to put the group's hosts there, write [{parents[0] if parents else 'group'}:children]",
+            )
+
+
+def _unmatched_group_vars(sources: list[Path], groups: set[str]) -> list[str]:
+    """group_vars entries Ansible will silently never apply, e.g. k8s-cluster/ in an inventory using k8s_cluster."""
+    notes = []
+    for root in {s.resolve().parent for s in sources}:
+        base = root / "group_vars"
+        if not base.is_dir():
+            continue
+        for entry in sorted(base.iterdir()):
+            name = entry.name if entry.is_dir() else entry.stem
+            if entry.name.startswith(".") or (entry.is_file() and entry.suffix not in ("", ".yml", ".yaml", ".json")):
+                continue
+            if name in groups or name in ("all", *LEGACY_GROUPS.values()):
+                continue
+            twin = LEGACY_GROUPS.get(name)
+            why = f" (this inventory names that group {twin})" if twin else ""
+            notes.append(f"group_vars/{entry.name} matches no group in the inventory, so Ansible never applies it{why}")
+    return notes
 
 
 def _kubespray_groups(inventory: Any) -> dict[str, tuple[str, ...]]:
@@ -209,11 +249,31 @@ def _explain(exc: Exception, source: Path, vault_password_file: Path | None) -> 
             where=origin or str(source),
             hint=f"check that {vault_password_file} holds the password this inventory was encrypted with",
         )
-    text = _root_cause(exc) or text
+    yaml_problem = _yaml_problem(exc)
+    if yaml_problem is not None:
+        text, origin = yaml_problem[0], yaml_problem[1] or origin
+    text = text if yaml_problem else (_root_cause(exc) or text)
     if origin is None or ":" not in origin.rsplit("/", 1)[-1]:
         origin = _ini_line_of(source, text) or origin
     return UserError(f"Ansible cannot read the inventory: {text}", where=origin or str(source),
                      hint="fix that line so that `ansible-inventory -i <it> --list` accepts it")
+
+
+def _yaml_problem(exc: BaseException) -> tuple[str, str | None] | None:
+    """A YAML syntax error in full: the context (with its line) and the problem, at the problem's line."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None and getattr(exc, "problem", None):
+            context = getattr(exc, "context", None)
+            context_mark = getattr(exc, "context_mark", None)
+            where_context = f" (line {context_mark.line + 1})" if context_mark is not None else ""
+            text = f"{context}{where_context}: {exc.problem}" if context else str(exc.problem)
+            path = mark.name if mark.name and not mark.name.startswith("<") else None
+            return "YAML syntax: " + " ".join(text.split()), (f"{_short(path)}:{mark.line + 1}" if path else None)
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _root_cause(exc: BaseException) -> str | None:

@@ -47,6 +47,8 @@ _ETCD_FLAGS = {
 }
 _UPSTREAM_IMAGE_REPOS = {"registry.k8s.io", "k8s.gcr.io", "docker.io", "quay.io", "ghcr.io", "gcr.io"}
 _FLATCAR_PYTHON = "/opt/bin/python"
+_KNOWN_CNIS = {"calico", "cilium", "flannel", "kube-ovn", "kube-router", "macvlan", "cni", "custom_cni", "none", "cloud",
+               "weave", "canal", "contiv"}
 
 
 def build_spec(inventory: LoadedInventory, cluster: Resolution, hosts: dict[str, Resolution]) -> s.ClusterSpec:
@@ -56,6 +58,11 @@ def build_spec(inventory: LoadedInventory, cluster: Resolution, hosts: dict[str,
     nodes = tuple(_node(inventory, name, hosts[name], _kubelet_differences(inventory, cluster, hosts[name], kubelet, by_role))
                   for name in hosts)
     _check_addresses(nodes, hosts)
+    guessed = [n.name for n, r in zip(nodes, hosts.values(), strict=True) if n.ip and not r.value("ip", None)]
+    if guessed:
+        shown = ", ".join(guessed[:5]) + (f" and {len(guessed) - 5} more" if len(guessed) > 5 else "")
+        cluster.warnings.append(f"{len(guessed)} host(s) have no ip, so their node address is taken from ansible_host: "
+                                f"{shown}; set ip where the two differ (NAT, jump hosts)")
     network = _network(cluster)
     dns_domain = network.dns_domain
     control_planes = [n for n in nodes if n.is_control_plane]
@@ -81,10 +88,17 @@ def _network(r: Resolution) -> s.Network:
     pods = _subnets(r, "kube_pods_subnets", "kube_pods_subnet", "kube_pods_subnet_ipv6", ipv4, ipv6)
     _check_no_overlap(r, pods, services)
     dns_mode = str(r.value("dns_mode", "coredns"))
+    if dns_mode == "kubedns":  # before CoreDNS (Kubespray <= 2.10): same Service IP, and the same role for pods
+        r.warnings.append(f"{r.origin('dns_mode')}: dns_mode kubedns is read as coredns (same Service IP); "
+                          "the running cluster's DNS Deployment should be checked")
+        dns_mode = "coredns"
     nodelocal = bool(r.value("enable_nodelocaldns", False)) and dns_mode in ("coredns", "coredns_dual")
     coredns_ip = r.value("skydns_server") or str(ipaddress.ip_network(services[0], strict=False)[3])
     nodelocal_ip = str(r.value("nodelocaldns_ip", "169.254.25.10")) if nodelocal else None
     plugin = str(r.value("kube_network_plugin", "calico"))
+    if plugin not in _KNOWN_CNIS:
+        r.warnings.append(f"{r.origin('kube_network_plugin')}: kube_network_plugin {plugin!r} is not a CNI Kubespray "
+                          f"2.16+ deploys; its settings are not read")
     return s.Network(
         pod_subnets=pods,
         service_subnets=services,
@@ -96,12 +110,22 @@ def _network(r: Resolution) -> s.Network:
         nodelocaldns_ip=nodelocal_ip,
         cluster_dns=_cluster_dns(r, dns_mode, nodelocal_ip, coredns_ip),
         upstream_dns_servers=tuple(str(x) for x in r.value("upstream_dns_servers", []) or []),
-        apiserver_service_ip=str(r.value("kube_apiserver_ip") or ipaddress.ip_network(services[0], strict=False)[1]),
+        apiserver_service_ip=_apiserver_service_ip(r, services[0]),
         cni=s.CNI(name=plugin, settings=_cni_settings(r, plugin), multus=bool(r.value("kube_network_plugin_multus", False))),
         kube_proxy_mode=str(r.value("kube_proxy_mode", "ipvs")),
         kube_proxy_enabled=not _kube_proxy_replaced(r, plugin),
         kube_proxy_strict_arp=bool(r.value("kube_proxy_strict_arp", False)),
     )
+
+
+def _apiserver_service_ip(r: Resolution, service_cidr: str) -> str:
+    """The `kubernetes` Service always takes the first address of the range, whatever kube_apiserver_ip says."""
+    first = str(ipaddress.ip_network(service_cidr, strict=False)[1])
+    written = r.value("kube_apiserver_ip", None, needed=False)
+    if written and str(written) != first:
+        r.warnings.append(f"{r.origin('kube_apiserver_ip')}: kube_apiserver_ip {written} is not the first address of "
+                          f"{service_cidr}; the kubernetes Service is {first} (both are kept as certificate SANs)")
+    return first
 
 
 def _stack_ipv6(r: Resolution) -> bool:
@@ -228,7 +252,7 @@ def _endpoint(r: Resolution, control_planes: list[s.NodeSpec], port: int) -> s.C
 def _cert_sans(r: Resolution, cps: list[s.NodeSpec], dns_domain: str, apiserver_ip: str, ep: s.ControlPlaneEndpoint) -> tuple[str, ...]:
     """The apiserver certificate SANs Kubespray's kubeadm-setup.yml builds (host facts aside)."""
     sans: list[str] = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", f"kubernetes.default.svc.{dns_domain}",
-                       apiserver_ip, "localhost", "127.0.0.1"]
+                       apiserver_ip, str(r.value("kube_apiserver_ip", apiserver_ip, needed=False)), "localhost", "127.0.0.1"]
     lb = r.value("loadbalancer_apiserver")
     if isinstance(lb, dict) and lb.get("address"):
         sans += [ep.host, str(lb["address"])]
@@ -473,11 +497,12 @@ def _node(inv: LoadedInventory, name: str, r: Resolution, kubelet_config: dict[s
     if name in inv.groups.get(ETCD, ()):
         roles.append(s.ROLE_ETCD)
     ip = r.value("ip", None)
-    ansible_host = r.raw("ansible_host")
+    ansible_host = r.raw("ansible_host") or r.raw("ansible_ssh_host")  # ansible_ssh_host: Ansible < 2.0 spelling
     if not ip:
         ip = _literal_address(ansible_host) or _literal_address(name)
     labels = r.value("node_labels", {}) or {}
     taints = r.value("node_taints", []) or []
+    _check_labels_and_taints(r, name, labels, taints)
     return s.NodeSpec(
         name=_node_name(r, name),
         roles=tuple(roles),
@@ -500,6 +525,20 @@ def _member_name(inv: LoadedInventory, name: str, r: Resolution) -> str | None:
     if r.set_by_inventory("etcd_member_name") and r.value("etcd_member_name"):
         return str(r.value("etcd_member_name"))
     return f"etcd{members.index(name) + 1}"
+
+
+def _check_labels_and_taints(r: Resolution, host: str, labels: Any, taints: Any) -> None:
+    """Kubespray runs `kubectl label/taint` with these: a dict of strings, and a list of key=value:Effect strings."""
+    if not isinstance(labels, dict):
+        raise UserError(f"node_labels of host {host} must be a mapping of label to value, not {type(labels).__name__}",
+                        where=r.origin("node_labels"), hint="write node_labels: {\"role\": \"db\"}")
+    bad = [t for t in (taints if isinstance(taints, list) else [taints]) if not isinstance(t, str) or ":" not in t]
+    if bad:
+        raise UserError(
+            f"node_taints of host {host} must be strings like 'key=value:NoSchedule', not {bad[0]!r}",
+            where=r.origin("node_taints"),
+            hint="Kubespray passes each entry to `kubectl taint`; write e.g. - \"dedicated=db:NoSchedule\"",
+        )
 
 
 def _literal_address(value: Any) -> str | None:
@@ -533,7 +572,7 @@ def require_control_plane(inv: LoadedInventory) -> str:
     """The first control plane: Kubespray renders kubeadm's config there."""
     cps = inv.groups.get(CONTROL_PLANE, ())
     if not cps:
-        known = sorted(g for g in inv.groups if g not in ("all", "ungrouped"))
+        known = list(inv.declared_groups)
         raise UserError(
             "no control-plane hosts: the inventory has no hosts in kube_control_plane (or legacy kube-master)",
             where=str(inv.sources[0]),

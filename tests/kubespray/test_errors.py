@@ -138,3 +138,38 @@ def test_reading_never_runs_side_effect_lookups(tmp_path):
     resolved = load_cluster(path)
     assert not (tmp_path / "creds").exists() and not marker.exists()
     assert any("lookup('pipe')" in w for w in resolved.warnings)
+
+
+def test_a_group_name_written_as_a_host_is_refused(tmp_path):
+    (tmp_path / "inventory.ini").write_text(
+        "[kube_control_plane]\ncp1 ip=10.0.0.1\n[kube_node]\nw1 ip=10.0.0.2\n[etcd]\nkube_control_plane\n")
+    message = refused(tmp_path)
+    assert "inventory.ini:6" in message and "[etcd:children]" in message
+
+
+def test_taints_must_be_kubectl_strings(tmp_path):
+    hosts = HOSTS.replace("w1: {ansible_host: 10.1.0.21, ip: 10.1.0.21}",
+                          "w1: {ansible_host: 10.1.0.21, ip: 10.1.0.21, node_taints: [{key: dedicated, effect: NoSchedule}]}")
+    message = refused(inventory(tmp_path, hosts))
+    assert "node_taints" in message and "w1" in message and "hosts.yaml" in message
+
+
+def test_yaml_errors_keep_the_context_line(tmp_path):
+    path = inventory(tmp_path, all="offline: true\nimage_repo:\n\n\"{{ kube_image_repo }}/x\"\n  nested: 1\n")
+    message = refused(path)
+    assert "group_vars/all/main.yml:" in message and "YAML syntax" in message
+
+
+def test_group_vars_for_a_group_that_does_not_exist_is_said(tmp_path):
+    path = inventory(tmp_path, **{"k8s-cluster": "kube_network_plugin: flannel\n"})
+    resolved = load_cluster(path)
+    assert resolved.spec.network.cni.name == "calico"  # Ansible never applies it...
+    assert any("group_vars/k8s-cluster" in w and "k8s_cluster" in w for w in resolved.warnings)  # ...and we say so
+
+
+def test_kubernetes_service_ip_is_the_first_address_whatever_kube_apiserver_ip_says(tmp_path):
+    path = inventory(tmp_path, k8s_cluster="kube_service_addresses: 10.96.0.0/12\nkube_apiserver_ip: 192.168.4.63\n")
+    resolved = load_cluster(path)
+    assert resolved.spec.network.apiserver_service_ip == "10.96.0.1"
+    assert {"10.96.0.1", "192.168.4.63"} <= set(resolved.spec.control_plane.cert_sans)
+    assert any("kube_apiserver_ip" in w for w in resolved.warnings)
