@@ -98,13 +98,24 @@ def inventory_sources(path: Path) -> tuple[list[Path], list[str]]:
             return [path / name], note
     found = _candidates(path)
     if not found:
+        nested = _nested_inventories(path)
         raise UserError(
             "no inventory file in this directory (looked for hosts.yaml, hosts.yml, inventory.ini, hosts, ...)",
             where=str(path),
-            hint="pass the inventory file itself, e.g. inventory/mycluster/hosts.yaml",
+            hint=f"inventories below it: {', '.join(nested)}" if nested
+            else "pass the inventory file itself, e.g. inventory/mycluster/hosts.yaml",
         )
     note = [f"using {found[0].name}; also present and not loaded: {', '.join(p.name for p in found[1:])}"] if len(found) > 1 else []
     return [found[0]], note
+
+
+def _nested_inventories(directory: Path, depth: int = 3) -> list[str]:
+    """Inventory directories a few levels down (a repository root was given), for the hint."""
+    found = []
+    for sub in sorted(directory.rglob("*")):
+        if sub.is_dir() and len(sub.relative_to(directory).parts) <= depth and any((sub / n).is_file() for n in _PREFERRED):
+            found.append(str(sub))
+    return found[:5]
 
 
 def _candidates(directory: Path) -> list[Path]:

@@ -87,7 +87,8 @@ class Resolution:
             if needed:
                 self._blame_a_reference(name, raw)  # the variable the user wrote is a better culprit than a derived one
                 raise self._template_problem(name, raw, exc) from None
-            if name in self._inventory_vars:  # Kubespray's own fact-based defaults are expected not to render offline
+            # Kubespray's own fact-based defaults are expected not to render offline, nor refused lookups (credentials)
+            if name in self._inventory_vars and "is not run while reading" not in exc.message:
                 self.warnings.append(f"{self.origin(name)}: {name} cannot be rendered ({exc.message}); the migration does not need it")
             value = default
         self._cache[name] = value
