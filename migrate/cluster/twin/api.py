@@ -94,7 +94,13 @@ class Api:
             return self.store.create(rt, obj)
 
     def replace(
-        self, rt: ResourceType, namespace: str, name: str, body: dict[str, Any], subresource: str | None = None
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        body: dict[str, Any],
+        subresource: str | None = None,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
         meta = body.get("metadata") or {}
         if meta.get("name") and meta["name"] != name:
@@ -106,10 +112,17 @@ class Api:
         if subresource is None:
             admission.validate(rt, obj)
             admission.default(rt, obj)
-        return self.store.update(rt, obj, status=subresource == "status")
+        return self.store.update(rt, obj, status=subresource == "status", dry_run=dry_run)
 
     def patch(
-        self, rt: ResourceType, namespace: str, name: str, patch: Any, content_type: str, subresource: str | None = None
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        patch: Any,
+        content_type: str,
+        subresource: str | None = None,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
         with self.store.lock:
             current = self.store.get(rt, namespace, name)
@@ -120,7 +133,7 @@ class Api:
                 "resourceVersion"
             ] or "resourceVersion" not in _metadata_of(patch):
                 patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-            return self.replace(rt, namespace, name, patched, subresource)
+            return self.replace(rt, namespace, name, patched, subresource, dry_run)
 
     def delete(
         self, rt: ResourceType, namespace: str, name: str, options: dict[str, Any] | None = None

@@ -289,7 +289,7 @@ class TwinHandler(BaseHTTPRequestHandler):
                 )
             return self._send(200, obj)
         if method == "PUT":
-            return self._send(200, api.replace(rt, namespace, name, self._body(), sub))
+            return self._send(200, api.replace(rt, namespace, name, self._body(), sub, dry_run=bool(query.get("dryRun"))))
         if method == "PATCH":
             content_type = self.headers.get("Content-Type") or "application/json"
             if content_type.startswith(APPLY_PATCH):
@@ -305,7 +305,9 @@ class TwinHandler(BaseHTTPRequestHandler):
                     if isinstance(self._body(), list)
                     else "application/strategic-merge-patch+json"
                 )
-            return self._send(200, api.patch(rt, namespace, name, self._body(), content_type, sub))
+            return self._send(
+                200, api.patch(rt, namespace, name, self._body(), content_type, sub, dry_run=bool(query.get("dryRun")))
+            )
         if method == "DELETE":
             options = {**self._body(), **_delete_query(query)}
             obj, _ = api.delete(rt, namespace, name, options)

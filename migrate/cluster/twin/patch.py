@@ -29,6 +29,8 @@ MERGE_KEYS = {
     "tolerations": None,
     "finalizers": None,
 }
+# fields whose Go type says patchStrategy "replace": a patch replaces them whole (a PDB's selector)
+REPLACE_FIELDS = {"selector"}
 
 
 def apply_patch(target: dict[str, Any], patch: Any, content_type: str) -> dict[str, Any]:
@@ -81,6 +83,8 @@ def strategic_merge(target: Any, patch: Any) -> Any:
             continue
         if value is None:
             result.pop(key, None)
+        elif key in REPLACE_FIELDS and isinstance(value, dict):
+            result[key] = {k: copy.deepcopy(v) for k, v in value.items() if not k.startswith("$")}
         elif isinstance(value, list) and MERGE_KEYS.get(key):
             result[key] = _merge_keyed_list(result.get(key) or [], value, MERGE_KEYS[key])
         else:

@@ -240,7 +240,14 @@ class Store:
             return self._commit("ADDED", rt, obj, self.find(rt, meta.get("namespace", ""), meta["name"]))
 
     def update(
-        self, rt: ResourceType, obj: dict[str, Any], *, status: bool = False, force: bool = False, whole: bool = False
+        self,
+        rt: ResourceType,
+        obj: dict[str, Any],
+        *,
+        status: bool = False,
+        force: bool = False,
+        whole: bool = False,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
         """Replace an object. A given resourceVersion must be current (409 otherwise) unless `force`.
 
@@ -278,6 +285,8 @@ class Store:
                     new["status"] = old["status"]
                 if "generation" in new_meta and _spec(new) != _spec(old):
                     new_meta["generation"] = old["metadata"]["generation"] + 1
+            if dry_run:
+                return new  # the object as it would be; nothing stored, no new resourceVersion
             if _same(new, old):
                 return old  # a no-op write does not move resourceVersion, as on a real server
             if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers") and rt.kind != "Pod":

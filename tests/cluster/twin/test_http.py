@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config, watch
 
-from migrate.cluster.twin.resources import PDBS, PODS
+from migrate.cluster.twin.resources import NODES, PDBS, PODS
 from tests.cluster.conftest import pdb, web_with_budget
 
 
@@ -114,3 +114,10 @@ def test_official_client_patches_with_each_content_type(twin, served, tmp_path) 
     core.patch_node("w1", {"metadata": {"labels": {"a": None}}}, _content_type="application/merge-patch+json")
     labels = core.read_node("w1").metadata.labels
     assert labels.get("b") == "2" and "a" not in labels
+
+
+def test_server_side_dry_run_changes_nothing(twin, served) -> None:
+    code, node = _request(served, "PATCH", "/api/v1/nodes/w1?dryRun=All", {"spec": {"unschedulable": True}},
+                          content_type="application/strategic-merge-patch+json")
+    assert code == 200 and node["spec"]["unschedulable"] is True
+    assert not twin.store.get(NODES, "", "w1")["spec"].get("unschedulable")

@@ -33,3 +33,9 @@ def test_json_patch_operations_and_failed_test() -> None:
     with pytest.raises(ApiError) as info:
         apply_patch(POD, [{"op": "test", "path": "/metadata/labels/a", "value": "nope"}], JSON_PATCH)
     assert info.value.code == 422
+
+
+def test_strategic_merge_replaces_a_selector_whole() -> None:
+    pdb = {"spec": {"selector": {"matchLabels": {"app": "web", "tier": "front"}}, "minAvailable": 1}}
+    out = apply_patch(pdb, {"spec": {"selector": {"matchLabels": {"app": "web"}}}}, STRATEGIC_MERGE_PATCH)
+    assert out["spec"] == {"selector": {"matchLabels": {"app": "web"}}, "minAvailable": 1}
