@@ -209,16 +209,13 @@ def _unmatched_group_vars(sources: list[Path], groups: set[str]) -> list[str]:
 
 def _kubespray_groups(inventory: Any) -> dict[str, tuple[str, ...]]:
     """Group membership under today's names: legacy names merged in, k8s_cluster computed as Kubespray 2.27+ does."""
-    groups: dict[str, list[str]] = {}
+    groups: dict[str, dict[str, None]] = {}  # dicts as ordered sets: inventory order, O(1) membership
     for name, group in inventory.groups.items():
-        target = LEGACY_GROUPS.get(name, name)
-        members = groups.setdefault(target, [])
-        for host in group.get_hosts():
-            if host.name not in members:
-                members.append(host.name)
-    cluster = groups.setdefault(CLUSTER, [])
+        members = groups.setdefault(LEGACY_GROUPS.get(name, name), {})
+        members.update((str(host.name), None) for host in group.get_hosts())
+    cluster = groups.setdefault(CLUSTER, {})
     for g in (CONTROL_PLANE, WORKERS, CALICO_RR):
-        cluster.extend(h for h in groups.get(g, []) if h not in cluster)
+        cluster.update(dict.fromkeys(groups.get(g, {})))
     return {g: tuple(hosts) for g, hosts in groups.items()}
 
 
@@ -238,10 +235,10 @@ def _add_dynamic_groups(inventory: Any, groups: dict[str, tuple[str, ...]]) -> N
 
 
 def _cluster_hosts(groups: dict[str, tuple[str, ...]]) -> list[str]:
-    ordered: list[str] = []
+    ordered: dict[str, None] = {}
     for g in (CONTROL_PLANE, ETCD, WORKERS, CLUSTER):
-        ordered.extend(h for h in groups.get(g, ()) if h not in ordered)
-    return ordered
+        ordered.update(dict.fromkeys(groups.get(g, ())))
+    return list(ordered)
 
 
 def _explain(exc: Exception, source: Path, vault_password_file: Path | None) -> UserError:
