@@ -11,7 +11,7 @@ from migrate.cluster.snapshot import RESOURCES as SNAPSHOT_RESOURCES
 from migrate.cluster.snapshot import read_snapshot
 from migrate.cluster.twin import admission
 from migrate.cluster.twin.api import Api
-from migrate.cluster.twin.clock import Clock, RealClock, VirtualClock, parse_rfc3339
+from migrate.cluster.twin.clock import Clock, RealClock, VirtualClock, parse_rfc3339, rfc3339
 from migrate.cluster.twin.controllers import (
     DaemonSetController,
     DeploymentController,
@@ -109,6 +109,18 @@ class Twin:
         """The provisioner's entry point: a replacement node registers now and turns Ready after the delay."""
         kwargs.setdefault("kubelet_version", self.version)
         return self.api.create(NODES, None, node_manifest(name, address, **kwargs))
+
+    def set_node_ready(self, name: str, ready: bool, reason: str = "NodeStatusUnknown") -> dict[str, Any]:
+        """What a node failing (or coming back) looks like: its Ready condition, as the node controller sets it."""
+        with self.store.lock:
+            node = self.store.get(NODES, "", name)
+            status = clone(node.get("status") or {})
+            stamp = rfc3339(self.clock.now())
+            condition = {"type": "Ready", "status": "True" if ready else "Unknown", "lastHeartbeatTime": stamp,
+                         "lastTransitionTime": stamp, "reason": "KubeletReady" if ready else reason,
+                         "message": "kubelet is posting ready status" if ready else "Kubelet stopped posting node status."}
+            status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "Ready"] + [condition]
+            return self.store.update(NODES, {**node, "status": status}, status=True, force=True)
 
     # --- running -------------------------------------------------------------------------------
     def reconcile(self) -> None:

@@ -33,10 +33,22 @@ def test_a_pod_on_a_node_that_stops_being_ready_stays_terminating() -> None:
     twin.add_node("w1", "10.0.10.21")
     twin.api.create(DEPLOYMENTS, "default", deployment("web", 1))
     twin.settle()
-    node = twin.store.get(NODES, "", "w1")
-    down = {**node["status"], "conditions": [{"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown"}]}
-    twin.store.update(NODES, {**node, "status": down}, status=True)
+    twin.set_node_ready("w1", False)
     pod = next(iter(twin.store.objects(PODS)))
     twin.api.delete(PODS, "default", pod["metadata"]["name"])
     twin.advance(60)
     assert twin.store.find(PODS, "default", pod["metadata"]["name"]) is not None
+
+
+def test_a_node_that_fails_has_its_pods_evicted_after_the_default_toleration() -> None:
+    twin = Twin(VirtualClock(), node_ready_delay=1.0)
+    twin.add_node("w1", "10.0.10.21")
+    twin.add_node("w2", "10.0.10.22")
+    twin.api.create(DEPLOYMENTS, "default", deployment("web", 2, nodeSelector={}))
+    twin.settle()
+    twin.set_node_ready("w1", False)
+    twin.advance(299)
+    assert {p["spec"]["nodeName"] for p in twin.store.objects(PODS) if not p["metadata"].get("deletionTimestamp")} == {"w1", "w2"}
+    twin.advance(2)  # the not-ready NoExecute taint outlasts the 300 s DefaultTolerationSeconds
+    live = [p for p in twin.store.objects(PODS) if not p["metadata"].get("deletionTimestamp")]
+    assert [p["spec"]["nodeName"] for p in live] == ["w2", "w2"]
