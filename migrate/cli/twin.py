@@ -32,7 +32,7 @@ def twin() -> None:
 @click.option("--pod-start-delay", default=2.0, show_default=True, help="Seconds from a pod's binding to Running/Ready.")
 @click.option("--pod-stop-delay", default=1.0, show_default=True, help="Seconds a deleted pod takes to terminate (capped by its grace period).")
 @click.option("--node-ready-delay", default=5.0, show_default=True, help="Seconds a new node takes to become Ready.")
-@click.option("--output", "-o", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+@click.option("-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="How to print where the twin listens.")
 def serve(snapshot: Path, kubeconfig: Path, port: int, pod_start_delay: float, pod_stop_delay: float,
           node_ready_delay: float, fmt: str) -> None:
