@@ -60,3 +60,9 @@ def finding(setting: str, verdict: str, reason: str, *, talos_path: str | None =
             area: str = "", source: str = DERIVED) -> Finding:
     """A derived finding with the verdict's default severity unless told otherwise."""
     return Finding(setting, verdict, talos_path, reason, severity or DEFAULT_SEVERITY[verdict], area=area, source=source)
+
+
+def some_names(names: list[str], shown: int = 5) -> str:
+    """A readable list of hosts for a reason text: the first few, then how many more (1,000-node clusters)."""
+    rest = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {rest} more" if rest > 0 else "")

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrate.mapping.engine import truthy
-from migrate.mapping.finding import KEPT, MANUAL, Finding, finding
-from migrate.spec import ClusterSpec
-from migrate.talos.components import needs_allocate_node_cidrs_off
+from migrate.mapping.finding import KEPT, MANUAL, Finding, finding, some_names
+from migrate.spec import ROLE_ETCD, ClusterSpec
 from migrate.talos.nodes import INSTALL_DISK
 from migrate.talos.versions import TalosVersion
 
@@ -113,20 +112,21 @@ def install_disk(s: Situation) -> Finding | None:
     unknown = [n.name for n in s.spec.nodes if not n.install_disk]
     if not unknown:
         return None
-    shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
-    return finding("install disk", MANUAL, f"The inventory names no system disk for {shown}: the configs install "
+    return finding("install disk", MANUAL, f"The inventory names no system disk for {some_names(unknown)}: the configs install "
                    f"to {INSTALL_DISK} (talosctl's default). Set machine.install.disk or diskSelector in those node "
                    "patches where the disk differs (NVMe, virtio), or the install wipes the wrong disk or fails.",
                    talos_path="machine.install.disk", area="node")
 
 
-def allocate_node_cidrs(s: Situation) -> Finding | None:
-    if not needs_allocate_node_cidrs_off(s.spec):
+def etcd_placement(s: Situation) -> Finding | None:
+    """Talos runs etcd on every control plane and nowhere else: etcd members on other hosts do not carry over."""
+    outside = [n.name for n in s.spec.nodes if ROLE_ETCD in n.roles and not n.is_control_plane]
+    if not outside or s.spec.etcd.deployment_type not in ("host", "docker"):
         return None
-    return finding("controller-manager allocate-node-cidrs", KEPT, "Kubespray runs Calico IPAM with "
-                   "allocate-node-cidrs=false; Talos would force true (CIDRNotAvailable beyond the pod range), so "
-                   "the plan writes false.", talos_path="cluster.controllerManager.extraArgs.allocate-node-cidrs",
-                   area="controller-manager")
+    return finding("etcd placement", MANUAL, f"{some_names(outside)} run an etcd member without being a control plane; "
+                   "on Talos they are plain workers. Remove each such member (etcdctl member remove) only once enough "
+                   "Talos control planes have joined to keep quorum, or make the host a control plane in the inventory "
+                   "before planning.", talos_path="nodes/<host>.yaml machine.type", area="etcd")
 
 
 CHECKS: tuple[Check, ...] = (
@@ -138,7 +138,7 @@ CHECKS: tuple[Check, ...] = (
     cni_host_paths,
     node_networking,
     install_disk,
-    allocate_node_cidrs,
+    etcd_placement,
 )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrate.mapping.finding import CHANGED, KEPT, Finding, finding
+from migrate.mapping.finding import CHANGED, DROPPED, KEPT, MANUAL, Finding, finding, some_names
 from migrate.spec import ClusterSpec
 from migrate.talos.flags import allowed_flags, allowed_kubelet_config, feature_gates, flag_value
 from migrate.talos.versions import TalosVersion, images
@@ -61,26 +61,31 @@ def apiserver(spec: ClusterSpec, talos: TalosVersion) -> tuple[dict[str, Any], l
 
 
 def service_account_issuer(spec: ClusterSpec, talos: TalosVersion) -> tuple[dict[str, Any], Finding]:
-    """Keep the cluster's issuer primary (existing tokens stay valid); accept Talos's endpoint issuer where lists work."""
+    """Keep the cluster's issuer primary (existing tokens stay valid); accept Talos's endpoint issuer where lists work.
+
+    The verdict is `changed` when the endpoint is a new accepted audience: the API server then accepts more tokens."""
     cp = spec.control_plane
     endpoint = cp.endpoint.url
     issuer = cp.service_account_issuer
-    audiences = list(dict.fromkeys([*(cp.api_audiences or (issuer,)), endpoint]))
+    today = list(cp.api_audiences or (issuer,))
+    audiences = list(dict.fromkeys([*today, endpoint]))
     args: dict[str, Any] = {"api-audiences": ",".join(audiences)}
     path = "cluster.apiServer.extraArgs.service-account-issuer"
     if issuer == endpoint:
         args["service-account-issuer"] = issuer
-        return args, finding("service-account issuer", KEPT, f"The cluster's issuer is the endpoint {endpoint}.",
-                             talos_path=path, area="api-server")
-    if talos.extra_args_lists:
+        reason = f"The cluster's issuer is the endpoint {endpoint}."
+    elif talos.extra_args_lists:
         args["service-account-issuer"] = [issuer, endpoint]
         reason = (f"Tokens keep being issued by {issuer}; Talos's endpoint issuer {endpoint} is accepted as well, and "
                   f"api-audiences lists both.")
+    else:
+        args["service-account-issuer"] = issuer
+        reason = (f"Talos {talos.minor} takes one issuer: {issuer} is kept so existing tokens stay valid; Talos's "
+                  f"endpoint {endpoint} is only added to api-audiences.")
+    if endpoint in today:
         return args, finding("service-account issuer", KEPT, reason, talos_path=path, area="api-server")
-    args["service-account-issuer"] = issuer
-    reason = (f"Talos {talos.minor} takes one issuer: {issuer} is kept so existing tokens stay valid; Talos's endpoint "
-              f"{endpoint} is only added to api-audiences.")
-    return args, finding("service-account issuer", KEPT, reason, talos_path=path, area="api-server")
+    reason += f" Accepted token audiences gain {endpoint} (tokens Talos issues name it); none is dropped."
+    return args, finding("service-account issuer", CHANGED, reason, talos_path=path, area="api-server")
 
 
 def pod_security(spec: ClusterSpec) -> dict[str, Any]:
@@ -112,21 +117,12 @@ def controller_manager(spec: ClusterSpec) -> tuple[dict[str, Any], list[Finding]
     args: dict[str, Any] = dict(comp.extra_args)
     if comp.feature_gates:
         args["feature-gates"] = feature_gates(comp.feature_gates)
-    if needs_allocate_node_cidrs_off(spec):
-        args["allocate-node-cidrs"] = False
     if spec.network.node_cidr_mask_size != 24:
         args.setdefault("node-cidr-mask-size-ipv4", spec.network.node_cidr_mask_size)
     if spec.network.node_cidr_mask_size_ipv6 is not None:
         args.setdefault("node-cidr-mask-size-ipv6", spec.network.node_cidr_mask_size_ipv6)
     kept, findings = allowed_flags("kube-controller-manager", args)
     return _component_section("kube-controller-manager", spec, kept), findings
-
-
-def needs_allocate_node_cidrs_off(spec: ClusterSpec) -> bool:
-    """Calico IPAM (not host-local) clusters run allocate-node-cidrs=false; Talos would force true."""
-    cni = spec.network.cni
-    return (cni.name == "calico" and not cni.settings.get("calico_ipam_host_local")
-            and "allocate-node-cidrs" not in spec.control_plane.controller_manager.extra_args)
 
 
 def scheduler(spec: ClusterSpec) -> tuple[dict[str, Any], list[Finding]]:
@@ -208,6 +204,64 @@ def kubelet(spec: ClusterSpec, talos: TalosVersion) -> tuple[dict[str, Any], lis
     if extra_config:
         section["extraConfig"] = extra_config
     return section, findings
+
+
+def node_kubelets(spec: ClusterSpec) -> tuple[dict[str, dict[str, Any]], list[Finding]]:
+    """Each node's own kubelet settings (NodeSpec.kubelet_config) as its patch's `machine.kubelet` part.
+
+    Protected fields are left out and lists that cannot be patched (Talos appends lists) are left to an operator,
+    each reported once per field with the nodes concerned."""
+    cluster = dict(spec.kubelet.config)
+    sections: dict[str, dict[str, Any]] = {}
+    dropped: dict[str, list[str]] = {}
+    unpatchable: dict[str, list[str]] = {}
+    for node in spec.nodes:
+        config = dict(node.kubelet_config)
+        section: dict[str, Any] = {}
+        if "seccompDefault" in config:
+            section["defaultRuntimeSeccompProfileEnabled"] = bool(config.pop("seccompDefault"))
+        if "clusterDNS" in config:
+            section["clusterDNS"] = list(config.pop("clusterDNS"))
+        kept, _ = allowed_kubelet_config(config)
+        for name in sorted(set(config) - set(kept)):
+            dropped.setdefault(name, []).append(node.name)
+        extra: dict[str, Any] = {}
+        for name, value in kept.items():
+            patch = _patch_value(cluster.get(name), value)
+            if patch is _UNPATCHABLE:
+                unpatchable.setdefault(name, []).append(node.name)
+            else:
+                extra[name] = patch
+        if extra:
+            section["extraConfig"] = extra
+        if section:
+            sections[node.name] = section
+    findings = [_per_node_finding(name, hosts, DROPPED, "Talos locks this KubeletConfiguration field (protected); the node's own value is "
+                                  "not written.") for name, hosts in sorted(dropped.items())]
+    findings += [_per_node_finding(name, hosts, MANUAL,
+                                   "The node's list differs from the cluster's in a way a patch cannot express (Talos "
+                                   "appends lists): set it in that node's machine config by hand.")
+                 for name, hosts in sorted(unpatchable.items())]
+    return sections, findings
+
+
+_UNPATCHABLE = object()
+
+
+def _patch_value(cluster_value: Any, node_value: Any) -> Any:
+    """What a node patch must say so that merging it into the cluster's value gives the node's value."""
+    if isinstance(cluster_value, dict) and isinstance(node_value, dict):
+        gone = {k: {"$patch": "delete"} for k in cluster_value if k not in node_value}
+        return {**node_value, **gone}
+    if isinstance(cluster_value, list) and isinstance(node_value, list):
+        prefix = len(cluster_value)
+        return node_value[prefix:] if node_value[:prefix] == cluster_value else _UNPATCHABLE
+    return node_value
+
+
+def _per_node_finding(name: str, hosts: list[str], verdict: str, reason: str) -> Finding:
+    return finding(f"kubelet {name}", verdict, f"{reason} Nodes: {some_names(hosts)}.",
+                   talos_path=f"nodes/<host>.yaml machine.kubelet.extraConfig.{name}", area="kubelet")
 
 
 def _component_section(name: str, spec: ClusterSpec, args: dict[str, str]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from migrate.errors import UserError
-from migrate.spec import ClusterSpec
+from migrate.spec import ClusterSpec, SecretsEncryption
 
 # where the kube-apiserver static pod reads the configuration Talos renders
 TALOS_ENCRYPTION_CONFIG = "/system/secrets/kubernetes/kube-apiserver/encryptionconfig.yaml"
@@ -53,6 +53,29 @@ def encryption_override(spec: ClusterSpec, bundle: Any) -> EncryptionOverride:
         files=({"content": config, "permissions": 0o600, "path": CARRIED_ENCRYPTION_CONFIG, "op": "create"},),
         volumes=({"hostPath": CARRIED_ENCRYPTION_CONFIG, "mountPath": TALOS_ENCRYPTION_CONFIG, "readonly": True},),
     )
+
+
+def carried_encryption(files: list, volumes: list) -> SecretsEncryption | None:
+    """What the API server really encrypts with when the cluster's file is mounted over Talos's (None: not carried).
+
+    The provider that writes is the first one listed; its first key names every value it stores."""
+    sources = {v.get("hostPath") for v in volumes or [] if v.get("mountPath") == TALOS_ENCRYPTION_CONFIG}
+    text = next((f.get("content") for f in files or [] if f.get("path") in sources and f.get("content")), None)
+    if not text:
+        return None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    for resource in (doc or {}).get("resources", []) if isinstance(doc, dict) else []:
+        for provider in resource.get("providers", []) or []:
+            name, spec = next(iter(provider.items()), (None, None))
+            if name == "identity":
+                return None  # writes in plain text: nothing is encrypted
+            keys = (spec or {}).get("keys") or [{}]
+            return SecretsEncryption(provider=str(name), key_name=str(keys[0].get("name", "")),
+                                     resources=tuple(resource.get("resources") or ("secrets",)))
+    return None
 
 
 def _bundle_secret(bundle: Any, secret_field: str) -> str | None:

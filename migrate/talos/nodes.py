@@ -1,10 +1,12 @@
 """Per-node strategic-merge patches: `talosctl apply-config --file controlplane.yaml --config-patch @nodes/cp1.yaml`.
 
-A patch carries only what differs per machine: hostname, node address, install disk, labels and taints.
+A patch carries only what differs per machine: hostname, node address, install disk, labels, taints and the
+kubelet settings where the node differs from the cluster.
 """
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 from typing import Any
 
@@ -16,12 +18,13 @@ from migrate.talos.versions import TalosVersion
 INSTALL_DISK = "/dev/sda"  # talosctl gen config's default in the base configs; a node's install_disk overrides it
 
 
-def node_patch(node: NodeSpec, talos: TalosVersion) -> list[dict[str, Any]]:
+def node_patch(node: NodeSpec, talos: TalosVersion, kubelet_own: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """`kubelet_own`: the node's own machine.kubelet settings (components.node_kubelets), merged in."""
     machine: dict[str, Any] = {}
     if node.install_disk:
         machine["install"] = {"disk": node.install_disk}
     subnets = [_host_subnet(a) for a in node.addresses]
-    kubelet: dict[str, Any] = {}
+    kubelet: dict[str, Any] = copy.deepcopy(kubelet_own or {})
     if subnets:
         kubelet["nodeIP"] = {"validSubnets": subnets}
     labels = _labels(node)
@@ -32,7 +35,7 @@ def node_patch(node: NodeSpec, talos: TalosVersion) -> list[dict[str, Any]]:
             machine["nodeTaints"] = dict(_taint_entry(t) for t in node.taints)
         else:
             # NodeRestriction forbids a kubelet to change taints later; registering with them is allowed
-            kubelet["extraConfig"] = {"registerWithTaints": [_taint_object(t) for t in node.taints]}
+            kubelet.setdefault("extraConfig", {})["registerWithTaints"] = [_taint_object(t) for t in node.taints]
     if kubelet:
         machine["kubelet"] = kubelet
     documents: list[dict[str, Any]] = []

@@ -40,6 +40,7 @@ from migrate.spec import (
     RegistryMirror,
     SecretsEncryption,
 )
+from migrate.talos.encryption import carried_encryption
 from migrate.talos.merge import apply_patch, load_documents
 
 # Talos defaults (talosctl gen config and the machined controllers)
@@ -300,7 +301,7 @@ def _control_plane(config: MachineConfig, network: Network, nodes: tuple[NodeSpe
         node_port_range=args.get("service-node-port-range", "30000-32767"),
         anonymous_auth=args.get("anonymous-auth", "false").lower() == "true",  # Talos hard-sets false
         oidc=flags.oidc(args),
-        audit=flags.audit(args, default=TALOS_AUDIT),  # Talos always writes an audit log
+        audit=None if _audits_nothing(api.get("auditPolicy")) else flags.audit(args, default=TALOS_AUDIT),
         encryption=_encryption(config),
     )
 
@@ -328,6 +329,12 @@ def _apiserver_sans(api: Mapping, endpoint: ControlPlaneEndpoint, network: Netwo
     return tuple(sorted(set(sans) - {""}))
 
 
+def _audits_nothing(policy: Any) -> bool:
+    """A policy whose every rule is `level: None` logs no event: auditing is off (Talos's default policy logs)."""
+    rules = (policy or {}).get("rules") if isinstance(policy, Mapping) else None
+    return bool(rules) and all(str(r.get("level")) == "None" for r in rules)
+
+
 def _pod_security_defaults(api: Mapping) -> bool:
     """A PodSecurity admission config whose defaults restrict anything (all-privileged restricts nothing)."""
     for plugin in api.get("admissionControl") or []:
@@ -344,6 +351,11 @@ def _component(section: Mapping) -> Component:
 
 
 def _encryption(config: MachineConfig) -> SecretsEncryption | None:
+    """The cluster's own EncryptionConfiguration when the plan mounts it over Talos's, else Talos's key names."""
+    carried = carried_encryption(config.get("machine", "files", default=[]),
+                                 config.get("cluster", "apiServer", "extraVolumes", default=[]))
+    if carried is not None:
+        return carried
     for field_name, (provider, key_name) in ENCRYPTION_KEYS.items():
         if config.get("cluster", field_name):
             return SecretsEncryption(provider=provider, key_name=key_name)

@@ -55,7 +55,9 @@ def render(spec: ClusterSpec, bundle: Any, talos: TalosVersion) -> Rendered:
     trailer = _hostname_default(talos) + host_part.documents
     controlplane = [_v1alpha1(machine_cp, cluster_cp), *trailer]
     worker = [_v1alpha1(machine_w, cluster_w), *trailer]
-    nodes = {n.name: node_patch(n, talos) for n in spec.nodes}
+    kubelets, kubelet_findings = components.node_kubelets(spec)
+    findings += kubelet_findings
+    nodes = {n.name: node_patch(n, talos, kubelets.get(n.name)) for n in spec.nodes}
     return Rendered(controlplane, worker, nodes, findings, enc)
 
 
