@@ -269,7 +269,7 @@ def _change(path: tuple[str, ...], a: dict, b: dict) -> Change | None:
         before=None if secret else _plain(old),
         after=None if secret else _plain(new),
         secret=secret,
-        settings=rule.settings,
+        settings=_settings(rule, path),
     )
 
 
@@ -306,6 +306,13 @@ def _consequence(rule: Rule, path: tuple[str, ...]) -> str:
     item = path[2] if len(path) > 2 and path[:2] in (("etcd", "members"), ("runtime", "mirrors")) else ""
     node = path[1] if len(path) > 1 and path[0] == "nodes" else item
     return rule.consequence.format(key=path[-1] if path else "", node=node, item=item or node)
+
+
+def _settings(rule: Rule, path: tuple[str, ...]) -> tuple[str, ...]:
+    """The rule's settings, `{field}` naming the first segment its `**` matched (a plan's "kubelet maxPods")."""
+    at = rule.path.index("**") if "**" in rule.path else len(path) - 1
+    field = path[min(at, len(path) - 1)] if path else ""
+    return tuple(s.replace("{field}", field) for s in rule.settings)
 
 
 def _match(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:

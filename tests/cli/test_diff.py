@@ -12,7 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from migrate.cli import cli
-from tests.conftest import CLUSTERS, INVENTORIES, shared_path
+from tests.conftest import CLUSTERS, FIXTURES, INVENTORIES, shared_path
+from tests.talos.plan_fixtures import PLANNABLE, vault_password
+
+DEMO_PKI = FIXTURES / "pki" / "demo"
 
 
 def run(*args: str):
@@ -122,44 +125,40 @@ def test_help_teaches_with_examples():
 @pytest.fixture(scope="module")
 def demo_plan(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("plan") / "demo"
-    result = CliRunner().invoke(cli, ["plan", str(INVENTORIES / "demo"), "--out", str(out)], catch_exceptions=False)
+    args = ["plan", str(INVENTORIES / "demo"), "--out", str(out), "--pki", str(DEMO_PKI)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return out
-
-
-# The plan's "service-account issuer" finding says `kept` although api-audiences gains the Talos endpoint;
-# the diff reports that honestly (cosmetic, only an added audience) until the plan calls it `changed`.
-KNOWN_PLAN_REPORT_GAPS = {"control_plane.api_audiences"}
 
 
 def test_plan_against_its_own_inventory_shows_only_intended_changes(demo_plan):
     code, data = run_json(INVENTORIES / "demo", demo_plan)
     assert code == 1 and data["changes"]
-    unexplained = {c["path"]: c for c in data["changes"] if not c["intended"]}
-    assert set(unexplained) <= KNOWN_PLAN_REPORT_GAPS, unexplained
-    assert all(c["severity"] == "cosmetic" for c in unexplained.values())
-    explained = [c for c in data["changes"] if c["intended"]]
+    assert [c["path"] for c in data["changes"] if not c["intended"]] == []
     assert all(
-        any(v in e for e in c["explained_by"] for v in ("(changed)", "(dropped)", "(manual)")) for c in explained
+        any(v in e for e in c["explained_by"] for v in ("(changed)", "(dropped)", "(manual)")) for c in data["changes"]
     )
     paths = {c["path"] for c in data["changes"]}
     # what Talos really does differently, each with its verdict
-    assert "control_plane.encryption.key_name" in paths  # Talos's key is key2, Kubespray's is key
     assert "etcd.members.etcd1" in paths  # members are named after hosts on Talos
-    # what the plan keeps does not show up
-    for kept in ("network.service_subnets", "network.pod_subnets", "network.cluster_dns", "network.kube_proxy_mode"):
+    assert "control_plane.api_audiences" in paths  # the Talos endpoint becomes an accepted audience
+    # what the plan keeps does not show up: the cluster's own encryption file is mounted over Talos's
+    for kept in ("network.service_subnets", "network.pod_subnets", "network.cluster_dns", "network.kube_proxy_mode",
+                 "control_plane.encryption.key_name", "control_plane.audit"):
         assert kept not in paths
-    assert run(INVENTORIES / "demo", demo_plan, "--fail-on", "unexplained").exit_code == (1 if unexplained else 0)
+    assert run(INVENTORIES / "demo", demo_plan, "--fail-on", "unexplained").exit_code == 0
 
 
-@pytest.mark.parametrize("name", ["dual-stack", "oidc-proxy-ntp", "registry-mirrors"])
-def test_other_fixture_plans_explain_their_changes(name, tmp_path):
+@pytest.mark.parametrize("name", [n for n in PLANNABLE if n != "demo"])
+def test_every_fixture_plan_explains_all_its_changes(name, tmp_path):
     plan = tmp_path / "plan"
-    result = CliRunner().invoke(cli, ["plan", str(INVENTORIES / name), "--out", str(plan)], catch_exceptions=False)
+    vault = [] if vault_password(name) is None else ["--vault-password-file", str(vault_password(name))]
+    result = CliRunner().invoke(cli, ["plan", str(INVENTORIES / name), "--out", str(plan), *vault],
+                                catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    _, data = run_json(INVENTORIES / name, plan)
-    unexplained = {c["path"] for c in data["changes"] if not c["intended"]}
-    assert unexplained <= KNOWN_PLAN_REPORT_GAPS, unexplained
+    _, data = run_json(INVENTORIES / name, plan, *vault)
+    assert [c["path"] for c in data["changes"] if not c["intended"]] == []
+    assert run(INVENTORIES / name, plan, *vault, "--fail-on", "unexplained").exit_code == 0
 
 
 def test_edited_inventory_against_the_old_plan_shows_exactly_that_edit(demo_plan, tmp_path):
