@@ -70,6 +70,9 @@ KUBELET_DEFAULTS = {
     "rotateCertificates": True,
     "cgroupDriver": "cgroupfs",
 }
+# systemReserved Talos sets when extraConfig has none (memory differs by machine type, §H)
+TALOS_SYSTEM_RESERVED = {"cpu": "50m", "ephemeral-storage": "256Mi", "pid": "100"}
+TALOS_SYSTEM_RESERVED_MEMORY = {"controlplane": "512Mi", "worker": "384Mi"}
 # kube-apiserver flags the spec models as typed fields; the rest stay in extra_args
 APISERVER_TYPED_FLAGS = frozenset(
     {
@@ -95,6 +98,9 @@ APISERVER_TYPED_FLAGS = frozenset(
         "audit-policy-file",
     }
 )
+
+# kube-controller-manager flags the spec models in Network (node_cidr_mask_size*)
+CONTROLLER_TYPED_FLAGS = frozenset({"node-cidr-mask-size", "node-cidr-mask-size-ipv4", "node-cidr-mask-size-ipv6"})
 
 
 @dataclass(frozen=True)
@@ -290,7 +296,7 @@ def _control_plane(config: MachineConfig, network: Network, nodes: tuple[NodeSpe
             extra_args={k: v for k, v in args.items() if k not in APISERVER_TYPED_FLAGS},
             feature_gates=flags.feature_gates(args.get("feature-gates")),
         ),
-        controller_manager=_component(config.get("cluster", "controllerManager", default={})),
+        controller_manager=_component(config.get("cluster", "controllerManager", default={}), CONTROLLER_TYPED_FLAGS),
         scheduler=_component(config.get("cluster", "scheduler", default={})),
         service_account_issuer=issuers[0],
         api_audiences=tuple(audiences),
@@ -344,8 +350,8 @@ def _pod_security_defaults(api: Mapping) -> bool:
     return False
 
 
-def _component(section: Mapping) -> Component:
-    args = {k: _flag(v) for k, v in (section.get("extraArgs") or {}).items()}
+def _component(section: Mapping, typed: frozenset[str] = frozenset()) -> Component:
+    args = {k: _flag(v) for k, v in (section.get("extraArgs") or {}).items() if k not in typed}
     gates = flags.feature_gates(args.pop("feature-gates", None))
     return Component(extra_args=args, feature_gates=gates)
 
@@ -369,7 +375,8 @@ def _kubelet(config: MachineConfig) -> Kubelet:
     kubelet = config.get("machine", "kubelet", default={})
     args = {k: _flag(v) for k, v in (kubelet.get("extraArgs") or {}).items()}
     gates = flags.feature_gates(args.pop("feature-gates", None))
-    settings = {**KUBELET_DEFAULTS, **(kubelet.get("extraConfig") or {})}
+    reserved = {**TALOS_SYSTEM_RESERVED, "memory": TALOS_SYSTEM_RESERVED_MEMORY[config.machine_type]}
+    settings = {**KUBELET_DEFAULTS, "systemReserved": reserved, **(kubelet.get("extraConfig") or {})}
     settings.pop("registerWithTaints", None)  # per node: read into NodeSpec.taints
     settings["seccompDefault"] = bool(kubelet.get("defaultRuntimeSeccompProfileEnabled", False))
     gates = {**gates, **(settings.pop("featureGates", None) or {})}

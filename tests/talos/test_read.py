@@ -184,7 +184,10 @@ def test_plan_dir_applies_node_patches(tmp_path):
         ("w1", "10.0.10.21", False, "/dev/sdb"),
     ]
     assert spec.etcd.members[0].peer_url == "https://10.0.10.11:2380"
-    assert spec.node("w1").kubelet_config == {"maxPods": 250}, "a node's own kubelet settings are its difference"
+    # a node's own kubelet settings are its difference; a Talos worker reserves less memory than a control plane
+    assert spec.node("w1").kubelet_config == {"maxPods": 250, "systemReserved": {
+        "cpu": "50m", "ephemeral-storage": "256Mi", "memory": "384Mi", "pid": "100"}}
+    assert spec.kubelet.config["systemReserved"]["memory"] == "512Mi"
     assert spec.node("cp1").kubelet_config == {}
     assert "10.0.10.11" in spec.control_plane.cert_sans
     with pytest.raises(UserError, match="not a plan directory"):
