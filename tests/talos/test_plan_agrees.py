@@ -120,3 +120,15 @@ def test_protected_or_unpatchable_node_kubelet_settings_are_reported_and_explain
     assert {c.where for c in node_changes} == {"nodes.w2.kubelet_config.cgroupDriver",
                                                 "nodes.w2.kubelet_config.tlsCipherSuites"}
     assert all(c.intended for c in node_changes)
+
+
+def test_an_etcd_member_outside_the_control_planes_is_a_manual_step(tmp_path):
+    cluster = resolved("hosts-and-sample-ini")
+    outside = [n.name for n in cluster.spec.nodes if "etcd" in n.roles and not n.is_control_plane]
+    assert outside == ["node3"]
+    changes, back, result = plan_and_read(cluster, tmp_path / "plan", "1.12")
+    (placement,) = [f for f in result.findings if f.setting == "etcd placement"]
+    assert placement.verdict == "manual" and "node3" in placement.reason
+    assert back.spec.node("node3").roles == ("worker",)
+    (change,) = [c for c in changes if c.where == "nodes.node3.roles"]
+    assert change.explained_by == ("etcd placement (manual)",)

@@ -193,6 +193,18 @@ def test_calico_ipam_keeps_node_cidr_allocation_off(name, allocate, bundle):
     assert cm.get("extraArgs", {}).get("allocate-node-cidrs") == allocate
 
 
+def test_allocate_node_cidrs_comes_from_the_spec_only(bundle):
+    spec = resolved("demo").spec
+    assert spec.network.cni.name == "calico"
+    args = dict(spec.control_plane.controller_manager.extra_args)
+    assert args.pop("allocate-node-cidrs") == "false"
+    cp = dataclasses.replace(spec.control_plane,
+                             controller_manager=dataclasses.replace(spec.control_plane.controller_manager,
+                                                                    extra_args=args))
+    out = render(dataclasses.replace(spec, control_plane=cp), bundle, choose("1.13", spec.kubernetes_version))
+    assert "allocate-node-cidrs" not in out.controlplane[0]["cluster"]["controllerManager"].get("extraArgs", {})
+
+
 def test_large_cluster_node_prefix_and_max_pods_are_kept(bundle):
     cp = rendered_for("large-ha", "1.12", bundle).controlplane[0]
     assert cp["cluster"]["controllerManager"]["extraArgs"]["node-cidr-mask-size-ipv4"] == "26"
