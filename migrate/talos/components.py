@@ -211,7 +211,7 @@ def node_kubelets(spec: ClusterSpec) -> tuple[dict[str, dict[str, Any]], list[Fi
 
     Protected fields are left out and lists that cannot be patched (Talos appends lists) are left to an operator,
     each reported once per field with the nodes concerned."""
-    cluster = dict(spec.kubelet.config)
+    cluster = {**spec.kubelet.config, "featureGates": dict(spec.kubelet.feature_gates)}
     sections: dict[str, dict[str, Any]] = {}
     dropped: dict[str, list[str]] = {}
     unpatchable: dict[str, list[str]] = {}

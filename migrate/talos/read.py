@@ -496,8 +496,10 @@ def _node(machine: MachineConfig, file_name: str | None, cluster: MachineConfig,
     roles = (ROLE_CONTROL_PLANE, ROLE_ETCD) if control_plane else (ROLE_WORKER,)
     if control_plane and schedulable:
         roles = (*roles, ROLE_WORKER)
-    cluster_kubelet = _kubelet(cluster).config
-    own_kubelet = {k: v for k, v in _kubelet(machine).config.items() if cluster_kubelet.get(k, _ABSENT) != v}
+    cluster_kubelet, machine_kubelet = _kubelet(cluster), _kubelet(machine)
+    own_kubelet = {k: v for k, v in machine_kubelet.config.items() if cluster_kubelet.config.get(k, _ABSENT) != v}
+    if machine_kubelet.feature_gates != cluster_kubelet.feature_gates:
+        own_kubelet["featureGates"] = machine_kubelet.feature_gates
     taints = [_taint(k, str(v)) for k, v in (machine.get("machine", "nodeTaints", default={})).items()]
     # taints a worker registers with (NodeRestriction forbids it to add them later)
     for t in machine.get("machine", "kubelet", "extraConfig", "registerWithTaints", default=[]):

@@ -95,7 +95,8 @@ def test_a_nodes_own_kubelet_settings_reach_its_patch_and_read_back(tmp_path):
     cluster = resolved("demo")
     reserved = cluster.spec.kubelet.config["kubeReserved"]
     assert {"cpu", "memory"} < set(reserved)
-    own = {"kubeReserved": {"cpu": "50m", "memory": "128Mi"}, "maxPods": 250,
+    gates = {**cluster.spec.kubelet.feature_gates, "NodeSwap": True}
+    own = {"kubeReserved": {"cpu": "50m", "memory": "128Mi"}, "maxPods": 250, "featureGates": gates,
            "allowedUnsafeSysctls": ["net.core.somaxconn", "net.ipv4.tcp_keepalive_time"]}
     cluster = _with_node_kubelet(cluster, "w1", own, {"allowedUnsafeSysctls": ["net.core.somaxconn"]})
     changes, back, _ = plan_and_read(cluster, tmp_path / "plan", "1.13")
