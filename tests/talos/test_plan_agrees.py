@@ -11,7 +11,7 @@ from migrate.diff import diff_specs, explain, report_verdicts
 from migrate.talos.plan import PlanRequest, plan_cluster
 from migrate.talos.read import read_documents, read_plan
 from migrate.talos.render import to_yaml
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, INVENTORIES
 from tests.talos.plan_fixtures import matrix, resolved, versions_for
 
 DEMO_PKI = FIXTURES / "pki" / "demo"
@@ -133,3 +133,16 @@ def test_an_etcd_member_outside_the_control_planes_is_a_manual_step(tmp_path):
     assert back.spec.node("node3").roles == ("worker",)
     (change,) = [c for c in changes if c.where == "nodes.node3.roles"]
     assert change.explained_by == ("etcd placement (manual)",)
+
+
+def test_group_vars_kube_node_overrides_reach_the_workers_only(tmp_path):
+    """split-sources: kubelet_max_pods 200 in group_vars/kube_node.yml (over 150 in [kube_node:vars])."""
+    from migrate.kubespray import load_cluster
+
+    split = INVENTORIES / "split-sources"
+    cluster = load_cluster([split / "hosts", split / "workers.yml"])
+    changes, back, _ = plan_and_read(cluster, tmp_path / "plan", "auto")
+    pods = {n.name: n.kubelet_config.get("maxPods", back.spec.kubelet.config.get("maxPods")) for n in back.spec.nodes}
+    assert {name: count for name, count in pods.items() if count == 200} == {
+        n.name: 200 for n in cluster.spec.nodes if not n.is_control_plane}
+    assert [c.where for c in changes if not c.intended] == []
