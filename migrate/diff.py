@@ -177,14 +177,17 @@ def fails(changes: list[Change], fail_on: str) -> bool:
 
 
 def report_verdicts(report: Any) -> dict[str, str]:
-    """setting → verdict from a plan report, wherever its findings sit (any dict with setting + verdict)."""
+    """setting → verdict from a plan report, wherever its findings sit (any dict with setting + verdict).
+
+    A setting reported twice (a kubelet field kept cluster-wide but dropped on some nodes) keeps the explaining one."""
     found: dict[str, str] = {}
     stack = [report]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            if isinstance(item.get("setting"), str) and isinstance(item.get("verdict"), str):
-                found[item["setting"]] = item["verdict"]
+            setting, verdict = item.get("setting"), item.get("verdict")
+            if isinstance(setting, str) and isinstance(verdict, str) and found.get(setting) not in EXPLAINING:
+                found[setting] = verdict
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)

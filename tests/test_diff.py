@@ -160,3 +160,11 @@ def test_format_path_brackets_keys_with_dots():
     assert (
         format_path(("nodes", "w3", "labels", "node.kubernetes.io/disk")) == "nodes.w3.labels[node.kubernetes.io/disk]"
     )
+
+
+def test_a_setting_reported_twice_keeps_the_verdict_that_explains():
+    from migrate.diff import report_verdicts
+
+    for findings in ([{"setting": "kubelet x", "verdict": "kept"}, {"setting": "kubelet x", "verdict": "dropped"}],
+                     [{"setting": "kubelet x", "verdict": "dropped"}, {"setting": "kubelet x", "verdict": "kept"}]):
+        assert report_verdicts({"findings": findings}) == {"kubelet x": "dropped"}
