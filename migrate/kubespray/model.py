@@ -205,6 +205,8 @@ def _control_plane(r: Resolution, control_planes: list[s.NodeSpec], dns_domain: 
     port = int(r.value("kube_apiserver_port", 6443))
     endpoint = _endpoint(r, control_planes, port)
     apiserver_args = _args(r.value("kube_kubeadm_apiserver_extra_args", {}))
+    if _stack_ipv6(r):  # the bind address only changes what the API server answers on with IPv6 (2.28+: "::")
+        apiserver_args.setdefault("bind-address", str(r.value("kube_apiserver_bind_address", "::")))
     issuer = apiserver_args.get("service-account-issuer", f"https://kubernetes.default.svc.{dns_domain}")
     audiences = tuple(a for a in apiserver_args.get("api-audiences", "").split(",") if a) or (issuer,)
     admission = tuple(r.value("kube_apiserver_enable_admission_plugins", []) or [])
@@ -258,7 +260,7 @@ def _cert_sans(r: Resolution, cps: list[s.NodeSpec], dns_domain: str, apiserver_
         sans += [ep.host, str(lb["address"])]
     sans += [str(x) for x in r.value("supplementary_addresses_in_ssl_keys", []) or []]
     for n in cps:
-        sans += [a for a in (n.access_ip, n.ip, n.name) if a]
+        sans += [a for a in (n.access_ip, n.ip, n.ip6, n.name) if a]
     if r.value("kube_vip_enabled", False) and r.value("kube_vip_address"):
         sans.append(str(r.value("kube_vip_address")))
     return tuple(dict.fromkeys(sans))
@@ -453,7 +455,7 @@ def _host_os(r: Resolution) -> s.HostOS:
     if any(r.defined(v) for v in ("http_proxy", "https_proxy")):
         opt = lambda name: (str(r.value(name)) if r.defined(name) and r.value(name) else None)  # noqa: E731
         proxy = s.Proxy(opt("http_proxy"), opt("https_proxy"), opt("no_proxy"))
-    sysctls = {}
+    sysctls = {"net.ipv6.conf.all.forwarding": "1"} if _stack_ipv6(r) else {}  # preinstall sets it for IPv6 stacks
     for item in r.value("additional_sysctl", [], needed=False) or []:
         if isinstance(item, dict) and "name" in item:
             sysctls[str(item["name"])] = str(item.get("value", ""))
