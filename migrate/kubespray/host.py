@@ -1,0 +1,79 @@
+"""What runs on the host besides Kubernetes: container runtime and registries, NTP, DNS, proxies, sysctls."""
+
+from __future__ import annotations
+
+from migrate import spec as s
+from migrate.kubespray.network import stack_ipv6
+from migrate.kubespray.resolve import Resolution
+
+_UPSTREAM_IMAGE_REPOS = {"registry.k8s.io", "k8s.gcr.io", "docker.io", "quay.io", "ghcr.io", "gcr.io"}
+_FLATCAR_PYTHON = "/opt/bin/python"
+
+
+def runtime(r: Resolution) -> s.ContainerRuntime:
+    manager = str(r.value("container_manager", "containerd"))
+    mirrors: list[s.RegistryMirror] = []
+    insecure: list[str] = []
+    if manager == "containerd":
+        for entry in r.value("containerd_registries_mirrors", [], needed=False) or []:
+            hosts = [m for m in entry.get("mirrors", []) if isinstance(m, dict)]
+            endpoints = tuple(str(m.get("host")) for m in hosts if m.get("host"))
+            if entry.get("prefix") == "docker.io" and endpoints == ("https://registry-1.docker.io",):
+                continue  # Kubespray's default entry: docker.io served by itself, no mirror
+            mirrors.append(s.RegistryMirror(str(entry.get("prefix")), endpoints,
+                                            any(bool(m.get("skip_verify")) for m in hosts),
+                                            any(bool(m.get("override_path")) for m in hosts)))
+        for prefix, endpoint in (r.value("containerd_registries", {}, needed=False) or {}).items():
+            endpoints = tuple(endpoint) if isinstance(endpoint, list) else (str(endpoint),)
+            mirrors.append(s.RegistryMirror(str(prefix), endpoints))
+        insecure += list((r.value("containerd_insecure_registries", {}, needed=False) or {}).keys())
+    elif manager == "docker":
+        mirrors_list = tuple(str(m) for m in r.value("docker_registry_mirrors", [], needed=False) or [])
+        if mirrors_list:
+            mirrors.append(s.RegistryMirror("docker.io", mirrors_list))
+        insecure += [str(x) for x in r.value("docker_insecure_registries", [], needed=False) or []]
+    elif manager == "crio":
+        for reg in r.value("crio_registries", [], needed=False) or []:
+            if isinstance(reg, dict) and reg.get("mirrors"):
+                mirrors.append(s.RegistryMirror(str(reg.get("prefix") or reg.get("location")),
+                                                tuple(str(m.get("location")) for m in reg["mirrors"])))
+        insecure += [str(x) for x in r.value("crio_insecure_registries", [], needed=False) or []]
+    repos = {}
+    for var in ("kube_image_repo", "gcr_image_repo", "docker_image_repo", "quay_image_repo", "github_image_repo"):
+        value = r.value(var, None, needed=False)
+        if value and str(value) not in _UPSTREAM_IMAGE_REPOS:
+            repos[var] = str(value)
+    return s.ContainerRuntime(manager, tuple(mirrors), tuple(insecure), repos)
+
+
+def host_os(r: Resolution) -> s.HostOS:
+    proxy = None
+    if any(r.defined(v) for v in ("http_proxy", "https_proxy")):
+        opt = lambda name: (str(r.value(name)) if r.defined(name) and r.value(name) else None)  # noqa: E731
+        proxy = s.Proxy(opt("http_proxy"), opt("https_proxy"), opt("no_proxy"))
+    sysctls = {"net.ipv6.conf.all.forwarding": "1"} if stack_ipv6(r) else {}  # preinstall sets it for IPv6 stacks
+    for item in r.value("additional_sysctl", [], needed=False) or []:
+        if isinstance(item, dict) and "name" in item:
+            sysctls[str(item["name"])] = str(item.get("value", ""))
+    modules = tuple(r.value("kube_proxy_ipvs_modules", ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh"], needed=False) or ()) \
+        if r.value("kube_proxy_mode", "ipvs") == "ipvs" else ()
+    bin_dir = str(r.value("bin_dir", "/usr/local/bin"))
+    flatcar = r.raw("ansible_python_interpreter") == _FLATCAR_PYTHON or bin_dir == "/opt/bin"
+    return s.HostOS(
+        ntp_servers=_ntp_servers(r),
+        ntp_enabled=bool(r.value("ntp_enabled", False)),
+        nameservers=tuple(str(x) for x in r.value("nameservers", [], needed=False) or []),
+        search_domains=tuple(str(x) for x in r.value("searchdomains", [], needed=False) or []),
+        proxy=proxy,
+        sysctls=sysctls,
+        kernel_modules=tuple(str(m) for m in modules),
+        os_family="flatcar" if flatcar else None,
+        bin_dir=bin_dir,
+    )
+
+
+def _ntp_servers(r: Resolution) -> tuple[str, ...]:
+    """Servers Kubespray configured, chrony/ntpd options (iburst, ...) stripped; none when it did not manage NTP."""
+    if not (r.value("ntp_enabled", False) or r.value("ntp_manage_config", False)):
+        return ()
+    return tuple(str(x).split()[0] for x in r.value("ntp_servers", [], needed=False) or [] if str(x).strip())

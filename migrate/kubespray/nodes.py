@@ -1,0 +1,111 @@
+"""The hosts as Kubernetes nodes: names, roles, addresses, labels and taints, and the checks on them."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from migrate import spec as s
+from migrate.errors import UserError
+from migrate.kubespray.inventory import CLUSTER, CONTROL_PLANE, ETCD, WORKERS, LoadedInventory
+from migrate.kubespray.resolve import Resolution
+
+
+def node_name(r: Resolution, inventory_name: str) -> str:
+    override = r.value("kube_override_hostname", None, needed=False)
+    return str(override) if override else inventory_name
+
+
+def node(inv: LoadedInventory, name: str, r: Resolution, kubelet_config: dict[str, Any]) -> s.NodeSpec:
+    roles = []
+    if name in inv.groups.get(CONTROL_PLANE, ()):
+        roles.append(s.ROLE_CONTROL_PLANE)
+    if name in inv.groups.get(WORKERS, ()):
+        roles.append(s.ROLE_WORKER)
+    if name in inv.groups.get(ETCD, ()):
+        roles.append(s.ROLE_ETCD)
+    ip = r.value("ip", None)
+    ansible_host = r.raw("ansible_host") or r.raw("ansible_ssh_host")  # ansible_ssh_host: Ansible < 2.0 spelling
+    if not ip:
+        ip = _literal_address(ansible_host) or _literal_address(name)
+    labels = r.value("node_labels", {}) or {}
+    taints = r.value("node_taints", []) or []
+    _check_labels_and_taints(r, name, labels, taints)
+    return s.NodeSpec(
+        name=node_name(r, name),
+        roles=tuple(roles),
+        ip=str(ip) if ip else None,
+        access_ip=str(r.value("access_ip") or ip) if (r.value("access_ip") or ip) else None,
+        ip6=str(r.value("ip6")) if r.value("ip6") else None,
+        ansible_host=str(ansible_host) if ansible_host else None,
+        etcd_member_name=_member_name(inv, name, r),
+        labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
+        taints=tuple(str(t) for t in taints) if isinstance(taints, list) else (),
+        kubelet_config=kubelet_config,
+    )
+
+
+def _member_name(inv: LoadedInventory, name: str, r: Resolution) -> str | None:
+    """etcd<N> by position in the etcd group (Kubespray's default template), unless the inventory names it."""
+    members = inv.groups.get(ETCD, ())
+    if name not in members:
+        return None
+    if r.set_by_inventory("etcd_member_name") and r.value("etcd_member_name"):
+        return str(r.value("etcd_member_name"))
+    return f"etcd{members.index(name) + 1}"
+
+
+def _check_labels_and_taints(r: Resolution, host: str, labels: Any, taints: Any) -> None:
+    """Kubespray runs `kubectl label/taint` with these: a dict of strings, and a list of key=value:Effect strings."""
+    if not isinstance(labels, dict):
+        raise UserError(f"node_labels of host {host} must be a mapping of label to value, not {type(labels).__name__}",
+                        where=r.origin("node_labels"), hint="write node_labels: {\"role\": \"db\"}")
+    bad = [t for t in (taints if isinstance(taints, list) else [taints]) if not isinstance(t, str) or ":" not in t]
+    if bad:
+        raise UserError(
+            f"node_taints of host {host} must be strings like 'key=value:NoSchedule', not {bad[0]!r}",
+            where=r.origin("node_taints"),
+            hint="Kubespray passes each entry to `kubectl taint`; write e.g. - \"dedicated=db:NoSchedule\"",
+        )
+
+
+def _literal_address(value: Any) -> str | None:
+    try:
+        return str(ipaddress.ip_address(str(value))) if value else None
+    except ValueError:
+        return None
+
+
+def check_addresses(nodes: tuple[s.NodeSpec, ...], hosts: dict[str, Resolution]) -> None:
+    by_ip: dict[str, str] = {}
+    for node, (inv_name, r) in zip(nodes, hosts.items(), strict=True):
+        if node.ip is None and node.ansible_host is None and (node.is_worker or node.is_control_plane):
+            raise UserError(
+                f"host {inv_name} has no address: neither ip nor ansible_host is set",
+                where=r.inventory.host_line(inv_name),
+                hint="set ip (the node address Kubernetes uses) in the inventory or host_vars",
+            )
+        if node.ip is None:
+            continue
+        if node.ip in by_ip and r.defined("ip"):
+            raise UserError(
+                f"hosts {by_ip[node.ip]} and {inv_name} both have the address {node.ip}",
+                where=r.inventory.host_line(inv_name),
+                hint="every node needs its own ip; fix the copy-paste in the inventory",
+            )
+        by_ip[node.ip] = inv_name
+
+
+def require_control_plane(inv: LoadedInventory) -> str:
+    """The first control plane: Kubespray renders kubeadm's config there."""
+    cps = inv.groups.get(CONTROL_PLANE, ())
+    if not cps:
+        known = list(inv.declared_groups)
+        raise UserError(
+            "no control-plane hosts: the inventory has no hosts in kube_control_plane (or legacy kube-master)",
+            where=str(inv.sources[0]),
+            hint=f"groups found: {', '.join(known) or 'none'}; put the control-plane hosts in kube_control_plane",
+        )
+    if not inv.groups.get(CLUSTER):
+        raise UserError("the inventory has no Kubernetes hosts", where=str(inv.sources[0]))
+    return cps[0]
