@@ -131,8 +131,28 @@ def diff_specs(before: ClusterSpec, after: ClusterSpec) -> list[Change]:
     for report in found.values():
         for level in report:
             paths[_reported_path(level.path(output_format="list"))] = None
-    changes = [c for p in _expand(paths, a, b) if (c := _change(p, a, b)) is not None]
+    return ordered([c for p in _expand(paths, a, b) if (c := _change(p, a, b)) is not None])
+
+
+def ordered(changes: Iterable[Change]) -> list[Change]:
+    """Worst first, then by area and path."""
     return sorted(changes, key=lambda c: (SEVERITIES.index(c.severity), AREAS.index(c.area), c.path))
+
+
+SECRETS = ("identity", "secrets")  # where secret items sit: they are compared beside the spec, which holds none
+NOT_JOINABLE = "cluster_ca_not_running"  # the plan was generated without the running cluster's PKI
+
+
+def secret_changes(items: Iterable[str]) -> list[Change]:
+    """A "changed (redacted)" change per secret item that differs (names from migrate.talos.fingerprint);
+    no value, digest or hash of it is ever carried, only the item's name."""
+    changes = []
+    for item in items:
+        path = (*SECRETS, item)
+        rule = rule_for(path)
+        changes.append(Change(path=path, kind=CHANGED, area=rule.area, severity=rule.severity,
+                              consequence=_consequence(rule, path), secret=True, settings=_settings(rule, path)))
+    return ordered(changes)
 
 
 def normalize(spec: ClusterSpec) -> dict:

@@ -12,7 +12,18 @@ from rich.table import Table
 
 from migrate import ui
 from migrate.cli.inspect import inventory_options
-from migrate.diff import AREAS, SEVERITIES, Change, diff_specs, explain, fails, report_verdicts
+from migrate.diff import (
+    AREAS,
+    NOT_JOINABLE,
+    SEVERITIES,
+    Change,
+    diff_specs,
+    explain,
+    fails,
+    ordered,
+    report_verdicts,
+    secret_changes,
+)
 from migrate.errors import UserError
 from migrate.spec import ClusterSpec
 
@@ -26,6 +37,7 @@ class Side:
     kind: str  # inventory | plan | live
     spec: ClusterSpec
     report: dict | None = None  # a plan's report.json
+    secrets: Any = None  # a plan's Fingerprints (migrate.talos.fingerprint): compared, never shown
 
 
 @click.command()
@@ -110,7 +122,7 @@ def diff(
             if before.kind == "plan" and after.kind == "inventory":
                 before = _read_side(left, inventory_args, carried=after.spec)
 
-    changes = diff_specs(before.spec, after.spec)
+    changes = ordered([*diff_specs(before.spec, after.spec), *secret_changes(_secret_items(before, after))])
     plan = _plan_to_match(before, after)
     if plan is not None:
         changes = explain(changes, report_verdicts(plan.report))
@@ -129,7 +141,7 @@ def _read_side(path: Path, inventory_args: tuple, carried: ClusterSpec | None) -
 
     if is_plan_dir(path):
         read = read_plan(path, carried=carried)
-        return Side(f"plan {path}", "plan", read.spec, read.report)
+        return Side(f"plan {path}", "plan", read.spec, read.report, read.secrets)
     if not path.exists():
         raise UserError(
             "no such file or directory",
@@ -168,6 +180,17 @@ def _read_live(kubeconfig: Path | None, context: str | None, baseline: ClusterSp
     for what in observed.missing:
         ui.note(f"not readable, compared as the inventory says: {what}")
     return Side(f"live cluster{f' ({context})' if context else ''}", "live", observed.spec)
+
+
+def _secret_items(before: Side, after: Side) -> list[str]:
+    """Secret items that differ: two plans item by item; an inventory and a plan built without its PKI,
+    the CA as a whole. (An inventory's own secret settings are not exposed by the reader: see docs/diff.md.)"""
+    if before.secrets is not None and after.secrets is not None:
+        return before.secrets.differing(after.secrets)
+    plan = _plan_to_match(before, after)
+    if plan is not None and plan.report and plan.report.get("joinable") is False:
+        return [NOT_JOINABLE]
+    return []
 
 
 def _plan_to_match(before: Side, after: Side) -> Side | None:

@@ -41,6 +41,7 @@ from migrate.spec import (
     SecretsEncryption,
 )
 from migrate.talos.encryption import carried_encryption
+from migrate.talos.fingerprint import Fingerprints, plan_fingerprints
 from migrate.talos.merge import apply_patch, load_documents
 
 # Talos defaults (talosctl gen config and the machined controllers)
@@ -137,6 +138,7 @@ class PlanRead:
     spec: ClusterSpec
     report: dict  # report.json, {} when absent
     node_configs: dict[str, MachineConfig] = field(default_factory=dict)
+    secrets: Fingerprints | None = None  # the plan's secret material, comparable only
 
 
 def is_plan_dir(path: Path) -> bool:
@@ -162,7 +164,8 @@ def read_plan(plan_dir: Path, carried: ClusterSpec | None = None) -> PlanRead:
         node_configs[host] = merged
     cluster = MachineConfig(tuple(bases["controlplane"]))
     spec = read_config(cluster, node_configs.values(), carried=carried, node_names=list(node_configs))
-    return PlanRead(spec=spec, report=report, node_configs=node_configs)
+    secrets = plan_fingerprints(plan_dir, bases["controlplane"])
+    return PlanRead(spec=spec, report=report, node_configs=node_configs, secrets=secrets)
 
 
 def read_documents(text: str, where: str = "<config>", carried: ClusterSpec | None = None) -> ClusterSpec:
