@@ -112,6 +112,8 @@ class ControlPlane:
     controller_manager: Component = field(default_factory=Component)
     scheduler: Component = field(default_factory=Component)
     service_account_issuer: str = "https://kubernetes.default.svc.cluster.local"
+    # every issuer the API server accepts tokens from, the signing one first; () means only service_account_issuer
+    accepted_issuers: tuple[str, ...] = ()
     api_audiences: tuple[str, ...] = ()
     authorization_modes: tuple[str, ...] = ("Node", "RBAC")
     admission_plugins: tuple[str, ...] = ()
@@ -198,6 +200,9 @@ class NodeSpec:
     taints: tuple[str, ...] = ()  # key=value:Effect
     install_disk: str | None = None
     kubelet_config: dict[str, Any] = field(default_factory=dict)  # KubeletConfiguration fields where this node differs from the cluster's
+    kubernetes_version: str | None = None  # this node's kubelet version when it is not the cluster's (None: the cluster's)
+    # cluster-wide spec fields this machine runs differently ("host.ntp_servers": [...]); {} when it runs them as the cluster
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_control_plane(self) -> bool:
