@@ -21,6 +21,9 @@ from migrate.cluster.twin.scheduler import tolerates_all
 from migrate.cluster.twin.store import Store, clone
 
 HASH_LABEL = "pod-template-hash"
+REVISION = "deployment.kubernetes.io/revision"
+DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
 # tolerations the DaemonSet controller adds so its pods run on every node, cordoned or not yet ready
 DAEMON_TOLERATIONS = [
     {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
@@ -57,6 +60,13 @@ def pod_from_template(
     meta["namespace"] = owner["metadata"]["namespace"]
     meta["ownerReferences"] = [owner_reference(owner)]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": clone(template.get("spec") or {})}
+
+
+def revision_of(obj: dict[str, Any]) -> int:
+    try:
+        return int((obj["metadata"].get("annotations") or {}).get(REVISION, 0))
+    except ValueError:
+        return 0
 
 
 def _write_status(store: Store, rt: ResourceType, obj: dict[str, Any], status: dict[str, Any]) -> None:
@@ -134,12 +144,20 @@ class DeploymentController(Controller):
                 (rs for rs in sets if _same_template(rs["spec"]["template"], deploy["spec"]["template"])), None
             )
             replicas = deploy["spec"].get("replicas", 1)
+            # the new ReplicaSet's revision is one past every old one's (so `rollout undo` re-numbers the one it revives)
+            revision = str(max((revision_of(rs) for rs in sets if rs is not current), default=0) + 1)
             if current is None:
-                current = self._new_replicaset(deploy)
-            elif current["spec"].get("replicas") != replicas:
-                current = store.update(
-                    REPLICASETS, {**current, "spec": {**current["spec"], "replicas": replicas}}, force=True
-                )
+                current = self._new_replicaset(deploy, revision)
+            elif current["spec"].get("replicas") != replicas or revision_of(current) < int(revision):
+                annotations = {**(current["metadata"].get("annotations") or {}),
+                               DESIRED_REPLICAS: str(replicas),
+                               REVISION: str(max(revision_of(current), int(revision)))}
+                current = store.update(REPLICASETS, {**current, "metadata": {**current["metadata"], "annotations": annotations},
+                                                     "spec": {**current["spec"], "replicas": replicas}}, force=True)
+            deploy_annotations = deploy["metadata"].get("annotations") or {}
+            if deploy_annotations.get(REVISION) != current["metadata"]["annotations"][REVISION]:
+                annotations = {**deploy_annotations, REVISION: current["metadata"]["annotations"][REVISION]}
+                store.update(DEPLOYMENTS, {**deploy, "metadata": {**deploy["metadata"], "annotations": annotations}}, force=True)
             for rs in sets:
                 if rs["metadata"]["uid"] != current["metadata"]["uid"] and rs["spec"].get("replicas", 1) != 0:
                     store.update(REPLICASETS, {**rs, "spec": {**rs["spec"], "replicas": 0}}, force=True)
@@ -169,7 +187,7 @@ class DeploymentController(Controller):
                 },
             )
 
-    def _new_replicaset(self, deploy: dict[str, Any]) -> dict[str, Any]:
+    def _new_replicaset(self, deploy: dict[str, Any], revision: str) -> dict[str, Any]:
         spec = deploy["spec"]
         h = template_hash(spec["template"])
         template = clone(spec["template"])
@@ -180,6 +198,8 @@ class DeploymentController(Controller):
             "metadata": {
                 "name": f"{deploy['metadata']['name']}-{h}",
                 "labels": dict(template["metadata"]["labels"]),
+                "annotations": {**{k: v for k, v in (deploy["metadata"].get("annotations") or {}).items() if k == CHANGE_CAUSE},
+                                DESIRED_REPLICAS: str(spec.get("replicas", 1)), REVISION: revision},
                 "ownerReferences": [owner_reference(deploy)],
             },
             "spec": {"replicas": spec.get("replicas", 1), "selector": selector, "template": template},
@@ -266,41 +286,44 @@ def node_selector_matches(pod_spec: dict[str, Any], node: dict[str, Any]) -> boo
 
 
 class DaemonSetController(Controller):
-    """One pod per node that matches the nodeSelector and whose taints the pods tolerate."""
+    """One pod per node that matches the nodeSelector and whose taints the pods tolerate.
+
+    As upstream's nodeShouldRunDaemonPod: a node where the pod *should run* (all NoSchedule and NoExecute
+    taints tolerated) gets one; a running pod *continues running* unless a NoExecute taint is untolerated,
+    so a new NoSchedule taint only stops new placements (the pod counts as misscheduled, not deleted).
+    """
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
         for ds in self.live(DAEMONSETS, index, nodes_matter=True):
             ns, template = ds["metadata"]["namespace"], ds["spec"]["template"]
             tolerations = (template["spec"].get("tolerations") or []) + DAEMON_TOLERATIONS
-            eligible = {
-                name
-                for name, node in index.nodes.items()
-                if node_selector_matches(template["spec"], node)
-                and tolerates_all(tolerations, node, ("NoSchedule", "NoExecute"))
-            }
+            selected = {name: node for name, node in index.nodes.items() if node_selector_matches(template["spec"], node)}
+            should_run = {name for name, node in selected.items()
+                          if tolerates_all(tolerations, node, ("NoSchedule", "NoExecute"))}
+            may_continue = {name for name, node in selected.items() if tolerates_all(tolerations, node, ("NoExecute",))}
             pods = [p for p in index.owned(ds["metadata"]["uid"]) if is_active(p)]
             placed = {p["spec"].get("nodeName") for p in pods}
-            for node in sorted(eligible - placed):
+            for node in sorted(should_run - placed):
                 pod = pod_from_template(ds, template, f"{ds['metadata']['name']}-{self.api.suffix()}", {})
                 pod["spec"]["nodeName"] = node  # bound directly; a real DaemonSet pod goes through the scheduler
                 pod["spec"]["tolerations"] = tolerations
                 self.api.create(PODS, ns, pod)
             for pod in pods:
-                if pod["spec"].get("nodeName") not in eligible:
+                if pod["spec"].get("nodeName") not in may_continue:
                     self.api.retire(PODS, ns, pod["metadata"]["name"])
-            ready = sum(1 for p in pods if is_ready(p) and p["spec"].get("nodeName") in eligible)
+            ready = sum(1 for p in pods if is_ready(p) and p["spec"].get("nodeName") in should_run)
             _write_status(
                 store,
                 DAEMONSETS,
                 ds,
                 {
-                    "desiredNumberScheduled": len(eligible),
-                    "currentNumberScheduled": len(placed & eligible),
-                    "updatedNumberScheduled": len(placed & eligible),
+                    "desiredNumberScheduled": len(should_run),
+                    "currentNumberScheduled": len(placed & should_run),
+                    "updatedNumberScheduled": len(placed & should_run),
                     "numberReady": ready,
                     "numberAvailable": ready,
-                    "numberMisscheduled": len(placed - eligible),
+                    "numberMisscheduled": len(placed - should_run),
                 },
             )
 

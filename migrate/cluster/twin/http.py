@@ -233,6 +233,7 @@ class TwinHandler(BaseHTTPRequestHandler):
             self._chunk({"type": "ERROR", "object": exc.body()})
             return self._end_stream()
         deadline = time.monotonic() + float(query.get("timeoutSeconds") or DEFAULT_WATCH_SECONDS)
+        as_table = self._wants_table()  # `kubectl get -w`: every event carries a one-row Table, as the API server sends
         self._start_stream()
         try:
             while not self.server.stopping.is_set():
@@ -244,7 +245,7 @@ class TwinHandler(BaseHTTPRequestHandler):
                     if watch.closed:
                         break
                     continue
-                self._chunk({"type": event[0], "object": event[1]})
+                self._chunk({"type": event[0], "object": self._as_table(rt, event[1], query) if as_table and event[0] != "BOOKMARK" else event[1]})
             self._end_stream()
         finally:
             watch.close()
@@ -263,6 +264,12 @@ class TwinHandler(BaseHTTPRequestHandler):
     def _end_stream(self) -> None:
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _as_table(self, rt: ResourceType, obj: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+        if obj.get("kind") == "Status":
+            return obj
+        return to_table(rt, [obj], self.server.twin.clock.now(), obj["metadata"].get("resourceVersion", ""),
+                        query.get("includeObject", "Metadata"))
 
     def _wants_table(self) -> bool:
         accept = self.headers.get("Accept") or ""
@@ -283,18 +290,7 @@ class TwinHandler(BaseHTTPRequestHandler):
             return self._scale(method, rt, namespace, name)
         if method == "GET":
             obj = api.get(rt, namespace, name)
-            if self._wants_table():
-                return self._send(
-                    200,
-                    to_table(
-                        rt,
-                        [obj],
-                        self.server.twin.clock.now(),
-                        obj["metadata"]["resourceVersion"],
-                        query.get("includeObject", "Metadata"),
-                    ),
-                )
-            return self._send(200, obj)
+            return self._send(200, self._as_table(rt, obj, query) if self._wants_table() else obj)
         if method == "PUT":
             return self._send(200, api.replace(rt, namespace, name, self._body(), sub, dry_run=bool(query.get("dryRun"))))
         if method == "PATCH":

@@ -22,11 +22,11 @@ MERGE_KEYS = {
     "volumeMounts": "mountPath",
     "ports": "containerPort",
     "conditions": "type",
-    "taints": "key",
     "imagePullSecrets": "name",
     "ownerReferences": "uid",
     "hostAliases": "ip",
     "tolerations": None,
+    "taints": None,  # NodeSpec.taints declares no merge key: a patch replaces the list (kubectl taint sends it whole)
     "finalizers": None,
 }
 # fields whose Go type says patchStrategy "replace": a patch replaces them whole (a PDB's selector)
