@@ -155,8 +155,10 @@ class Etcd:
 class RegistryMirror:
     registry: str  # docker.io, or a host:port
     endpoints: tuple[str, ...]
-    skip_verify: bool = False
-    override_path: bool = False
+    skip_verify: bool = False  # some endpoint skips TLS verification (which ones: insecure_endpoints)
+    override_path: bool = False  # some endpoint overrides the path (which ones: override_path_endpoints)
+    insecure_endpoints: tuple[str, ...] = ()  # endpoints whose TLS certificate is not verified
+    override_path_endpoints: tuple[str, ...] = ()  # endpoints whose URL path is used as is
 
 
 @dataclass(frozen=True)

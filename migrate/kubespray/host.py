@@ -13,37 +13,38 @@ _FLATCAR_PYTHON = "/opt/bin/python"
 def runtime(r: Resolution) -> s.ContainerRuntime:
     manager = str(r.value("container_manager", "containerd"))
     mirrors: list[s.RegistryMirror] = []
-    insecure: list[str] = []
+    insecure_registries: list[str] = []
     if manager == "containerd":
         for entry in r.value("containerd_registries_mirrors", [], needed=False) or []:
             hosts = [m for m in entry.get("mirrors", []) if isinstance(m, dict)]
             endpoints = tuple(str(m.get("host")) for m in hosts if m.get("host"))
             if entry.get("prefix") == "docker.io" and endpoints == ("https://registry-1.docker.io",):
                 continue  # Kubespray's default entry: docker.io served by itself, no mirror
-            mirrors.append(s.RegistryMirror(str(entry.get("prefix")), endpoints,
-                                            any(bool(m.get("skip_verify")) for m in hosts),
-                                            any(bool(m.get("override_path")) for m in hosts)))
+            insecure = tuple(str(m["host"]) for m in hosts if m.get("host") and m.get("skip_verify"))
+            override = tuple(str(m["host"]) for m in hosts if m.get("host") and m.get("override_path"))
+            mirrors.append(s.RegistryMirror(str(entry.get("prefix")), endpoints, bool(insecure), bool(override),
+                                            insecure, override))
         for prefix, endpoint in (r.value("containerd_registries", {}, needed=False) or {}).items():
             endpoints = tuple(endpoint) if isinstance(endpoint, list) else (str(endpoint),)
             mirrors.append(s.RegistryMirror(str(prefix), endpoints))
-        insecure += list((r.value("containerd_insecure_registries", {}, needed=False) or {}).keys())
+        insecure_registries += list((r.value("containerd_insecure_registries", {}, needed=False) or {}).keys())
     elif manager == "docker":
         mirrors_list = tuple(str(m) for m in r.value("docker_registry_mirrors", [], needed=False) or [])
         if mirrors_list:
             mirrors.append(s.RegistryMirror("docker.io", mirrors_list))
-        insecure += [str(x) for x in r.value("docker_insecure_registries", [], needed=False) or []]
+        insecure_registries += [str(x) for x in r.value("docker_insecure_registries", [], needed=False) or []]
     elif manager == "crio":
         for reg in r.value("crio_registries", [], needed=False) or []:
             if isinstance(reg, dict) and reg.get("mirrors"):
                 mirrors.append(s.RegistryMirror(str(reg.get("prefix") or reg.get("location")),
                                                 tuple(str(m.get("location")) for m in reg["mirrors"])))
-        insecure += [str(x) for x in r.value("crio_insecure_registries", [], needed=False) or []]
+        insecure_registries += [str(x) for x in r.value("crio_insecure_registries", [], needed=False) or []]
     repos = {}
     for var in ("kube_image_repo", "gcr_image_repo", "docker_image_repo", "quay_image_repo", "github_image_repo"):
         value = r.value(var, None, needed=False)
         if value and str(value) not in _UPSTREAM_IMAGE_REPOS:
             repos[var] = str(value)
-    return s.ContainerRuntime(manager, tuple(mirrors), tuple(insecure), repos)
+    return s.ContainerRuntime(manager, tuple(mirrors), tuple(insecure_registries), repos)
 
 
 def host_os(r: Resolution) -> s.HostOS:
