@@ -13,7 +13,9 @@ from migrate.cluster.snapshot import (
     RESOURCES,
     clean,
     new_snapshot,
+    credential_entries,
     qualified,
+    redact_credentials,
     scrub_configmap,
     write_snapshot,
 )
@@ -30,7 +32,9 @@ def snapshot(kubeconfig: Path | None, context: str | None, out: Path, fmt: str) 
     """Capture nodes, pods (with owners), PDBs, workload controllers and the kube-system
     kubeadm-config, kubelet-config and kube-proxy ConfigMaps into one JSON file.
 
-    Secrets are never read; ConfigMap entries named or shaped like keys or tokens are dropped.
+    Secrets are never read; ConfigMap entries named or shaped like keys or tokens (JWTs, bootstrap
+    tokens, PEM private keys, kubeconfigs with an inline token, key or password) are dropped, other
+    credential-shaped strings (an env value) redacted; stderr names what went (never its value).
     The file loads into `kubespray2talos twin serve` for a rehearsal.
 
     \b
@@ -46,10 +50,10 @@ def snapshot(kubeconfig: Path | None, context: str | None, out: Path, fmt: str) 
             if plural == "configmaps":
                 continue
             ui.err.print(f"reading {qualified(group, plural)} ...", highlight=False)
-            objects[qualified(group, plural)] = [clean(o) for o in cluster.list_raw(group, version_, plural)]
+            objects[qualified(group, plural)] = [_redacted(clean(o), plural) for o in cluster.list_raw(group, version_, plural)]
         found = [cluster.get_configmap("kube-system", name) for name in CONFIGMAPS]
-        objects["configmaps"] = [scrub_configmap(clean({"apiVersion": "v1", "kind": "ConfigMap",
-                                                         "metadata": {"name": cm.name, "namespace": cm.namespace}, "data": dict(cm.data)}))
+        objects["configmaps"] = [_scrubbed(clean({"apiVersion": "v1", "kind": "ConfigMap",
+                                                  "metadata": {"name": cm.name, "namespace": cm.namespace}, "data": dict(cm.data)}))
                                  for cm in found if cm is not None]
         snap = new_snapshot(objects, capturedAt=rfc3339(cluster.clock.now()), server=cluster.server, kubernetesVersion=version)
         write_snapshot(out, snap)
@@ -62,3 +66,23 @@ def snapshot(kubeconfig: Path | None, context: str | None, out: Path, fmt: str) 
         ui.out.print(f"captured {cluster.server} (Kubernetes {version}) into {out}")
         for kind, n in counts.items():
             ui.out.print(f"  {kind:32} {n}")
+
+
+def _where(obj: dict, resource: str) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{resource} {meta.get('namespace') + '/' if meta.get('namespace') else ''}{meta.get('name')}"
+
+
+def _scrubbed(cm: dict) -> dict:
+    """The ConfigMap without credential entries; says which keys went (names only, never values)."""
+    dropped = credential_entries(cm)
+    if dropped:
+        ui.err.print(f"dropped from {_where(cm, 'configmap')}: {', '.join(dropped)} (named or shaped like a credential)", highlight=False)
+    return scrub_configmap(cm)
+
+
+def _redacted(obj: dict, resource: str) -> dict:
+    redacted, paths = redact_credentials(obj)
+    if paths:
+        ui.err.print(f"redacted in {_where(obj, resource)}: {', '.join(paths)} (shaped like a credential)", highlight=False)
+    return redacted

@@ -47,14 +47,47 @@ def clean(obj: dict[str, Any]) -> dict[str, Any]:
     return {**obj, "metadata": meta}
 
 
+# values that are credentials whatever they are called: JWTs (service-account tokens), kubeadm bootstrap
+# tokens, PEM private keys, and kubeconfig/YAML lines carrying an inline token, key or password
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+_BOOTSTRAP_TOKEN = re.compile(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b")
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+_INLINE_CREDENTIAL = re.compile(
+    r"^[\s-]*[\"']?(token|client-key-data|password|id-token|refresh-token|access-token|client-secret|secret)[\"']?\s*:\s*[\"']?[^\s\"'#]",
+    re.IGNORECASE | re.MULTILINE,
+)
+REDACTED = "<redacted by kubespray2talos snapshot>"
+
+
+def looks_like_credential(value: str) -> bool:
+    return any(p.search(value) for p in (_JWT, _BOOTSTRAP_TOKEN, _PRIVATE_KEY, _INLINE_CREDENTIAL))
+
+
+def credential_entries(cm: dict[str, Any]) -> list[str]:
+    """ConfigMap keys a snapshot must not keep: named like key material, holding a credential, or binary."""
+    named = [k for k, v in (cm.get("data") or {}).items() if _SECRET_LIKE.search(k) or looks_like_credential(str(v))]
+    return named + sorted(cm.get("binaryData") or {})
+
+
 def scrub_configmap(cm: dict[str, Any]) -> dict[str, Any]:
-    """Drop data entries that are named like, or look like, key material: a snapshot is not a secret store."""
-    data = {
-        k: v for k, v in (cm.get("data") or {}).items() if not _SECRET_LIKE.search(k) and "PRIVATE KEY" not in str(v)
-    }
+    """Drop the entries `credential_entries` names: a snapshot is not a secret store."""
+    dropped = set(credential_entries(cm))
     out = {k: v for k, v in cm.items() if k != "binaryData"}
-    out["data"] = data
+    out["data"] = {k: v for k, v in (cm.get("data") or {}).items() if k not in dropped}
     return out
+
+
+def redact_credentials(obj: Any, path: str = "") -> tuple[Any, list[str]]:
+    """Any string in an object (a pod's env value, an annotation) that is a credential, replaced; with where."""
+    if isinstance(obj, dict):
+        pairs = [(k, redact_credentials(v, f"{path}.{k}" if path else k)) for k, v in obj.items()]
+        return {k: v for k, (v, _) in pairs}, [w for _, (_, found) in pairs for w in found]
+    if isinstance(obj, list):
+        items = [redact_credentials(v, f"{path}[{i}]") for i, v in enumerate(obj)]
+        return [v for v, _ in items], [w for _, found in items for w in found]
+    if isinstance(obj, str) and looks_like_credential(obj):
+        return REDACTED, [path]
+    return obj, []
 
 
 def new_snapshot(objects: dict[str, list[dict[str, Any]]], **metadata: Any) -> dict[str, Any]:
