@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from migrate.mapping.finding import MANUAL, Finding, finding
 from migrate.spec import ClusterSpec, RegistryMirror
 from migrate.talos.versions import TalosVersion
 
@@ -22,6 +23,7 @@ _UPSTREAM = {"docker.io": "https://registry-1.docker.io"}
 class HostPart:
     machine: dict[str, Any] = field(default_factory=dict)
     documents: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
     def add(self, other: HostPart) -> HostPart:
         for key, value in other.machine.items():
@@ -30,6 +32,7 @@ class HostPart:
             else:
                 self.machine[key] = value
         self.documents.extend(other.documents)
+        self.findings.extend(other.findings)
         return self
 
 
@@ -69,8 +72,10 @@ def time_servers(spec: ClusterSpec, talos: TalosVersion) -> HostPart:
 
 
 def registries(spec: ClusterSpec, talos: TalosVersion) -> HostPart:
+    """Mirrors and TLS exceptions per endpoint, as Kubespray sets them: one skip_verify mirror never turns off
+    verification for another registry's host."""
     mirrors = [m for m in spec.runtime.mirrors if not _is_upstream(m)]
-    insecure = sorted({_host(e) for m in mirrors if m.skip_verify for e in m.endpoints}
+    insecure = sorted({_host(e) for m in mirrors for e in insecure_endpoints(m)}
                       | {_host(r) for r in spec.runtime.insecure_registries})
     if not mirrors and not insecure:
         return HostPart()
@@ -79,12 +84,29 @@ def registries(spec: ClusterSpec, talos: TalosVersion) -> HostPart:
                 for m in mirrors]
         docs += [document("RegistryTLSConfig", name=h, insecureSkipVerify=True) for h in insecure]
         return HostPart(documents=docs)
+    part = HostPart()
     section: dict[str, Any] = {}
     if mirrors:
-        section["mirrors"] = {m.registry: _legacy_mirror(m) for m in mirrors}
+        section["mirrors"] = {m.registry: _legacy_mirror(m, part.findings) for m in mirrors}
     if insecure:
         section["config"] = {h: {"tls": {"insecureSkipVerify": True}} for h in insecure}
-    return HostPart(machine={"registries": section})
+    part.machine["registries"] = section
+    return part
+
+
+def insecure_endpoints(mirror: RegistryMirror) -> tuple[str, ...]:
+    """The endpoints whose certificate is not verified; a spec that only says "some endpoint" (the boolean without
+    the list, e.g. from an older spec file) can only mean its endpoints."""
+    if mirror.insecure_endpoints or not mirror.skip_verify:
+        return mirror.insecure_endpoints
+    return mirror.endpoints
+
+
+def override_path_endpoints(mirror: RegistryMirror) -> tuple[str, ...]:
+    """The endpoints whose URL path is used as is (same fallback as insecure_endpoints)."""
+    if mirror.override_path_endpoints or not mirror.override_path:
+        return mirror.override_path_endpoints
+    return mirror.endpoints
 
 
 def environment(variables: dict[str, str], talos: TalosVersion) -> HostPart:
@@ -123,15 +145,26 @@ def _is_upstream(mirror: RegistryMirror) -> bool:
 
 def _endpoint(url: str, mirror: RegistryMirror) -> dict[str, Any]:
     entry: dict[str, Any] = {"url": url}
-    if mirror.override_path:
+    if url in override_path_endpoints(mirror):
         entry["overridePath"] = True
     return entry
 
 
-def _legacy_mirror(mirror: RegistryMirror) -> dict[str, Any]:
+def _legacy_mirror(mirror: RegistryMirror, findings: list[Finding]) -> dict[str, Any]:
+    """≤1.11 has one overridePath per registry: set only when every endpoint wants it, else a person decides."""
     entry: dict[str, Any] = {"endpoints": list(mirror.endpoints)}
-    if mirror.override_path:
+    overriding = override_path_endpoints(mirror)
+    if overriding and set(overriding) >= set(mirror.endpoints):
         entry["overridePath"] = True
+    elif overriding:
+        findings.append(finding(
+            f"registry mirror {mirror.registry}", MANUAL,
+            f"Kubespray uses the path of {', '.join(overriding)} as is (override_path) but not of "
+            f"{', '.join(e for e in mirror.endpoints if e not in overriding)}; this Talos version has one "
+            f"overridePath for the whole registry, so it is left unset and pulls through the overriding endpoint "
+            f"would get /v2 appended. Split the registry's endpoints, drop the plain ones, or plan for Talos >=1.12 "
+            f"(overridePath per endpoint).",
+            talos_path=f"machine.registries.mirrors[{mirror.registry}].overridePath", area="registries"))
     return entry
 
 

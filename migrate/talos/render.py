@@ -46,6 +46,7 @@ def render(spec: ClusterSpec, bundle: Any, talos: TalosVersion) -> Rendered:
     findings: list[Finding] = []
     enc = encryption_override(spec, bundle)
     host_part = _host_part(spec, talos)
+    findings += host_part.findings
     cluster_cp, cluster_findings = _cluster(spec, bundle, talos, CONTROLPLANE, enc)
     findings += cluster_findings
     machine_cp, machine_findings = _machine(spec, bundle, talos, CONTROLPLANE, host_part, enc)

@@ -291,3 +291,52 @@ def test_a_known_install_disk_lands_in_the_node_patch(bundle):
     nodes = tuple(dataclasses.replace(n, install_disk="/dev/nvme0n1") for n in spec.nodes)
     out = render(dataclasses.replace(spec, nodes=nodes), bundle, choose("1.13", spec.kubernetes_version))
     assert all(patch[0]["machine"]["install"] == {"disk": "/dev/nvme0n1"} for patch in out.nodes.values())
+
+
+def with_mirrors(name: str, *mirrors):
+    spec = resolved(name).spec
+    return dataclasses.replace(spec, runtime=dataclasses.replace(spec.runtime, mirrors=mirrors))
+
+
+HUB = "https://registry-1.docker.io"
+HARBOR = "https://harbor.example.internal/v2/dockerhub"
+
+
+def mixed_docker_io():
+    from migrate.spec import RegistryMirror
+
+    return RegistryMirror("docker.io", (HARBOR, HUB), skip_verify=True, override_path=True,
+                          insecure_endpoints=(HARBOR,), override_path_endpoints=(HARBOR,))
+
+
+@pytest.mark.parametrize("minor", ["1.11", "1.13"])
+def test_tls_verification_is_skipped_only_for_the_insecure_endpoints_host(minor, bundle):
+    spec = with_mirrors("demo", mixed_docker_io())
+    docs = render(spec, bundle, choose(minor, spec.kubernetes_version)).controlplane
+    if minor == "1.13":
+        skipped = {d["name"] for d in docs if d.get("kind") == "RegistryTLSConfig" and d.get("insecureSkipVerify")}
+    else:
+        config = docs[0]["machine"]["registries"]["config"]
+        skipped = {h for h, c in config.items() if c["tls"].get("insecureSkipVerify")}
+    assert skipped == {"harbor.example.internal"}
+
+
+def test_override_path_per_endpoint_from_1_12(bundle):
+    spec = with_mirrors("demo", mixed_docker_io())
+    docs = render(spec, bundle, choose("1.13", spec.kubernetes_version)).controlplane
+    mirror = next(d for d in docs if d.get("kind") == "RegistryMirrorConfig")
+    assert mirror["endpoints"] == [{"url": HARBOR, "overridePath": True}, {"url": HUB}]
+
+
+def test_override_path_on_1_11_only_when_every_endpoint_overrides(bundle):
+    from migrate.spec import RegistryMirror
+
+    quay = RegistryMirror("quay.io", ("https://harbor.example.internal/v2/quay",), override_path=True,
+                          override_path_endpoints=("https://harbor.example.internal/v2/quay",))
+    spec = with_mirrors("demo", mixed_docker_io(), quay)
+    out = render(spec, bundle, choose("1.11", spec.kubernetes_version))
+    mirrors = out.controlplane[0]["machine"]["registries"]["mirrors"]
+    assert mirrors["quay.io"]["overridePath"] is True
+    assert "overridePath" not in mirrors["docker.io"]
+    manual = [f for f in out.findings if f.verdict == "manual" and "docker.io" in f.setting]
+    assert manual and HUB in manual[0].reason and "quay.io" not in " ".join(f.setting for f in manual)
