@@ -89,8 +89,7 @@ def as_data(resolved: Any) -> dict[str, Any]:
 
 def _render_table(resolved: Any, show_all: bool) -> None:
     spec = resolved.spec
-    ui.out.print(f"[bold]Cluster[/bold] {spec.name}  Kubernetes {spec.kubernetes_version}  "
-                 f"(Kubespray {resolved.release}: {resolved.release_reason})")
+    ui.out.print(f"[bold]Cluster[/bold] {spec.name}  Kubernetes {spec.kubernetes_version}  (Kubespray {resolved.release} defaults)")
     ui.out.print(f"inventory: {', '.join(str(s) for s in resolved.sources)}")
     ep = spec.control_plane.endpoint
     ui.out.print(f"API endpoint: {ep.url} ({ep.kind})")

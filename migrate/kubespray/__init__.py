@@ -48,6 +48,8 @@ def load_cluster(
     guessed = not (kubespray_version or kubespray_dir)
     shared = HostTemplates()
     cluster = Resolution(inventory, defaults, reference, shared)
+    if vault_password_file:
+        _check_inline_vault(cluster, Path(vault_password_file))
     hosts = {h: cluster if h == reference else Resolution(inventory, defaults, h, shared) for h in inventory.host_vars}
     spec = build_spec(inventory, cluster, hosts)
     settings = {name: cluster.setting(name, area) for name, area in SETTINGS.items() if name not in HOST_SETTINGS}
@@ -102,3 +104,16 @@ def _render_inventory_templates(cluster: Resolution) -> None:
     for name in cluster.inventory_template_names():
         if name not in SETTINGS and not name.startswith("ansible_"):
             cluster.value(name, needed=False)
+
+
+def _check_inline_vault(cluster: Resolution, password_file: Path) -> None:
+    """A wrong password must not pass silently just because no setting needs the inline !vault values."""
+    for name, raw in cluster.inventory.host_vars[cluster.host].items():
+        if type(raw).__name__ not in ("EncryptedString", "AnsibleVaultEncryptedUnicode"):
+            continue
+        try:
+            cluster.renderer.render(raw)  # decrypts with the loader's vault secrets, as a play would
+        except Exception:
+            raise UserError(f"the vault password does not decrypt {name}", where=cluster.where(name),
+                            hint=f"check that {password_file} holds the password this inventory was encrypted with") from None
+        return  # one value decrypting proves the password

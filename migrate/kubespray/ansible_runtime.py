@@ -34,6 +34,14 @@ def ansible_loader() -> Any:
     return DataLoader()
 
 
+def activate_vault(secrets: list[tuple[str, Any]] | None) -> None:
+    """Inline !vault values decrypt through a process-wide context, as ansible-playbook sets it at start-up;
+    set per load here, so two inventories with different passwords can be read in one process."""
+    from ansible.parsing.vault import VaultSecretsContext
+
+    VaultSecretsContext._current = VaultSecretsContext(secrets) if secrets else None
+
+
 def vault_secrets(password_file: Path) -> list[tuple[str, Any]]:
     from ansible.parsing.vault import VaultSecret
 

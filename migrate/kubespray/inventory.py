@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,9 @@ def _var_files(base: Path, name: str) -> list[Path]:
     return []
 
 
+@lru_cache(maxsize=512)
 def _lines(path: Path) -> list[str]:
+    """A file's lines, read once per load (origins look up many names in the same few files)."""
     try:
         return path.read_text(errors="replace").splitlines()
     except OSError:
@@ -127,12 +130,14 @@ def _candidates(directory: Path) -> list[Path]:
 def load_inventory(paths: list[Path], vault_password_file: Path | None = None) -> LoadedInventory:
     """Parse the inventory (several paths: like repeated -i) and compute every host's variables as ansible-playbook would."""
     from migrate.kubespray.ansible_runtime import (
+        activate_vault,
         ansible_loader,
         ansible_warnings_collected,
         group_vars_read_once,
         vault_secrets,
     )
 
+    _lines.cache_clear()  # files may have changed since the last load in this process
     sources: list[Path] = []
     warnings: list[str] = []
     for path in paths:
@@ -141,8 +146,10 @@ def load_inventory(paths: list[Path], vault_password_file: Path | None = None) -
         warnings += notes
     check_inventory_files(sources)
     loader = ansible_loader()
-    if vault_password_file is not None:
-        loader.set_vault_secrets(vault_secrets(Path(vault_password_file)))
+    secrets = vault_secrets(Path(vault_password_file)) if vault_password_file is not None else None
+    if secrets:
+        loader.set_vault_secrets(secrets)
+    activate_vault(secrets)
 
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager

@@ -82,7 +82,7 @@ def _network_of(r: Resolution, name: str, cidr: str) -> ipaddress.IPv4Network | 
     try:
         return ipaddress.ip_network(cidr, strict=False)
     except ValueError:
-        raise UserError(f"{name} is not a CIDR: {cidr!r}", where=r.origin(name), hint="write it like 10.233.0.0/18") from None
+        raise UserError(f"{name} is not a CIDR: {cidr!r}", where=r.where(name), hint="write it like 10.233.0.0/18") from None
 
 
 def _check_no_overlap(r: Resolution, pods: tuple[str, ...], services: tuple[str, ...]) -> None:

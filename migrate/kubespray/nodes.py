@@ -59,12 +59,12 @@ def _check_labels_and_taints(r: Resolution, host: str, labels: Any, taints: Any)
     """Kubespray runs `kubectl label/taint` with these: a dict of strings, and a list of key=value:Effect strings."""
     if not isinstance(labels, dict):
         raise UserError(f"node_labels of host {host} must be a mapping of label to value, not {type(labels).__name__}",
-                        where=r.origin("node_labels"), hint="write node_labels: {\"role\": \"db\"}")
+                        where=r.where("node_labels"), hint="write node_labels: {\"role\": \"db\"}")
     bad = [t for t in (taints if isinstance(taints, list) else [taints]) if not isinstance(t, str) or ":" not in t]
     if bad:
         raise UserError(
             f"node_taints of host {host} must be strings like 'key=value:NoSchedule', not {bad[0]!r}",
-            where=r.origin("node_taints"),
+            where=r.where("node_taints"),
             hint="Kubespray passes each entry to `kubectl taint`; write e.g. - \"dedicated=db:NoSchedule\"",
         )
 

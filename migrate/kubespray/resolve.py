@@ -94,6 +94,14 @@ class Resolution:
         self._cache[name] = value
         return value
 
+    def where(self, name: str) -> str:
+        """origin() for an error message: file paths as the user can open them from where they stand."""
+        origin = self.origin(name)
+        head = origin.split(":")[0]
+        if (self._root / head).is_file():
+            return str(_from_cwd(self._root / head)) + origin[len(head):]
+        return origin
+
     def _blame_a_reference(self, name: str, raw: Any) -> None:
         from migrate.kubespray.defaults import references
 
@@ -104,11 +112,11 @@ class Resolution:
     def _template_problem(self, name: str, raw: Any, exc: Undefined | TemplateError) -> UserError:
         if "vault" in exc.message.lower() or "decrypt" in exc.message.lower():
             return UserError(f"{name} is vault-encrypted and no (or a wrong) vault password was given",
-                             where=self.origin(name), hint="pass --vault-password-file FILE")
+                             where=self.where(name), hint="pass --vault-password-file FILE")
         kind = "refers to an undefined variable" if isinstance(exc, Undefined) else "has a Jinja error"
         return UserError(
             f"{name} {kind}: {exc.message}",
-            where=self.origin(name),
+            where=self.where(name),
             hint="define the missing variable in group_vars, or give this setting a literal value"
             if isinstance(exc, Undefined)
             else "fix the expression so that Ansible can render it",
@@ -128,7 +136,8 @@ class Resolution:
         from ansible._internal._datatag._tags import Origin
 
         tag = Origin.get_tag(raw)
-        if tag is None or not tag.path:  # booleans and numbers carry no origin tag: find the line that sets them
+        # booleans and numbers carry no origin tag, and a mapping's tag is its first child's line: find the key's line
+        if tag is None or not tag.path or isinstance(raw, (dict, list)):
             return self.inventory.locate(name, self.host) or f"inventory {self.inventory.sources[0].name}"
         path = Path(tag.path)
         try:
@@ -179,6 +188,13 @@ class HostTemplates:
         if isinstance(first, str) and isinstance(second, str) and first.replace(self._A, self._B) == second:
             return first
         return None
+
+
+def _from_cwd(path: Path) -> Path:
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _is_vaulted(raw: Any) -> bool:

@@ -173,3 +173,9 @@ def test_kubernetes_service_ip_is_the_first_address_whatever_kube_apiserver_ip_s
     assert resolved.spec.network.apiserver_service_ip == "10.96.0.1"
     assert {"10.96.0.1", "192.168.4.63"} <= set(resolved.spec.control_plane.cert_sans)
     assert any("kube_apiserver_ip" in w for w in resolved.warnings)
+
+
+def test_wrong_password_for_inline_vault_values_is_refused(tmp_path):
+    (tmp_path / "wrong").write_text("not-the-password\n")
+    message = refused(INVENTORIES / "vault-inline", vault_password_file=tmp_path / "wrong")
+    assert "does not decrypt" in message and "k8s-cluster.yml:" in message

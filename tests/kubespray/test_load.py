@@ -157,3 +157,9 @@ def test_hosts_split_across_files_read_together_like_repeated_dash_i():
     assert worker.kubelet_config["maxPods"] == 200  # group_vars/kube_node.yml beats [kube_node:vars]
     assert together.spec.control_planes[0].kubelet_config == {}  # the cluster's own kubelet settings
     assert together.spec.kubelet.config["maxPods"] == 110
+
+
+def test_origin_of_a_mapping_is_its_key_line():
+    r = load("demo")
+    path, line = r.settings["loadbalancer_apiserver"].origin.rsplit(":", 1)
+    assert (INVENTORIES / "demo" / path).read_text().splitlines()[int(line) - 1].startswith("loadbalancer_apiserver:")
