@@ -173,6 +173,8 @@ def normalize(spec: ClusterSpec) -> dict:
     cp = data["control_plane"]
     if not cp["api_audiences"]:  # kube-apiserver's default audience is the first issuer
         cp["api_audiences"] = [cp["service_account_issuer"]]
+    if not cp.get("accepted_issuers"):  # a spec naming no other issuer accepts only the one it signs with
+        cp["accepted_issuers"] = [cp["service_account_issuer"]]
     return _normalize(data, ())
 
 
@@ -289,8 +291,9 @@ def _change(path: tuple[str, ...], a: dict, b: dict) -> Change | None:
         area=rule.area,
         severity=severity,
         consequence=_consequence(rule, path),
-        before=None if secret else _plain(old),
-        after=None if secret else _plain(new),
+        # a node field one side leaves to the cluster shows the cluster's value: what that node runs
+        before=None if secret else _plain(_effective(a, path)),
+        after=None if secret else _plain(_effective(b, path)),
         secret=secret,
         settings=_settings(rule, path),
     )
@@ -304,13 +307,45 @@ def _lookup(data: Any, path: tuple[str, ...]) -> Any:
     return data
 
 
+def _effective(data: dict, path: tuple[str, ...]) -> Any:
+    """The value at `path`; for a node field the node leaves to the cluster, the cluster's (what the node runs)."""
+    value = _lookup(data, path)
+    if value is not _MISSING and value is not None or path[:1] != ("nodes",) or _lookup(data, path[:2]) is _MISSING:
+        return value
+    fallback = _cluster_field(path[2:])
+    return value if fallback is None else _lookup(data, fallback)
+
+
+def _cluster_field(field: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Where the cluster keeps what a node field overrides."""
+    match field:
+        case ("kubelet_config", "clusterDNS"):
+            return ("network", "cluster_dns")
+        case ("kubelet_config", "featureGates", *rest):
+            return ("kubelet", "feature_gates", *rest)
+        case ("kubelet_config", key, *rest):
+            return ("kubelet", "config", key, *rest)
+        case ("kubernetes_version",):
+            return ("kubernetes_version",)
+        case ("overrides", dotted, *rest):
+            return (*dotted.split("."), *rest)
+    return None
+
+
 def _only_grows(small: Any, big: Any) -> bool:
-    """True when `big` keeps everything in `small` and adds to it (list items or map keys)."""
+    """True when `big` keeps everything in `small` and adds to it (list items, map keys, a port range)."""
+    if isinstance(small, str) and isinstance(big, str) and (inner := _port_range(small)) and (outer := _port_range(big)):
+        return outer[0] <= inner[0] and inner[1] <= outer[1]
     if isinstance(small, list) and isinstance(big, list):
         return set(map(_hashable, small)) < set(map(_hashable, big))
     if isinstance(small, dict) and isinstance(big, dict):
         return small.items() <= big.items() if _all_hashable(small) and _all_hashable(big) else False
     return False
+
+
+def _port_range(text: str) -> tuple[int, int] | None:
+    low, sep, high = text.partition("-")
+    return (int(low), int(high)) if sep and low.strip().isdigit() and high.strip().isdigit() else None
 
 
 def _hashable(value: Any) -> Any:

@@ -39,6 +39,7 @@ from migrate.spec import (
     Proxy,
     RegistryMirror,
     SecretsEncryption,
+    to_dict,
 )
 from migrate.talos.encryption import carried_encryption
 from migrate.talos.fingerprint import Fingerprints, plan_fingerprints
@@ -184,7 +185,13 @@ def read_config(
     machines = list(machines)
     version = kubernetes_version(cluster)
     network = _network(cluster, version, carried)
-    nodes = tuple(_node(m, (node_names[i] if node_names else None), cluster, network) for i, m in enumerate(machines))
+    runtime = _runtime(cluster, carried)
+    shared = _machine_scoped(cluster)
+    nodes = tuple(
+        _node(m, (node_names[i] if node_names else None), cluster, network, version,
+              {k: v for k, v in _machine_scoped(m).items() if shared.get(k) != v})
+        for i, m in enumerate(machines)
+    )
     advertised = {n.name: _etcd_address(m) or n.ip for n, m in zip(nodes, machines, strict=True)}
     control_plane = _control_plane(cluster, network, nodes)
     return ClusterSpec(
@@ -194,7 +201,7 @@ def read_config(
         control_plane=control_plane,
         kubelet=_kubelet(cluster),
         etcd=_etcd(cluster, nodes, advertised),
-        runtime=_runtime(cluster, carried),
+        runtime=runtime,
         host=_host(cluster),
         nodes=nodes,
     )
@@ -203,9 +210,8 @@ def read_config(
 def kubernetes_version(config: MachineConfig) -> str:
     """The Kubernetes version every component image is tagged with (kubelet first, as Talos pins it)."""
     for path in (("machine", "kubelet", "image"), ("cluster", "apiServer", "image")):
-        image = config.get(*path)
-        if image and ":" in str(image).rsplit("/", 1)[-1]:
-            return str(image).rsplit(":", 1)[1].lstrip("v").split("@")[0]
+        if tag := _image_tag(config.get(*path)):
+            return tag
     raise UserError(
         "cannot tell the Kubernetes version: no machine.kubelet.image or cluster.apiServer.image tag",
         hint="generate the config with `talosctl gen config --kubernetes-version` or set the kubelet image",
@@ -302,6 +308,7 @@ def _control_plane(config: MachineConfig, network: Network, nodes: tuple[NodeSpe
         controller_manager=_component(config.get("cluster", "controllerManager", default={}), CONTROLLER_TYPED_FLAGS),
         scheduler=_component(config.get("cluster", "scheduler", default={})),
         service_account_issuer=issuers[0],
+        accepted_issuers=tuple(issuers),  # Talos ≥1.13 accepts its endpoint as a second issuer
         api_audiences=tuple(audiences),
         authorization_modes=tuple(_merge_additive(["Node", "RBAC"], flags.split_list(args.get("authorization-mode")))),
         admission_plugins=tuple(flags.split_list(args.get("enable-admission-plugins"))),
@@ -412,12 +419,13 @@ def _etcd_address(machine: MachineConfig) -> str | None:
 
 
 def _runtime(config: MachineConfig, carried: ClusterSpec | None) -> ContainerRuntime:
-    mirrors: dict[str, dict] = {}
+    mirrors: dict[str, dict] = {}  # registry → endpoints, and those whose path is used as is
     for host, mirror in (config.get("machine", "registries", "mirrors", default={})).items():
-        mirrors[host] = {"endpoints": list(mirror.get("endpoints") or []), "override": bool(mirror.get("overridePath"))}
+        endpoints = list(mirror.get("endpoints") or [])
+        mirrors[host] = {"endpoints": endpoints, "override": endpoints if mirror.get("overridePath") else []}
     for doc in config.kind("RegistryMirrorConfig"):
         endpoints = [e.get("url") for e in doc.get("endpoints") or []]
-        override = any(e.get("overridePath") for e in doc.get("endpoints") or [])
+        override = [e.get("url") for e in doc.get("endpoints") or [] if e.get("overridePath")]
         mirrors[str(doc.get("name"))] = {"endpoints": endpoints, "override": override}
     insecure = {
         host
@@ -432,7 +440,9 @@ def _runtime(config: MachineConfig, carried: ClusterSpec | None) -> ContainerRun
                 registry=host,
                 endpoints=tuple(m["endpoints"]),
                 skip_verify=any(_host_of(e) in insecure for e in m["endpoints"]) or host in insecure,
-                override_path=m["override"],
+                override_path=bool(m["override"]),
+                insecure_endpoints=tuple(e for e in m["endpoints"] if _host_of(e) in insecure),
+                override_path_endpoints=tuple(m["override"]),
             )
             for host, m in sorted(mirrors.items())
         ),
@@ -492,7 +502,25 @@ def _host(config: MachineConfig) -> HostOS:
 # --- nodes ---------------------------------------------------------------------------------------
 
 
-def _node(machine: MachineConfig, file_name: str | None, cluster: MachineConfig, network: Network) -> NodeSpec:
+def _machine_scoped(machine: MachineConfig) -> dict[str, Any]:
+    """What each machine's own config decides although the spec models it once for the cluster (dotted path →
+    value): read from every machine, so a worker.yaml that disagrees with controlplane.yaml is not lost."""
+    scoped = {f"host.{k}": v for k, v in to_dict(_host(machine)).items()}
+    # image repositories come from the control plane's cluster section, not from each machine
+    scoped |= {f"runtime.{k}": v for k, v in to_dict(_runtime(machine, None)).items() if k != "image_repositories"}
+    kubelet = _kubelet(machine)
+    scoped |= {"kubelet.extra_args": kubelet.extra_args}
+    return scoped
+
+
+def _node(
+    machine: MachineConfig,
+    file_name: str | None,
+    cluster: MachineConfig,
+    network: Network,
+    version: str,
+    overrides: dict[str, Any],
+) -> NodeSpec:
     name = hostname(machine) or file_name or ""
     control_plane = machine.machine_type == "controlplane"
     schedulable = bool(cluster.get("cluster", "allowSchedulingOnControlPlanes", default=False))
@@ -503,6 +531,10 @@ def _node(machine: MachineConfig, file_name: str | None, cluster: MachineConfig,
     own_kubelet = {k: v for k, v in machine_kubelet.config.items() if cluster_kubelet.config.get(k, _ABSENT) != v}
     if machine_kubelet.feature_gates != cluster_kubelet.feature_gates:
         own_kubelet["featureGates"] = machine_kubelet.feature_gates
+    cluster_dns = [str(ip) for ip in machine.get("machine", "kubelet", "clusterDNS", default=[])]
+    if (cluster_dns or [nth_address(network.service_subnets[0], 10)]) != list(network.cluster_dns):
+        own_kubelet["clusterDNS"] = cluster_dns or [nth_address(network.service_subnets[0], 10)]
+    own_version = _image_tag(machine.get("machine", "kubelet", "image"))
     taints = [_taint(k, str(v)) for k, v in (machine.get("machine", "nodeTaints", default={})).items()]
     # taints a worker registers with (NodeRestriction forbids it to add them later)
     for t in machine.get("machine", "kubelet", "extraConfig", "registerWithTaints", default=[]):
@@ -521,7 +553,10 @@ def _node(machine: MachineConfig, file_name: str | None, cluster: MachineConfig,
         taints=tuple(sorted(set(taints))),
         install_disk=machine.get("machine", "install", "disk"),
         kubelet_config=own_kubelet,
+        kubernetes_version=own_version if own_version not in (None, version) else None,
+        overrides=overrides,
     )
+
 
 
 def hostname(machine: MachineConfig) -> str | None:
@@ -558,6 +593,12 @@ def _taint(key: str, value: str) -> str:
 
 
 # --- small parsers -------------------------------------------------------------------------------
+
+
+def _image_tag(image: Any) -> str | None:
+    """The version an image is tagged with (`…/kubelet:v1.31.4` → 1.31.4), None when untagged."""
+    text = str(image or "")
+    return text.rsplit(":", 1)[1].lstrip("v").split("@")[0] if ":" in text.rsplit("/", 1)[-1] else None
 
 
 def _flag(value: Any) -> str:
