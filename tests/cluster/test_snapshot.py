@@ -10,7 +10,7 @@ import yaml
 
 from migrate.cluster.snapshot import read_snapshot, scrub_configmap
 from migrate.cluster.twin import Twin
-from migrate.cluster.twin.resources import NODES, PODS
+from migrate.cluster.twin.resources import NAMESPACES, NODES, PODS
 from migrate.errors import UserError
 from migrate.kubespray import load_cluster
 from tests.conftest import CLUSTERS, INVENTORIES
@@ -81,3 +81,12 @@ def test_reading_something_else_is_a_user_error(tmp_path) -> None:
         read_snapshot(tmp_path / "x.json")
     with pytest.raises(UserError):
         read_snapshot(tmp_path / "missing.json")
+
+
+def test_loading_keeps_the_captured_system_namespaces() -> None:
+    captured = {n["metadata"]["name"]: n["metadata"] for n in read_snapshot(CLUSTERS / "demo.json")["objects"]["namespaces"]}
+    twin = Twin.from_snapshot(CLUSTERS / "demo.json")
+    for name in ("default", "kube-system"):
+        meta = twin.store.get(NAMESPACES, "", name)["metadata"]
+        assert (meta["uid"], meta["creationTimestamp"]) == (captured[name]["uid"], captured[name]["creationTimestamp"])
+    assert twin.store.find(NAMESPACES, "", "kube-node-lease") is not None  # not captured: the twin's own stays

@@ -6,12 +6,12 @@ pods stay terminating), as with a real node that stopped reporting.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from migrate.cluster.twin.clock import rfc3339
 from migrate.cluster.twin.index import ClusterIndex, is_ready
+from migrate.cluster.twin.podnet import PodNetwork
 from migrate.cluster.twin.resources import PODS
 from migrate.cluster.twin.store import Store, clone
 
@@ -23,18 +23,11 @@ class KubeletTiming:
     job_duration: float = 5.0  # Running -> Succeeded for pods that do not restart (Jobs)
 
 
-def pod_ip(pod: dict[str, Any], node: dict[str, Any]) -> str:
-    """A stable address inside the node's podCIDR (or 10.233.64.0/18), derived from the pod's uid."""
-    cidr = (node.get("spec") or {}).get("podCIDR") or "10.233.64.0/24"
-    base = cidr.split("/")[0].split(".")
-    n = int(hashlib.sha256(pod["metadata"]["uid"].encode()).hexdigest(), 16) % 250 + 2
-    return ".".join(base[:3] + [str(n)])
-
-
 class Kubelets:
-    def __init__(self, store: Store, timing: KubeletTiming):
+    def __init__(self, store: Store, timing: KubeletTiming, network: PodNetwork | None = None):
         self.store = store
         self.timing = timing
+        self.network = network or PodNetwork()
         self._seen: dict[tuple[str, str], float] = {}  # (uid, state) -> when this kubelet first saw it
 
     def _since(self, pod: dict[str, Any], state: str, now: float) -> float:
@@ -47,10 +40,10 @@ class Kubelets:
             node = index.nodes.get(pod["spec"]["nodeName"])
             live.add(pod["metadata"]["uid"])
             if node is not None and is_ready(node):
-                self._step(pod, node, now)
+                self._step(pod, node, now, index)
         self._seen = {k: v for k, v in self._seen.items() if k[0] in live}
 
-    def _step(self, pod: dict[str, Any], node: dict[str, Any], now: float) -> None:
+    def _step(self, pod: dict[str, Any], node: dict[str, Any], now: float, index: ClusterIndex) -> None:
         meta, status = pod["metadata"], pod.get("status") or {}
         phase = status.get("phase", "Pending")
         if meta.get("deletionTimestamp"):
@@ -59,7 +52,8 @@ class Kubelets:
                 self.store.remove(PODS, meta["namespace"], meta["name"])
             return
         if phase == "Pending" and now >= self._since(pod, "bound", now) + self.timing.start_delay:
-            self._set_running(pod, node, now)
+            in_use = {(p.get("status") or {}).get("podIP") for p in index.on_node(node["metadata"]["name"])}
+            self._set_running(pod, node, now, in_use)
         elif phase == "Running" and pod["spec"].get("restartPolicy") in ("Never", "OnFailure"):
             if now >= self._since(pod, "running", now) + self.timing.job_duration:
                 self._set_phase(pod, "Succeeded", now)
@@ -74,14 +68,14 @@ class Kubelets:
         future = [d for d in due if d > now]
         return min(future) if future else None
 
-    def _set_running(self, pod: dict[str, Any], node: dict[str, Any], now: float) -> None:
+    def _set_running(self, pod: dict[str, Any], node: dict[str, Any], now: float, in_use: set[Any]) -> None:
         status = clone(pod.get("status") or {})
         stamp = rfc3339(now)
         host_ip = next(
             (a["address"] for a in (node.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"),
             "",
         )
-        ip = host_ip if pod["spec"].get("hostNetwork") else pod_ip(pod, node)
+        ip = host_ip if pod["spec"].get("hostNetwork") else self.network.address(pod, node, in_use)
         status.update(
             {
                 "phase": "Running",

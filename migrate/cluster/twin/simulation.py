@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from migrate.cluster.snapshot import RESOURCES as SNAPSHOT_RESOURCES
 from migrate.cluster.snapshot import read_snapshot
 from migrate.cluster.twin import admission
@@ -24,6 +26,7 @@ from migrate.cluster.twin.index import ClusterIndex
 from migrate.cluster.twin.kubelet import Kubelets, KubeletTiming
 from migrate.cluster.twin.nodes import NodeLifecycle, node_manifest
 from migrate.cluster.twin.pdb import DisruptionController
+from migrate.cluster.twin.podnet import DEFAULT_POD_SUBNET, PodNetwork
 from migrate.cluster.twin.resources import NAMESPACES, NODES, by_path
 from migrate.cluster.twin.scheduler import Scheduler
 from migrate.cluster.twin.store import Store, clone
@@ -78,7 +81,8 @@ class Twin:
         return twin
 
     def load(self, snapshot: dict[str, Any]) -> None:
-        """Load captured objects (uids kept), then let the controllers compute their statuses."""
+        """Load captured objects (uids kept; a captured `default` replaces the twin's own), then let the
+        controllers compute their statuses."""
         objects = snapshot.get("objects") or {}
         captured = (snapshot.get("metadata") or {}).get("capturedAt")
         if captured and isinstance(self.clock, VirtualClock):
@@ -86,12 +90,12 @@ class Twin:
         self.version = (
             (snapshot.get("metadata") or {}).get("kubernetesVersion") or self._version_from(objects) or self.version
         )
+        self.kubelets.network = PodNetwork(_pod_subnet(objects) or DEFAULT_POD_SUBNET)
+        self.kubelets.network.learn(objects.get("pods") or [])
         with self.store.lock:
             for group, version, plural in SNAPSHOT_RESOURCES:
                 rt = by_path(group, version, plural)
                 for obj in objects.get(rt.qualified, []):
-                    if rt is NAMESPACES and self.store.find(NAMESPACES, "", obj["metadata"]["name"]):
-                        continue
                     ns = obj["metadata"].get("namespace")
                     if rt.namespaced and ns and self.store.find(NAMESPACES, "", ns) is None:
                         self.store.create(NAMESPACES, {"metadata": {"name": ns}, "status": {"phase": "Active"}})
@@ -213,6 +217,19 @@ class Twin:
             self._thread.join(timeout=5)
             self._thread = None
         self.store.close_watches()
+
+
+def _pod_subnet(objects: dict[str, Any]) -> str | None:
+    """networking.podSubnet of the captured kubeadm-config (the first family when dual-stack)."""
+    for cm in objects.get("configmaps") or []:
+        if cm["metadata"].get("name") == "kubeadm-config":
+            try:
+                config = yaml.safe_load((cm.get("data") or {}).get("ClusterConfiguration") or "") or {}
+            except yaml.YAMLError:
+                return None
+            subnet = (config.get("networking") or {}).get("podSubnet") if isinstance(config, dict) else None
+            return subnet.split(",")[0].strip() if isinstance(subnet, str) and subnet else None
+    return None
 
 
 def real_time_twin(**kwargs: Any) -> Twin:

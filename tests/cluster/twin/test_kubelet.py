@@ -5,6 +5,7 @@ from __future__ import annotations
 from migrate.cluster.twin import KubeletTiming, Twin, VirtualClock
 from migrate.cluster.twin.resources import DEPLOYMENTS, NODES, PODS
 from tests.cluster.conftest import deployment
+from tests.conftest import CLUSTERS
 
 
 def test_pods_start_after_the_configured_delay_and_terminate_within_grace() -> None:
@@ -52,3 +53,27 @@ def test_a_node_that_fails_has_its_pods_evicted_after_the_default_toleration() -
     twin.advance(2)  # the not-ready NoExecute taint outlasts the 300 s DefaultTolerationSeconds
     live = [p for p in twin.store.objects(PODS) if not p["metadata"].get("deletionTimestamp")]
     assert [p["spec"]["nodeName"] for p in live] == ["w2", "w2"]
+
+
+def test_pod_addresses_come_from_the_node_block_of_the_snapshot() -> None:
+    twin = Twin.from_snapshot(CLUSTERS / "demo.json")
+    blocks = {p["spec"]["nodeName"]: p["status"]["podIP"].rsplit(".", 1)[0] for p in twin.store.objects(PODS)
+              if p["status"].get("podIP") and not p["spec"].get("hostNetwork")}
+    assert len(set(blocks.values())) == len(blocks) > 1  # the capture gives each node its own /24
+    for _ in range(6):
+        for p in list(twin.store.objects(PODS, "shop")):
+            if not p["metadata"].get("deletionTimestamp") and not (p["metadata"].get("ownerReferences") or [{}])[0].get("kind") == "StatefulSet":
+                twin.api.delete(PODS, "shop", p["metadata"]["name"])
+        twin.settle()
+    fresh = [p for p in twin.store.objects(PODS, "shop") if p["status"].get("phase") == "Running"]
+    assert fresh
+    for p in fresh:
+        assert p["status"]["podIP"].rsplit(".", 1)[0] == blocks[p["spec"]["nodeName"]], p["metadata"]["name"]
+    ips = [p["status"]["podIP"] for p in twin.store.objects(PODS) if p["status"].get("podIP") and not p["spec"].get("hostNetwork")]
+    assert len(ips) == len(set(ips))  # no two pods share an address
+    # a node that never ran a pod gets a free /24 of the captured podSubnet, not another node's
+    twin.add_node("w4", "10.0.10.24", cpu="4", memory="8Gi")
+    twin.settle()
+    node = twin.store.get(NODES, "", "w4")
+    block = twin.kubelets.network.block(node)
+    assert str(block).startswith("10.233.") and str(block).rsplit(".", 1)[0] not in blocks.values()
