@@ -87,10 +87,10 @@ class Change:
         if self.secret:
             return ("", "changed (redacted)")
         if isinstance(self.before, list) and isinstance(self.after, list) and not _ordered(self.path):
-            gone = [f"-{_show(v, False)}" for v in self.before if v not in self.after]
-            new = [f"+{_show(v, False)}" for v in self.after if v not in self.before]
+            gone = [f"-{_show(v)}" for v in self.before if v not in self.after]
+            new = [f"+{_show(v)}" for v in self.after if v not in self.before]
             return (", ".join(gone) or "—", ", ".join(new) or "—")
-        return (_show(self.before, self.kind == ADDED), _show(self.after, self.kind == REMOVED))
+        return (_show(self.before), _show(self.after))
 
     def to_dict(self) -> dict:
         data = {
@@ -381,8 +381,9 @@ def _match(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
     return bool(path) and fnmatch.fnmatchcase(path[0], pattern[0]) and _match(pattern[1:], path[1:])
 
 
-def _show(value: Any, absent: bool) -> str:
-    if absent or value is None:
+def _show(value: Any) -> str:
+    """Short text for a value; None is a value absent on that side."""
+    if value is None:
         return "—"
     if value == REDACTED:
         return "changed (redacted)"

@@ -168,3 +168,57 @@ def test_a_setting_reported_twice_keeps_the_verdict_that_explains():
     for findings in ([{"setting": "kubelet x", "verdict": "kept"}, {"setting": "kubelet x", "verdict": "dropped"}],
                      [{"setting": "kubelet x", "verdict": "dropped"}, {"setting": "kubelet x", "verdict": "kept"}]):
         assert report_verdicts({"findings": findings}) == {"kubelet x": "dropped"}
+
+
+def _with_node(spec, name, **fields):
+    return replace(spec, nodes=tuple(replace(n, **fields) if n.name == name else n for n in spec.nodes))
+
+
+def test_a_node_kubelet_setting_shows_the_clusters_value_as_before(demo):
+    cluster_max = demo.kubelet.config.get("maxPods", 110)
+    (change,) = diff_specs(demo, _with_node(demo, "w1", kubelet_config={"maxPods": 50}))
+    assert change.where == "nodes.w1.kubelet_config.maxPods"
+    assert (change.before, change.after) == (cluster_max, 50)
+    assert change.describe_values() == (str(cluster_max), "50")
+    (back,) = diff_specs(_with_node(demo, "w1", kubelet_config={"maxPods": 50}), demo)
+    assert (back.before, back.after) == (50, cluster_max)
+
+
+def test_a_node_dns_and_kubelet_version_show_the_clusters_value(demo):
+    other = _with_node(demo, "w2", kubelet_config={"clusterDNS": ["10.233.0.10"]}, kubernetes_version="1.31.5")
+    changes = _by_path(diff_specs(demo, other))
+    dns = changes["nodes.w2.kubelet_config.clusterDNS"]
+    assert (dns.before, dns.after, dns.area, dns.severity) == (list(demo.network.cluster_dns), ["10.233.0.10"], "DNS",
+                                                                "breaking")
+    version = changes["nodes.w2.kubernetes_version"]
+    assert (version.before, version.after, version.severity) == (demo.kubernetes_version, "1.31.5", "risky")
+
+
+def test_a_node_override_of_a_cluster_field_shows_the_clusters_value(demo):
+    other = _with_node(demo, "w3", overrides={"host.ntp_servers": ["ntp.other.example"]})
+    (change,) = diff_specs(demo, other)
+    assert change.where == "nodes.w3.overrides[host.ntp_servers]"
+    assert (change.before, change.after) == (list(demo.host.ntp_servers), ["ntp.other.example"])
+
+
+@pytest.mark.parametrize(
+    "after, severity",
+    [("30000-40000", "risky"), ("20000-32767", "risky"), ("30000-31000", "breaking"), ("31000-33000", "breaking")],
+)
+def test_widening_the_node_port_range_is_risky_narrowing_or_moving_it_breaking(demo, after, severity):
+    assert demo.control_plane.node_port_range == "30000-32767"
+    other = replace(demo, control_plane=replace(demo.control_plane, node_port_range=after))
+    (change,) = diff_specs(demo, other)
+    assert (change.where, change.severity) == ("control_plane.node_port_range", severity)
+
+
+def test_an_added_accepted_issuer_is_reported_and_a_dropped_one_breaks(demo):
+    issuer = demo.control_plane.service_account_issuer
+    both = replace(demo, control_plane=replace(demo.control_plane, accepted_issuers=(issuer, "https://api:6443")))
+    (added,) = diff_specs(demo, both)
+    assert (added.where, added.before, set(added.after)) == ("control_plane.accepted_issuers", [issuer],
+                                                             {issuer, "https://api:6443"})
+    (dropped,) = diff_specs(both, demo)
+    assert dropped.severity == "breaking" and "rejected" in dropped.consequence
+    explicit = replace(demo, control_plane=replace(demo.control_plane, accepted_issuers=(issuer,)))
+    assert diff_specs(demo, explicit) == [], "() means only the signing issuer"
