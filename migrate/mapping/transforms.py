@@ -24,6 +24,7 @@ class MappingContext:
     talos_etcd: str = "v3.6.12"  # the etcd image tag the chosen Talos runs
     joinable: bool = False  # the bundle comes from the cluster's own PKI
     encryption_carried: bool = False  # the cluster's EncryptionConfiguration is rendered into the configs
+    encryption_provider: str | None = None  # what the Talos API servers encrypt with (the carried file's provider)
 
 
 @dataclass(frozen=True)
@@ -97,9 +98,12 @@ def secrets_encryption(value: Any, spec: ClusterSpec, ctx: MappingContext, param
         return Outcome(KEPT, "The cluster does not encrypt secrets at rest; the generated Talos encryption secret is "
                              "removed so Talos API servers do not encrypt either.")
     if ctx.encryption_carried:
-        return Outcome(KEPT, f"The cluster's EncryptionConfiguration ({enc.provider}, key named {enc.key_name!r}) is "
-                             "written to /var on control planes and mounted over Talos's generated one, so stored "
-                             "secrets stay readable by old and new API servers.")
+        provider = ctx.encryption_provider or enc.provider
+        return Outcome(KEPT, f"The cluster's EncryptionConfiguration ({provider}, key named {enc.key_name!r}) is "
+                             "written to /var on control planes (0644: Talos runs kube-apiserver as uid 65534) and "
+                             "mounted over Talos's generated one, so stored secrets stay readable by old and new API "
+                             "servers. Unverified on a real Talos node; re-key to a Talos key afterwards (finding "
+                             "'encryption key rotation').")
     return Outcome(
         MANUAL,
         f"Secrets are encrypted with {enc.provider} under the key name {enc.key_name!r}, and no EncryptionConfiguration "

@@ -60,7 +60,8 @@ def plan_cluster(resolved: Any, request: PlanRequest, progress: Progress = lambd
     progress(f"rendering Talos {talos.minor} configs for {len(spec.nodes)} nodes")
     rendered = render(spec, bundle, talos)
     ctx = MappingContext(talos=talos.key, talos_etcd=talos.etcd, joinable=bundle.joinable,
-                         encryption_carried=rendered.encryption.carried)
+                         encryption_carried=rendered.encryption.carried,
+                         encryption_provider=rendered.encryption.provider)
     findings = evaluate(resolved.settings, spec, ctx)
     findings += advise(Situation(spec, resolved.settings, talos, bundle.joinable)) + rendered.findings
     progress("validating documents")

@@ -45,6 +45,7 @@ class Rendered:
 def render(spec: ClusterSpec, bundle: Any, talos: TalosVersion) -> Rendered:
     findings: list[Finding] = []
     enc = encryption_override(spec, bundle)
+    findings += enc.findings
     host_part = _host_part(spec, talos)
     findings += host_part.findings
     cluster_cp, cluster_findings = _cluster(spec, bundle, talos, CONTROLPLANE, enc)

@@ -162,13 +162,33 @@ def test_encryption_config_is_carried_with_its_key_name(bundle):
     out = render(spec, imported, choose("1.13", spec.kubernetes_version))
     cp = out.controlplane[0]
     (carried,) = cp["machine"]["files"]
-    assert carried["path"].startswith("/var/") and carried["permissions"] == 0o600
+    # kube-apiserver runs as uid 65534 on Talos and machine.files writes root-owned files: 0600 would stop it
+    assert carried["path"].startswith("/var/") and carried["permissions"] & 0o004
     assert "name: key\n" in carried["content"]
     (volume,) = cp["cluster"]["apiServer"]["extraVolumes"]
     assert volume["hostPath"] == carried["path"] and volume["readonly"] is True
     assert "encryption-provider-config" not in cp["cluster"]["apiServer"]["extraArgs"]  # denied by Talos
     assert "files" not in out.worker[0]["machine"] and "secretboxEncryptionSecret" not in out.worker[0]["cluster"]
     assert out.encryption.carried
+    (rotate,) = [f for f in out.findings if f.setting == "encryption key rotation"]
+    assert rotate.verdict == "manual" and "unverified" in rotate.reason and "key2" in rotate.reason
+
+
+def test_the_on_node_encryption_provider_wins_over_the_inventorys(tmp_path):
+    """demo's inventory says secretbox; the node's secrets_encryption.yaml says aescbc, which Kubespray re-reads."""
+    import shutil
+
+    pki = shutil.copytree(FIXTURES / "pki" / "demo", tmp_path / "pki")
+    text = (pki / "secrets_encryption.yaml").read_text().replace("secretbox:", "aescbc:")
+    (pki / "secrets_encryption.yaml").write_text(text)
+    spec = resolved("demo").spec
+    assert spec.control_plane.encryption.provider == "secretbox"
+    out = render(spec, import_pki(pki, etcd_deployment_type="host"), choose("1.13", spec.kubernetes_version))
+    cluster = out.controlplane[0]["cluster"]
+    assert cluster["aescbcEncryptionSecret"] and "secretboxEncryptionSecret" not in cluster
+    assert out.encryption.provider == "aescbc"
+    (mismatch,) = [f for f in out.findings if f.setting == "encryption provider mismatch"]
+    assert "aescbc" in mismatch.reason and "secretbox" in mismatch.reason
 
 
 def test_a_cluster_without_encryption_gets_no_encryption_secret(bundle):
