@@ -84,19 +84,29 @@ class KubeCluster:
                 body = response.data
                 return json.loads(body) if body else {}
             except ApiException as exc:
+                if exc.status == 0:  # the client's wrapping of a TLS failure: no answer was ever received
+                    raise self._unreachable(what, exc) from None
                 if (exc.status == 404 and missing_ok) or (exc.status == 410 and gone_ok):
                     return None
                 if exc.status not in RETRYABLE or attempt == self.attempts:
                     raise self._user_error(what, exc) from None
                 wait = _retry_after(exc) or delay
             except (urllib3.exceptions.HTTPError, ConnectionError, OSError) as exc:
-                if attempt == self.attempts:
-                    raise UserError(f"cannot reach the Kubernetes API server at {self.server} ({type(exc).__name__})",
-                                    where=what, hint="check that the server is up and reachable, and the kubeconfig/context") from None
+                if attempt == self.attempts or _is_tls(exc):
+                    raise self._unreachable(what, exc) from None
                 wait = delay
             self.clock.sleep(min(wait, self.max_backoff) * (0.5 + self._jitter.random() / 2))
             delay = min(delay * 2, self.max_backoff)
         raise AssertionError("unreachable")
+
+    def _unreachable(self, what: str, exc: Exception) -> UserError:
+        """A connection or TLS failure as one sentence naming the server and the cause."""
+        cause = _connection_cause(exc)
+        if _is_tls(exc):
+            return UserError(f"TLS with the Kubernetes API server at {self.server} failed: {cause}", where=what,
+                             hint="check the kubeconfig's server URL (https vs http) and its certificate-authority(-data)")
+        return UserError(f"cannot reach the Kubernetes API server at {self.server}: {cause}", where=what,
+                         hint="check that the server is up and reachable, and the kubeconfig/context")
 
     def _user_error(self, what: str, exc: ApiException) -> UserError:
         message = _status_message(exc)
@@ -184,6 +194,8 @@ class KubeCluster:
         try:
             self.core.create_namespaced_pod_eviction(name, namespace, body, _preload_content=False, _request_timeout=self.timeout)
         except ApiException as exc:
+            if exc.status == 0:
+                raise self._unreachable(f"evict pod {key}", exc) from None
             message = _status_message(exc)
             causes = " ".join(c.get("message", "") for c in ((_status_body(exc).get("details") or {}).get("causes") or []))
             match = _PDB_NAME.search(causes)
@@ -197,8 +209,7 @@ class KubeCluster:
                 raise self._user_error(f"evict pod {key}", exc) from None
             return EvictionResult(key, EvictionOutcome.REFUSED, None, message)
         except (urllib3.exceptions.HTTPError, ConnectionError, OSError) as exc:
-            raise UserError(f"cannot reach the Kubernetes API server at {self.server} ({type(exc).__name__})",
-                            where=f"evict pod {key}", hint="check that the server is up and reachable") from None
+            raise self._unreachable(f"evict pod {key}", exc) from None
         return EvictionResult(key, EvictionOutcome.EVICTED)
 
     def delete_pod(self, namespace: str, name: str, grace_period_seconds: int | None = None) -> bool:
@@ -304,3 +315,22 @@ def _retry_after(exc: ApiException) -> float | None:
         return float(value) if value else None
     except ValueError:
         return None
+
+
+_SSL_REASON = re.compile(r"\[SSL(?:: [A-Z_]+)?\] ([^()]+?)\s*(?:\(_ssl\.c|\)|'|$)")
+_CONNECTION_REASON = re.compile(r"\[Errno -?\d+\] ([^()'\]]+)")
+
+
+def _is_tls(exc: Exception) -> bool:
+    return "SSL" in (str(getattr(exc, "reason", "") or "") + type(exc).__name__ + str(exc))
+
+
+def _connection_cause(exc: Exception) -> str:
+    """The innermost reason (`certificate verify failed: self-signed certificate`, `Connection refused`), not a repr."""
+    text = str(getattr(exc, "reason", None) or exc)
+    for pattern in (_SSL_REASON, _CONNECTION_REASON):
+        if match := pattern.search(text):
+            return match[1].strip()
+    if isinstance(exc, (TimeoutError, urllib3.exceptions.TimeoutError)):
+        return "timed out"
+    return type(exc).__name__

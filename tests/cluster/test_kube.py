@@ -162,3 +162,26 @@ def test_kubeadm_config_reads_back_from_the_demo_snapshot(tmp_path) -> None:
 def test_small_twin_builder_is_deterministic() -> None:
     a, b = small_twin(), small_twin()
     assert [n["metadata"]["uid"] for n in a.store.objects(NODES)] == [n["metadata"]["uid"] for n in b.store.objects(NODES)]
+
+
+def test_tls_and_connection_failures_are_one_clean_sentence(tmp_path, twin) -> None:
+    handle = serve_in_thread(twin)
+    try:
+        kc = yaml.safe_load(handle.write_kubeconfig(tmp_path / "kc").read_text())
+        kc["clusters"][0]["cluster"]["server"] = handle.url.replace("http://", "https://")  # TLS to a plain-HTTP server
+        path = tmp_path / "tls"
+        path.write_text(yaml.safe_dump(kc))
+        with pytest.raises(UserError) as info:
+            KubeCluster(path, clock=twin.clock, attempts=2).server_version()
+    finally:
+        handle.stop()
+    message = info.value.message
+    assert message.startswith(f"TLS with the Kubernetes API server at {handle.url.replace('http://', 'https://')} failed: ")
+    assert "wrong version number" in message.lower() or "record layer failure" in message.lower()
+    assert not any(noise in message for noise in ("HTTP 0", "refused: 0", "SSLError", "HTTPSConnectionPool", "\n"))
+
+    kc["clusters"][0]["cluster"]["server"] = handle.url  # stopped: nothing listens any more
+    path.write_text(yaml.safe_dump(kc))
+    with pytest.raises(UserError) as info:
+        KubeCluster(path, clock=VirtualClock(), attempts=2).list_nodes()
+    assert info.value.message == f"cannot reach the Kubernetes API server at {handle.url}: Connection refused"
