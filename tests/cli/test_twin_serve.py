@@ -37,6 +37,7 @@ def test_serve_writes_a_kubeconfig_and_stops_on_sigterm(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 0, stderr
+    assert not kubeconfig.exists()  # it pointed at a port nothing listens on any more
     info = json.loads(stdout)
     assert info["url"].startswith("http://127.0.0.1:") and info["version"] == "v1.31.4"
     assert "Traceback" not in stderr
@@ -49,6 +50,28 @@ def test_serve_rejects_a_file_that_is_not_a_snapshot(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 2 and "not a cluster snapshot" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "kc").exists()
+
+
+def test_serve_refuses_a_kubeconfig_in_a_missing_directory_and_can_keep_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistentdir" / "q.kc"
+    out = subprocess.run([str(BIN / "kubespray2talos"), "twin", "serve", str(CLUSTERS / "demo.json"), "--kubeconfig", str(missing)],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and "directory does not exist" in out.stderr and "Traceback" not in out.stderr
+    assert not missing.parent.exists()
+
+    kept = tmp_path / "kept.kc"
+    proc = subprocess.Popen([str(BIN / "kubespray2talos"), "twin", "serve", str(CLUSTERS / "demo.json"), "--kubeconfig", str(kept),
+                             "--keep-kubeconfig"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not kept.exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0, stderr
+    assert kept.exists()
 
 
 @pytest.mark.parametrize("args", [["twin", "--help"], ["twin", "serve", "--help"], ["snapshot", "--help"]])
