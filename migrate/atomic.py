@@ -32,8 +32,9 @@ def write_file(path: Path, data: str | bytes, mode: int = 0o644) -> None:
 
 
 @contextmanager
-def staged_directory(target: Path, mode: int = 0o755) -> Iterator[Path]:
-    """Yield a sibling temp dir to fill; on success it replaces `target`, on error it vanishes."""
+def staged_directory(target: Path, mode: int = 0o755, keep_old_as: Path | None = None) -> Iterator[Path]:
+    """Yield a sibling temp dir to fill; on success it replaces `target`, on error it vanishes.
+    With `keep_old_as`, the replaced directory is moved there (0700) instead of deleted."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -45,8 +46,20 @@ def staged_directory(target: Path, mode: int = 0o755) -> Iterator[Path]:
         raise
     old = None
     if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        old = keep_old_as or target.with_name(f".{target.name}.old-{os.getpid()}")
         os.replace(target, old)
+        if keep_old_as is not None:
+            os.chmod(old, SECRET_DIR_MODE)  # it may hold a secrets bundle
     os.replace(stage, target)
-    if old is not None:
+    if old is not None and keep_old_as is None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def free_sibling(target: Path, suffix: str) -> Path:
+    """`DIR<suffix>`, or `DIR<suffix>.1`, `.2`… when taken: a backup never overwrites an earlier backup."""
+    candidate = target.with_name(target.name + suffix)
+    n = 0
+    while candidate.exists():
+        n += 1
+        candidate = target.with_name(f"{target.name}{suffix}.{n}")
+    return candidate

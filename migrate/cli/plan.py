@@ -18,7 +18,7 @@ VERDICT_STYLE = {"kept": "green", "changed": "yellow", "dropped": "dim", "manual
 
 
 @click.command()
-@click.argument("inventory", type=click.Path(path_type=Path))
+@click.argument("inventory", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "-O", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Plan directory to write (created 0700; replaced atomically).")
 @click.option("--talos-version", default="auto", show_default=True, type=click.Choice(TALOS_VERSIONS),
@@ -27,26 +27,33 @@ VERDICT_STYLE = {"kept": "green", "changed": "yellow", "dropped": "dim", "manual
               help="The cluster's PKI (from fetch-pki): makes the Talos nodes joinable.")
 @click.option("--secrets", "secrets_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Use this Talos secrets bundle (secrets.yaml) instead of importing or generating one.")
-@click.option("--force", is_flag=True, help="Replace an existing plan directory even if its secrets differ.")
+@click.option("--force", is_flag=True,
+              help="Replace DIR even if its secrets differ or it holds other files; the old DIR is kept as "
+                   "DIR.previous (0700).")
 @click.option("--output", "-o", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @inventory_options
-def plan(inventory: Path, out: Path, talos_version: str, pki: Path | None, secrets_file: Path | None, force: bool,
+def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path | None, secrets_file: Path | None, force: bool,
          fmt: str, kubespray_version: str | None, kubespray_dir: Path | None, vault_password_file: Path | None) -> None:
     """Write Talos configs that JOIN the running cluster, and a report with a verdict for every setting.
 
-    Reads INVENTORY like `inspect`, then writes into DIR (--out): controlplane.yaml and worker.yaml
+    Reads INVENTORY like `inspect` (several paths for a split inventory: hosts file, group files), then writes into DIR (--out): controlplane.yaml and worker.yaml
     (complete configs for the chosen Talos version), nodes/<host>.yaml (one patch per node: hostname,
     address, disk, labels, taints), secrets.yaml and talosconfig (0600), report.md and report.json.
     Every Kubespray setting read gets a verdict: kept, changed, dropped or manual (a person must act).
 
     Without --pki the plan gets fresh CAs and is NOT joinable to the existing cluster. Re-running reuses
-    DIR/secrets.yaml, so the output is byte-identical; a DIR holding other secrets is refused unless --force.
+    DIR/secrets.yaml, so the output is byte-identical. A DIR holding other secrets, or files a plan does not
+    write, is refused unless --force, which keeps the old DIR as DIR.previous instead of deleting it.
+
+    Exit status: 0 plan written, nothing blocks it; 1 plan written but it has blocker findings (a person must
+    act before applying it) or a document failed validation; 2 bad input, nothing written.
 
     \b
     Examples:
       kubespray2talos fetch-pki inventory/mycluster --out pki/
       kubespray2talos plan inventory/mycluster --pki pki/ --out plan/
       kubespray2talos plan inventory/mycluster --out plan/ --talos-version 1.12 --output json | jq .summary
+      kubespray2talos plan inventory/split/hosts inventory/split/workers.yml --out plan/
       talosctl apply-config --insecure -n 10.0.10.11 --file plan/controlplane.yaml --config-patch @plan/nodes/cp1.yaml
     """
     started = time.monotonic()
@@ -55,7 +62,7 @@ def plan(inventory: Path, out: Path, talos_version: str, pki: Path | None, secre
     request = PlanRequest(inventory=inventory, out=out, talos_version=talos_version, pki=pki, secrets=secrets_file,
                           force=force)
     with ui.err.status("reading the inventory with Ansible…") as status:
-        resolved = load_cluster(inventory, kubespray_version, kubespray_dir, vault_password_file)
+        resolved = load_cluster(list(inventory), kubespray_version, kubespray_dir, vault_password_file)
         result = plan_cluster(resolved, request, progress=lambda message: status.update(f"{message}…"))
     for warning in result.report["warnings"]:
         ui.warn(warning)
@@ -67,8 +74,12 @@ def plan(inventory: Path, out: Path, talos_version: str, pki: Path | None, secre
         ui.warn(NOT_JOINABLE)
     for problem in result.problems:
         ui.error(f"invalid output: {problem}")
+    if result.previous is not None:
+        ui.note(f"the directory it replaced is kept as {result.previous}/ (0700; its secrets.yaml included)")
     ui.note(f"plan written to {out}/ in {time.monotonic() - started:.1f}s (Talos {result.talos.minor})")
-    if result.problems:
+    if result.blockers:
+        ui.error(f"{len(result.blockers)} blocker finding(s): do not apply this plan before they are resolved")
+    if result.problems or result.blockers:
         raise SystemExit(1)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrate.atomic import SECRET_DIR_MODE, SECRET_FILE_MODE, staged_directory
+from migrate.atomic import SECRET_DIR_MODE, SECRET_FILE_MODE, free_sibling, staged_directory
 from migrate.errors import UserError
 from migrate.mapping.engine import evaluate
 from migrate.mapping.finding import Finding
@@ -26,11 +26,13 @@ from migrate.talos.versions import TalosVersion
 SECRETS_FILE = "secrets.yaml"
 # files that carry keys or tokens: 0600 (the directory itself is 0700)
 SECRET_FILES = ("controlplane.yaml", "worker.yaml", SECRETS_FILE, "talosconfig")
+PLAN_FILES = (*SECRET_FILES, "report.md", "report.json")  # plus nodes/<host>.yaml
+PREVIOUS_SUFFIX = ".previous"  # --force keeps the replaced directory beside it
 
 
 @dataclass(frozen=True)
 class PlanRequest:
-    inventory: Path
+    inventory: Path | tuple[Path, ...]  # several paths: a split inventory
     out: Path
     talos_version: str = versions.AUTO
     pki: Path | None = None
@@ -46,6 +48,11 @@ class PlanResult:
     findings: list[Finding]
     report: dict[str, Any]
     problems: list[validate.Problem] = field(default_factory=list)
+    previous: Path | None = None  # where --force kept the directory it replaced
+
+    @property
+    def blockers(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "blocker"]
 
 
 Progress = Callable[[str], None]
@@ -56,6 +63,7 @@ def plan_cluster(resolved: Any, request: PlanRequest, progress: Progress = lambd
     it: .spec, .settings, .release, .warnings); reading stays with the caller, so talos/ never imports kubespray/."""
     spec = resolved.spec
     talos = versions.choose(request.talos_version, spec.kubernetes_version)
+    refuse_foreign_files(request)
     bundle = choose_bundle(request, spec.etcd.deployment_type)
     progress(f"rendering Talos {talos.minor} configs for {len(spec.nodes)} nodes")
     rendered = render(spec, bundle, talos)
@@ -82,7 +90,8 @@ def plan_cluster(resolved: Any, request: PlanRequest, progress: Progress = lambd
         "validation": {"schema": schema_state, "talosctl": "not installed", "problems": [str(p) for p in problems]},
         "warnings": list(resolved.warnings),
     }
-    with staged_directory(request.out, mode=SECRET_DIR_MODE) as stage:
+    previous = free_sibling(request.out, PREVIOUS_SUFFIX) if request.force and request.out.exists() else None
+    with staged_directory(request.out, mode=SECRET_DIR_MODE, keep_old_as=previous) as stage:
         (stage / "nodes").mkdir(mode=SECRET_DIR_MODE)
         for name, text in files.items():
             _write_staged(stage / name, text, SECRET_FILE_MODE if name in SECRET_FILES else 0o644)
@@ -98,7 +107,7 @@ def plan_cluster(resolved: Any, request: PlanRequest, progress: Progress = lambd
         _write_staged(stage / "report.json", report.to_json(data), 0o644)
         _write_staged(stage / "report.md", report.to_markdown(data), 0o644)
         os.sync()  # one flush for the whole stage before it replaces DIR (an fsync per patch costs seconds)
-    return PlanResult(request.out, talos, bundle.joinable, findings, data, problems)
+    return PlanResult(request.out, talos, bundle.joinable, findings, data, problems, previous)
 
 
 def _write_staged(path: Path, text: str, mode: int) -> None:
@@ -106,6 +115,29 @@ def _write_staged(path: Path, text: str, mode: int) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
+
+
+def foreign_files(out: Path) -> list[str]:
+    """Files in DIR that a plan does not write (a reviewer's notes, another tool's output): never deleted silently."""
+    if not out.is_dir():
+        return []
+    found = []
+    for path in sorted(out.rglob("*")):
+        name = path.relative_to(out).as_posix()
+        ours = name in PLAN_FILES or name == "nodes" or (
+            path.parent == out / "nodes" and path.suffix == ".yaml" and path.is_file())
+        if not ours and not (path.is_dir() and any(path.iterdir())):
+            found.append(name)
+    return found
+
+
+def refuse_foreign_files(request: PlanRequest) -> None:
+    foreign = foreign_files(request.out)
+    if foreign and not request.force:
+        shown = ", ".join(foreign[:10]) + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
+        raise UserError(f"the output directory holds files a plan does not write: {shown}", where=str(request.out),
+                        hint=f"move them away or choose another --out; --force replaces the directory and keeps it "
+                             f"as {request.out.name}{PREVIOUS_SUFFIX}")
 
 
 def choose_bundle(request: PlanRequest, etcd_deployment_type: str) -> Any:
@@ -128,7 +160,8 @@ def choose_bundle(request: PlanRequest, etcd_deployment_type: str) -> Any:
         raise UserError(
             "the output directory holds a different secrets bundle than this run would use",
             where=str(existing_file),
-            hint="use another --out directory, or --force to replace the plan (keep a copy of its secrets.yaml)",
+            hint=f"use another --out directory, or --force to replace the plan (the old one, secrets.yaml included, "
+                 f"is kept as {request.out.name}{PREVIOUS_SUFFIX})",
         )
     return wanted
 

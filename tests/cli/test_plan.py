@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 from tests.conftest import FIXTURES, INVENTORIES
 
 DEMO = str(INVENTORIES / "demo")
+DEMO_PKI = str(FIXTURES / "pki" / "demo")
+BLOCKED = 1  # written, but with blocker findings: without --pki the plan cannot join the cluster
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -37,7 +40,7 @@ def test_table_summary_lists_counts_and_manual_items(tmp_path):
 
 def test_json_summary_and_the_not_joinable_warning(tmp_path):
     result = run(DEMO, "--out", str(tmp_path / "plan"), "--talos-version", "1.11", "--output", "json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == BLOCKED, result.stderr
     data = json.loads(result.stdout)
     assert data["talos"]["version"] == "1.11" and data["joinable"] is False
     assert sum(data["summary"][v] for v in ("kept", "changed", "dropped", "manual")) == (
@@ -66,25 +69,29 @@ def test_a_cluster_no_talos_supports_is_refused(tmp_path):
 
 def test_out_dir_with_other_secrets_is_refused_unless_forced(tmp_path):
     out = tmp_path / "plan"
-    assert run(DEMO, "--out", str(out)).returncode == 0
+    assert run(DEMO, "--out", str(out)).returncode == BLOCKED
     before = snapshot(out)
     refused = run(DEMO, "--out", str(out), "--pki", str(FIXTURES / "pki" / "demo"))
     assert refused.returncode == 2 and "different secrets bundle" in refused.stderr and "--force" in refused.stderr
     assert snapshot(out) == before
     forced = run(DEMO, "--out", str(out), "--pki", str(FIXTURES / "pki" / "demo"), "--force")
     assert forced.returncode == 0 and snapshot(out) != before
+    previous = tmp_path / "plan.previous"
+    assert snapshot(previous) == before and "plan.previous" in forced.stderr  # the old bundle survives, said so
+    assert stat.S_IMODE(previous.stat().st_mode) == 0o700
+    assert stat.S_IMODE((previous / "secrets.yaml").stat().st_mode) == 0o600
 
 
 def test_rerun_gives_byte_identical_files(tmp_path):
     out = tmp_path / "plan"
-    assert run(DEMO, "--out", str(out)).returncode == 0
+    assert run(DEMO, "--out", str(out), "--pki", DEMO_PKI).returncode == 0
     first = snapshot(out)
-    assert run(DEMO, "--out", str(out)).returncode == 0
+    assert run(DEMO, "--out", str(out), "--pki", DEMO_PKI).returncode == 0
     assert snapshot(out) == first
 
 
 def test_secrets_file_option_uses_that_bundle(tmp_path):
-    assert run(DEMO, "--out", str(tmp_path / "a")).returncode == 0
+    assert run(DEMO, "--out", str(tmp_path / "a"), "--pki", DEMO_PKI).returncode == 0
     result = run(DEMO, "--out", str(tmp_path / "b"), "--secrets", str(tmp_path / "a" / "secrets.yaml"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "a" / "controlplane.yaml").read_bytes() == (tmp_path / "b" / "controlplane.yaml").read_bytes()
@@ -101,10 +108,55 @@ def test_talosctl_validate_runs_when_installed_and_its_verdict_is_reported(tmp_p
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     out = tmp_path / "plan"
-    result = subprocess.run([sys.executable, "-m", "migrate", "plan", DEMO, "--out", str(out)],
+    result = subprocess.run([sys.executable, "-m", "migrate", "plan", DEMO, "--out", str(out), "--pki", DEMO_PKI],
                             capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 1
     assert "install disk or diskSelector" in result.stderr
     assert all(line.split()[:1] == ["validate"] and "--mode metal" in line for line in calls.read_text().splitlines())
     validation = json.loads((out / "report.json").read_text())["validation"]
     assert validation["talosctl"] == "failed" and any("worker.yaml" in p for p in validation["problems"])
+
+
+def test_blockers_make_the_exit_status_1_after_writing_the_plan(tmp_path):
+    """CI gates on it: localhost-proxy's endpoint is one node's IP (a blocker) even with a joinable bundle."""
+    out = tmp_path / "plan"
+    result = run(str(INVENTORIES / "localhost-proxy"), "--out", str(out), "--output", "json")
+    assert result.returncode == BLOCKED, result.stderr
+    data = json.loads(result.stdout)
+    assert data["summary"]["blockers"] > 0 and (out / "controlplane.yaml").is_file()
+    assert "blocker" in result.stderr
+
+
+def test_rerun_refuses_files_a_plan_does_not_write_and_names_them(tmp_path):
+    out = tmp_path / "plan"
+    assert run(DEMO, "--out", str(out), "--pki", DEMO_PKI).returncode == 0
+    (out / "REVIEW-NOTES.md").write_text("signed off by the reviewer")
+    before = snapshot(out)
+    refused = run(DEMO, "--out", str(out), "--pki", DEMO_PKI)
+    assert refused.returncode == 2 and "REVIEW-NOTES.md" in refused.stderr and "Traceback" not in refused.stderr
+    assert snapshot(out) == before
+
+
+def test_force_on_a_directory_that_is_not_a_plan_keeps_it_beside(tmp_path):
+    out = tmp_path / "work"
+    (out / "sub").mkdir(parents=True)
+    (out / "sub" / "notes.txt").write_text("mine")
+    refused = run(DEMO, "--out", str(out), "--pki", DEMO_PKI)
+    assert refused.returncode == 2 and "sub/notes.txt" in refused.stderr
+    assert run(DEMO, "--out", str(out), "--pki", DEMO_PKI, "--force").returncode == 0
+    assert (tmp_path / "work.previous" / "sub" / "notes.txt").read_text() == "mine"
+    assert (out / "report.md").is_file() and not (out / "sub").exists()
+    assert run(DEMO, "--out", str(out), "--pki", DEMO_PKI, "--force").returncode == 0
+    assert (tmp_path / "work.previous.1" / "report.md").is_file()  # an earlier backup is never overwritten
+    assert (tmp_path / "work.previous" / "sub" / "notes.txt").read_text() == "mine"
+
+
+def test_a_split_inventory_is_read_from_all_its_paths(tmp_path):
+    split = INVENTORIES / "split-sources"
+    out = tmp_path / "plan"
+    result = run(str(split / "hosts"), str(split / "workers.yml"), "--out", str(out), "--output", "json")
+    assert result.returncode in (0, BLOCKED), result.stderr
+    nodes = {n["name"]: n["role"] for n in json.loads(result.stdout)["nodes"]}
+    workers = {"sp-wk1", "sp-wk2", "sp-wk3", "sp-wk4"}  # only workers.yml names them
+    assert {name for name, role in nodes.items() if role == "worker"} == workers
+    assert {f"nodes/{name}.yaml" for name in nodes} <= set(snapshot(out))

@@ -104,9 +104,11 @@ def test_a_non_plan_directory_is_not_replaced(tmp_path):
     out = tmp_path / "plan"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(UserError, match="not a plan directory"):
+    with pytest.raises(UserError, match="files a plan does not write: notes.txt"):
         make("demo", out)
     assert (out / "notes.txt").read_text() == "mine"
+    forced = make("demo", out, force=True)
+    assert forced.previous == tmp_path / "plan.previous" and (forced.previous / "notes.txt").read_text() == "mine"
 
 
 def test_derived_manual_items_appear_where_the_cluster_needs_them(tmp_path):
