@@ -185,3 +185,44 @@ def test_tls_and_connection_failures_are_one_clean_sentence(tmp_path, twin) -> N
     with pytest.raises(UserError) as info:
         KubeCluster(path, clock=VirtualClock(), attempts=2).list_nodes()
     assert info.value.message == f"cannot reach the Kubernetes API server at {handle.url}: Connection refused"
+
+
+def _self_signed(tmp_path) -> tuple[str, str]:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "twin")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "tls.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "tls.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    return str(tmp_path / "tls.crt"), str(tmp_path / "tls.key")
+
+
+def test_an_untrusted_certificate_names_the_verification_failure(tmp_path, twin) -> None:
+    import ssl
+
+    handle = serve_in_thread(twin)
+    try:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*_self_signed(tmp_path))
+        handle.server.socket = context.wrap_socket(handle.server.socket, server_side=True)
+        kc = yaml.safe_load(handle.write_kubeconfig(tmp_path / "kc").read_text())
+        server = handle.url.replace("http://", "https://")
+        kc["clusters"][0]["cluster"]["server"] = server  # no certificate-authority: the twin's cert is not trusted
+        (tmp_path / "kc").write_text(yaml.safe_dump(kc))
+        with pytest.raises(UserError) as info:
+            KubeCluster(tmp_path / "kc", clock=twin.clock, attempts=2).list_nodes()
+    finally:
+        handle.stop()
+    assert info.value.message == f"TLS with the Kubernetes API server at {server} failed: certificate verify failed: self-signed certificate"
