@@ -29,6 +29,9 @@ from migrate.spec import ClusterSpec
 
 SEVERITY_STYLE = {"breaking": "bold red", "risky": "yellow", "cosmetic": "dim"}
 FAIL_ON = ("breaking", "risky", "any", "unexplained")
+# what an inventory directory's hosts file is called (Kubespray's sample and the usual alternatives)
+INVENTORY_NAMES = ("hosts.yaml", "hosts.yml", "hosts.ini", "hosts", "inventory.ini", "inventory.yaml", "inventory.yml",
+                   "inventory")
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,8 @@ class Side:
     default="any",
     show_default=True,
     help="Which changes make the exit code 1: breaking only, risky and worse, any change, "
-    "or only changes no plan verdict explains (every change when no plan is compared).",
+    "or only changes no plan verdict explains (every change when no plan report is matched: plan vs plan, "
+    "--live; JSON summary.unexplained counts exactly these).",
 )
 def diff(
     left: Path,
@@ -150,8 +154,10 @@ def _read_side(path: Path, inventory_args: tuple, carried: ClusterSpec | None) -
         )
     if path.is_dir() and not _looks_like_inventory(path):
         raise UserError(
-            "neither a plan (no controlplane.yaml) nor a Kubespray inventory (no hosts file, no group_vars)",
+            "neither a plan (no controlplane.yaml) nor a Kubespray inventory "
+            f"(no {', '.join(INVENTORY_NAMES)}, no group_vars/)",
             where=str(path),
+            hint="give a plan directory, an inventory directory, or the inventory file itself (diff DIR/cluster.yml PLAN)",
         )
     from migrate.kubespray import load_cluster
 
@@ -162,10 +168,10 @@ def _read_side(path: Path, inventory_args: tuple, carried: ClusterSpec | None) -
 
 
 def _looks_like_inventory(path: Path) -> bool:
+    """A directory is taken for an inventory by its usual file names or its vars directories; any other YAML
+    (a PKI directory, stray files) is refused here rather than failing deep inside the inventory parser."""
     names = {p.name for p in path.iterdir()}
-    return bool(names & {"group_vars", "host_vars"}) or any(
-        n.startswith(("hosts", "inventory")) or n.endswith((".ini", ".yml", ".yaml")) for n in names
-    )
+    return bool(names & {"group_vars", "host_vars", *INVENTORY_NAMES})
 
 
 def _read_live(kubeconfig: Path | None, context: str | None, baseline: ClusterSpec) -> Side:
@@ -200,9 +206,12 @@ def _plan_to_match(before: Side, after: Side) -> Side | None:
 
 
 def _fails(changes: list[Change], fail_on: str) -> bool:
-    if fail_on == "unexplained":  # without a plan report nothing explains a change: every one counts
-        return any(c.intended is not True for c in changes)
-    return fails(changes, fail_on)
+    return bool(unexplained(changes)) if fail_on == "unexplained" else fails(changes, fail_on)
+
+
+def unexplained(changes: list[Change]) -> list[Change]:
+    """Changes no plan verdict explains: without a plan report to match (plan vs plan, --live), every one."""
+    return [c for c in changes if c.intended is not True]
 
 
 # --- output --------------------------------------------------------------------------------------
@@ -215,11 +224,11 @@ def summary(changes: list[Change]) -> str:
     text = f"{len(changes)} change{'s' if len(changes) != 1 else ''}: " + ", ".join(
         f"{counts[s]} {s}" for s in SEVERITIES if counts[s]
     )
-    unexplained = sum(c.intended is False for c in changes)
+    missing = len(unexplained(changes))
     if any(c.intended is not None for c in changes):
-        text += (
-            f"; {unexplained} not explained by the plan report" if unexplained else "; all explained by the plan report"
-        )
+        text += f"; {missing} not explained by the plan report" if missing else "; all explained by the plan report"
+    else:
+        text += "; no plan report to explain them"
     return text
 
 
@@ -228,8 +237,10 @@ def as_data(before: Side, after: Side, changes: list[Change]) -> dict[str, Any]:
         "before": {"label": before.label, "kind": before.kind},
         "after": {"label": after.label, "kind": after.kind},
         "equal": not changes,
+        # `unexplained` counts what --fail-on unexplained fails on; `matched_plan_report` says whether verdicts
+        # were there to explain anything (false: plan vs plan, inventory vs inventory, --live)
         "summary": {s: sum(c.severity == s for c in changes) for s in SEVERITIES}
-        | {"unexplained": sum(c.intended is False for c in changes)},
+        | {"unexplained": len(unexplained(changes)), "matched_plan_report": _plan_to_match(before, after) is not None},
         "changes": [c.to_dict() for c in changes],
     }
 
@@ -266,10 +277,10 @@ def render_markdown(before: Side, after: Side, changes: list[Change]) -> str:
     lines = [f"### kubespray2talos diff: `{before.label}` → `{after.label}`", "", f"**{summary(changes)}**", ""]
     if not changes:
         return "\n".join(lines)
-    unexplained = [c for c in changes if c.intended is False]
-    if unexplained:
+    missing = [c for c in changes if c.intended is False]
+    if missing:
         lines += ["#### :warning: Not explained by the plan report", ""]
-        lines += [f"- **{c.severity}** `{c.where}`: {c.consequence}" for c in unexplained]
+        lines += [f"- **{c.severity}** `{c.where}`: {c.consequence}" for c in missing]
         lines.append("")
     matched = any(c.intended is not None for c in changes)
     for area in AREAS:

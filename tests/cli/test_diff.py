@@ -29,6 +29,14 @@ def run_json(*args: str) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.stdout)
 
 
+def make_plan(*args: str) -> Path:
+    """`kubespray2talos plan ... --out DIR`: written (exit 0, or 1 when it has blocker findings), DIR returned."""
+    result = CliRunner().invoke(cli, ["plan", *map(str, args)], catch_exceptions=False)
+    out = Path(args[list(args).index("--out") + 1])
+    assert result.exit_code in (0, 1) and (out / "controlplane.yaml").is_file(), result.output
+    return out
+
+
 def copy_of_demo(tmp_path: Path) -> Path:
     target = tmp_path / "demo"
     shutil.copytree(INVENTORIES / "demo", target)
@@ -79,8 +87,13 @@ def test_markdown_output_is_a_review_comment(tmp_path):
 def test_trouble_is_exit_2_with_one_message(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    (stray / "foo.yaml").write_text("a: 1\n")
     cases = {
         "neither a plan": (empty, INVENTORIES / "demo"),
+        "nor a Kubespray inventory (no hosts.yaml": (stray, INVENTORIES / "demo"),
+        "neither a plan (no controlplane.yaml)": (DEMO_PKI, INVENTORIES / "demo"),
         "no such file": (tmp_path / "nope", INVENTORIES / "demo"),
         "needs two things": (INVENTORIES / "demo",),
     }
@@ -125,11 +138,7 @@ def test_help_teaches_with_examples():
 
 @pytest.fixture(scope="module")
 def demo_plan(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("plan") / "demo"
-    args = ["plan", str(INVENTORIES / "demo"), "--out", str(out), "--pki", str(DEMO_PKI)]
-    result = CliRunner().invoke(cli, args, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return out
+    return make_plan(INVENTORIES / "demo", "--out", tmp_path_factory.mktemp("plan") / "demo", "--pki", DEMO_PKI)
 
 
 def test_plan_against_its_own_inventory_shows_only_intended_changes(demo_plan):
@@ -154,9 +163,7 @@ def test_plan_against_its_own_inventory_shows_only_intended_changes(demo_plan):
 def test_every_fixture_plan_explains_all_its_changes(name, tmp_path):
     plan = tmp_path / "plan"
     vault = [] if vault_password(name) is None else ["--vault-password-file", str(vault_password(name))]
-    result = CliRunner().invoke(cli, ["plan", str(INVENTORIES / name), "--out", str(plan), *vault],
-                                catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    make_plan(INVENTORIES / name, "--out", plan, *vault)
     _, data = run_json(INVENTORIES / name, plan, *vault)
     assert [c["path"] for c in data["changes"] if not c["intended"]] == []
     assert run(INVENTORIES / name, plan, *vault, "--fail-on", "unexplained").exit_code == 0
@@ -250,8 +257,7 @@ def test_talos_version_bump_changes_nothing_the_cluster_runs(tmp_path):
     plans = {}
     for version in ("1.10", "1.13"):
         plans[version] = tmp_path / version
-        args = ["plan", str(INVENTORIES / "oidc-proxy-ntp"), "--out", str(plans[version]), "--talos-version", version]
-        assert CliRunner().invoke(cli, args, catch_exceptions=False).exit_code == 0
+        make_plan(INVENTORIES / "oidc-proxy-ntp", "--out", plans[version], "--talos-version", version)
     assert "TimeSyncConfig" in (plans["1.13"] / "controlplane.yaml").read_text()
     assert "TimeSyncConfig" not in (plans["1.10"] / "controlplane.yaml").read_text()
     code, data = run_json(plans["1.10"], plans["1.13"])
@@ -273,3 +279,17 @@ def test_fail_on_unexplained_without_a_plan_counts_every_change(tmp_path):
     _edit(edited, "kube_pods_subnet: 10.233.64.0/18", "kube_pods_subnet: 10.233.128.0/18")
     assert run(INVENTORIES / "demo", edited, "--fail-on", "unexplained").exit_code == 1
     assert run(INVENTORIES / "demo", INVENTORIES / "demo", "--fail-on", "unexplained").exit_code == 0
+
+
+def test_json_unexplained_counts_what_fail_on_unexplained_fails_on(demo_plan, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(demo_plan, other)
+    config = other / "controlplane.yaml"
+    config.write_text(config.read_text().replace("- 10.233.64.0/18", "- 10.244.0.0/16"))
+    cases = [(demo_plan, other), (INVENTORIES / "demo", demo_plan), (INVENTORIES / "demo", other)]
+    for args in cases:
+        code, data = run_json(*args, "--fail-on", "unexplained")
+        assert code == (1 if data["summary"]["unexplained"] else 0), args
+        assert data["summary"]["matched_plan_report"] == (args[0] == INVENTORIES / "demo"), args
+    _, plans = run_json(demo_plan, other)
+    assert plans["summary"]["unexplained"] == len(plans["changes"]) > 0, "no report: nothing is explained"

@@ -8,19 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from migrate.cli import cli
 from migrate.talos.fingerprint import ITEMS
-from tests.cli.test_diff import DEMO_PKI, run, run_json
+from tests.cli.test_diff import DEMO_PKI, make_plan, run, run_json
 from tests.conftest import INVENTORIES
 
 
 def _plan(out: Path, *extra: str) -> Path:
-    args = ["plan", str(INVENTORIES / "demo"), "--out", str(out), "--talos-version", "1.12", *extra]
-    result = CliRunner().invoke(cli, args, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return out
+    return make_plan(INVENTORIES / "demo", "--out", out, "--talos-version", "1.12", *extra)
 
 
 @pytest.fixture(scope="module")

@@ -12,17 +12,14 @@ from click.testing import CliRunner
 
 from migrate.cli import cli
 from migrate.talos.read import read_plan
+from tests.cli.test_diff import make_plan
 from tests.conftest import FIXTURES, INVENTORIES
 
 WORKERS = ("w1", "w2", "w3")
 
 
 def _plan(out: Path, minor: str) -> Path:
-    args = ["plan", str(INVENTORIES / "demo"), "--pki", str(FIXTURES / "pki" / "demo"), "--out", str(out),
-            "--talos-version", minor]
-    result = CliRunner().invoke(cli, args, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return out
+    return make_plan(INVENTORIES / "demo", "--pki", FIXTURES / "pki" / "demo", "--out", out, "--talos-version", minor)
 
 
 @pytest.fixture(scope="module")
