@@ -152,8 +152,17 @@ def extra_args(section: Mapping | None) -> dict[str, str]:
     """kubeadm extraArgs: a map (v1beta3) or a list of {name, value} (v1beta4)."""
     args = (section or {}).get("extraArgs") or {}
     if isinstance(args, list):
-        return {str(a["name"]): str(a.get("value", "")) for a in args if isinstance(a, Mapping) and "name" in a}
+        found: dict[str, str] = {}
+        for a in args:
+            if isinstance(a, Mapping) and "name" in a:
+                _repeat(found, str(a["name"]), str(a.get("value", "")))
+        return found
     return {str(k): str(v) for k, v in args.items()}
+
+
+def _repeat(found: dict[str, str], name: str, value: str) -> None:
+    """A flag given twice (--service-account-issuer, v1beta4's repeated extraArgs) keeps every value, comma-joined."""
+    found[name] = f"{found[name]},{value}" if name in found else value
 
 
 def apiserver_flags(pods: Iterable[Mapping]) -> dict[str, str]:
@@ -162,11 +171,11 @@ def apiserver_flags(pods: Iterable[Mapping]) -> dict[str, str]:
         for container in (pod.get("spec") or {}).get("containers") or []:
             if container.get("name") != "kube-apiserver":
                 continue
-            found = {}
+            found: dict[str, str] = {}
             for arg in [*(container.get("command") or []), *(container.get("args") or [])]:
                 if str(arg).startswith("--"):
                     name, _, value = str(arg)[2:].partition("=")
-                    found[name] = value
+                    _repeat(found, name, value)
             return found
     return {}
 
@@ -229,6 +238,7 @@ def _control_plane(was: ControlPlane, cluster_config: Mapping, args: Mapping[str
         # kubeadm's default issuer when no flag says otherwise
         service_account_issuer=issuers[0] if issuers else f"https://kubernetes.default.svc.{_domain(cluster_config)}",
         api_audiences=tuple(audiences) if audiences else (),
+        accepted_issuers=tuple(issuers),  # a repeated flag: every issuer the API server accepts
         authorization_modes=tuple(flags.split_list(args.get("authorization-mode"))) or was.authorization_modes,
         admission_plugins=tuple(flags.split_list(args.get("enable-admission-plugins"))),
         disabled_admission_plugins=tuple(flags.split_list(args.get("disable-admission-plugins"))),
