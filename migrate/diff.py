@@ -144,7 +144,7 @@ NOT_JOINABLE = "cluster_ca_not_running"  # the plan was generated without the ru
 
 
 def secret_changes(items: Iterable[str]) -> list[Change]:
-    """A "changed (redacted)" change per secret item that differs (names from migrate.talos.fingerprint);
+    """A "changed (redacted)" change per secret item that differs (names from migrate.fingerprint.Fingerprints.differing);
     no value, digest or hash of it is ever carried, only the item's name."""
     changes = []
     for item in items:

@@ -40,7 +40,7 @@ class Side:
     kind: str  # inventory | plan | live
     spec: ClusterSpec
     report: dict | None = None  # a plan's report.json
-    secrets: Any = None  # a plan's Fingerprints (migrate.talos.fingerprint): compared, never shown
+    secrets: Any = None  # a plan's Fingerprints (migrate.fingerprint): compared, never shown
 
 
 @click.command()
@@ -164,7 +164,22 @@ def _read_side(path: Path, inventory_args: tuple, carried: ClusterSpec | None) -
     resolved = load_cluster(path, *inventory_args)
     for warning in resolved.warnings:
         ui.warn(warning)
-    return Side(f"inventory {path}", "inventory", resolved.spec)
+    return Side(f"inventory {path}", "inventory", resolved.spec, secrets=_inventory_secrets(path, resolved, inventory_args))
+
+
+def _inventory_secrets(path: Path, resolved: Any, inventory_args: tuple) -> Any:
+    """The inventory's secret settings (kube_encrypt_token, registry credentials, ...) as fingerprints of their
+    unrendered values: the reader hands out only "<redacted>", so the inventory is read again for them."""
+    from migrate.fingerprint import settings_fingerprints
+    from migrate.kubespray.inventory import load_inventory
+
+    names = sorted(name for name, setting in resolved.settings.items() if setting.secret)
+    vault = inventory_args[2]
+    inventory = load_inventory([path], Path(vault) if vault else None)
+    found = settings_fingerprints(inventory.host_vars.get(resolved.reference_host, {}), names)
+    for name in found.unreadable:
+        ui.note(f"{name} is vaulted and cannot be decrypted here: not compared")
+    return found
 
 
 def _looks_like_inventory(path: Path) -> bool:
@@ -189,9 +204,9 @@ def _read_live(kubeconfig: Path | None, context: str | None, baseline: ClusterSp
 
 
 def _secret_items(before: Side, after: Side) -> list[str]:
-    """Secret items that differ: two plans item by item; an inventory and a plan built without its PKI,
-    the CA as a whole. (An inventory's own secret settings are not exposed by the reader: see docs/diff.md.)"""
-    if before.secrets is not None and after.secrets is not None:
+    """Secret items that differ: two plans item by item, two inventories setting by setting; an inventory and
+    a plan built without its PKI, the CA as a whole."""
+    if before.kind == after.kind and before.secrets is not None and after.secrets is not None:
         return before.secrets.differing(after.secrets)
     plan = _plan_to_match(before, after)
     if plan is not None and plan.report and plan.report.get("joinable") is False:

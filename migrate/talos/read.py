@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from migrate import component_flags as flags
 from migrate.errors import UserError
+from migrate.fingerprint import Fingerprints
 from migrate.spec import (
     CNI,
     ROLE_CONTROL_PLANE,
@@ -42,8 +43,8 @@ from migrate.spec import (
     to_dict,
 )
 from migrate.talos.encryption import carried_encryption
-from migrate.talos.fingerprint import Fingerprints, plan_fingerprints
 from migrate.talos.merge import apply_patch, load_documents
+from migrate.talos.secret_items import plan_fingerprints
 
 # Talos defaults (talosctl gen config and the machined controllers)
 DEFAULT_POD_SUBNETS = {4: "10.244.0.0/16", 6: "fc00:db8:10::/56"}

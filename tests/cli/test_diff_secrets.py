@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from migrate.talos.fingerprint import ITEMS
+from migrate.talos.secret_items import ITEMS
 from tests.cli.test_diff import DEMO_PKI, make_plan, run, run_json
 from tests.conftest import INVENTORIES
 

@@ -1,24 +1,14 @@
-"""A plan's secret material, compared item by item without ever being printable.
-
-Each item (a CA, a token, an encryption secret) is reduced to a keyed digest whose key is drawn at random
-when the process starts: two plans compare equal or not within one run, yet no digest means anything
-outside it, and none is ever printed, logged or serialized (the repr names only the items).
-"""
+"""A plan's secret items (CAs, keys, tokens, encryption secrets) as Fingerprints: comparable, never shown."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from migrate.fingerprint import Fingerprints
 from migrate.talos.encryption import TALOS_ENCRYPTION_CONFIG
 from migrate.talos.merge import load_documents
-
-_PEPPER = secrets.token_bytes(32)  # per process: a digest cannot be matched against anything outside this run
 
 # item → where the secrets bundle (secrets.yaml) holds it, and where a machine config does
 ITEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -37,28 +27,6 @@ ITEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 CARRIED_ENCRYPTION = "encryption_configuration"  # the cluster's own EncryptionConfiguration mounted over Talos's
 
 
-class Fingerprints:
-    """item → keyed digest of its value; only ever compared, never shown."""
-
-    __slots__ = ("_digests",)
-
-    def __init__(self, values: Mapping[str, Any]) -> None:
-        self._digests = {k: _digest(v) for k, v in values.items() if v not in (None, "", {}, [])}
-
-    def differing(self, other: Fingerprints) -> list[str]:
-        """Items whose value differs, or that only one side has, in a stable order."""
-        names = [*ITEMS, CARRIED_ENCRYPTION]
-        return [n for n in names if not hmac.compare_digest(self._digests.get(n, b""), other._digests.get(n, b""))]
-
-    def __repr__(self) -> str:
-        return f"Fingerprints({', '.join(self._digests)})"
-
-    __str__ = __repr__
-
-    def __reduce__(self):  # never pickled (nor copied into a report) by accident
-        raise TypeError("Fingerprints are not serializable")
-
-
 def plan_fingerprints(plan_dir: Path, control_plane: list[dict]) -> Fingerprints:
     """The plan's secrets bundle (secrets.yaml) item by item, or the control-plane config's when there is no
     bundle; plus the EncryptionConfiguration the config carries."""
@@ -70,7 +38,7 @@ def plan_fingerprints(plan_dir: Path, control_plane: list[dict]) -> Fingerprints
     else:
         values = {name: _at(root, at_config) for name, (_, at_config) in ITEMS.items()}
     values[CARRIED_ENCRYPTION] = _carried_encryption_text(root)
-    return Fingerprints(values)
+    return Fingerprints(values, order=(*ITEMS, CARRIED_ENCRYPTION))
 
 
 def _carried_encryption_text(root: Mapping) -> str | None:
@@ -87,6 +55,3 @@ def _at(data: Any, path: tuple[str, ...]) -> Any:
         data = data.get(key)
     return data
 
-
-def _digest(value: Any) -> bytes:
-    return hmac.new(_PEPPER, json.dumps(value, sort_keys=True, default=str).encode(), hashlib.sha256).digest()
