@@ -361,16 +361,22 @@ def _plain(value: Any) -> Any:
 
 
 def _consequence(rule: Rule, path: tuple[str, ...]) -> str:
-    item = path[2] if len(path) > 2 and path[:2] in (("etcd", "members"), ("runtime", "mirrors")) else ""
+    item = _item(path)
     node = path[1] if len(path) > 1 and path[0] == "nodes" else item
     return rule.consequence.format(key=path[-1] if path else "", node=node, item=item or node)
 
 
+def _item(path: tuple[str, ...]) -> str:
+    """The member or registry a path is about (a keyed collection's name), "" when none."""
+    return path[2] if len(path) > 2 and path[:2] in (("etcd", "members"), ("runtime", "mirrors")) else ""
+
+
 def _settings(rule: Rule, path: tuple[str, ...]) -> tuple[str, ...]:
-    """The rule's settings, `{field}` naming the first segment its `**` matched (a plan's "kubelet maxPods")."""
+    """The rule's settings, `{field}` naming the first segment its `**` matched (a plan's "kubelet maxPods"),
+    `{item}` the member or registry (a plan's "registry mirror docker.io")."""
     at = rule.path.index("**") if "**" in rule.path else len(path) - 1
     field = path[min(at, len(path) - 1)] if path else ""
-    return tuple(s.replace("{field}", field) for s in rule.settings)
+    return tuple(s.replace("{field}", field).replace("{item}", _item(path)) for s in rule.settings)
 
 
 def _match(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
