@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from migrate.mapping.finding import DEFAULT_SEVERITY, DROPPED, MANUAL, SETTING, Finding
+from migrate.mapping.finding import CHANGED, DEFAULT_SEVERITY, DROPPED, MANUAL, SETTING, Finding
 from migrate.mapping.rules import Rule, rule_book
 from migrate.mapping.transforms import TRANSFORMS, MappingContext, Outcome
 from migrate.spec import ClusterSpec
@@ -36,13 +36,15 @@ def _finding(name: str, settings: Mapping[str, SettingLike], rule: Rule | None, 
     shown = None if secret else _display(setting.value)
     if rule is None:
         return Finding(name, MANUAL, None, NO_RULE, "warning", shown, "unmapped", SETTING, secret)
-    outcome = _inactive(rule, settings) or _decide(rule, setting.value, spec, ctx)
+    talos_path = rule.talos_path(ctx.talos)
+    outcome = _inactive(rule, settings) or _decide(rule, name, setting.value, spec, ctx, talos_path)
     severity = outcome.severity or rule.severity or DEFAULT_SEVERITY[outcome.verdict]
-    return Finding(name, outcome.verdict, rule.talos_path(ctx.talos), outcome.reason or rule.reason, severity,
+    return Finding(name, outcome.verdict, talos_path, outcome.reason or rule.reason, severity,
                    shown, rule.area, SETTING, secret)
 
 
-def _decide(rule: Rule, value: Any, spec: ClusterSpec, ctx: MappingContext) -> Outcome:
+def _decide(rule: Rule, name: str, value: Any, spec: ClusterSpec, ctx: MappingContext,
+            talos_path: str | None) -> Outcome:
     verdict = rule.verdict
     if isinstance(verdict, str):
         return Outcome(verdict)
@@ -51,12 +53,19 @@ def _decide(rule: Rule, value: Any, spec: ClusterSpec, ctx: MappingContext) -> O
         return TRANSFORMS[verdict["transform"]](value, spec, ctx, params)
     if "if_truthy" in verdict:
         hit = truthy(value)
-        return _branch(verdict["if_truthy"] if hit else verdict["else"])
+        chosen, other = (verdict["if_truthy"], verdict["else"]) if hit else (verdict["else"], verdict["if_truthy"])
+        unset = f"{name} is not set on this cluster, so there is nothing to carry over."
+        return _branch(chosen, other, None if not hit else _written(talos_path), unset)
     if "if_value" in verdict:
         hit = any(_same(value, candidate) for candidate in verdict["if_value"])
-        return _branch(verdict["then"] if hit else verdict["else"])
+        return _branch(verdict["then"] if hit else verdict["else"], verdict["else"] if hit else verdict["then"])
     hit = truthy(spec_value(spec, rule.spec))  # if_spec
-    return _branch(verdict["if_spec"] if hit else verdict["else"])
+    chosen, other = (verdict["if_spec"], verdict["else"]) if hit else (verdict["else"], verdict["if_spec"])
+    return _branch(chosen, other, _written(talos_path) if hit else None)
+
+
+def _written(talos_path: str | None) -> str:
+    return f"The cluster's value is written{f' to {talos_path}' if talos_path else ''}, so it stays as it is."
 
 
 def _inactive(rule: Rule, settings: Mapping[str, SettingLike]) -> Outcome | None:
@@ -74,10 +83,14 @@ def _inactive(rule: Rule, settings: Mapping[str, SettingLike]) -> Outcome | None
     return Outcome(DROPPED, f"Not in effect on this cluster ({gate} is {value!r}), so nothing to carry over.")
 
 
-def _branch(choice: Any) -> Outcome:
-    if isinstance(choice, str):
-        return Outcome(choice)
-    return Outcome(choice["verdict"], choice.get("reason"), choice.get("severity"))
+def _branch(choice: Any, other: Any, when_set: str | None = None, when_unset: str | None = None) -> Outcome:
+    """The chosen branch's verdict and reason. A rule's own reason explains the branch that acts (changed/manual);
+    the quiet branch (kept/dropped) without a reason of its own gets one that matches the value, never that text."""
+    if not isinstance(choice, str):
+        return Outcome(choice["verdict"], choice.get("reason"), choice.get("severity"))
+    if choice in (CHANGED, MANUAL) or not isinstance(other, str) or other not in (CHANGED, MANUAL):
+        return Outcome(choice)  # the rule's reason is about this branch (or about both)
+    return Outcome(choice, when_set or when_unset)
 
 
 def truthy(value: Any) -> bool:

@@ -147,3 +147,52 @@ def test_restricted_worker_labels_are_manual():
     restricted = [n for n in cluster.spec.workers if any("kubernetes.io" in k for k in n.labels)]
     assert found["node_labels"].verdict == (MANUAL if restricted else "kept")
     assert found["node_taints"].verdict == MANUAL  # gpu-node-01 has a taint
+
+
+# (settings, the words the reason must not use because they presume the opposite value)
+OPPOSITE_VALUES = [
+    ({"enable_nodelocaldns": False, "nodelocaldns_ip": "169.254.25.10", "nodelocaldns_health_port": 9254},
+     "enable_nodelocaldns", "nodelocaldns DaemonSet keeps running"),
+    ({"enable_nodelocaldns": False, "nodelocaldns_ip": "169.254.25.10"}, "nodelocaldns_ip", "keeps running"),
+    ({"enable_nodelocaldns": False, "nodelocaldns_health_port": 9254}, "nodelocaldns_health_port", "free on Talos"),
+    ({"kube_proxy_mode": "iptables"}, "kube_proxy_mode", "ipvs"),
+    ({"kube_proxy_mode": "iptables", "kube_proxy_ipvs_modules": ["ip_vs"]}, "kube_proxy_ipvs_modules", "listed"),
+    ({"http_proxy": "", "https_proxy": ""}, "http_proxy", "proxies are written"),
+    ({"container_manager": "containerd", "containerd_registry_auth": []}, "containerd_registry_auth", "by hand"),
+    ({"tls_cipher_suites": []}, "tls_cipher_suites", "appends"),
+]
+
+
+@pytest.mark.parametrize("values, name, presumes", OPPOSITE_VALUES)
+def test_the_reason_matches_the_clusters_value(values, name, presumes):
+    demo = resolved("demo")
+    found = by_name(evaluate(settings(**values), demo.spec, MappingContext()))[name]
+    assert presumes not in found.reason, found.reason
+    assert found.verdict in ("kept", "dropped")
+
+
+def test_the_acting_value_still_gets_the_rules_reason():
+    demo = resolved("demo")
+    found = by_name(evaluate(settings(http_proxy="http://proxy:3128", kube_proxy_mode="ipvs", enable_nodelocaldns=True,
+                                      container_manager="containerd",
+                                      containerd_registry_auth=[{"registry": "r", "username": "u"}]),
+                             demo.spec, MappingContext()))
+    assert found["http_proxy"].verdict == "changed" and "Talos environment" in found["http_proxy"].reason
+    assert "ipvs" in found["kube_proxy_mode"].reason
+    assert "keeps running" in found["enable_nodelocaldns"].reason
+    assert found["containerd_registry_auth"].verdict == "manual"
+
+
+def test_the_clusters_own_value_is_reported_as_written():
+    """tls_min_version set: kept because the plan writes it, not "Talos defaults ... stop working"."""
+    demo = resolved("demo")
+    found = by_name(evaluate(settings(tls_min_version="VersionTLS12"), demo.spec, MappingContext()))["tls_min_version"]
+    assert found.verdict == "kept" and "written" in found.reason and "stop working" not in found.reason
+
+
+def test_docker_insecure_registries_say_what_the_plan_writes_and_warn_about_plain_http():
+    demo = resolved("demo")
+    found = by_name(evaluate(settings(container_manager="docker", docker_insecure_registries=["10.50.0.5:5000"]),
+                             demo.spec, MappingContext()))["docker_insecure_registries"]
+    assert found.verdict == "changed" and "Translate" not in found.reason
+    assert "insecureSkipVerify" in (found.talos_path or "") and "plain HTTP" in found.reason
