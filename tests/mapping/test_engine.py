@@ -196,3 +196,9 @@ def test_docker_insecure_registries_say_what_the_plan_writes_and_warn_about_plai
                              demo.spec, MappingContext()))["docker_insecure_registries"]
     assert found.verdict == "changed" and "Translate" not in found.reason
     assert "insecureSkipVerify" in (found.talos_path or "") and "plain HTTP" in found.reason
+
+
+def test_no_supplementary_addresses_are_not_reported_as_added():
+    demo = resolved("demo")
+    found = by_name(evaluate(settings(supplementary_addresses_in_ssl_keys=[]), demo.spec, MappingContext()))
+    assert "Added" not in found["supplementary_addresses_in_ssl_keys"].reason
