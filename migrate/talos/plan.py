@@ -144,7 +144,7 @@ def choose_bundle(request: PlanRequest, etcd_deployment_type: str) -> Any:
     """--secrets FILE, else the cluster's PKI, else DIR/secrets.yaml from an earlier run, else a fresh bundle.
     An existing plan directory whose secrets differ is refused unless --force: a bundle is never replaced silently."""
     existing_file = request.out / SECRETS_FILE
-    existing = secrets.load_bundle(existing_file) if existing_file.is_file() else None
+    existing = _existing_bundle(existing_file, request.force)
     if existing is None and request.out.exists() and any(request.out.iterdir()) and not request.force:
         raise UserError("the output directory exists and is not a plan directory (no secrets.yaml)",
                         where=str(request.out), hint="choose an empty or new directory, or pass --force to replace it")
@@ -164,6 +164,18 @@ def choose_bundle(request: PlanRequest, etcd_deployment_type: str) -> Any:
                  f"is kept as {request.out.name}{PREVIOUS_SUFFIX})",
         )
     return wanted
+
+
+def _existing_bundle(path: Path, force: bool) -> Any:
+    """DIR/secrets.yaml from an earlier plan; with --force one that is not a bundle is only kept in the backup."""
+    if not path.is_file():
+        return None
+    try:
+        return secrets.load_bundle(path)
+    except UserError:
+        if force:
+            return None
+        raise
 
 
 def same_identity(a: Any, b: Any) -> bool:

@@ -151,3 +151,14 @@ def test_a_password_nested_in_a_plain_setting_is_redacted_in_the_report(tmp_path
     leaky = Finding("containerd_registries_mirrors", "kept", None, "why", "info",
                     value=[{"prefix": "quay.io", "auth": {"password": "hunter2-not-real"}}])
     assert "hunter2" not in json.dumps(report_data({}, [leaky]))
+
+
+def test_force_replaces_a_directory_whose_secrets_yaml_is_not_a_bundle_and_keeps_it(tmp_path):
+    out = tmp_path / "plan"
+    out.mkdir()
+    (out / "secrets.yaml").write_text("password: not-a-talos-bundle\n")
+    with pytest.raises(UserError):
+        make("demo", out)
+    result = make("demo", out, pki=DEMO_PKI, force=True)
+    assert (result.previous / "secrets.yaml").read_text() == "password: not-a-talos-bundle\n"
+    assert load_bundle(out / "secrets.yaml").joinable
