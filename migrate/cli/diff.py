@@ -164,19 +164,16 @@ def _read_side(path: Path, inventory_args: tuple, carried: ClusterSpec | None) -
     resolved = load_cluster(path, *inventory_args)
     for warning in resolved.warnings:
         ui.warn(warning)
-    return Side(f"inventory {path}", "inventory", resolved.spec, secrets=_inventory_secrets(path, resolved, inventory_args))
+    return Side(f"inventory {path}", "inventory", resolved.spec, secrets=_inventory_secrets(resolved))
 
 
-def _inventory_secrets(path: Path, resolved: Any, inventory_args: tuple) -> Any:
+def _inventory_secrets(resolved: Any) -> Any:
     """The inventory's secret settings (kube_encrypt_token, registry credentials, ...) as fingerprints of their
-    unrendered values: the reader hands out only "<redacted>", so the inventory is read again for them."""
+    unrendered values, from the variables the reader kept in memory (its settings show only "<redacted>")."""
     from migrate.fingerprint import settings_fingerprints
-    from migrate.kubespray.inventory import load_inventory
 
     names = sorted(name for name, setting in resolved.settings.items() if setting.secret)
-    vault = inventory_args[2]
-    inventory = load_inventory([path], Path(vault) if vault else None)
-    found = settings_fingerprints(inventory.host_vars.get(resolved.reference_host, {}), names)
+    found = settings_fingerprints(resolved.inventory_vars, names)
     for name in found.unreadable:
         ui.note(f"{name} is vaulted and cannot be decrypted here: not compared")
     return found

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from migrate.errors import UserError
@@ -15,7 +15,7 @@ from migrate.kubespray.defaults import KubesprayDefaults, bundled, from_checkout
 from migrate.kubespray.inventory import LoadedInventory, load_inventory
 from migrate.kubespray.model import build_spec, require_control_plane
 from migrate.kubespray.releases import RELEASES, release_for_kube_version, release_named
-from migrate.kubespray.resolve import HostTemplates, Resolution, Setting
+from migrate.kubespray.resolve import HostTemplates, Resolution, Setting, is_vaulted
 from migrate.kubespray.settings import HOST_SETTINGS, SETTINGS
 from migrate.spec import ClusterSpec
 
@@ -33,6 +33,9 @@ class ResolvedCluster:
     hosts: dict[str, dict[str, object]]  # inventory host -> its host settings (ip, access_ip, ...) as written
     reference_host: str
     warnings: tuple[str, ...]
+    # the first control plane's variables as the inventory wrote them (secrets included): in memory only,
+    # for comparing secret settings by fingerprint; never printed, never part of equality
+    inventory_vars: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
 
 def load_cluster(
@@ -68,6 +71,7 @@ def load_cluster(
         hosts={h: {v: r.value(v, needed=False) for v in sorted(HOST_SETTINGS) if r.set_by_inventory(v)} for h, r in hosts.items()},
         reference_host=reference,
         warnings=tuple(warnings),
+        inventory_vars=inventory.host_vars[reference],
     )
 
 
@@ -109,7 +113,7 @@ def _render_inventory_templates(cluster: Resolution) -> None:
 def _check_inline_vault(cluster: Resolution, password_file: Path) -> None:
     """A wrong password must not pass silently just because no setting needs the inline !vault values."""
     for name, raw in cluster.inventory.host_vars[cluster.host].items():
-        if type(raw).__name__ not in ("EncryptedString", "AnsibleVaultEncryptedUnicode"):
+        if not is_vaulted(raw):
             continue
         try:
             cluster.renderer.render(raw)  # decrypts with the loader's vault secrets, as a play would

@@ -76,13 +76,13 @@ class Resolution:
         raw = self.variables.get(name, _MISSING)
         if raw is _MISSING:
             return default
-        if _is_vaulted(raw) and not needed:
+        if is_vaulted(raw) and not needed:
             return "<vaulted>"
         try:
             if self._shared is not None and is_template(raw) and name not in self._inventory_vars:
                 value = self._shared.render(self, name, raw)
             else:
-                value = self.renderer.render(raw) if is_template(raw) or _is_vaulted(raw) else plain(raw)
+                value = self.renderer.render(raw) if is_template(raw) or is_vaulted(raw) else plain(raw)
         except (Undefined, TemplateError) as exc:
             if needed:
                 self._blame_a_reference(name, raw)  # the variable the user wrote is a better culprit than a derived one
@@ -150,7 +150,7 @@ class Resolution:
         origin = self.origin(name)
         if origin == UNDEFINED:
             return Setting(name, None, origin, name in SECRET_SETTINGS, area)
-        secret = name in SECRET_SETTINGS or _is_vaulted(self.raw(name))
+        secret = name in SECRET_SETTINGS or is_vaulted(self.raw(name))
         value = "<redacted>" if secret else self.value(name, needed=False)
         return Setting(name, value, origin, secret, area)
 
@@ -197,6 +197,6 @@ def _from_cwd(path: Path) -> Path:
         return path
 
 
-def _is_vaulted(raw: Any) -> bool:
+def is_vaulted(raw: Any) -> bool:
     return type(raw).__name__ in ("EncryptedString", "AnsibleVaultEncryptedUnicode")
 
