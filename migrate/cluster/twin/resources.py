@@ -49,6 +49,11 @@ def _scale(group: str = "autoscaling", version: str = "v1") -> tuple[str, str, s
 
 
 _WORKLOAD = ("all",)
+
+
+def _scalable_workload(plural: str, kind: str, short: str) -> ResourceType:
+    """An apps/v1 workload with status and scale subresources (Deployment, ReplicaSet, StatefulSet)."""
+    return ResourceType("apps", "v1", plural, kind, True, (short,), (_status(kind, "apps"), _scale()), categories=_WORKLOAD)
 RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
         "", "v1", "namespaces", "Namespace", False, ("ns",), (_status("Namespace"),), ("metadata.name", "status.phase")
@@ -103,36 +108,9 @@ RESOURCES: tuple[ResourceType, ...] = (
             "type",
         ),
     ),
-    ResourceType(
-        "apps",
-        "v1",
-        "deployments",
-        "Deployment",
-        True,
-        ("deploy",),
-        (_status("Deployment", "apps"), _scale()),
-        categories=_WORKLOAD,
-    ),
-    ResourceType(
-        "apps",
-        "v1",
-        "replicasets",
-        "ReplicaSet",
-        True,
-        ("rs",),
-        (_status("ReplicaSet", "apps"), _scale()),
-        categories=_WORKLOAD,
-    ),
-    ResourceType(
-        "apps",
-        "v1",
-        "statefulsets",
-        "StatefulSet",
-        True,
-        ("sts",),
-        (_status("StatefulSet", "apps"), _scale()),
-        categories=_WORKLOAD,
-    ),
+    _scalable_workload("deployments", "Deployment", "deploy"),
+    _scalable_workload("replicasets", "ReplicaSet", "rs"),
+    _scalable_workload("statefulsets", "StatefulSet", "sts"),
     ResourceType(
         "apps", "v1", "daemonsets", "DaemonSet", True, ("ds",), (_status("DaemonSet", "apps"),), categories=_WORKLOAD
     ),
