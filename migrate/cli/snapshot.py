@@ -19,7 +19,7 @@ from migrate.cluster.snapshot import (
     scrub_configmap,
     write_snapshot,
 )
-from migrate.cluster.twin.clock import rfc3339
+from migrate.clock import rfc3339
 
 
 @click.command()

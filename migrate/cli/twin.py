@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from migrate import ui
-from migrate.cluster.twin import KubeletTiming, RealClock, Twin, serve_in_thread
+from migrate.cluster.twin import KubeletTiming, SystemClock, Twin, serve_in_thread
 from migrate.errors import UserError
 
 
@@ -52,7 +52,7 @@ def serve(snapshot: Path, kubeconfig: Path, keep_kubeconfig: bool, port: int, po
                         hint="create the directory first, or pass a path in an existing one")
     ui.note(f"loading {snapshot}")
     timing = KubeletTiming(start_delay=pod_start_delay, stop_delay=pod_stop_delay)
-    cluster = Twin.from_snapshot(snapshot, RealClock(), timing=timing, node_ready_delay=node_ready_delay)
+    cluster = Twin.from_snapshot(snapshot, SystemClock(), timing=timing, node_ready_delay=node_ready_delay)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     served = serve_in_thread(cluster, "127.0.0.1", port)

@@ -36,7 +36,7 @@ from migrate.cluster.objects import (
     pdb_from,
     pod_from,
 )
-from migrate.cluster.twin.clock import Clock, RealClock, rfc3339
+from migrate.clock import Clock, SystemClock, rfc3339
 from migrate.errors import UserError
 
 PAGE_SIZE = 500  # kubectl's --chunk-size default
@@ -48,7 +48,7 @@ class KubeCluster:
     def __init__(self, kubeconfig: str | Path | None = None, context: str | None = None, *, in_cluster: bool = False,
                  clock: Clock | None = None, attempts: int = 6, backoff: float = 0.2, max_backoff: float = 5.0,
                  timeout: float = 30.0, seed: int | None = None):
-        self.clock = clock or RealClock()
+        self.clock = clock or SystemClock()
         self.attempts, self.backoff, self.max_backoff, self.timeout = attempts, backoff, max_backoff, timeout
         self._jitter = random.Random(seed)
         cfg = client.Configuration()

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from migrate.cluster.twin import KubeletTiming, RealClock, Twin, serve_in_thread
+from migrate.cluster.twin import KubeletTiming, SystemClock, Twin, serve_in_thread
 from migrate.cluster.twin.resources import NODES, PODS
 
 KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl")
@@ -42,7 +42,7 @@ spec:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Twin, Any, Path]]:
-    twin = Twin(RealClock(), timing=KubeletTiming(start_delay=0.2, stop_delay=0.2), node_ready_delay=0.2)
+    twin = Twin(SystemClock(), timing=KubeletTiming(start_delay=0.2, stop_delay=0.2), node_ready_delay=0.2)
     for i in (1, 2, 3):
         twin.add_node(f"w{i}", f"10.0.10.2{i}", labels={"node-role.kubernetes.io/worker": ""})
     handle = serve_in_thread(twin)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate.cluster.twin import KubeletTiming, RealClock, Twin, serve_in_thread
+from migrate.cluster.twin import KubeletTiming, SystemClock, Twin, serve_in_thread
 from migrate.cluster.twin.resources import DAEMONSETS, PODS
 from tests.cluster.test_kubectl import KUBECTL, _wait, kubectl
 from tests.conftest import REPO
@@ -20,7 +20,7 @@ DEMO = REPO / "playbook_fixtures" / "clusters" / "demo.json"
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[Twin, Path]]:
-    twin = Twin.from_snapshot(DEMO, RealClock(), timing=KubeletTiming(start_delay=0.2, stop_delay=0.2), node_ready_delay=0.2)
+    twin = Twin.from_snapshot(DEMO, SystemClock(), timing=KubeletTiming(start_delay=0.2, stop_delay=0.2), node_ready_delay=0.2)
     handle = serve_in_thread(twin)
     try:
         handle.write_kubeconfig(tmp_path / "config")

@@ -6,7 +6,7 @@ import pytest
 
 from migrate.errors import UserError
 from migrate.talos.merge import apply_patch, load_documents
-from tests.conftest import shared_path
+from tests.conftest import shared_path, talos_reference_dirs
 
 
 def _docs(text: str) -> list[dict]:
@@ -100,7 +100,7 @@ def test_patch_touching_a_document_twice_is_refused():
 def test_upstream_patch_fixture_appends_kubelet_mount():
     root = shared_path("talos", "gen-config-reference")
     patch = load_documents((root / "patch.yaml").read_text())
-    for version_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+    for version_dir in talos_reference_dirs():
         base = load_documents((version_dir / "base-controlplane.yaml").read_text())
         merged = apply_patch(base, patch)
         assert merged[0]["machine"]["kubelet"]["extraMounts"][0]["destination"] == "/var/opt"

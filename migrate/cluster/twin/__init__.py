@@ -1,10 +1,10 @@
 """An in-memory Kubernetes cluster with API-server semantics, for tests and migration rehearsals."""
 
-from migrate.cluster.twin.clock import RealClock, VirtualClock
+from migrate.clock import SystemClock, VirtualClock
 from migrate.cluster.twin.kubelet import KubeletTiming
 from migrate.cluster.twin.simulation import Twin
 
-__all__ = ["KubeletTiming", "RealClock", "Twin", "VirtualClock", "serve_in_thread"]
+__all__ = ["KubeletTiming", "SystemClock", "Twin", "VirtualClock", "serve_in_thread"]
 
 
 def serve_in_thread(twin: Twin, host: str = "127.0.0.1", port: int = 0, token: str | None = None):  # noqa: ANN201

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from migrate.cluster.twin.clock import rfc3339
+from migrate.clock import rfc3339
 from migrate.cluster.twin.index import ClusterIndex, is_ready
 from migrate.cluster.twin.podnet import PodNetwork
 from migrate.cluster.twin.resources import PODS

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from migrate.cluster.twin.clock import parse_rfc3339, rfc3339
+from migrate.clock import parse_rfc3339, rfc3339
 from migrate.cluster.twin.resources import DEPLOYMENTS, PDBS, REPLICASETS, STATEFULSETS
 from migrate.cluster.twin.selectors import from_label_selector
 from migrate.cluster.twin.status import ApiError, bad_request, too_many_requests

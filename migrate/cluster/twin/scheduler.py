@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from migrate.cluster.twin.api import Api
-from migrate.cluster.twin.clock import rfc3339
+from migrate.clock import rfc3339
 from migrate.cluster.twin.index import ClusterIndex, is_active
 from migrate.cluster.twin.quantity import parse_quantity
 from migrate.cluster.twin.resources import PODS

@@ -13,7 +13,7 @@ from migrate.cluster.snapshot import RESOURCES as SNAPSHOT_RESOURCES
 from migrate.cluster.snapshot import read_snapshot
 from migrate.cluster.twin import admission
 from migrate.cluster.twin.api import Api
-from migrate.cluster.twin.clock import Clock, RealClock, VirtualClock, parse_rfc3339, rfc3339
+from migrate.clock import Clock, SystemClock, VirtualClock, parse_rfc3339, rfc3339
 from migrate.cluster.twin.controllers import (
     DaemonSetController,
     DeploymentController,
@@ -233,4 +233,4 @@ def _pod_subnet(objects: dict[str, Any]) -> str | None:
 
 
 def real_time_twin(**kwargs: Any) -> Twin:
-    return Twin(RealClock(), **kwargs)
+    return Twin(SystemClock(), **kwargs)

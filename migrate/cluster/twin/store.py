@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrate.cluster.twin.clock import Clock, rfc3339
+from migrate.clock import Clock, rfc3339
 from migrate.cluster.twin.resources import ResourceType
 from migrate.cluster.twin.selectors import EVERYTHING, FieldSelector, LabelSelector
 from migrate.cluster.twin.status import STALE, already_exists, bad_request, conflict, gone, not_found

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from migrate.cluster.twin.clock import parse_rfc3339
+from migrate.clock import parse_rfc3339
 from migrate.cluster.twin.resources import ResourceType
 
 Column = tuple[str, str, int, Callable[[dict[str, Any], float], Any]]  # (name, type, priority, cell)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from migrate.cluster.twin.clock import VirtualClock
+from migrate.clock import VirtualClock
 from migrate.cluster.twin.resources import CONFIGMAPS, DEPLOYMENTS, NODES, PODS
 from migrate.cluster.twin.selectors import EVERYTHING, FieldSelector, parse_label_selector
 from migrate.cluster.twin.status import ApiError

@@ -1,4 +1,4 @@
-"""Time for the twin: the wall clock when serving HTTP, a virtual one for rehearsals and tests."""
+"""Time as one thing: a Clock protocol, the system clock, and a virtual clock for rehearsals and tests (stdlib only)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ class Clock(Protocol):
     def sleep(self, seconds: float) -> None: ...
 
 
-class RealClock:
+class SystemClock:
     def now(self) -> float:
         return time.time()
 
