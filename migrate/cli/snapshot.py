@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from migrate import ui
+from migrate.clock import rfc3339
 from migrate.cluster.kube import KubeCluster
 from migrate.cluster.snapshot import (
     CONFIGMAPS,
@@ -19,7 +20,6 @@ from migrate.cluster.snapshot import (
     scrub_configmap,
     write_snapshot,
 )
-from migrate.clock import rfc3339
 
 
 @click.command()

@@ -18,6 +18,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from migrate.clock import Clock, SystemClock, rfc3339
 from migrate.cluster.base import (
     BootstrapToken,
     ConfigMap,
@@ -36,7 +37,6 @@ from migrate.cluster.objects import (
     pdb_from,
     pod_from,
 )
-from migrate.clock import Clock, SystemClock, rfc3339
 from migrate.errors import UserError
 
 PAGE_SIZE = 500  # kubectl's --chunk-size default

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from migrate.cluster.twin import admission
 from migrate.clock import rfc3339
+from migrate.cluster.twin import admission
 from migrate.cluster.twin.patch import apply_patch
 from migrate.cluster.twin.pdb import admit_eviction
 from migrate.cluster.twin.resources import NAMESPACES, PODS, RESOURCES, ResourceType

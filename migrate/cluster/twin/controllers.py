@@ -12,8 +12,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from migrate.cluster.twin.api import NAME_ALPHABET, Api
 from migrate.clock import rfc3339
+from migrate.cluster.twin.api import NAME_ALPHABET, Api
 from migrate.cluster.twin.index import ClusterIndex, controller_ref, is_active, is_ready
 from migrate.cluster.twin.pdb import scaled_value
 from migrate.cluster.twin.resources import DAEMONSETS, DEPLOYMENTS, JOBS, PODS, REPLICASETS, STATEFULSETS, ResourceType

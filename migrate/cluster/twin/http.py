@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from migrate.atomic import write_file
-from migrate.cluster.twin import discovery, openapi
 from migrate.clock import VirtualClock
+from migrate.cluster.twin import discovery, openapi
 from migrate.cluster.twin.patch import APPLY_PATCH
 from migrate.cluster.twin.resources import ResourceType, by_path
 from migrate.cluster.twin.simulation import Twin

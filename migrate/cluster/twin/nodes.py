@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from migrate.cluster.twin.api import Api
 from migrate.clock import parse_rfc3339, rfc3339
+from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.index import ClusterIndex, is_ready
 from migrate.cluster.twin.resources import NODES, PODS
 from migrate.cluster.twin.scheduler import UNSCHEDULABLE_TAINT, tolerates

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from migrate.cluster.twin.api import Api
 from migrate.clock import rfc3339
+from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.index import ClusterIndex, is_active
 from migrate.cluster.twin.quantity import parse_quantity
 from migrate.cluster.twin.resources import PODS

@@ -9,11 +9,11 @@ from typing import Any
 
 import yaml
 
+from migrate.clock import Clock, SystemClock, VirtualClock, parse_rfc3339, rfc3339
 from migrate.cluster.snapshot import RESOURCES as SNAPSHOT_RESOURCES
 from migrate.cluster.snapshot import read_snapshot
 from migrate.cluster.twin import admission
 from migrate.cluster.twin.api import Api
-from migrate.clock import Clock, SystemClock, VirtualClock, parse_rfc3339, rfc3339
 from migrate.cluster.twin.controllers import (
     DaemonSetController,
     DeploymentController,
