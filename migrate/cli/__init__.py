@@ -20,6 +20,15 @@ VERBS = {
     "diff": "migrate.cli.diff:diff",
     "snapshot": "migrate.cli.snapshot:snapshot",
     "twin": "migrate.cli.twin:twin",
+    # the migration half: listed once here so each lands without touching this table again
+    "preflight": "migrate.cli.preflight:preflight",
+    "prepare": "migrate.cli.prepare:prepare",
+    "migrate": "migrate.cli.migrate:migrate",
+    "rehearse": "migrate.cli.rehearse:rehearse",
+    "etcd": "migrate.cli.etcd:etcd",
+    "status": "migrate.cli.status:status",
+    "report": "migrate.cli.report:report",
+    "mark": "migrate.cli.mark:mark",
 }
 
 
