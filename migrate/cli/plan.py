@@ -61,9 +61,12 @@ def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path |
 
     request = PlanRequest(inventory=inventory, out=out, talos_version=talos_version, pki=pki, secrets=secrets_file,
                           force=force)
-    with ui.err.status("reading the inventory with Ansible…") as status:
+    from migrate.ledger.carry import enter_plan, kept_across_replan
+
+    with ui.err.status("reading the inventory with Ansible…") as status, kept_across_replan(out):
         resolved = load_cluster(list(inventory), kubespray_version, kubespray_dir, vault_password_file)
         result = plan_cluster(resolved, request, progress=lambda message: status.update(f"{message}…"))
+    enter_plan(out, [(node["name"], node["role"]) for node in result.report["nodes"]])  # every host, `active`
     for warning in result.report["warnings"]:
         ui.warn(warning)
     if fmt == "json":

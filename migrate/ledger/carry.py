@@ -1,0 +1,53 @@
+"""A re-run of `plan` replaces the plan directory as a whole; the ledger (the migration's memory) must survive it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from migrate.clock import Clock
+from migrate.ledger.identity import LEDGER_FILE, default_path, plan_id
+from migrate.ledger.lifecycle import LedgerError
+from migrate.ledger.store import Ledger
+
+# the database and what SQLite (and the busy note) keep beside it
+LEDGER_FILES = (LEDGER_FILE, f"{LEDGER_FILE}-wal", f"{LEDGER_FILE}-shm", f"{LEDGER_FILE}-holder")
+
+
+def transit_dir(plan_dir: Path) -> Path:
+    return plan_dir.with_name(f".{plan_dir.name}.ledger-in-transit")
+
+
+@contextmanager
+def kept_across_replan(plan_dir: Path) -> Iterator[None]:
+    """Move DIR's ledger files to a sibling while the body rewrites DIR, then put them back (also on failure)."""
+    plan_dir = Path(plan_dir)
+    transit = transit_dir(plan_dir)
+    if transit.exists():
+        raise LedgerError("an earlier `plan` run stopped while it carried the ledger aside", where=str(transit),
+                          hint=f"move the ledger.db* files in it back into {plan_dir}/, remove it, then repeat")
+    present = [n for n in LEDGER_FILES if (plan_dir / n).exists()]
+    if not present:
+        yield
+        return
+    transit.mkdir(mode=0o700)
+    for name in present:
+        os.replace(plan_dir / name, transit / name)
+    try:
+        yield
+    finally:
+        plan_dir.mkdir(mode=0o700, exist_ok=True)
+        for name in present:
+            os.replace(transit / name, plan_dir / name)
+        transit.rmdir()
+
+
+def enter_plan(plan_dir: Path, hosts: Sequence[tuple[str, str]], clock: Clock | None = None) -> None:
+    """After `plan` wrote DIR: its ledger gets every host of the plan (a re-rendered plan keeps its history)."""
+    path, new_id = default_path(plan_dir), plan_id(plan_dir)
+    if path.exists():
+        with Ledger.open(path, clock=clock) as ledger:
+            ledger.adopt_plan(new_id)
+    Ledger.create(path, new_id, hosts, clock=clock).close()
