@@ -40,7 +40,7 @@ TRANSITIONS: dict[HostState, frozenset[HostState]] = {
     S.RETIRED: frozenset(),
 }
 END_STATES = frozenset({S.DECOMMISSIONED, S.RETIRED})  # the old host no longer exists
-ORDER = list(HostState)  # display order: lifecycle first, then failed and retired
+ORDER: list[HostState] = [*HostState]  # display order: lifecycle first, then failed and retired
 
 
 def legal_next(state: HostState) -> list[HostState]:
