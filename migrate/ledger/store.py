@@ -6,6 +6,7 @@ engine's journal (intent before acting, outcome after) that a resumed run reads.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -62,6 +63,9 @@ class Ledger:
              busy_timeout: float = 10.0) -> Ledger:
         """An existing ledger; with `plan_id`, refused unless it belongs to that plan."""
         path = Path(path)
+        if not os.access(path.parent, os.X_OK):
+            raise LedgerError("the ledger's directory cannot be entered (permission denied)", where=str(path.parent),
+                              hint="run as the user who owns the plan directory")
         if not path.is_file():
             raise LedgerError("no ledger here", where=str(path),
                               hint="`kubespray2talos plan` creates it in the plan directory (or give --ledger FILE)")
