@@ -61,7 +61,7 @@ def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path |
 
     request = PlanRequest(inventory=inventory, out=out, talos_version=talos_version, pki=pki, secrets=secrets_file,
                           force=force)
-    from migrate.ledger.carry import enter_plan, kept_across_replan
+    from migrate.ledger.plandir import enter_plan, kept_across_replan
 
     with ui.err.status("reading the inventory with Ansible…") as status, kept_across_replan(out):
         resolved = load_cluster(list(inventory), kubespray_version, kubespray_dir, vault_password_file)

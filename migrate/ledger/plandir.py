@@ -1,4 +1,5 @@
-"""A re-run of `plan` replaces the plan directory as a whole; the ledger (the migration's memory) must survive it."""
+"""How a ledger belongs to its plan directory: found there, checked against the plan's fingerprint, and carried
+across a re-run of `plan` (which replaces the directory as a whole)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,10 @@ def enter_plan(plan_dir: Path, hosts: Sequence[tuple[str, str]], clock: Clock | 
         with Ledger.open(path, clock=clock) as ledger:
             ledger.adopt_plan(new_id)
     Ledger.create(path, new_id, hosts, clock=clock).close()
+
+
+def open_plan_ledger(plan_dir: Path, ledger_file: Path | None = None, *, clock: Clock | None = None,
+                     busy_timeout: float = 10.0) -> Ledger:
+    """PLAN_DIR's ledger (or --ledger FILE), refused unless it belongs to the plan in PLAN_DIR."""
+    return Ledger.open(ledger_file or default_path(plan_dir), plan_id(plan_dir), clock=clock,
+                       busy_timeout=busy_timeout)
