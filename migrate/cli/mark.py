@@ -23,9 +23,11 @@ FINDING_STATUSES = ("done", "open")
 @click.option("--note", required=True, help="Why, in a sentence: it is what an auditor reads later.")
 @click.option("--ledger", "ledger_file", type=click.Path(dir_okay=False, path_type=Path),
               help="The ledger file (default: PLAN_DIR/ledger.db).")
+@click.option("--wait", default=10.0, show_default=True, type=click.FloatRange(0, 3600), metavar="SECONDS",
+              help="How long to wait for another writer (a running migration) before giving up.")
 @click.option("--output", "-o", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def mark(plan_dir: Path, what: tuple[str, ...], finding: str | None, note: str, ledger_file: Path | None,
-         fmt: str) -> None:
+         wait: float, fmt: str) -> None:
     """Record a step done by hand: move HOST to STATE, or mark a manual finding of the plan done.
 
     The move must be legal from the host's current state (the refusal names the legal ones); `retired`
@@ -49,7 +51,7 @@ def mark(plan_dir: Path, what: tuple[str, ...], finding: str | None, note: str, 
         if finding not in manual:
             raise UserError(f"the plan has no manual finding {finding!r}", where=str(plan_dir / "report.json"),
                             hint="its manual findings: " + (", ".join(manual) or "none"))
-        with open_plan_ledger(plan_dir, ledger_file) as ledger:
+        with open_plan_ledger(plan_dir, ledger_file, busy_timeout=wait) as ledger:
             event = ledger.mark_finding(finding, what[0], run_id=run_id, note=note)
         subject = f"finding {finding}: {what[0]}"
     else:
@@ -57,7 +59,7 @@ def mark(plan_dir: Path, what: tuple[str, ...], finding: str | None, note: str, 
             raise UserError("give HOST and STATE (or --finding SETTING done)",
                             hint=f"kubespray2talos mark {plan_dir} w3 retired --note \"…\"")
         host, state = what[0], parse_state(what[1])
-        with open_plan_ledger(plan_dir, ledger_file) as ledger:
+        with open_plan_ledger(plan_dir, ledger_file, busy_timeout=wait) as ledger:
             event = ledger.transition(host, state, run_id=run_id, step="mark", note=note)
         subject = f"{host}: {event.before.value if event.before else '∅'} → {state.value}"
     if fmt == "json":

@@ -75,7 +75,8 @@ def status_view(plan_dir: Path, ledger_file: Path | None = None, *, stale: float
         moved = max(r.changed_at, step.finished_at or step.started_at) if step else r.changed_at
         in_progress = r.state not in END_STATES and r.state is not HostState.ACTIVE
         unfinished = step is not None and step.outcome is None
-        stuck = (in_progress or unfinished) and now - moved > stale
+        stuck = (in_progress and now - r.changed_at > stale) or (
+            unfinished and step is not None and now - step.started_at > stale)
         hosts.append(HostStatus(r.name, r.role, r.state, r.changed_at, max(0.0, now - moved), r.actor, r.note, step,
                                 stuck))
     return StatusView(cluster, str(plan_dir), plan_id, now, stale, hosts)
