@@ -153,15 +153,15 @@ def open_items(hosts: list[HostLine], steps: list[StepRecord], manual: dict[str,
 
 
 def burndown(clusters: Sequence[ClusterReport], now: float) -> list[tuple[float, int]]:
-    """Old hosts still alive over time, across the fleet: +1 when registered, -1 when it reaches an end state."""
+    """Old hosts still alive over time, across the fleet: each host counts from its first event until it reached an
+    end state (from the host's own events, so writers whose clocks disagree cannot make the count negative)."""
     changes: list[tuple[float, int]] = []
     for cluster in clusters:
         for host in cluster.hosts:
-            for event in host.timeline:
-                was_alive = event.before is not None and event.before not in END_STATES
-                is_alive = event.after is not None and event.after not in END_STATES
-                if was_alive != is_alive:
-                    changes.append((event.at, (1 if is_alive else 0) - (1 if was_alive else 0)))
+            start = min((e.at for e in host.timeline), default=host.record.changed_at)
+            changes.append((start, 1))
+            if host.ended_at is not None:
+                changes.append((max(start, host.ended_at), -1))
     points: list[tuple[float, int]] = []
     alive = 0
     for at, delta in sorted(changes):
