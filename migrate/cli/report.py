@@ -11,7 +11,7 @@ from migrate import ui
 from migrate.atomic import write_file
 from migrate.ledger.fleet import fleet_report
 from migrate.ledger.formats import to_csv, to_json, to_markdown
-from migrate.ledger.html import to_html
+from migrate.ledger.html import TIMELINE_SHOWN, to_html
 
 RENDERERS = {"md": to_markdown, "csv": to_csv, "json": to_json, "html": to_html}
 
@@ -41,7 +41,10 @@ def report(plan_dirs: tuple[Path, ...], fmt: str, out: Path | None, ledger_file:
       kubespray2talos report plans/*/ --format csv -o fleet.csv
       kubespray2talos report plan/ --format json | jq '.clusters[0].open_items'
     """
-    text = RENDERERS[fmt](fleet_report(list(plan_dirs), ledger_file=ledger_file))
+    page = fmt == "html"  # the page shows neither evidence nor more than each host's latest events
+    fleet = fleet_report(list(plan_dirs), ledger_file=ledger_file, evidence=not page,
+                         latest=TIMELINE_SHOWN if page else None)
+    text = RENDERERS[fmt](fleet)
     if out is None:
         sys.stdout.write(text)
         return

@@ -84,9 +84,12 @@ def _table(view: StatusView, every_host: bool) -> None:
             table.add_row("", f"… and {len(hosts) - len(shown)} more", "", "", "", "", "--all lists them", style="dim")
         table.add_section()
     ui.out.print(table)
-    for h in view.attention:
+    attention = view.attention
+    for h in attention if every_host else attention[:FIRST_FEW]:
         why = "failed" if h.failed else f"no change for {humanize(h.age)} (over --stale {humanize(view.stale)})"
         ui.warn(f"{ui._escape(h.name)} ({h.state.value}): {why}")
+    if len(attention) > FIRST_FEW and not every_host:
+        ui.warn(f"… {len(attention) - FIRST_FEW} more hosts failed or stuck (--all lists them, -o json has all)")
 
 
 def _step(h: HostStatus) -> str:

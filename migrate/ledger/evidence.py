@@ -22,7 +22,7 @@ def to_json(evidence: Mapping[str, Any] | None) -> str:
 
 
 def from_json(text: str | None) -> Mapping[str, Any]:
-    return json.loads(text) if text else {}
+    return json.loads(text) if text and text != "{}" else {}
 
 
 _SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "credential", "private", "auth")

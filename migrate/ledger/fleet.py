@@ -29,7 +29,13 @@ class OpenItem:
 @dataclass(frozen=True)
 class HostLine:
     record: HostRecord
-    timeline: list[Event]  # every event of the host, oldest first
+    timeline: list[Event]  # the host's events, oldest first (its latest ones only, when the report asked for that)
+    event_count: int  # all of them
+    first_at: float  # when its first event was written
+
+    @property
+    def complete(self) -> bool:
+        return len(self.timeline) == self.event_count
 
     @property
     def alive(self) -> bool:
@@ -64,10 +70,6 @@ class ClusterReport:
         counts = Counter(h.record.state for h in self.hosts)
         return {s: counts[s] for s in ORDER if counts[s]}
 
-    @property
-    def events(self) -> list[Event]:
-        return sorted([*self.plan_events, *(e for h in self.hosts for e in h.timeline)], key=lambda e: (e.at, e.id))
-
 
 @dataclass(frozen=True)
 class FleetReport:
@@ -84,11 +86,13 @@ class FleetReport:
         return sum(c.ended for c in self.clusters)
 
 
-def fleet_report(plan_dirs: Sequence[Path], *, ledger_file: Path | None = None, clock: Clock | None = None) -> FleetReport:
+def fleet_report(plan_dirs: Sequence[Path], *, ledger_file: Path | None = None, clock: Clock | None = None,
+                 evidence: bool = True, latest: int | None = None) -> FleetReport:
+    """`evidence=False` and `latest=N` (each host's newest events) for a renderer that shows no more (the page)."""
     clock = clock or SystemClock()
     if ledger_file is not None and len(plan_dirs) != 1:
         raise LedgerError("--ledger names one ledger: give exactly one PLAN_DIR with it")
-    clusters = [cluster_report(Path(d), ledger_file, clock) for d in plan_dirs]
+    clusters = [cluster_report(Path(d), ledger_file, clock, evidence, latest) for d in plan_dirs]
     seen: dict[str, str] = {}
     for c in clusters:  # the same plan twice would count its hosts twice
         if c.plan_id in seen:
@@ -97,16 +101,19 @@ def fleet_report(plan_dirs: Sequence[Path], *, ledger_file: Path | None = None, 
     return FleetReport(clusters, clock.now(), burndown(clusters, clock.now()))
 
 
-def cluster_report(plan_dir: Path, ledger_file: Path | None, clock: Clock) -> ClusterReport:
+def cluster_report(plan_dir: Path, ledger_file: Path | None, clock: Clock, evidence: bool = True,
+                   latest: int | None = None) -> ClusterReport:
     plan = read_plan_report(plan_dir)
     with open_plan_ledger(plan_dir, ledger_file, clock=clock) as ledger:
-        records, events, steps, marks = ledger.hosts(), ledger.events(), ledger.steps(), ledger.findings()
+        records, events = ledger.hosts(), ledger.events(evidence=evidence, latest=latest)
+        counts = ledger.event_counts()
+        steps, marks = ledger.steps(), ledger.findings()
         plan_id, created_at = ledger.plan_id or "", ledger.created_at or 0.0
     timelines: dict[str, list[Event]] = {r.name: [] for r in records}
     plan_events: list[Event] = []
     for event in events:
         (timelines[event.host] if event.host in timelines else plan_events).append(event)
-    hosts = [HostLine(r, timelines[r.name]) for r in records]
+    hosts = [HostLine(r, timelines[r.name], *counts.get(r.name, (0, r.changed_at))) for r in records]
     manual = {s: ("done" if marks.get(s, _OPEN).status == "done" else "open") for s in plan.get("manual", [])}
     return ClusterReport(str(plan.get("cluster") or plan_dir.name), str(plan_dir), plan_id, created_at, hosts,
                          plan_events, open_items(hosts, steps, manual, marks), manual)
@@ -158,7 +165,7 @@ def burndown(clusters: Sequence[ClusterReport], now: float) -> list[tuple[float,
     changes: list[tuple[float, int]] = []
     for cluster in clusters:
         for host in cluster.hosts:
-            start = min((e.at for e in host.timeline), default=host.record.changed_at)
+            start = host.first_at
             changes.append((start, 1))
             if host.ended_at is not None:
                 changes.append((max(start, host.ended_at), -1))

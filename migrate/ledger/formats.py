@@ -17,35 +17,37 @@ CSV_COLUMNS = ("cluster", "plan_dir", "host", "role", "state", "last_change_utc"
                "registered_utc", "ended_utc", "open_items")
 
 
-def report_data(fleet: FleetReport) -> dict[str, Any]:
+def report_data(fleet: FleetReport, timeline_limit: int | None = None) -> dict[str, Any]:
+    """Plain data for JSON and the HTML template; `timeline_limit` keeps each host's latest events only."""
     return {
         "generated_at": rfc3339(fleet.generated_at),
         "progress": {"hosts": fleet.total, "ended": fleet.ended, "alive": fleet.total - fleet.ended},
-        "clusters": [_cluster(c) for c in fleet.clusters],
+        "clusters": [_cluster(c, timeline_limit) for c in fleet.clusters],
         "burndown": [{"at": rfc3339(at), "alive": alive} for at, alive in fleet.burndown],
     }
 
 
-def _cluster(c: ClusterReport) -> dict[str, Any]:
+def _cluster(c: ClusterReport, limit: int | None) -> dict[str, Any]:
     items = _items_by_subject(c.open_items)
     return {
         "cluster": c.cluster, "plan_dir": c.plan_dir, "plan_id": c.plan_id, "created_at": rfc3339(c.created_at),
         "progress": {"hosts": c.total, "ended": c.ended, "alive": c.total - c.ended,
                      "by_state": {s.value: n for s, n in c.by_state.items()}},
-        "hosts": [_host(h, items.get(h.record.name, [])) for h in c.hosts],
+        "hosts": [_host(h, items.get(h.record.name, []), limit) for h in c.hosts],
         "open_items": [_item(i) for i in c.open_items],
         "manual_findings": c.manual_findings,
         "plan_events": [_event(e) for e in c.plan_events],
     }
 
 
-def _host(h: HostLine, items: list[OpenItem]) -> dict[str, Any]:
+def _host(h: HostLine, items: list[OpenItem], limit: int | None) -> dict[str, Any]:
     r = h.record
     return {"name": r.name, "role": r.role, "state": r.state.value, "last_change": rfc3339(r.changed_at),
             "actor": r.actor, "note": r.note, "alive": h.alive,
-            "registered": rfc3339(h.timeline[0].at) if h.timeline else None,
+            "registered": rfc3339(h.first_at),
             "ended": rfc3339(h.ended_at) if h.ended_at is not None else None,
-            "open_items": [i.what for i in items], "timeline": [_event(e) for e in h.timeline]}
+            "open_items": [i.what for i in items], "events": h.event_count,
+            "timeline": [_event(e) for e in (h.timeline[-limit:] if limit else h.timeline)]}
 
 
 def _event(e: Event) -> dict[str, Any]:
@@ -83,7 +85,7 @@ def to_csv(fleet: FleetReport) -> str:
             r = h.record
             writer.writerow([_cell(v) for v in (
                 c.cluster, c.plan_dir, r.name, r.role, r.state.value, rfc3339(r.changed_at), r.actor, r.note,
-                len(h.timeline), rfc3339(h.timeline[0].at) if h.timeline else "",
+                h.event_count, rfc3339(h.first_at),
                 rfc3339(h.ended_at) if h.ended_at is not None else "",
                 "; ".join(i.what for i in items.get(r.name, [])))])
     return buffer.getvalue()

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any
 
 from migrate.clock import Clock, SystemClock
@@ -125,9 +125,23 @@ class Ledger:
         r = rows[0]
         return HostRecord(r[0], r[1], HostState(r[2]), r[3], r[4], r[5])
 
-    def events(self, host: str | None = None) -> list[Event]:
+    def events(self, host: str | None = None, *, evidence: bool = True, latest: int | None = None) -> list[Event]:
+        """Oldest first. `evidence=False` leaves evidence empty and `latest=N` keeps each host's newest N events: a
+        page that shows neither reads 100,000 events in a fraction of the time."""
         where, args = ("WHERE host = ?", (host,)) if host is not None else ("", ())
-        return [_event(r) for r in self._rows(f"SELECT {_EVENT_COLUMNS} FROM events {where} ORDER BY id", args)]
+        columns = _EVENT_COLUMNS if evidence else _EVENT_COLUMNS.replace("evidence", "'{}'")
+        if latest is None:
+            return [_event(r) for r in self._rows(f"SELECT {columns} FROM events {where} ORDER BY id", args)]
+        # one indexed look-up per host beats a window function over the whole table (0.1 s against 0.4 s at 100k)
+        names = [host] if host is not None else [r[0] for r in self._rows("SELECT DISTINCT host FROM events")]
+        sql = f"SELECT {columns} FROM events WHERE host = ? ORDER BY id DESC LIMIT ?"
+        rows = [r for name in names for r in self._rows(sql, (name, latest))]
+        return [_event(r) for r in sorted(rows, key=lambda r: int(r[0]))]
+
+    def event_counts(self) -> dict[str, tuple[int, float]]:
+        """host → (number of events, time of its first event)."""
+        rows = self._rows("SELECT host, COUNT(*), MIN(at) FROM events GROUP BY host")
+        return {r[0]: (int(r[1]), float(r[2])) for r in rows}
 
     def steps(self, host: str | None = None) -> list[StepRecord]:
         where, args = ("WHERE host = ?", (host,)) if host is not None else ("", ())
@@ -286,9 +300,13 @@ class Ledger:
             return action(self._conn)
 
 
+_NO_EVIDENCE: Mapping[str, Any] = MappingProxyType({})
+_STATES: dict[str | None, HostState | None] = {None: None, **{s.value: s for s in HostState}}  # 100k rows: no enum calls
+
+
 def _event(r: Any) -> Event:
-    return Event(r[0], r[1], r[2], r[3], r[4], r[5], HostState(r[6]) if r[6] else None,
-                 HostState(r[7]) if r[7] else None, r[8], from_json(r[9]), r[10])
+    return Event(r[0], r[1], r[2], r[3], r[4], r[5], _STATES[r[6]], _STATES[r[7]], r[8],
+                 _NO_EVIDENCE if r[9] == "{}" else from_json(r[9]), r[10])
 
 
 def _step(r: Any) -> StepRecord:
