@@ -63,7 +63,7 @@ def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path |
                           force=force)
     from migrate.ledger.plandir import enter_plan, kept_across_replan
 
-    with ui.err.status("reading the inventory with Ansible…") as status, kept_across_replan(out):
+    with ui.err.status("reading the inventory with Ansible…") as status, kept_across_replan(out, replacing=force):
         resolved = load_cluster(list(inventory), kubespray_version, kubespray_dir, vault_password_file)
         result = plan_cluster(resolved, request, progress=lambda message: status.update(f"{message}…"))
     enter_plan(out, [(node["name"], node["role"]) for node in result.report["nodes"]])  # every host, `active`

@@ -22,9 +22,14 @@ def transit_dir(plan_dir: Path) -> Path:
 
 
 @contextmanager
-def kept_across_replan(plan_dir: Path) -> Iterator[None]:
-    """Move DIR's ledger files to a sibling while the body rewrites DIR, then put them back (also on failure)."""
+def kept_across_replan(plan_dir: Path, *, replacing: bool = False) -> Iterator[None]:
+    """Move DIR's ledger files to a sibling while the body rewrites DIR, then put them back (also on failure).
+    `replacing` (plan --force): the old DIR is kept whole as DIR.previous, so its ledger stays with the plan it
+    describes and the new plan starts its own."""
     plan_dir = Path(plan_dir)
+    if replacing:
+        yield
+        return
     transit = transit_dir(plan_dir)
     if transit.exists():
         raise LedgerError("an earlier `plan` run stopped while it carried the ledger aside", where=str(transit),
