@@ -36,7 +36,10 @@ demo: $(STAMP)
 	  $(BIN)/kubectl --kubeconfig $(DEMO_OUT)/twin.kubeconfig get nodes -o wide; \
 	  $(K2T) diff $(DEMO_INV) --live --kubeconfig $(DEMO_OUT)/twin.kubeconfig; rc=$$?; \
 	  kill $$(cat $(DEMO_OUT)/twin.pid); [ $$rc -le 1 ] || exit $$rc
-	@echo "== done: configs in $(DEMO_OUT)/plan (secrets.yaml, talosconfig, *.yaml are 0600), report in $(DEMO_OUT)/plan/report.md"
+	@echo "== 5. ledger: where every old host stands (plan created $(DEMO_OUT)/plan/ledger.db), and the decommission report"
+	$(K2T) status $(DEMO_OUT)/plan
+	$(K2T) report $(DEMO_OUT)/plan --format html -o $(DEMO_OUT)/report.html
+	@echo "== done: configs in $(DEMO_OUT)/plan (secrets.yaml, talosconfig, *.yaml are 0600), report in $(DEMO_OUT)/plan/report.md, decommission report in $(DEMO_OUT)/report.html"
 
 test: $(STAMP)
 	$(BIN)/pytest -n 2 --dist loadfile
