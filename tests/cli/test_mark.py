@@ -10,18 +10,9 @@ import pytest
 
 from migrate.ledger import HostState, Ledger, default_path
 from tests.conftest import REPO
-from tests.ledger.plans import copy_plan, k2t, make_demo_plan
+from tests.ledger.plans import demo_plan_fixtures, k2t
 
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return make_demo_plan(tmp_path_factory.mktemp("mark") / "plan")
-
-
-@pytest.fixture()
-def plan(template, tmp_path):
-    return copy_plan(template, tmp_path / "plan")
-
+template, plan = demo_plan_fixtures()
 
 def test_help_teaches_with_examples():
     result = k2t("mark", "--help")

@@ -9,19 +9,11 @@ import pytest
 
 from migrate.clock import VirtualClock
 from migrate.ledger import HostState, Ledger, default_path, plan_id
-from tests.ledger.plans import DEMO_HOSTS, copy_plan, k2t, make_demo_plan
+from tests.ledger.plans import DEMO_HOSTS, copy_plan, demo_plan_fixtures, k2t
+
+template, plan = demo_plan_fixtures()
 
 DAY = 86400.0
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return make_demo_plan(tmp_path_factory.mktemp("status") / "plan")
-
-
-@pytest.fixture()
-def plan(template, tmp_path):
-    return copy_plan(template, tmp_path / "plan")
 
 
 def moved(plan, host, *states, days_ago=0.0):

@@ -7,7 +7,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
 from tests.conftest import FIXTURES, INVENTORIES, REPO
@@ -61,3 +63,19 @@ def secret_strings(plan: Path) -> list[str]:
             found.append(item[:40])
     assert len(found) > 20, "the fixture should hold many secrets"
     return found
+
+
+
+def demo_plan_fixtures() -> tuple[Any, Any]:
+    """`template` (one real demo plan per test module: a `plan` run costs seconds) and `plan` (a test's own copy
+    of it and its ledger), for `template, plan = demo_plan_fixtures()` at the top of a test module."""
+
+    @pytest.fixture(scope="module", name="template")
+    def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return make_demo_plan(tmp_path_factory.mktemp("demo") / "plan")
+
+    @pytest.fixture(name="plan")
+    def plan(template: Path, tmp_path: Path) -> Path:
+        return copy_plan(template, tmp_path / "plan")
+
+    return template, plan

@@ -10,12 +10,9 @@ import pytest
 from migrate.ledger import HostState, Ledger, LedgerError, default_path, plan_id
 from migrate.ledger.plandir import kept_across_replan, transit_dir
 from tests.conftest import INVENTORIES
-from tests.ledger.plans import DEMO_HOSTS, DEMO_PKI, k2t, make_demo_plan
+from tests.ledger.plans import DEMO_HOSTS, DEMO_PKI, demo_plan_fixtures, k2t
 
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return make_demo_plan(tmp_path_factory.mktemp("plandir") / "plan")
+template, plan = demo_plan_fixtures()
 
 
 def test_plan_creates_the_ledger_with_every_host_active(template):
