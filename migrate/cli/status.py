@@ -22,7 +22,7 @@ FIRST_FEW = 10
 @click.argument("plan_dir", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--ledger", "ledger_file", type=click.Path(dir_okay=False, path_type=Path),
               help="The ledger file (default: PLAN_DIR/ledger.db).")
-@click.option("--stale", default="24h", show_default=True,
+@click.option("--stale", default="24h", show_default=True, metavar="DURATION",
               help="A host in progress (or a step unfinished) with no change for longer than this is stuck.")
 @click.option("--all", "list_all", is_flag=True, help=f"List every host even when there are more than {LIST_ALL_UP_TO}.")
 @click.option("--output", "-o", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)

@@ -62,3 +62,25 @@ def test_events_are_append_only_even_for_raw_sql(tmp_path):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             conn.execute(sql)
     conn.close()
+
+
+def test_latest_events_and_counts_agree_with_the_full_history(tmp_path):
+    from migrate.ledger import HostState
+
+    clock = VirtualClock()
+    with Ledger.create(tmp_path / "ledger.db", "p1", [("cp1", "controlplane"), ("w1", "worker"), ("w2", "worker")],
+                       clock=clock) as ledger:
+        for i in range(7):
+            clock.advance(10)
+            ledger.transition("w1", HostState.FAILED if i % 2 == 0 else HostState.ACTIVE, run_id="r", step=str(i),
+                              evidence={"i": i})
+        ledger.transition("w2", HostState.RETIRED, run_id="r", step="mark")
+        ledger.mark_finding("etcd_version", "done", run_id="m")
+        full = ledger.events()
+        latest = ledger.events(latest=2, evidence=False)
+        counts = ledger.event_counts()
+    for host in ("cp1", "w1", "w2", ""):
+        mine = [e for e in full if e.host == host]
+        assert [e.id for e in latest if e.host == host] == [e.id for e in mine[-2:]]
+        assert counts[host] == (len(mine), mine[0].at)
+    assert all(e.evidence == {} for e in latest) and full[-3].evidence == {"i": 6}
