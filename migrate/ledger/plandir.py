@@ -55,6 +55,11 @@ def enter_plan(plan_dir: Path, hosts: Sequence[tuple[str, str]], clock: Clock | 
     path, new_id = default_path(plan_dir), plan_id(plan_dir)
     if path.exists():
         with Ledger.open(path, clock=clock) as ledger:
+            tracked = [h.name for h in ledger.hosts()]
+            if ledger.plan_id != new_id and tracked and not {n for n, _ in hosts} & set(tracked):
+                raise LedgerError(f"the ledger here tracks other hosts ({', '.join(tracked[:5])}…): this plan is for "
+                                  "another cluster, and its ledger was left as it was", where=str(path),
+                                  hint="give this cluster its own --out (or move the old plan and ledger away first)")
             ledger.adopt_plan(new_id)
     Ledger.create(path, new_id, hosts, clock=clock).close()
 

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from migrate.ledger import HostState, Ledger, LedgerError, default_path, plan_id
-from migrate.ledger.plandir import kept_across_replan, transit_dir
+from migrate.ledger.plandir import enter_plan, kept_across_replan, transit_dir
 from tests.conftest import INVENTORIES
 from tests.ledger.plans import DEMO_HOSTS, DEMO_PKI, demo_plan_fixtures, k2t
 
@@ -67,3 +67,15 @@ def test_an_interrupted_carry_is_named_not_overwritten(template, tmp_path):
     transit_dir(plan).mkdir()
     with pytest.raises(LedgerError, match="stopped while it carried the ledger"), kept_across_replan(plan):
         pass
+
+
+def test_a_plan_for_other_hosts_does_not_adopt_the_ledger(template, tmp_path):
+    plan = shutil.copytree(template, tmp_path / "plan")
+    before = default_path(plan).read_bytes()
+    (plan / "nodes" / "w1.yaml").write_text("machine: {}\n")  # a different plan…
+    with pytest.raises(LedgerError, match="tracks other hosts"):
+        enter_plan(plan, [("db1", "worker"), ("db2", "worker")])  # …for hosts the ledger never saw
+    assert default_path(plan).read_bytes() == before
+    enter_plan(plan, [("cp1", "controlplane"), ("w9", "worker")])  # the same cluster, a host added: adopted
+    with Ledger.open(default_path(plan), plan_id(plan)) as ledger:
+        assert ledger.host("w9").state is HostState.ACTIVE and ledger.events()[-2].step == "replan"
