@@ -1,4 +1,4 @@
-"""Running the playbooks shipped in `migrate/playbooks/` through ansible-runner, with progress on stderr."""
+"""Running the playbooks shipped in `migrate/playbooks/` through ansible-runner; progress goes to a callback."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrate import ui
 from migrate.errors import UserError
+from migrate.redact import redact_text
 
 PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
 # runner stats keys -> our names ("dark" is Ansible's word for unreachable)
@@ -75,7 +75,7 @@ def run_playbook(
                 hint="pass the file you give ansible-playbook",
             )
         cmdline.append(f"--vault-password-file {shlex.quote(str(Path(vault_password_file).resolve()))}")
-    events = _EventLog(progress or _to_stderr)
+    events = _EventLog(progress or _silent)
     with tempfile.TemporaryDirectory(prefix="ks2t-ansible-") as private:
         runner = ansible_runner.run(
             private_data_dir=private,
@@ -130,7 +130,7 @@ def _message(res: Any) -> str:
     if not isinstance(res, dict):
         return "no details"
     text = res.get("msg") or res.get("stderr") or res.get("reason") or "no details"
-    return ui.redact(str(text)).strip().splitlines()[0][:300] if str(text).strip() else "no details"
+    return redact_text(str(text)).strip().splitlines()[0][:300] if str(text).strip() else "no details"
 
 
 def _explain(result: PlaybookResult, output: str) -> UserError:
@@ -146,11 +146,11 @@ def _explain(result: PlaybookResult, output: str) -> UserError:
     last = next((line for line in reversed(output.splitlines()) if line.strip()), "no output")
     if "vault" in last.lower():
         return UserError(
-            f"Ansible could not read the inventory: {ui.redact(last)[:300]}",
+            f"Ansible could not read the inventory: {redact_text(last)[:300]}",
             hint="the inventory holds vault-encrypted values: pass --vault-password-file with the file you give ansible-playbook",
         )
     return UserError(
-        f"ansible-playbook exited with {result.rc}: {ui.redact(last)[:300]}",
+        f"ansible-playbook exited with {result.rc}: {redact_text(last)[:300]}",
         hint="run with the same inventory through ansible-playbook to see all output",
     )
 
@@ -166,5 +166,5 @@ def _environment(private: str) -> dict[str, str]:
     }
 
 
-def _to_stderr(line: str) -> None:
-    ui.err.print(line, markup=False, highlight=False)
+def _silent(line: str) -> None:
+    """No progress callback: the caller renders nothing (library code never prints)."""

@@ -11,6 +11,7 @@ import click
 
 from migrate import __version__, ui
 from migrate.errors import UserError
+from migrate.redact import redact_text
 
 # verb -> "module:function"; lazy so `--help` and one verb never pay for the others' imports
 VERBS = {
@@ -80,7 +81,7 @@ def main() -> None:
     except Exception as exc:  # a bug, not bad input: say so briefly; the traceback is one variable away
         if os.environ.get("KS2T_DEBUG"):
             raise
-        ui.error(f"internal error (a bug in kubespray2talos, please report it): {type(exc).__name__}: {ui.redact(str(exc))}\n"
+        ui.error(f"internal error (a bug in kubespray2talos, please report it): {type(exc).__name__}: {redact_text(str(exc))}\n"
                  "  rerun with KS2T_DEBUG=1 to see the traceback")
         sys.exit(70)
     sys.exit(rc if isinstance(rc, int) else 0)

@@ -83,7 +83,8 @@ def fetch_pki(
             extravars["ks2t_host"] = host
         if etcd_host or host:
             extravars["ks2t_etcd_host"] = etcd_host or host
-        result = run_playbook("fetch_pki.yml", sources[0], extravars=extravars, vault_password_file=vault_password_file)
+        result = run_playbook("fetch_pki.yml", sources[0], extravars=extravars, vault_password_file=vault_password_file,
+                              progress=_progress)
         _check_fetched(stage, host, etcd_host)
         _make_private(stage)
         pki = _verified(stage, result.stats)
@@ -168,3 +169,8 @@ def _print(report: dict[str, Any]) -> None:
         ui.out.print(f"secrets encryption: {keys} (carried over with its name)", markup=False)
     else:
         ui.out.print("secrets encryption: off (no secrets_encryption.yaml on the control plane)", markup=False)
+
+
+def _progress(line: str) -> None:
+    """ansible-runner's play and task names, on stderr as text (they come from the playbook, not markup)."""
+    ui.err.print(ui.text(line), highlight=False)

@@ -85,7 +85,7 @@ def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path |
 
 def _summary(result: PlanResult) -> None:
     s = result.report["summary"]
-    table = Table(title=f"{result.report['cluster']} → Talos {result.talos.minor}", show_edge=False)
+    table = Table(title=ui.text(f"{result.report['cluster']} → Talos {result.talos.minor}"), show_edge=False)
     for verdict in ("kept", "changed", "dropped", "manual"):
         table.add_column(verdict, justify="right", style=VERDICT_STYLE[verdict])
     table.add_row(*(str(s[v]) for v in ("kept", "changed", "dropped", "manual")))
@@ -97,7 +97,7 @@ def _summary(result: PlanResult) -> None:
         ui.out.print("\n[bold]manual[/bold] (a person must act; details in report.md):")
         for f in sorted(manual, key=lambda f: (f.severity != "blocker", f.setting)):
             mark = "[red]blocker[/red] " if f.severity == "blocker" else ""
-            ui.out.print(f"  • {mark}{ui._escape(f.setting)}: {ui._escape(_first_sentence(f.reason))}")
+            ui.out.print(f"  • {mark}{ui.escape(f.setting)}: {ui.escape(_first_sentence(f.reason))}")
 
 
 def _first_sentence(text: str) -> str:

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from migrate.atomic import write_file
+from migrate.atomic import SECRET_FILE_MODE, write_file
 from migrate.errors import UserError
+from migrate.redact import looks_like_credential, names_a_secret, redact_text
 
 API_VERSION = "kubespray2talos.dev/v1alpha1"
 KIND = "ClusterSnapshot"
@@ -47,20 +48,7 @@ def clean(obj: dict[str, Any]) -> dict[str, Any]:
     return {**obj, "metadata": meta}
 
 
-# values that are credentials whatever they are called: JWTs (service-account tokens), kubeadm bootstrap
-# tokens, PEM private keys, and kubeconfig/YAML lines carrying an inline token, key or password
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
-_BOOTSTRAP_TOKEN = re.compile(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b")
-_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
-_INLINE_CREDENTIAL = re.compile(
-    r"^[\s-]*[\"']?(token|client-key-data|password|id-token|refresh-token|access-token|client-secret|secret)[\"']?\s*:\s*[\"']?[^\s\"'#]",
-    re.IGNORECASE | re.MULTILINE,
-)
 REDACTED = "<redacted by kubespray2talos snapshot>"
-
-
-def looks_like_credential(value: str) -> bool:
-    return any(p.search(value) for p in (_JWT, _BOOTSTRAP_TOKEN, _PRIVATE_KEY, _INLINE_CREDENTIAL))
 
 
 def credential_entries(cm: dict[str, Any]) -> list[str]:
@@ -80,6 +68,9 @@ def scrub_configmap(cm: dict[str, Any]) -> dict[str, Any]:
 def redact_credentials(obj: Any, path: str = "") -> tuple[Any, list[str]]:
     """Any string in an object (a pod's env value, an annotation) that is a credential, replaced; with where."""
     if isinstance(obj, dict):
+        if names_a_secret(obj) and isinstance(obj.get("value"), str) and obj["value"]:
+            # an env var or an extraArg in name/value form: DB_PASSWORD=literal, oidc-client-secret=...
+            return {**obj, "value": REDACTED}, [f"{path}.value" if path else "value"]
         pairs = [(k, redact_credentials(v, f"{path}.{k}" if path else k)) for k, v in obj.items()]
         return {k: v for k, (v, _) in pairs}, [w for _, (_, found) in pairs for w in found]
     if isinstance(obj, list):
@@ -87,6 +78,8 @@ def redact_credentials(obj: Any, path: str = "") -> tuple[Any, list[str]]:
         return [v for v, _ in items], [w for _, found in items for w in found]
     if isinstance(obj, str) and looks_like_credential(obj):
         return REDACTED, [path]
+    if isinstance(obj, str) and (scrubbed := redact_text(obj)) != obj:
+        return scrubbed, [path]
     return obj, []
 
 
@@ -119,4 +112,5 @@ def read_snapshot(path: Path | str) -> dict[str, Any]:
 
 
 def write_snapshot(path: Path | str, snapshot: dict[str, Any]) -> None:
-    write_file(Path(path), json.dumps(snapshot, indent=1, sort_keys=True) + "\n")
+    # 0600: a cluster's shape (addresses, args, annotations) is for the operator, even with credentials scrubbed
+    write_file(Path(path), json.dumps(snapshot, indent=1, sort_keys=True) + "\n", mode=SECRET_FILE_MODE)

@@ -15,6 +15,7 @@ from migrate.errors import UserError
 from migrate.kubespray.defaults import KubesprayDefaults
 from migrate.kubespray.inventory import LoadedInventory
 from migrate.kubespray.settings import SECRET_SETTINGS
+from migrate.redact import is_secret_name
 from migrate.kubespray.templating import Renderer, TemplateError, Undefined, is_template, plain
 
 UNDEFINED = "undefined"
@@ -150,7 +151,9 @@ class Resolution:
         origin = self.origin(name)
         if origin == UNDEFINED:
             return Setting(name, None, origin, name in SECRET_SETTINGS, area)
-        secret = name in SECRET_SETTINGS or is_vaulted(self.raw(name))
+        raw = self.raw(name)
+        # secret by the list, by vault, or by a secret's name on a text value (kubeadm_token; not a boolean switch)
+        secret = name in SECRET_SETTINGS or is_vaulted(raw) or (is_secret_name(name) and isinstance(raw, str) and raw != "")
         value = "<redacted>" if secret else self.value(name, needed=False)
         return Setting(name, value, origin, secret, area)
 
