@@ -103,11 +103,25 @@ def _host_settings(hosts: dict[str, Resolution]) -> dict[str, Setting]:
     return out
 
 
+# variables Ansible itself provides to every play: a reference to one is not undefined
+_MAGIC = frozenset({"inventory_hostname", "inventory_hostname_short", "inventory_dir", "inventory_file", "groups",
+                    "group_names", "hostvars", "playbook_dir", "role_path", "ansible_facts", "omit", "item",
+                    "lookup", "query", "q", "now", "undef", "range", "dict", "lipsum", "cycler", "joiner", "namespace"})
+
+
 def _render_inventory_templates(cluster: Resolution) -> None:
-    """Render the inventory's own Jinja once, so an undefined variable there is at least a warning."""
+    """Check the inventory's unused Jinja for undefined variables without rendering it: a value no setting needs
+    is never run (its filters could run programs, its expression could take minutes)."""
+    from migrate.kubespray.defaults import references
+
     for name in cluster.inventory_template_names():
-        if name not in SETTINGS and not name.startswith("ansible_"):
-            cluster.value(name, needed=False)
+        if name in SETTINGS or name.startswith("ansible_"):
+            continue
+        missing = sorted(r for r in references(cluster.raw(name)) if r not in _MAGIC and not cluster.defined(r)
+                         and not r.startswith("ansible_"))
+        if missing:
+            cluster.warnings.append(f"{cluster.origin(name)}: {name} refers to undefined {', '.join(missing)}; "
+                                    "the migration does not need it")
 
 
 def _check_inline_vault(cluster: Resolution, password_file: Path) -> None:

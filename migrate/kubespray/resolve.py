@@ -111,6 +111,9 @@ class Resolution:
                 self.value(ref)  # raises the inner variable's own error, if it has one
 
     def _template_problem(self, name: str, raw: Any, exc: Undefined | TemplateError) -> UserError:
+        if "is not run while reading" in exc.message:
+            return UserError(f"{name}: {exc.message}", where=self.where(name),
+                             hint="give this setting a literal value in the inventory")
         if "vault" in exc.message.lower() or "decrypt" in exc.message.lower():
             return UserError(f"{name} is vault-encrypted and no (or a wrong) vault password was given",
                              where=self.where(name), hint="pass --vault-password-file FILE")

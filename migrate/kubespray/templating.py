@@ -13,6 +13,34 @@ _SHORT_FILTERS = (
 )
 
 
+# filters and tests that only compute: Jinja's own, ansible-core's (ansible.builtin) and ansible.utils' network ones.
+# Anything else (community.sops.decrypt runs a binary named by its argument) is refused while reading an inventory.
+_PURE_NAMESPACES = ("ansible.builtin.", "ansible.utils.")
+
+
+@lru_cache(maxsize=1)
+def _pure_names() -> dict[str, frozenset[str]]:
+    import importlib
+
+    from jinja2.defaults import DEFAULT_FILTERS, DEFAULT_TESTS
+
+    filters, tests = set(DEFAULT_FILTERS) | set(_SHORT_FILTERS), set(DEFAULT_TESTS)
+    for module in ("core", "mathstuff", "urls", "urlsplit", "encryption"):
+        filters |= set(importlib.import_module(f"ansible.plugins.filter.{module}").FilterModule().filters())
+    for module in ("core", "files", "mathstuff", "uri"):
+        tests |= set(importlib.import_module(f"ansible.plugins.test.{module}").TestModule().tests())
+    return {"filter": frozenset(filters), "test": frozenset(tests)}
+
+
+def is_pure(kind: str, name: str) -> bool:
+    """True for a filter/test that only computes (no program run, no file written, no network)."""
+    return name.startswith(_PURE_NAMESPACES) or name in _pure_names()[kind]
+
+
+class NotPure(Exception):
+    """A template calls a filter or test that is not known to be pure."""
+
+
 # lookups that only read: anything else may write files (password) or run commands (pipe) on the operator's machine
 SAFE_LOOKUPS = frozenset({"env", "file", "vars", "first_found", "ansible.builtin.env", "ansible.builtin.file",
                           "ansible.builtin.vars", "ansible.builtin.first_found"})
@@ -56,6 +84,8 @@ class Renderer:
         environment = getattr(self._templar, "_engine", self._templar).environment
         for name, function in _short_filter_functions().items():
             environment.filters[name] = function
+        environment.filters = _pure_only(environment.filters, "filter")
+        environment.tests = _pure_only(environment.tests, "test")
         for name in ("lookup", "query", "q"):
             environment.globals[name] = _read_only(environment.globals[name])
 
@@ -67,7 +97,34 @@ class Renderer:
         except AnsibleUndefinedVariable as exc:
             raise Undefined(_one_line(exc)) from None
         except AnsibleError as exc:
-            raise TemplateError(_one_line(exc)) from None
+            refused = _refused_plugin(exc)
+            raise TemplateError(refused or _one_line(exc)) from None
+
+
+def _pure_only(plugins: Any, kind: str) -> Any:
+    """The environment's filter/test mapping, answering only for pure plugins: others are 'not found' to Jinja."""
+    from ansible._internal._templating._errors import AnsibleTemplatePluginNotFoundError
+
+    class PureOnly(type(plugins)):  # type: ignore[misc]
+        def __getitem__(self, key: str) -> Any:
+            if not is_pure(kind, str(key)):
+                raise AnsibleTemplatePluginNotFoundError(kind, f"{key} (refused: not known to be pure)")
+            return super().__getitem__(key)
+
+    plugins.__class__ = PureOnly
+    return plugins
+
+
+def _refused_plugin(exc: Exception) -> str | None:
+    """Ansible's message for a refused filter/test, said as what it is."""
+    import re
+
+    text = " ".join(str(getattr(exc, "message", None) or exc).split())
+    match = re.search(r"No (filter|test) named '([^']+)'", text) or re.search(r"(filter|test) plugin '([^' ]+) \(refused", text)
+    if match and not is_pure(match.group(1), match.group(2)):
+        return (f"{match.group(1)} '{match.group(2)}' is not run while reading an inventory: only filters and tests known "
+                f"to be pure are (ansible.builtin, ansible.utils, Jinja's own); another one could run a program")
+    return None
 
 
 def _read_only(lookup: Any) -> Any:
