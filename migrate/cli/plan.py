@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from migrate import ui
+from migrate.atomic import check_output_dir
 from migrate.cli.inspect import inventory_options
 from migrate.talos.plan import PlanRequest, PlanResult, plan_cluster
 from migrate.talos.report import NOT_JOINABLE
@@ -57,6 +58,7 @@ def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path |
       talosctl apply-config --insecure -n 10.0.10.11 --file plan/controlplane.yaml --config-patch @plan/nodes/cp1.yaml
     """
     started = time.monotonic()
+    check_output_dir(out)  # before reading anything: `--out .`, a file as parent, no permission
     from migrate.kubespray import load_cluster  # ansible-core: imported only when a verb reads an inventory
 
     request = PlanRequest(inventory=inventory, out=out, talos_version=talos_version, pki=pki, secrets=secrets_file,
