@@ -11,7 +11,6 @@ from migrate.errors import UserError
 from migrate.kubespray.inventory import CLUSTER, CONTROL_PLANE, ETCD, WORKERS, LoadedInventory
 from migrate.kubespray.resolve import Resolution
 
-
 # a Kubernetes node name is a DNS subdomain (RFC 1123); kubelet lowercases the host name it registers
 _NODE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", re.IGNORECASE)
 

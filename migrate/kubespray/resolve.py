@@ -15,8 +15,8 @@ from migrate.errors import UserError
 from migrate.kubespray.defaults import KubesprayDefaults
 from migrate.kubespray.inventory import LoadedInventory
 from migrate.kubespray.settings import SECRET_SETTINGS
-from migrate.redact import is_secret_name
 from migrate.kubespray.templating import Renderer, TemplateError, Undefined, is_template, plain
+from migrate.redact import is_secret_name
 
 UNDEFINED = "undefined"
 _MISSING = object()
