@@ -17,8 +17,8 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from migrate.mapping.data import load_mapping
-from migrate.spec import ROLE_CONTROL_PLANE, ROLE_WORKER, ClusterSpec, to_dict
 from migrate.redact import REDACTED, is_secret_name, redact
+from migrate.spec import ROLE_CONTROL_PLANE, ROLE_WORKER, ClusterSpec, to_dict
 
 SEVERITIES = ("breaking", "risky", "cosmetic")  # worst first
 AREAS = ("network", "DNS", "control plane", "kubelet", "etcd", "runtime", "identity", "nodes")

@@ -51,17 +51,28 @@ def clean(obj: dict[str, Any]) -> dict[str, Any]:
 REDACTED = "<redacted by kubespray2talos snapshot>"
 
 
+# the documents `diff --live` reads: a credential inside is redacted in place, the rest of the document kept
+_CONFIG_DOCUMENTS = frozenset({"ClusterConfiguration", "ClusterStatus", "kubelet", "config.conf"})
+
+
 def credential_entries(cm: dict[str, Any]) -> list[str]:
     """ConfigMap keys a snapshot must not keep: named like key material, holding a credential, or binary."""
-    named = [k for k, v in (cm.get("data") or {}).items() if _SECRET_LIKE.search(k) or looks_like_credential(str(v))]
+    named = [k for k, v in (cm.get("data") or {}).items()
+             if k not in _CONFIG_DOCUMENTS and (_SECRET_LIKE.search(k) or looks_like_credential(str(v)))]
     return named + sorted(cm.get("binaryData") or {})
 
 
+def redacted_documents(cm: dict[str, Any]) -> list[str]:
+    """Config documents kept with a credential inside them redacted (an extraArg's secret value)."""
+    return [k for k, v in (cm.get("data") or {}).items() if k in _CONFIG_DOCUMENTS and redact_text(str(v)) != str(v)]
+
+
 def scrub_configmap(cm: dict[str, Any]) -> dict[str, Any]:
-    """Drop the entries `credential_entries` names: a snapshot is not a secret store."""
+    """Drop the entries `credential_entries` names, redact credentials inside config documents."""
     dropped = set(credential_entries(cm))
     out = {k: v for k, v in cm.items() if k != "binaryData"}
-    out["data"] = {k: v for k, v in (cm.get("data") or {}).items() if k not in dropped}
+    out["data"] = {k: redact_text(v) if k in _CONFIG_DOCUMENTS and isinstance(v, str) else v
+                   for k, v in (cm.get("data") or {}).items() if k not in dropped}
     return out
 
 
