@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from migrate.atomic import SECRET_FILE_MODE, write_file
+from migrate.bounds import check_text_shape, read_bounded
 from migrate.errors import UserError
 from migrate.redact import looks_like_credential, names_a_secret, redact_text
 
@@ -106,13 +107,17 @@ def new_snapshot(objects: dict[str, list[dict[str, Any]]], **metadata: Any) -> d
 def read_snapshot(path: Path | str) -> dict[str, Any]:
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        text = read_bounded(path, limit=256 * 1024 * 1024)  # a 5,000-node cluster's snapshot is ~100 MB
+        check_text_shape(text, str(path), max_line=len(text) + 1)  # one JSON line is fine; deep nesting is not
+        data = json.loads(text)
     except FileNotFoundError:
         raise UserError(
             "snapshot file not found", where=str(path), hint="capture one with `kubespray2talos snapshot -o FILE`"
         ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise UserError(f"not a JSON snapshot: {exc}", where=str(path)) from None
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror}", where=str(path)) from None
     if not isinstance(data, dict) or data.get("kind") != KIND or not isinstance(data.get("objects"), dict):
         raise UserError(
             f"not a cluster snapshot (expected kind {KIND} with an `objects` map)",

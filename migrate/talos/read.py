@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from migrate import component_flags as flags
+from migrate.bounds import MAX_FILE_BYTES, check_text_shape, read_bounded
 from migrate.errors import UserError
 from migrate.fingerprint import Fingerprints
 from migrate.spec import (
@@ -638,7 +639,7 @@ def _host_of(url: str | None) -> str:
 
 def _read_docs(path: Path) -> list[dict]:
     try:
-        return load_documents(path.read_text(), where=str(path))
+        return load_documents(read_bounded(path), where=str(path))
     except OSError as exc:
         raise UserError(f"cannot read: {exc.strerror}", where=str(path)) from None
 
@@ -647,8 +648,10 @@ def _read_report(path: Path) -> dict:
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        text = read_bounded(path)
+        check_text_shape(text, str(path), max_line=MAX_FILE_BYTES)  # report.json is one document, nested a little
+        return json.loads(text)
+    except (OSError, json.JSONDecodeError, RecursionError) as exc:
         raise UserError(f"not a readable plan report: {exc}", where=str(path)) from None
 
 
