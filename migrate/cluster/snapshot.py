@@ -124,7 +124,24 @@ def read_snapshot(path: Path | str) -> dict[str, Any]:
             where=str(path),
             hint="capture one with `kubespray2talos snapshot -o FILE`",
         )
+    _check_objects(data["objects"], str(path))
     return data
+
+
+def _check_objects(objects: dict[str, Any], where: str) -> None:
+    """Each object a mapping with a named metadata mapping, and spec/status mappings: the shape the twin loads."""
+    for kind, items in objects.items():
+        if not isinstance(items, list):
+            raise UserError(f"objects.{kind} is not a list of objects", where=where)
+        for i, obj in enumerate(items):
+            at = f"objects.{kind}[{i}]"
+            if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
+                raise UserError(f"{at} is not an object with metadata", where=where)
+            if not isinstance(obj["metadata"].get("name"), str) or not obj["metadata"]["name"]:
+                raise UserError(f"{at}.metadata.name is not a name", where=where)
+            for field in ("spec", "status", "data"):
+                if field in obj and not isinstance(obj[field], dict):
+                    raise UserError(f"{at}.{field} is not a mapping", where=where)
 
 
 def write_snapshot(path: Path | str, snapshot: dict[str, Any]) -> None:
