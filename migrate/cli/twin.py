@@ -61,11 +61,7 @@ def serve(snapshot: Path, kubeconfig: Path, keep_kubeconfig: bool, port: int, po
                         where=str(kubeconfig), hint="pass a path that does not exist yet, e.g. /tmp/twin.kubeconfig")
     ui.note(f"loading {snapshot}")
     timing = KubeletTiming(start_delay=pod_start_delay, stop_delay=pod_stop_delay)
-    try:
-        cluster = Twin.from_snapshot(snapshot, SystemClock(), timing=timing, node_ready_delay=node_ready_delay)
-    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:  # an object of the wrong shape inside
-        raise UserError(f"the snapshot holds an object the twin cannot load ({type(exc).__name__}: {exc})"[:300],
-                        where=str(snapshot), hint="capture the snapshot again with `kubespray2talos snapshot`") from None
+    cluster = load_twin(snapshot, timing, node_ready_delay)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -94,6 +90,15 @@ def serve(snapshot: Path, kubeconfig: Path, keep_kubeconfig: bool, port: int, po
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         ui.note("twin stopped")
+
+
+def load_twin(snapshot: Path, timing: KubeletTiming, node_ready_delay: float) -> Twin:
+    """The twin of a snapshot file; a snapshot is input, so an object of the wrong shape is a UserError."""
+    try:
+        return Twin.from_snapshot(snapshot, SystemClock(), timing=timing, node_ready_delay=node_ready_delay)
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+        raise UserError(f"the snapshot holds an object the twin cannot load ({type(exc).__name__}: {exc})"[:300],
+                        where=str(snapshot), hint="capture the snapshot again with `kubespray2talos snapshot`") from None
 
 
 def _same_file(path: Path, written: os.stat_result) -> bool:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,3 +52,40 @@ def assert_clean_failure(run: Run, *needles: str) -> None:
     assert "Traceback" not in run.both and "internal error" not in run.err, run.err
     for needle in needles:
         assert needle in run.err, run.err
+
+
+def run_cli(*args: str | Path) -> tuple[int, str, str, float]:
+    """The CLI entry point in this process (ansible-core loaded once: fast): exit code, stdout, stderr, seconds."""
+    from migrate.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    argv, sys.argv = sys.argv, ["kubespray2talos", *map(str, args)]
+    started = time.monotonic()
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    finally:
+        sys.argv = argv
+    return code, out.getvalue(), err.getvalue(), time.monotonic() - started
+
+
+def k2t_here(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 0) -> Run:
+    """k2t in this process: the same entry point and exit codes, without paying ansible-core's import again."""
+    saved_env = {k: os.environ.get(k) for k in env or {}}
+    saved_cwd = Path.cwd()
+    os.environ.update(env or {})
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        code, out, err, _ = run_cli(*args)
+    finally:
+        os.chdir(saved_cwd)
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return Run(code, out, err)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.conftest import assert_clean_failure, inventory, k2t
+from tests.hostile.conftest import assert_clean_failure, inventory, k2t_here
 
 
 @pytest.mark.parametrize("verb", ["inspect", "plan"])
@@ -14,7 +14,7 @@ def test_an_unused_variable_is_never_rendered(tmp_path: Path, verb: str) -> None
     inv = inventory(tmp_path, "filter-exec")
     marker = tmp_path / "ran"
     extra = ["--out", str(tmp_path / "plan")] if verb == "plan" else ["-o", "json"]
-    run = k2t(verb, inv, *extra, env={"KS2T_HOSTILE_MARKER": str(marker)})
+    run = k2t_here(verb, inv, *extra, env={"KS2T_HOSTILE_MARKER": str(marker)})
     assert not marker.exists(), "the inventory ran h.sh"
     assert run.code in (0, 1), run.err
     assert "Traceback" not in run.err
@@ -23,7 +23,7 @@ def test_an_unused_variable_is_never_rendered(tmp_path: Path, verb: str) -> None
 def test_a_needed_value_through_an_impure_filter_is_refused_by_name(tmp_path: Path) -> None:
     inv = inventory(tmp_path, "filter-exec-used")
     marker = tmp_path / "ran"
-    run = k2t("inspect", inv, env={"KS2T_HOSTILE_MARKER": str(marker)})
+    run = k2t_here("inspect", inv, env={"KS2T_HOSTILE_MARKER": str(marker)})
     assert not marker.exists(), "the inventory ran h.sh"
     assert_clean_failure(run, "cluster_name", "community.sops.decrypt", "group_vars/all/all.yml")
 
@@ -31,7 +31,7 @@ def test_a_needed_value_through_an_impure_filter_is_refused_by_name(tmp_path: Pa
 def test_diff_of_an_inventory_runs_nothing(tmp_path: Path) -> None:
     inv = inventory(tmp_path, "filter-exec-used")
     marker = tmp_path / "ran"
-    run = k2t("diff", inv, inventory(tmp_path, "filter-exec"), env={"KS2T_HOSTILE_MARKER": str(marker)})
+    run = k2t_here("diff", inv, inventory(tmp_path, "filter-exec"), env={"KS2T_HOSTILE_MARKER": str(marker)})
     assert not marker.exists(), "the inventory ran h.sh"
     assert_clean_failure(run, "community.sops.decrypt")
 
@@ -41,7 +41,7 @@ def test_an_exponential_expression_nobody_needs_costs_nothing(tmp_path: Path) ->
     levels = {f"bomb{i}": f"{{{{ bomb{i + 1} ~ bomb{i + 1} }}}}" for i in range(40)}
     body = "kube_version: v1.31.4\nbomb40: x\n" + "".join(f"{k}: \"{v}\"\n" for k, v in levels.items())
     inv = inventory(tmp_path, None, **{"group_vars/all/all.yml": body})
-    run = k2t("inspect", inv, "-o", "json", timeout=30)
+    run = k2t_here("inspect", inv, "-o", "json", timeout=30)
     assert run.code == 0, run.err
 
 
@@ -49,6 +49,6 @@ def test_lookups_that_run_commands_stay_refused(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     body = f"kube_version: v1.31.4\ncluster_name: \"{{{{ lookup('pipe', 'touch {marker}') }}}}\"\n"
     inv = inventory(tmp_path, None, **{"group_vars/all/all.yml": body})
-    run = k2t("inspect", inv)
+    run = k2t_here("inspect", inv)
     assert not marker.exists()
     assert_clean_failure(run, "cluster_name", "pipe")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playbook_fixtures.pki import generate as fake
 from tests.conftest import FIXTURES
-from tests.hostile.conftest import HOSTILE, k2t
+from tests.hostile.conftest import HOSTILE, k2t, k2t_here
 
 # the fake secrets of playbook_fixtures/hostile/secrets-everywhere, each as distinctive as a real one is
 SECRETS = {
@@ -37,13 +37,13 @@ def test_no_fake_secret_reaches_any_output_but_0600_files(tmp_path: Path) -> Non
     for d in (home, tmp, out):
         d.mkdir()
     env = {"HOME": str(home), "TMPDIR": str(tmp)}
-    runs = {
-        "inspect --all -o yaml": k2t("inspect", inv, "--all", "-o", "yaml", env=env),
+    runs = {  # real processes where HOME and TMPDIR matter (Ansible, ansible-runner); the rest in this process
         "inspect --all": k2t("inspect", inv, "--all", env=env),
-        "plan": k2t("plan", inv, "--out", out / "plan", env=env),
-        "diff inventory plan": k2t("diff", inv, out / "plan", env=env),
-        "diff -o markdown": k2t("diff", HOSTILE / "base", inv, "-o", "markdown", env=env),
         "fetch-pki": k2t("fetch-pki", inv, "--out", out / "pki", env=env, timeout=120),
+        "inspect --all -o yaml": k2t_here("inspect", inv, "--all", "-o", "yaml"),
+        "plan": k2t_here("plan", inv, "--out", out / "plan"),
+        "diff inventory plan": k2t_here("diff", inv, out / "plan"),
+        "diff -o markdown": k2t_here("diff", HOSTILE / "base", inv, "-o", "markdown"),
     }
     assert all(r.code in (0, 1) for r in runs.values()), {k: r.err for k, r in runs.items() if r.code not in (0, 1)}
     leaks = [f"{name} in {verb} output" for verb, r in runs.items() for name, s in SECRETS.items() if s in r.both]

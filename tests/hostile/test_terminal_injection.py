@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.hostile.conftest import HOSTILE, k2t
+from tests.hostile.conftest import HOSTILE, k2t, k2t_here
 
 INV = HOSTILE / "terminal-injection"
 
 
 def test_markup_and_escapes_in_values_are_shown_as_text(tmp_path: Path) -> None:
-    runs = [k2t("inspect", INV, "--all"), k2t("plan", INV, "--out", tmp_path / "plan"),
-            k2t("diff", HOSTILE / "base", INV)]
+    runs = [k2t("inspect", INV, "--all"), k2t_here("plan", INV, "--out", tmp_path / "plan"),
+            k2t_here("diff", HOSTILE / "base", INV)]
     for run in runs:
         assert run.code in (0, 1), run.err
         assert "Traceback" not in run.both and "internal error" not in run.err

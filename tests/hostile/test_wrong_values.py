@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.conftest import HOSTILE, assert_clean_failure, k2t
+from tests.hostile.conftest import HOSTILE, assert_clean_failure, k2t_here
 
 
 @pytest.mark.parametrize("case, needles", [
@@ -19,11 +19,11 @@ from tests.hostile.conftest import HOSTILE, assert_clean_failure, k2t
 def test_plan_refuses_the_value_and_writes_nothing(tmp_path: Path, case: str, needles: list[str]) -> None:
     work = tmp_path / "a" / "b" / "c"
     work.mkdir(parents=True)
-    run = k2t("plan", HOSTILE / case, "--out", work / "plan", cwd=work)
+    run = k2t_here("plan", HOSTILE / case, "--out", work / "plan", cwd=work)
     assert_clean_failure(run, *needles)
     assert not (work / "plan").exists()
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "b", "c"], "a file was written"
 
 
 def test_inspect_refuses_the_same_values(tmp_path: Path) -> None:
-    assert_clean_failure(k2t("inspect", HOSTILE / "invalid-ip"), "10.0.20.321")
+    assert_clean_failure(k2t_here("inspect", HOSTILE / "invalid-ip"), "10.0.20.321")
