@@ -86,7 +86,8 @@ class Resolution:
                 value = self.renderer.render(raw) if is_template(raw) or is_vaulted(raw) else plain(raw)
         except (Undefined, TemplateError) as exc:
             if needed:
-                self._blame_a_reference(name, raw)  # the variable the user wrote is a better culprit than a derived one
+                if "rendering took more than" not in exc.message:  # never pay a slow render twice
+                    self._blame_a_reference(name, raw)  # the variable the user wrote is a better culprit than a derived one
                 raise self._template_problem(name, raw, exc) from None
             # Kubespray's own fact-based defaults are expected not to render offline, nor refused lookups (credentials)
             if name in self._inventory_vars and "is not run while reading" not in exc.message:

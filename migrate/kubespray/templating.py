@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -22,9 +26,10 @@ _PURE_NAMESPACES = ("ansible.builtin.", "ansible.utils.")
 def _pure_names() -> dict[str, frozenset[str]]:
     import importlib
 
-    from jinja2.defaults import DEFAULT_FILTERS, DEFAULT_TESTS
+    from jinja2 import Environment
 
-    filters, tests = set(DEFAULT_FILTERS) | set(_SHORT_FILTERS), set(DEFAULT_TESTS)
+    plain = Environment()  # Jinja's own filters and tests: pure functions of their arguments
+    filters, tests = set(plain.filters) | set(_SHORT_FILTERS), set(plain.tests)
     for module in ("core", "mathstuff", "urls", "urlsplit", "encryption"):
         filters |= set(importlib.import_module(f"ansible.plugins.filter.{module}").FilterModule().filters())
     for module in ("core", "files", "mathstuff", "uri"):
@@ -93,12 +98,42 @@ class Renderer:
         from ansible.errors import AnsibleError, AnsibleUndefinedVariable
 
         try:
-            return plain(self._templar.template(value))
+            with _time_limit(RENDER_SECONDS):
+                return plain(self._templar.template(value))
+        except _TooSlow:
+            raise TemplateError(f"rendering took more than {RENDER_SECONDS} s (an expression that grows "
+                                "exponentially?); write the value out") from None
         except AnsibleUndefinedVariable as exc:
             raise Undefined(_one_line(exc)) from None
         except AnsibleError as exc:
             refused = _refused_plugin(exc)
             raise TemplateError(refused or _one_line(exc)) from None
+
+
+RENDER_SECONDS = 5  # one setting's Jinja; real ones render in milliseconds
+
+
+class _TooSlow(BaseException):
+    """Raised by the timer inside a render; a BaseException so that no `except Exception` in Jinja swallows it."""
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """SIGALRM-based limit on the main thread (where the CLI renders); no limit elsewhere."""
+    if threading.current_thread() is not threading.main_thread() or signal.getitimer(signal.ITIMER_REAL)[0]:
+        yield
+        return
+
+    def expired(_signum: int, _frame: Any) -> None:
+        raise _TooSlow()
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _pure_only(plugins: Any, kind: str) -> Any:
