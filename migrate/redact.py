@@ -40,7 +40,7 @@ PEM_PRIVATE_B64 = re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/=]{20,}")
 URL_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@\"']*:)(?P<secret>[^/\s@\"']+)(?=@)")
 # --password=x, --token x, --client-secret=x (command lines, extraArgs)
 SECRET_FLAG = re.compile(
-    r"(?P<head>--?[A-Za-z0-9-]*(?:password|passwd|token|secret|credential|private-key|certificate-key)[A-Za-z0-9-]*=)"
+    r"(?P<head>--?[A-Za-z0-9-]*(?:password|passwd|token|secret|credentials?|private-key|certificate-key)=)"
     r"(?P<secret>[^\s\"',]+)",
     re.IGNORECASE,
 )
@@ -56,6 +56,8 @@ INLINE_CREDENTIAL = re.compile(
     r"|secret|certificate-key)[\"']?\s*:\s*[\"']?)(?P<secret>[^\s\"'#]+)",
     re.IGNORECASE | re.MULTILINE,
 )
+# a flag whose value is the next argument: ["--password", "x"]
+_SECRET_FLAG_ALONE = re.compile(r"--?[A-Za-z0-9-]*(?:password|passwd|token|secret|credentials?)", re.IGNORECASE)
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{22,86}={0,2}")
 _KEY_SIZES = frozenset({16, 24, 32, 48, 64})  # AES/secretbox/HMAC key lengths in bytes
 
@@ -97,6 +99,12 @@ def redact_text(text: str) -> str:
     return text
 
 
+def secret_arguments(args: list[Any]) -> set[int]:
+    """Positions in an argument list that hold the value of a secret flag given alone (`--password x`)."""
+    return {i + 1 for i, arg in enumerate(args[:-1])
+            if isinstance(arg, str) and _SECRET_FLAG_ALONE.fullmatch(arg) and isinstance(args[i + 1], str)}
+
+
 def holds_secret(value: Any) -> bool:
     """Flags and empty values are not secret material, whatever their key is called."""
     return not isinstance(value, (bool, int, float)) and value not in (None, "", {}, [])
@@ -117,7 +125,8 @@ def redact(data: Any) -> Any:
             for k, v in data.items()
         }
     if isinstance(data, (list, tuple)):
-        return [redact(v) for v in data]
+        hidden = secret_arguments(list(data))
+        return [REDACTED if i in hidden else redact(v) for i, v in enumerate(data)]
     if isinstance(data, str):
         return redact_text(data)
     return data

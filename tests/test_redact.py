@@ -34,6 +34,7 @@ def test_a_credential_is_found_by_its_shape_whatever_its_key(text: str, secret: 
 @pytest.mark.parametrize("text", [
     "http://[fd00::1]:3128", "http://proxy.corp:3128", "node01.cluster.example.com", "10.233.0.0/18", "v1.31.4",
     "sha256:" + "ab" * 32, "registry.k8s.io/pause:3.10", "--feature-gates=Foo=true", "/etc/kubernetes/ssl/ca.key",
+    "--token-ttl=0", "--token-auth-file=/etc/kubernetes/tokens.csv",
 ])
 def test_ordinary_values_pass_unchanged(text: str) -> None:
     assert redact_text(text) == text
@@ -49,6 +50,10 @@ def test_secret_names(name: str) -> None:
 def test_switches_and_paths_named_like_secrets_are_kept() -> None:
     data = {"kube_webhook_token_auth": True, "key_file": "/etc/x.key", "kube_token_ttl": 0, "kubeadm_token": ""}
     assert redact(data) == data
+
+
+def test_a_secret_flag_given_alone_hides_the_next_argument() -> None:
+    assert redact(["--db-password", "l1teral", "--port", "80"]) == ["--db-password", REDACTED, "--port", "80"]
 
 
 def test_name_value_pairs_hide_the_value_of_a_secret_name() -> None:

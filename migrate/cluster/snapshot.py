@@ -10,7 +10,7 @@ from typing import Any
 from migrate.atomic import SECRET_FILE_MODE, write_file
 from migrate.bounds import check_text_shape, read_bounded
 from migrate.errors import UserError
-from migrate.redact import looks_like_credential, names_a_secret, redact_text
+from migrate.redact import looks_like_credential, names_a_secret, redact_text, secret_arguments
 
 API_VERSION = "kubespray2talos.dev/v1alpha1"
 KIND = "ClusterSnapshot"
@@ -86,7 +86,9 @@ def redact_credentials(obj: Any, path: str = "") -> tuple[Any, list[str]]:
         pairs = [(k, redact_credentials(v, f"{path}.{k}" if path else k)) for k, v in obj.items()]
         return {k: v for k, (v, _) in pairs}, [w for _, (_, found) in pairs for w in found]
     if isinstance(obj, list):
-        items = [redact_credentials(v, f"{path}[{i}]") for i, v in enumerate(obj)]
+        hidden = secret_arguments(obj)  # ["--password", "literal"]: the value is the next argument
+        items = [(REDACTED, [f"{path}[{i}]"]) if i in hidden else redact_credentials(v, f"{path}[{i}]")
+                 for i, v in enumerate(obj)]
         return [v for v, _ in items], [w for _, found in items for w in found]
     if isinstance(obj, str) and looks_like_credential(obj):
         return REDACTED, [path]

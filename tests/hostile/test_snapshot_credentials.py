@@ -15,7 +15,7 @@ from migrate.cluster.twin import Twin, serve_in_thread
 from migrate.cluster.twin.resources import CONFIGMAPS, PODS
 from tests.conftest import CLUSTERS
 
-SECRETS = ("EnvL1teralKS2T", "ArgPassw0rdKS2T", "Ann0tUserinfoKS2T", "0idcExtraArgKS2T")
+SECRETS = ("EnvL1teralKS2T", "ArgPassw0rdKS2T", "Ann0tUserinfoKS2T", "0idcExtraArgKS2T", "Sp4cedArgKS2T")
 
 
 def test_snapshot_scrubs_credentials_and_is_private(tmp_path: Path) -> None:
@@ -23,7 +23,7 @@ def test_snapshot_scrubs_credentials_and_is_private(tmp_path: Path) -> None:
     pod = next(p for p in twin.store.objects(PODS, "shop"))
     container = {**pod["spec"]["containers"][0],
                  "env": [{"name": "DB_PASSWORD", "value": "EnvL1teralKS2T"}, {"name": "MODE", "value": "prod"}],
-                 "args": ["--db-password=ArgPassw0rdKS2T", "--port=8080"]}
+                 "args": ["--db-password=ArgPassw0rdKS2T", "--port=8080", "--admin-token", "Sp4cedArgKS2T"]}
     meta = {**pod["metadata"], "annotations": {"backup.example/target": "s3://svc:Ann0tUserinfoKS2T@backup.corp/x"}}
     twin.store.update(PODS, {**pod, "metadata": meta,
                              "spec": {**pod["spec"], "containers": [container, *pod["spec"]["containers"][1:]]}}, force=True)
