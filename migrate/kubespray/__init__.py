@@ -112,16 +112,33 @@ _MAGIC = frozenset({"inventory_hostname", "inventory_hostname_short", "inventory
 def _render_inventory_templates(cluster: Resolution) -> None:
     """Check the inventory's unused Jinja for undefined variables without rendering it: a value no setting needs
     is never run (its filters could run programs, its expression could take minutes)."""
-    from migrate.kubespray.defaults import references
-
     for name in cluster.inventory_template_names():
         if name in SETTINGS or name.startswith("ansible_"):
             continue
-        missing = sorted(r for r in references(cluster.raw(name)) if r not in _MAGIC and not cluster.defined(r)
+        missing = sorted(r for r in _names_read(cluster.raw(name)) if r not in _MAGIC and not cluster.defined(r)
                          and not r.startswith("ansible_"))
         if missing:
             cluster.warnings.append(f"{cluster.origin(name)}: {name} refers to undefined {', '.join(missing)}; "
                                     "the migration does not need it")
+
+
+def _names_read(value: object) -> set[str]:
+    """Variable names a Jinja value reads, from the parsed template alone (no filter needs to exist for this)."""
+    from jinja2 import Environment, TemplateSyntaxError, nodes
+
+    if isinstance(value, dict):
+        return set().union(*(_names_read(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_names_read(v) for v in value)) if value else set()
+    if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
+        return set()
+    try:
+        tree = Environment().parse(value)
+    except TemplateSyntaxError:
+        return set()  # unused: its syntax is Ansible's business if a play ever renders it
+    names = list(tree.find_all(nodes.Name))
+    stored = {n.name for n in names if n.ctx == "store"}
+    return {n.name for n in names if n.ctx == "load"} - stored
 
 
 def _check_inline_vault(cluster: Resolution, password_file: Path) -> None:
