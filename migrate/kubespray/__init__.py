@@ -17,6 +17,7 @@ from migrate.kubespray.model import build_spec, require_control_plane
 from migrate.kubespray.releases import RELEASES, release_for_kube_version, release_named
 from migrate.kubespray.resolve import HostTemplates, Resolution, Setting, is_vaulted
 from migrate.kubespray.settings import HOST_SETTINGS, SETTINGS
+from migrate.kubespray.yaml_guard import check_kubespray_checkout
 from migrate.spec import ClusterSpec
 
 __all__ = ["ResolvedCluster", "Setting", "load_cluster"]
@@ -79,6 +80,7 @@ def _choose_defaults(inventory: LoadedInventory, reference: str, version: str | 
     if version and checkout:
         raise UserError("give either --kubespray-version or --kubespray-dir, not both")
     if checkout:
+        check_kubespray_checkout(Path(checkout))
         defaults = from_checkout(Path(checkout))
         return defaults, f"Kubespray {defaults.release.name} defaults read from {checkout}"
     if version:

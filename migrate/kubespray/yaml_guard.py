@@ -68,6 +68,15 @@ def check_inventory_files(sources: list[Path]) -> None:
                     check_expansion(path)
 
 
+def check_kubespray_checkout(root: Path) -> None:
+    """The YAML a --kubespray-dir checkout gives us (the defaults role), bounded like an inventory's."""
+    for role in ("kubespray_defaults", "kubespray-defaults"):
+        for part in ("defaults", "vars"):
+            for path in _files_below(root / "roles" / role / part):
+                if path.suffix in (".yml", ".yaml", ".json"):
+                    check_expansion(path)
+
+
 def _files_below(top: Path) -> Iterator[Path]:
     """Files under `top`, through symlinked directories, each real directory once (a link loop ends)."""
     if not top.is_dir():

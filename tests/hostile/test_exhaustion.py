@@ -49,6 +49,15 @@ DEEP = {
 }
 
 
+def test_an_alias_bomb_in_a_kubespray_dir(tmp_path: Path) -> None:
+    defaults = tmp_path / "kubespray" / "roles" / "kubespray_defaults" / "defaults" / "main"
+    defaults.mkdir(parents=True)
+    shutil.copy(BOMB, defaults / "main.yml")
+    run, took = timed("inspect", HOSTILE / "base", "--kubespray-dir", tmp_path / "kubespray")
+    assert_clean_failure(run, "alias bomb", "main.yml")
+    assert took < 20
+
+
 @pytest.mark.parametrize("where", ["group_vars/all/deep.yml", "hosts.yaml"])
 @pytest.mark.parametrize("shape", sorted(DEEP))
 def test_deeply_nested_yaml_is_refused_not_crashed(tmp_path: Path, where: str, shape: str) -> None:
