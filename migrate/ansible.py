@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import sys
 import tempfile
@@ -214,8 +215,9 @@ def _explain(result: PlaybookResult, output: str) -> UserError:
 def _environment(private: str) -> dict[str, str]:
     # the ansible-playbook beside our interpreter first: a venv's ansible, whatever the caller's PATH says
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+    wrapper = _playbook_that_dies_with_us(Path(private), path)
     return {
-        "PATH": path,
+        "PATH": os.pathsep.join([str(wrapper), path]) if wrapper else path,
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         # every file Ansible writes stays in the private dir, removed after the run: nothing in ~/.ansible or /tmp
         "ANSIBLE_LOCAL_TEMP": f"{private}/tmp",
@@ -223,6 +225,29 @@ def _environment(private: str) -> dict[str, str]:
         "ANSIBLE_HOME": f"{private}/ansible-home",
         "ANSIBLE_NOCOLOR": "1",
     }
+
+
+_WRAPPER = """#!{python}
+# ansible-playbook, asked to die with kubespray2talos (PR_SET_PDEATHSIG): a SIGKILL of the tool leaves no orphan
+import ctypes, os, signal, sys
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+if os.getppid() != {parent}:
+    sys.exit("kubespray2talos is gone")
+os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+"""
+
+
+def _playbook_that_dies_with_us(private: Path, path: str) -> Path | None:
+    """A bin directory whose ansible-playbook execs the real one after tying its life to ours (Linux only)."""
+    real = shutil.which("ansible-playbook", path=path)
+    if real is None or not sys.platform.startswith("linux"):
+        return None
+    bin_dir = private / "bin"
+    bin_dir.mkdir(mode=0o700)
+    script = bin_dir / "ansible-playbook"
+    script.write_text(_WRAPPER.format(python=sys.executable, parent=os.getpid(), real=real))
+    script.chmod(0o700)
+    return bin_dir
 
 
 def _silent(line: str) -> None:

@@ -88,3 +88,23 @@ def _processes_mentioning(text: str) -> list[str]:
         if proc.name.isdigit() and text in cmdline:
             found.append(cmdline)
     return found
+
+
+def test_sigkill_leaves_no_playbook_running_and_the_next_run_removes_the_stage(tmp_path: Path) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "pki"
+    inventory = _cluster(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "migrate", "fetch-pki", str(inventory), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmp)})
+    deadline = time.monotonic() + 60
+    while not list(tmp.glob("ks2t-ansible-*/artifacts")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    private = next(tmp.glob("ks2t-ansible-*"))
+    proc.kill()
+    proc.communicate(timeout=30)
+    time.sleep(0.5)  # the kernel kills the playbook at once; an orphan would run on for seconds
+    assert not _processes_mentioning(str(private)), "ansible-playbook outlived a SIGKILLed kubespray2talos"
+    again = k2t("fetch-pki", inventory, "--out", out, timeout=120)
+    assert again.code == 0, again.err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".pki")) == [], "a stage with CA keys stayed"
