@@ -67,6 +67,9 @@ def is_secret_name(name: str) -> bool:
     return name.lower() not in _NOT_SECRET_NAME and bool(_SECRET_NAME.search(name))
 
 
+is_secret_key = is_secret_name  # the name migrate.ui used before redaction moved here
+
+
 def is_key_material(text: str) -> bool:
     """A whole value that is raw base64 key material: 16-64 random-looking bytes (an encryption key)."""
     text = text.strip()
