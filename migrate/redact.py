@@ -67,7 +67,7 @@ def is_secret_name(name: str) -> bool:
     return name.lower() not in _NOT_SECRET_NAME and bool(_SECRET_NAME.search(name))
 
 
-is_secret_key = is_secret_name  # the name migrate.ui used before redaction moved here
+is_secret_key = is_secret_name  # the name callers used before redaction moved to this module
 
 
 def is_key_material(text: str) -> bool:
