@@ -44,6 +44,17 @@ def read_bytes_bounded(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
     return data
 
 
+def check_inside(root: Path, paths: list[Path]) -> None:
+    """Refuse files that resolve outside `root`: a symlink in a plan directory from a merge request must not make
+    the tool read (and print in a diff) the operator's own files, such as ~/.kube/config."""
+    top = Path(os.path.realpath(root))
+    for path in paths:
+        real = Path(os.path.realpath(path))
+        if real != top and top not in real.parents:
+            raise UserError("is a link to a file outside the directory being read", where=str(path),
+                            hint="a plan directory holds its own files; replace the link with the file")
+
+
 def check_text_shape(text: str, where: str, *, max_line: int = MAX_LINE_CHARS, max_nesting: int = MAX_NESTING) -> None:
     """Refuse text with a line longer than `max_line` or brackets nested deeper than `max_nesting`."""
     indents: list[int] = []  # YAML block nesting: the open indentation levels

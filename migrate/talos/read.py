@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from migrate import component_flags as flags
-from migrate.bounds import MAX_FILE_BYTES, check_text_shape, read_bounded
+from migrate.bounds import MAX_FILE_BYTES, check_inside, check_text_shape, read_bounded
 from migrate.errors import UserError
 from migrate.fingerprint import Fingerprints
 from migrate.spec import (
@@ -153,6 +153,8 @@ def read_plan(plan_dir: Path, carried: ClusterSpec | None = None) -> PlanRead:
     plan_dir = Path(plan_dir)
     if not is_plan_dir(plan_dir):
         raise UserError("not a plan directory: no controlplane.yaml", where=str(plan_dir))
+    check_inside(plan_dir, [plan_dir / n for n in ("report.json", "controlplane.yaml", "worker.yaml", "secrets.yaml",
+                                                   "nodes")] + list((plan_dir / "nodes").glob("*.y*ml")))
     report = _read_report(plan_dir / "report.json")
     bases = {"controlplane": _read_docs(plan_dir / "controlplane.yaml")}
     worker_file = plan_dir / "worker.yaml"

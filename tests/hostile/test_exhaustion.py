@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CLUSTERS, FIXTURES
-from tests.hostile.conftest import HOSTILE, assert_clean_failure, inventory, k2t
+from tests.hostile.conftest import HOSTILE, assert_clean_failure, inventory, k2t, k2t_here
 
 BOMB = HOSTILE / "alias-bomb" / "bomb.yml"
 
@@ -98,3 +98,18 @@ def test_a_fifo_as_a_snapshot_is_refused(tmp_path: Path) -> None:
     assert_clean_failure(k2t("twin", "serve", tmp_path / "cluster.json", "--kubeconfig", tmp_path / "k", timeout=30),
                          "not a regular file")
     assert CLUSTERS.is_dir()
+
+
+@pytest.mark.parametrize("name", ["worker.yaml", "nodes/cp1.yaml", "secrets.yaml"])
+def test_a_plan_directory_cannot_make_diff_read_the_operators_files(tmp_path: Path, name: str) -> None:
+    plan = tmp_path / "plan"
+    code = k2t_here("plan", HOSTILE / "base", "--out", plan).code
+    assert code in (0, 1)
+    private = tmp_path / "home" / ".kube" / "config"
+    private.parent.mkdir(parents=True)
+    private.write_text("version: v1alpha1\nmachine:\n  token: OperatorsOwnS3cretKS2T\n")
+    (plan / name).unlink()
+    (plan / name).symlink_to(private)
+    run = k2t_here("diff", HOSTILE / "base", plan)
+    assert_clean_failure(run, "outside the directory being read", name)
+    assert "OperatorsOwnS3cretKS2T" not in run.both
