@@ -52,9 +52,14 @@ class Resolution:
         self._root = inventory.sources[0].resolve().parent
 
     @property
+    def files_under(self) -> Path:
+        """Where file lookups may read: the inventory's directory."""
+        return self._root
+
+    @property
     def renderer(self) -> Renderer:
         if self._renderer is None:  # built lazily: most hosts only need literal values
-            self._renderer = Renderer(self.inventory.loader, self.variables)
+            self._renderer = Renderer(self.inventory.loader, self.variables, self.files_under)
         return self._renderer
 
     def defined(self, name: str) -> bool:
@@ -190,8 +195,8 @@ class HostTemplates:
         return pattern.replace(self._A, r.host)
 
     def _pattern(self, r: Resolution, raw: Any) -> str | None:
-        first = Renderer(r.inventory.loader, {**r.variables, "inventory_hostname": self._A}).render(raw)
-        second = Renderer(r.inventory.loader, {**r.variables, "inventory_hostname": self._B}).render(raw)
+        first = Renderer(r.inventory.loader, {**r.variables, "inventory_hostname": self._A}, r.files_under).render(raw)
+        second = Renderer(r.inventory.loader, {**r.variables, "inventory_hostname": self._B}, r.files_under).render(raw)
         if isinstance(first, str) and isinstance(second, str) and first.replace(self._A, self._B) == second:
             return first
         return None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 # ansible.utils network filters that inventories of 2019-2023 call by their short names
@@ -82,7 +84,7 @@ def _short_filter_functions() -> dict[str, Any]:
 class Renderer:
     """Renders values against one set of variables; nested references resolve lazily, as in a play."""
 
-    def __init__(self, loader: Any, variables: dict[str, Any]):
+    def __init__(self, loader: Any, variables: dict[str, Any], files_under: Path | None = None):
         from ansible.template import Templar
 
         self._templar = Templar(loader=loader, variables=variables)
@@ -92,7 +94,7 @@ class Renderer:
         environment.filters = _pure_only(environment.filters, "filter")
         environment.tests = _pure_only(environment.tests, "test")
         for name in ("lookup", "query", "q"):
-            environment.globals[name] = _read_only(environment.globals[name])
+            environment.globals[name] = _read_only(environment.globals[name], files_under)
 
     def render(self, value: Any) -> Any:
         from ansible.errors import AnsibleError, AnsibleUndefinedVariable
@@ -162,17 +164,34 @@ def _refused_plugin(exc: Exception) -> str | None:
     return None
 
 
-def _read_only(lookup: Any) -> Any:
-    """Reading an inventory must not write credentials files or run commands: only reading lookups run."""
+_FILE_LOOKUPS = frozenset({"file", "ansible.builtin.file"})
+
+
+def _read_only(lookup: Any, files_under: Path | None) -> Any:
+    """Reading an inventory must not write credentials files or run commands: only reading lookups run, and
+    file lookups only read inside the inventory's directory (not ~/.kube/config into a CI log)."""
 
     def guarded(name: str, *args: Any, **kwargs: Any) -> Any:
-        if str(name) not in SAFE_LOOKUPS:
-            from ansible.errors import AnsibleError
+        from ansible.errors import AnsibleError
 
+        if str(name) not in SAFE_LOOKUPS:
             raise AnsibleError(f"lookup('{name}') is not run while reading an inventory (it can write files or run commands)")
+        if str(name) in _FILE_LOOKUPS and files_under is not None:
+            args = tuple(_inside(files_under, str(term), AnsibleError) for term in args)
         return lookup(name, *args, **kwargs)
 
     return guarded
+
+
+def _inside(root: Path, term: str, error: type[Exception]) -> str:
+    """The absolute path a file lookup reads, refused when it resolves outside `root`."""
+    path = Path(term).expanduser()
+    real = Path(os.path.realpath(path if path.is_absolute() else root / path))
+    top = Path(os.path.realpath(root))
+    if top not in real.parents:
+        raise error(f"lookup('file', '{term}') is not run while reading an inventory: it reads only files inside "
+                    f"the inventory directory {root}")
+    return str(real)
 
 
 def is_template(value: Any) -> bool:

@@ -52,3 +52,18 @@ def test_lookups_that_run_commands_stay_refused(tmp_path: Path) -> None:
     run = k2t_here("inspect", inv)
     assert not marker.exists()
     assert_clean_failure(run, "cluster_name", "pipe")
+
+
+def test_a_file_lookup_reads_only_inside_the_inventory(tmp_path: Path) -> None:
+    private = tmp_path / "home" / ".kube" / "config"
+    private.parent.mkdir(parents=True)
+    private.write_text("OperatorsKubeconfigKS2T\n")
+    body = f"kube_version: v1.31.4\ncluster_name: \"{{{{ lookup('file', '{private}') }}}}\"\n"
+    inv = inventory(tmp_path, None, **{"group_vars/all/all.yml": body, "files/name.txt": "inside\n"})
+    run = k2t_here("inspect", inv, "-o", "json")
+    assert_clean_failure(run, "cluster_name", "inside the inventory directory")
+    assert "OperatorsKubeconfigKS2T" not in run.both
+    body = "kube_version: v1.31.4\ncluster_name: \"{{ lookup('file', inventory_dir ~ '/files/name.txt') }}\"\n"
+    (inv / "group_vars/all/all.yml").write_text(body)
+    ok = k2t_here("inspect", inv, "-o", "json")
+    assert ok.code == 0 and '"name": "inside"' in ok.out, ok.err
