@@ -1,18 +1,24 @@
-"""Running the playbooks shipped in `migrate/playbooks/` through ansible-runner, with progress on stderr."""
+"""Running the playbooks shipped in `migrate/playbooks/` through ansible-runner; progress goes to a callback."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+import shutil
+import signal
 import sys
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrate import ui
+from migrate.atomic import Interrupted
 from migrate.errors import UserError
+from migrate.redact import redact_text
 
 PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
 # runner stats keys -> our names ("dark" is Ansible's word for unreachable)
@@ -75,22 +81,70 @@ def run_playbook(
                 hint="pass the file you give ansible-playbook",
             )
         cmdline.append(f"--vault-password-file {shlex.quote(str(Path(vault_password_file).resolve()))}")
-    events = _EventLog(progress or _to_stderr)
-    with tempfile.TemporaryDirectory(prefix="ks2t-ansible-") as private:
+    events = _EventLog(progress or _silent)
+    with tempfile.TemporaryDirectory(prefix="ks2t-ansible-") as private, _cancel_on_signals() as cancelled:
+        (Path(private) / "env").mkdir(mode=0o700)
+        (Path(private) / "env" / "settings").write_text("pexpect_timeout: 0.2\n")  # how often cancel is asked
+        if extravars:
+            cmdline.append(f"-e @{shlex.quote(_write_unsafe_extravars(Path(private), extravars))}")
         runner = ansible_runner.run(
             private_data_dir=private,
             playbook=str(playbook),
             inventory=str(Path(inventory).resolve()),
-            extravars=extravars or {},
             cmdline=" ".join(cmdline) or None,
             envvars=_environment(private),
             event_handler=events,
+            cancel_callback=cancelled.is_set,  # runner then SIGKILLs ansible-playbook's whole process group
             quiet=True,
         )
         result = PlaybookResult(runner.rc, events.stats, tuple(events.failures))
-        if check and not result.ok:
+        if check and not result.ok and not cancelled.is_set():  # cancelled: Interrupted is raised on the way out
             raise _explain(result, runner.stdout.read() if runner.rc and not events.failures else "")
     return result
+
+
+def _write_unsafe_extravars(private: Path, extravars: dict[str, Any]) -> str:
+    """Extra vars as data: every string tagged !unsafe, so Ansible never renders a path like 'x/{{ lookup(...) }}'."""
+    path = private / "ks2t-extravars.yml"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("".join(f"{json.dumps(str(k))}: {_unsafe(v)}\n" for k, v in extravars.items()))
+    return str(path)
+
+
+def _unsafe(value: Any) -> str:
+    """A YAML flow value with every string marked !unsafe (JSON strings are valid YAML scalars)."""
+    if isinstance(value, str):
+        return f"!unsafe {json.dumps(value)}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))}: {_unsafe(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_unsafe(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+@contextmanager
+def _cancel_on_signals() -> Iterator[threading.Event]:
+    """While a playbook runs, SIGINT/SIGTERM ask the runner to kill it (a raise inside pexpect would orphan it);
+    once it is gone, the signal is raised as Interrupted so every cleanup on the way out runs."""
+    cancelled = threading.Event()
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield cancelled
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        received.append(signum)
+        cancelled.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield cancelled
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+    if received:
+        raise Interrupted(received[0])
 
 
 class _EventLog:
@@ -129,8 +183,11 @@ def _message(res: Any) -> str:
     """The one line a person needs from a failed task's result; PEM private keys redacted on the way."""
     if not isinstance(res, dict):
         return "no details"
+    failed_items = [r for r in res.get("results") or [] if isinstance(r, dict) and r.get("failed")]
+    if failed_items:  # a loop: the first failed item says what went wrong, "One or more items failed" does not
+        res = failed_items[0]
     text = res.get("msg") or res.get("stderr") or res.get("reason") or "no details"
-    return ui.redact(str(text)).strip().splitlines()[0][:300] if str(text).strip() else "no details"
+    return redact_text(str(text)).strip().splitlines()[0][:300] if str(text).strip() else "no details"
 
 
 def _explain(result: PlaybookResult, output: str) -> UserError:
@@ -146,11 +203,11 @@ def _explain(result: PlaybookResult, output: str) -> UserError:
     last = next((line for line in reversed(output.splitlines()) if line.strip()), "no output")
     if "vault" in last.lower():
         return UserError(
-            f"Ansible could not read the inventory: {ui.redact(last)[:300]}",
+            f"Ansible could not read the inventory: {redact_text(last)[:300]}",
             hint="the inventory holds vault-encrypted values: pass --vault-password-file with the file you give ansible-playbook",
         )
     return UserError(
-        f"ansible-playbook exited with {result.rc}: {ui.redact(last)[:300]}",
+        f"ansible-playbook exited with {result.rc}: {redact_text(last)[:300]}",
         hint="run with the same inventory through ansible-playbook to see all output",
     )
 
@@ -158,13 +215,40 @@ def _explain(result: PlaybookResult, output: str) -> UserError:
 def _environment(private: str) -> dict[str, str]:
     # the ansible-playbook beside our interpreter first: a venv's ansible, whatever the caller's PATH says
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+    wrapper = _playbook_that_dies_with_us(Path(private), path)
     return {
-        "PATH": path,
+        "PATH": os.pathsep.join([str(wrapper), path]) if wrapper else path,
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        # every file Ansible writes stays in the private dir, removed after the run: nothing in ~/.ansible or /tmp
         "ANSIBLE_LOCAL_TEMP": f"{private}/tmp",
+        "ANSIBLE_REMOTE_TEMP": f"{private}/remote-tmp",
+        "ANSIBLE_HOME": f"{private}/ansible-home",
         "ANSIBLE_NOCOLOR": "1",
     }
 
 
-def _to_stderr(line: str) -> None:
-    ui.err.print(line, markup=False, highlight=False)
+_WRAPPER = """#!{python}
+# ansible-playbook, asked to die with kubespray2talos (PR_SET_PDEATHSIG): a SIGKILL of the tool leaves no orphan
+import ctypes, os, signal, sys
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+if os.getppid() != {parent}:
+    sys.exit("kubespray2talos is gone")
+os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+"""
+
+
+def _playbook_that_dies_with_us(private: Path, path: str) -> Path | None:
+    """A bin directory whose ansible-playbook execs the real one after tying its life to ours (Linux only)."""
+    real = shutil.which("ansible-playbook", path=path)
+    if real is None or not sys.platform.startswith("linux"):
+        return None
+    bin_dir = private / "bin"
+    bin_dir.mkdir(mode=0o700)
+    script = bin_dir / "ansible-playbook"
+    script.write_text(_WRAPPER.format(python=sys.executable, parent=os.getpid(), real=real))
+    script.chmod(0o700)
+    return bin_dir
+
+
+def _silent(line: str) -> None:
+    """No progress callback: the caller renders nothing (library code never prints)."""

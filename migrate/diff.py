@@ -17,8 +17,8 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from migrate.mapping.data import load_mapping
+from migrate.redact import REDACTED, is_secret_name, redact
 from migrate.spec import ROLE_CONTROL_PLANE, ROLE_WORKER, ClusterSpec, to_dict
-from migrate.ui import REDACTED, is_secret_key, redact
 
 SEVERITIES = ("breaking", "risky", "cosmetic")  # worst first
 AREAS = ("network", "DNS", "control plane", "kubelet", "etcd", "runtime", "identity", "nodes")
@@ -284,7 +284,7 @@ def _change(path: tuple[str, ...], a: dict, b: dict) -> Change | None:
     severity = {ADDED: rule.added, REMOVED: rule.removed}.get(kind_for_severity) or rule.severity
     if severity == IGNORE:
         return None
-    secret = rule.secret if rule.secret is not None else any(is_secret_key(p) for p in path)
+    secret = rule.secret if rule.secret is not None else any(is_secret_name(p) for p in path)
     return Change(
         path=path,
         kind=kind,

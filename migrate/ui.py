@@ -1,4 +1,5 @@
-"""Terminal output: results on stdout, messages on stderr, secrets redacted on the way out."""
+"""Terminal output: results on stdout, messages on stderr, secrets redacted (migrate.redact) on the way out;
+values are printed as text, never as markup or terminal control sequences."""
 
 from __future__ import annotations
 
@@ -9,41 +10,41 @@ from typing import Any
 
 import yaml
 from rich.console import Console
+from rich.markup import escape as _markup_escape
+from rich.text import Text
+
+from migrate.redact import REDACTED, redact
+
+__all__ = ["REDACTED", "dump", "emit", "err", "error", "escape", "note", "out", "text", "warn"]
+
+# ESC sequences and other C0/C1 controls (bar tab and newline): an inventory value must not drive the terminal
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def strip_control(value: str) -> str:
+    return _CONTROL.sub("", value)
+
+
+class _Console(Console):
+    """A console whose strings never carry raw control sequences: rich's own styling is added after this."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:  # type: ignore[override]
+        return super().render_str(strip_control(text), **kwargs)
+
 
 # pipes and CI logs get a wide fixed width, so tables are not cut to 80 columns
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-REDACTED = "<redacted>"
-# key names whose values are secret material wherever they appear
-_SECRET_KEY = re.compile(
-    r"(^|_|-|\.)(key|token|secret|password|passwd|auth|identitytoken|private|credentials?)$"
-    r"|encrypt_token|encryptionsecret|bootstrap_token|secret_data_b64",
-    re.IGNORECASE,
-)
-# keys that end in "key" but hold no secret
-_NOT_SECRET = {"key_name", "service_account_key_file_public", "public_key", "key_file", "ca_key_file"}
-_PEM_PRIVATE = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL)
+out = _Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def is_secret_key(name: str) -> bool:
-    return name.lower() not in _NOT_SECRET and bool(_SECRET_KEY.search(name))
+def text(value: Any) -> Text:
+    """A value from an inventory, a plan or a cluster as literal text: never markup, never control sequences."""
+    return Text(strip_control(str(value)))
 
 
-def redact(data: Any) -> Any:
-    """A copy of plain data with every secret-named value and PEM private key replaced."""
-    if isinstance(data, dict):
-        return {k: (REDACTED if is_secret_key(str(k)) and _holds_secret(v) else redact(v)) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [redact(v) for v in data]
-    if isinstance(data, str):
-        return _PEM_PRIVATE.sub(REDACTED, data)
-    return data
-
-
-def _holds_secret(value: Any) -> bool:
-    """Flags and empty values are not secret material, whatever their key is called."""
-    return not isinstance(value, (bool, int, float)) and value not in (None, "", {}, [])
+def escape(value: Any) -> str:
+    """A value made safe to embed in a markup string (`[/]` stays text)."""
+    return _markup_escape(strip_control(str(value)))
 
 
 def dump(data: Any, fmt: str) -> str:
@@ -67,16 +68,12 @@ def emit(data: Any, fmt: str) -> None:
 
 
 def warn(message: str) -> None:
-    err.print(f"[yellow]warning:[/yellow] {message}", markup=True, highlight=False)
+    err.print(f"[yellow]warning:[/yellow] {escape(message)}", markup=True, highlight=False)
 
 
 def note(message: str) -> None:
-    err.print(f"[dim]note:[/dim] {message}", markup=True, highlight=False)
+    err.print(f"[dim]note:[/dim] {escape(message)}", markup=True, highlight=False)
 
 
 def error(message: str) -> None:
-    err.print(f"[bold red]error:[/bold red] {_escape(message)}", markup=True, highlight=False)
-
-
-def _escape(text: str) -> str:
-    return text.replace("[", r"\[")
+    err.print(f"[bold red]error:[/bold red] {escape(message)}", markup=True, highlight=False)

@@ -10,7 +10,9 @@ import sys
 import click
 
 from migrate import __version__, ui
+from migrate.atomic import Interrupted, raise_on_sigterm
 from migrate.errors import UserError
+from migrate.redact import redact_text
 
 # verb -> "module:function"; lazy so `--help` and one verb never pay for the others' imports
 VERBS = {
@@ -63,24 +65,26 @@ def cli() -> None:
 
 
 def main() -> None:
+    raise_on_sigterm()
     try:
         rc = cli.main(standalone_mode=False)
     except UserError as exc:
         ui.error(str(exc))
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        ui.error("aborted")
-        sys.exit(130)
+    except click.exceptions.Abort as exc:  # click turns Ctrl-C (and our SIGTERM) into Abort
+        cause = exc.__cause__
+        ui.error(f"stopped by {cause}" if isinstance(cause, Interrupted) else "interrupted")
+        sys.exit(cause.exit_code if isinstance(cause, Interrupted) else 130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
-    except KeyboardInterrupt:
-        ui.error("interrupted")
-        sys.exit(130)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM as Interrupted: cleanups ran on the way here
+        ui.error("interrupted" if not isinstance(exc, Interrupted) else f"stopped by {exc}")
+        sys.exit(exc.exit_code if isinstance(exc, Interrupted) else 130)
     except Exception as exc:  # a bug, not bad input: say so briefly; the traceback is one variable away
         if os.environ.get("KS2T_DEBUG"):
             raise
-        ui.error(f"internal error (a bug in kubespray2talos, please report it): {type(exc).__name__}: {ui.redact(str(exc))}\n"
+        ui.error(f"internal error (a bug in kubespray2talos, please report it): {type(exc).__name__}: {redact_text(str(exc))}\n"
                  "  rerun with KS2T_DEBUG=1 to see the traceback")
         sys.exit(70)
     sys.exit(rc if isinstance(rc, int) else 0)

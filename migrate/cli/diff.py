@@ -259,7 +259,7 @@ def as_data(before: Side, after: Side, changes: list[Change]) -> dict[str, Any]:
 
 def _render_table(before: Side, after: Side, changes: list[Change]) -> None:
     if not changes:
-        ui.out.print(f"No differences between {before.label} and {after.label}.")
+        ui.out.print(ui.text(f"No differences between {before.label} and {after.label}."))
         return
     matched = any(c.intended is not None for c in changes)
     ui.out.print(f"before: {_escape(before.label)}\nafter:  {_escape(after.label)}")
@@ -316,4 +316,4 @@ def _md(text: str) -> str:
 
 
 def _escape(text: str) -> str:
-    return str(text).replace("[", r"\[")
+    return ui.escape(text)

@@ -10,8 +10,12 @@ import click
 from cryptography import x509
 
 from migrate import ui
-from migrate.atomic import SECRET_DIR_MODE, SECRET_FILE_MODE, staged_directory
+from migrate.atomic import SECRET_DIR_MODE, SECRET_FILE_MODE, check_output_dir, free_sibling, staged_directory
 from migrate.errors import UserError
+
+# what fetch_pki.yml writes: a directory holding anything else is not ours to replace without --force
+_PKI_FILES = frozenset({"ca.crt", "ca.key", "front-proxy-ca.crt", "front-proxy-ca.key", "sa.key", "sa.pub",
+                        "etcd/ca.crt", "etcd/ca.key", "secrets_encryption.yaml"})
 
 
 @click.command("fetch-pki")
@@ -40,7 +44,7 @@ from migrate.errors import UserError
     metavar="HOST",
     help="Read the etcd CA from this etcd member (default: the first host of the etcd group).",
 )
-@click.option("--force", is_flag=True, help="Replace an existing DIR that holds a different PKI.")
+@click.option("--force", is_flag=True, help="Replace an existing DIR that holds a different PKI or other files; the old DIR is kept as DIR.previous (0700).")
 @click.option("--output", "-o", "fmt", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
 def fetch_pki(
     inventory: Path,
@@ -75,15 +79,23 @@ def fetch_pki(
     sources, notes = inventory_sources(inventory)
     for note in notes:
         ui.note(note)
-    out = out.resolve()
+    out = check_output_dir(out)
+    if "$" in str(out):  # Ansible's fetch expands $VARS in its dest: the copy would land elsewhere
+        raise UserError("the output path contains '$', which Ansible's fetch module would expand", where=str(out),
+                        hint="choose a directory whose path has no '$'")
     previous = _tree(out) if out.is_dir() else {}
-    with staged_directory(out, mode=SECRET_DIR_MODE) as stage:
+    if previous and not force and not _is_pki(previous):
+        raise UserError("holds files that are not a PKI fetched by kubespray2talos: " + ", ".join(sorted(previous)[:5]),
+                        where=str(out), hint="choose another --out directory (--force replaces it, keeping it as DIR.previous)")
+    backup = free_sibling(out, ".previous") if force and out.exists() else None
+    with staged_directory(out, mode=SECRET_DIR_MODE, keep_old_as=backup) as stage:
         extravars: dict[str, Any] = {"ks2t_out": str(stage)}
         if host:
             extravars["ks2t_host"] = host
         if etcd_host or host:
             extravars["ks2t_etcd_host"] = etcd_host or host
-        result = run_playbook("fetch_pki.yml", sources[0], extravars=extravars, vault_password_file=vault_password_file)
+        result = run_playbook("fetch_pki.yml", sources[0], extravars=extravars, vault_password_file=vault_password_file,
+                              progress=_progress)
         _check_fetched(stage, host, etcd_host)
         _make_private(stage)
         pki = _verified(stage, result.stats)
@@ -91,7 +103,7 @@ def fetch_pki(
         changed = fetched != previous
         if previous and changed and not force:
             raise UserError(
-                "already holds a different PKI",
+                "already holds a different PKI (nothing was changed)",
                 where=str(out),
                 hint="pass --force to replace it, or choose another --out directory",
             )
@@ -112,6 +124,11 @@ def fetch_pki(
         ui.emit(report, fmt)
         return
     _print(report)
+
+
+def _is_pki(tree: dict[str, bytes]) -> bool:
+    """An earlier fetch-pki copy: only the files the playbook writes, the Kubernetes CA among them."""
+    return "ca.crt" in tree and set(tree) <= _PKI_FILES
 
 
 def _check_fetched(stage: Path, host: str | None, etcd_host: str | None) -> None:
@@ -168,3 +185,8 @@ def _print(report: dict[str, Any]) -> None:
         ui.out.print(f"secrets encryption: {keys} (carried over with its name)", markup=False)
     else:
         ui.out.print("secrets encryption: off (no secrets_encryption.yaml on the control plane)", markup=False)
+
+
+def _progress(line: str) -> None:
+    """ansible-runner's play and task names, on stderr as text (they come from the playbook, not markup)."""
+    ui.err.print(ui.text(line), highlight=False)

@@ -9,8 +9,10 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from migrate import ui
+from migrate.redact import REDACTED, redact
 from migrate.spec import to_dict
 
 # the settings a migration hinges on, in the order a reviewer reads them
@@ -89,18 +91,19 @@ def as_data(resolved: Any) -> dict[str, Any]:
 
 def _render_table(resolved: Any, show_all: bool) -> None:
     spec = resolved.spec
-    ui.out.print(f"[bold]Cluster[/bold] {spec.name}  Kubernetes {spec.kubernetes_version}  (Kubespray {resolved.release} defaults)")
-    ui.out.print(f"inventory: {', '.join(str(s) for s in resolved.sources)}")
+    ui.out.print(f"[bold]Cluster[/bold] {ui.escape(spec.name)}  Kubernetes {ui.escape(spec.kubernetes_version)}  "
+                 f"(Kubespray {ui.escape(resolved.release)} defaults)")
+    ui.out.print(ui.text(f"inventory: {', '.join(str(s) for s in resolved.sources)}"))
     ep = spec.control_plane.endpoint
-    ui.out.print(f"API endpoint: {ep.url} ({ep.kind})")
+    ui.out.print(ui.text(f"API endpoint: {redact(ep.url)} ({ep.kind})"))
 
     hosts = Table(title="Hosts", title_justify="left")
     for col in ("node", "roles", "ip", "access_ip", "ansible_host", "etcd member"):
         hosts.add_column(col)
     members = {m.node: m.name for m in spec.etcd.members}
     for node in spec.nodes:
-        hosts.add_row(node.name, ",".join(node.roles), node.ip or "-", node.access_ip or "-", node.ansible_host or "-",
-                      members.get(node.name, ""))
+        hosts.add_row(*(ui.text(v) for v in (node.name, ",".join(node.roles), node.ip or "-", node.access_ip or "-",
+                                             node.ansible_host or "-", members.get(node.name, ""))))
     ui.out.print(hosts)
 
     settings = Table(title="Settings" if show_all else "Key settings (--all for every one)", title_justify="left")
@@ -112,11 +115,11 @@ def _render_table(resolved: Any, show_all: bool) -> None:
         s = resolved.settings.get(name)
         if s is None:
             continue
-        settings.add_row(name, (ui.REDACTED if s.secret else _show(s.value)) if s.defined else "-", s.origin)
+        settings.add_row(name, (REDACTED if s.secret else _show(s.value)) if s.defined else "-", ui.text(s.origin))
     ui.out.print(settings)
 
 
-def _show(value: Any) -> str:
+def _show(value: Any) -> Text:
     if isinstance(value, (dict, list)):
-        return json.dumps(ui.redact(value), separators=(", ", ": "))
-    return str(value)
+        return ui.text(json.dumps(redact(value), separators=(", ", ": ")))
+    return ui.text(redact(str(value)))

@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from migrate import ui
+from migrate.atomic import check_output_dir
 from migrate.cli.inspect import inventory_options
 from migrate.talos.plan import PlanRequest, PlanResult, plan_cluster
 from migrate.talos.report import NOT_JOINABLE
@@ -57,6 +58,7 @@ def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path |
       talosctl apply-config --insecure -n 10.0.10.11 --file plan/controlplane.yaml --config-patch @plan/nodes/cp1.yaml
     """
     started = time.monotonic()
+    check_output_dir(out)  # before reading anything: `--out .`, a file as parent, no permission
     from migrate.kubespray import load_cluster  # ansible-core: imported only when a verb reads an inventory
 
     request = PlanRequest(inventory=inventory, out=out, talos_version=talos_version, pki=pki, secrets=secrets_file,
@@ -88,7 +90,7 @@ def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path |
 
 def _summary(result: PlanResult) -> None:
     s = result.report["summary"]
-    table = Table(title=f"{result.report['cluster']} → Talos {result.talos.minor}", show_edge=False)
+    table = Table(title=ui.text(f"{result.report['cluster']} → Talos {result.talos.minor}"), show_edge=False)
     for verdict in ("kept", "changed", "dropped", "manual"):
         table.add_column(verdict, justify="right", style=VERDICT_STYLE[verdict])
     table.add_row(*(str(s[v]) for v in ("kept", "changed", "dropped", "manual")))
@@ -100,7 +102,7 @@ def _summary(result: PlanResult) -> None:
         ui.out.print("\n[bold]manual[/bold] (a person must act; details in report.md):")
         for f in sorted(manual, key=lambda f: (f.severity != "blocker", f.setting)):
             mark = "[red]blocker[/red] " if f.severity == "blocker" else ""
-            ui.out.print(f"  • {mark}{ui._escape(f.setting)}: {ui._escape(_first_sentence(f.reason))}")
+            ui.out.print(f"  • {mark}{ui.escape(f.setting)}: {ui.escape(_first_sentence(f.reason))}")
 
 
 def _first_sentence(text: str) -> str:

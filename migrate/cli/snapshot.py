@@ -17,6 +17,7 @@ from migrate.cluster.snapshot import (
     new_snapshot,
     qualified,
     redact_credentials,
+    redacted_documents,
     scrub_configmap,
     write_snapshot,
 )
@@ -63,7 +64,7 @@ def snapshot(kubeconfig: Path | None, context: str | None, out: Path, fmt: str) 
     if fmt == "json":
         ui.emit({"file": str(out), "server": cluster.server, "kubernetesVersion": version, "objects": counts}, "json")
     else:
-        ui.out.print(f"captured {cluster.server} (Kubernetes {version}) into {out}")
+        ui.out.print(ui.text(f"captured {cluster.server} (Kubernetes {version}) into {out}"))
         for kind, n in counts.items():
             ui.out.print(f"  {kind:32} {n}")
 
@@ -76,13 +77,15 @@ def _where(obj: dict, resource: str) -> str:
 def _scrubbed(cm: dict) -> dict:
     """The ConfigMap without credential entries; says which keys went (names only, never values)."""
     dropped = credential_entries(cm)
+    if redacted := redacted_documents(cm):
+        ui.err.print(ui.text(f"redacted in {_where(cm, 'configmap')}: {', '.join(redacted)} (a credential inside)"))
     if dropped:
-        ui.err.print(f"dropped from {_where(cm, 'configmap')}: {', '.join(dropped)} (named or shaped like a credential)", highlight=False)
+        ui.err.print(ui.text(f"dropped from {_where(cm, 'configmap')}: {', '.join(dropped)} (named or shaped like a credential)"))
     return scrub_configmap(cm)
 
 
 def _redacted(obj: dict, resource: str) -> dict:
     redacted, paths = redact_credentials(obj)
     if paths:
-        ui.err.print(f"redacted in {_where(obj, resource)}: {', '.join(paths)} (shaped like a credential)", highlight=False)
+        ui.err.print(ui.text(f"redacted in {_where(obj, resource)}: {', '.join(paths)} (shaped like a credential)"))
     return redacted

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import urllib3
+import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
@@ -52,14 +53,18 @@ class KubeCluster:
         self.attempts, self.backoff, self.max_backoff, self.timeout = attempts, backoff, max_backoff, timeout
         self._jitter = random.Random(seed)
         cfg = client.Configuration()
+        if kubeconfig is not None and Path(kubeconfig).exists() and not Path(kubeconfig).is_file():
+            raise UserError("the kubeconfig is not a regular file", where=str(kubeconfig))  # a FIFO would block
         try:
             if in_cluster:
                 config.load_incluster_config(client_configuration=cfg)
             else:
                 config.load_kube_config(config_file=str(kubeconfig) if kubeconfig else None, context=context, client_configuration=cfg)
-        except (ConfigException, FileNotFoundError, OSError) as exc:
+        except (ConfigException, OSError, yaml.YAMLError, TypeError, AttributeError, KeyError, ValueError) as exc:
+            # a kubeconfig is input: malformed YAML or a wrong shape (clusters: 5) is said, not a traceback
             where = "in-cluster service account" if in_cluster else str(kubeconfig or "~/.kube/config")
-            raise UserError(f"cannot use this Kubernetes configuration: {exc}", where=where,
+            problem = str(exc) if isinstance(exc, (ConfigException, OSError)) else f"malformed kubeconfig ({type(exc).__name__})"
+            raise UserError(f"cannot use this Kubernetes configuration: {' '.join(problem.split())[:300]}", where=where,
                             hint="pass --kubeconfig PATH (and --context NAME) for the cluster to migrate") from None
         cfg.retries = False  # our own loop retries, with backoff, on the clock we were given
         self.server = cfg.host

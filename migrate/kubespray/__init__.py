@@ -17,6 +17,7 @@ from migrate.kubespray.model import build_spec, require_control_plane
 from migrate.kubespray.releases import RELEASES, release_for_kube_version, release_named
 from migrate.kubespray.resolve import HostTemplates, Resolution, Setting, is_vaulted
 from migrate.kubespray.settings import HOST_SETTINGS, SETTINGS
+from migrate.kubespray.yaml_guard import check_kubespray_checkout
 from migrate.spec import ClusterSpec
 
 __all__ = ["ResolvedCluster", "Setting", "load_cluster"]
@@ -79,6 +80,7 @@ def _choose_defaults(inventory: LoadedInventory, reference: str, version: str | 
     if version and checkout:
         raise UserError("give either --kubespray-version or --kubespray-dir, not both")
     if checkout:
+        check_kubespray_checkout(Path(checkout))
         defaults = from_checkout(Path(checkout))
         return defaults, f"Kubespray {defaults.release.name} defaults read from {checkout}"
     if version:
@@ -103,11 +105,42 @@ def _host_settings(hosts: dict[str, Resolution]) -> dict[str, Setting]:
     return out
 
 
+# variables Ansible itself provides to every play: a reference to one is not undefined
+_MAGIC = frozenset({"inventory_hostname", "inventory_hostname_short", "inventory_dir", "inventory_file", "groups",
+                    "group_names", "hostvars", "playbook_dir", "role_path", "ansible_facts", "omit", "item",
+                    "lookup", "query", "q", "now", "undef", "range", "dict", "lipsum", "cycler", "joiner", "namespace"})
+
+
 def _render_inventory_templates(cluster: Resolution) -> None:
-    """Render the inventory's own Jinja once, so an undefined variable there is at least a warning."""
+    """Check the inventory's unused Jinja for undefined variables without rendering it: a value no setting needs
+    is never run (its filters could run programs, its expression could take minutes)."""
     for name in cluster.inventory_template_names():
-        if name not in SETTINGS and not name.startswith("ansible_"):
-            cluster.value(name, needed=False)
+        if name in SETTINGS or name.startswith("ansible_"):
+            continue
+        missing = sorted(r for r in _names_read(cluster.raw(name)) if r not in _MAGIC and not cluster.defined(r)
+                         and not r.startswith("ansible_"))
+        if missing:
+            cluster.warnings.append(f"{cluster.origin(name)}: {name} refers to undefined {', '.join(missing)}; "
+                                    "the migration does not need it")
+
+
+def _names_read(value: object) -> set[str]:
+    """Variable names a Jinja value reads, from the parsed template alone (no filter needs to exist for this)."""
+    from jinja2 import Environment, TemplateSyntaxError, nodes
+
+    if isinstance(value, dict):
+        return set().union(*(_names_read(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_names_read(v) for v in value)) if value else set()
+    if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
+        return set()
+    try:
+        tree = Environment().parse(value)
+    except TemplateSyntaxError:
+        return set()  # unused: its syntax is Ansible's business if a play ever renders it
+    names = list(tree.find_all(nodes.Name))
+    stored = {n.name for n in names if n.ctx == "store"}
+    return {n.name for n in names if n.ctx == "load"} - stored
 
 
 def _check_inline_vault(cluster: Resolution, password_file: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from migrate.errors import UserError
+from migrate.redact import redact_text
 
 
 @lru_cache(maxsize=1)
@@ -43,15 +44,26 @@ def activate_vault(secrets: list[tuple[str, Any]] | None) -> None:
 
 
 def vault_secrets(password_file: Path) -> list[tuple[str, Any]]:
-    from ansible.parsing.vault import VaultSecret
+    """The vault password the way ansible-playbook gets it: an executable file is a script whose output is the
+    password (its -client form is asked for the vault id), any other file holds it as text."""
+    from ansible.errors import AnsibleError
+    from ansible.parsing.vault import get_file_vault_secret
 
+    path = Path(password_file)
+    if not path.is_file():
+        raise UserError("the vault password file is not a regular file" if path.exists()
+                        else "the vault password file does not exist", where=str(path),
+                        hint="pass the file you give ansible-playbook --vault-password-file")
     try:
-        password = Path(password_file).read_bytes().strip()
-    except OSError as exc:
-        raise UserError(f"cannot read the vault password file: {exc.strerror}", where=str(password_file)) from None
-    if not password:
-        raise UserError("the vault password file is empty", where=str(password_file))
-    return [("default", VaultSecret(password))]
+        secret = get_file_vault_secret(filename=str(path), vault_id="default", loader=ansible_loader())
+        secret.load()
+    except AnsibleError as exc:
+        text = " ".join(str(getattr(exc, "message", None) or exc).split())
+        raise UserError(f"the vault password file gave no password: {redact_text(text)[:300]}", where=str(path),
+                        hint="run the script by hand: it must print the password and exit 0") from None
+    if not secret.bytes:
+        raise UserError("the vault password file is empty", where=str(path))
+    return [("default", secret)]
 
 
 @dataclass

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from migrate import spec as s
+from migrate.errors import UserError
 from migrate.kubespray.control_plane import control_plane
 from migrate.kubespray.etcd import etcd
 from migrate.kubespray.host import host_os, runtime
@@ -30,7 +32,7 @@ def build_spec(inventory: LoadedInventory, cluster: Resolution, hosts: dict[str,
     control_planes = [n for n in nodes if n.is_control_plane]
     return s.ClusterSpec(
         name=str(cluster.value("cluster_name", "cluster.local")),
-        kubernetes_version=str(cluster.value("kube_version", cluster.defaults.release.default_kube)).lstrip("v"),
+        kubernetes_version=_kubernetes_version(cluster),
         network=net,
         control_plane=control_plane(cluster, control_planes, net.dns_domain, net.apiserver_service_ip),
         kubelet=cluster_kubelet,
@@ -39,6 +41,22 @@ def build_spec(inventory: LoadedInventory, cluster: Resolution, hosts: dict[str,
         host=host_os(cluster),
         nodes=nodes,
     )
+
+
+_KUBE_VERSION = re.compile(r"v?\d+\.\d+\.\d+")
+
+
+def _kubernetes_version(cluster: Resolution) -> str:
+    """kube_version as Kubespray uses it (image tags, download URLs): vX.Y.Z, a quoted string."""
+    value = cluster.value("kube_version", cluster.defaults.release.default_kube)
+    if not isinstance(value, str) or not _KUBE_VERSION.fullmatch(value):
+        raise UserError(
+            f"kube_version must be a version like \"v1.31.4\", not {value!r}"
+            + (" (YAML read it as a number)" if isinstance(value, (int, float)) else ""),
+            where=cluster.where("kube_version"),
+            hint="write the full version as a quoted string: kube_version: \"v1.31.4\"",
+        )
+    return value.lstrip("v")
 
 
 def _say_guessed_addresses(cluster: Resolution, nodes: tuple[s.NodeSpec, ...], hosts: dict[str, Resolution]) -> None:

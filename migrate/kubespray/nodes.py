@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from migrate import spec as s
@@ -10,10 +11,27 @@ from migrate.errors import UserError
 from migrate.kubespray.inventory import CLUSTER, CONTROL_PLANE, ETCD, WORKERS, LoadedInventory
 from migrate.kubespray.resolve import Resolution
 
+# a Kubernetes node name is a DNS subdomain (RFC 1123); kubelet lowercases the host name it registers
+_NODE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", re.IGNORECASE)
+
 
 def node_name(r: Resolution, inventory_name: str) -> str:
     override = r.value("kube_override_hostname", None, needed=False)
-    return str(override) if override else inventory_name
+    name = str(override) if override else inventory_name
+    if len(name) > 253 or not _NODE_NAME.fullmatch(name):
+        overridden = override and r.set_by_inventory("kube_override_hostname")
+        field = "kube_override_hostname" if overridden else "host name"
+        raise UserError(
+            f"{field} {_shown(name)} (inventory host {_shown(inventory_name)}) is not a valid Kubernetes node name",
+            where=r.where("kube_override_hostname") if overridden else r.inventory.host_line(inventory_name),
+            hint="a node name is letters, digits, '-' and '.' (RFC 1123, at most 253 characters), as Kubernetes requires",
+        )
+    return name
+
+
+def _shown(text: str) -> str:
+    """A name from the inventory as a short quoted literal (control characters visible, never run on)."""
+    return repr(text[:80] + ("…" if len(text) > 80 else ""))
 
 
 def node(inv: LoadedInventory, name: str, r: Resolution, kubelet_config: dict[str, Any]) -> s.NodeSpec:
@@ -24,7 +42,7 @@ def node(inv: LoadedInventory, name: str, r: Resolution, kubelet_config: dict[st
         roles.append(s.ROLE_WORKER)
     if name in inv.groups.get(ETCD, ()):
         roles.append(s.ROLE_ETCD)
-    ip = r.value("ip", None)
+    ip = _address(r, name, "ip")
     ansible_host = r.raw("ansible_host") or r.raw("ansible_ssh_host")  # ansible_ssh_host: Ansible < 2.0 spelling
     if not ip:
         ip = _literal_address(ansible_host) or _literal_address(name)
@@ -35,8 +53,8 @@ def node(inv: LoadedInventory, name: str, r: Resolution, kubelet_config: dict[st
         name=node_name(r, name),
         roles=tuple(roles),
         ip=str(ip) if ip else None,
-        access_ip=str(r.value("access_ip") or ip) if (r.value("access_ip") or ip) else None,
-        ip6=str(r.value("ip6")) if r.value("ip6") else None,
+        access_ip=str(_address(r, name, "access_ip") or ip) if (r.value("access_ip") or ip) else None,
+        ip6=_address(r, name, "ip6"),
         ansible_host=str(ansible_host) if ansible_host else None,
         etcd_member_name=_member_name(inv, name, r),
         labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
@@ -69,6 +87,18 @@ def _check_labels_and_taints(r: Resolution, host: str, labels: Any, taints: Any)
         )
 
 
+def _address(r: Resolution, host: str, field: str) -> str | None:
+    """An address variable as written, checked: Kubespray passes it to kubelet and etcd as is."""
+    value = r.value(field, None)
+    if value in (None, ""):
+        return None
+    try:
+        return str(ipaddress.ip_address(str(value)))
+    except ValueError:
+        raise UserError(f"{field} of host {host} is not an IP address: {_shown(str(value))}", where=r.where(field),
+                        hint=f"{field} is the address Kubernetes uses for the node; write one address, e.g. 10.0.0.11") from None
+
+
 def _literal_address(value: Any) -> str | None:
     try:
         return str(ipaddress.ip_address(str(value))) if value else None
@@ -78,7 +108,17 @@ def _literal_address(value: Any) -> str | None:
 
 def check_addresses(nodes: tuple[s.NodeSpec, ...], hosts: dict[str, Resolution]) -> None:
     by_ip: dict[str, str] = {}
+    by_host: dict[str, str] = {}
     for node, (inv_name, r) in zip(nodes, hosts.items(), strict=True):
+        if node.ip is not None and not r.defined("ip") and node.ansible_host:
+            other = by_host.setdefault(node.ansible_host, inv_name)
+            if other != inv_name:
+                raise UserError(
+                    f"hosts {other} and {inv_name} share ansible_host {node.ansible_host} and set no ip: "
+                    "their node addresses cannot be told apart",
+                    where=r.inventory.host_line(inv_name),
+                    hint="set ip on each host (the address Kubernetes uses); a shared ansible_host is a jump host or NAT",
+                )
         if node.ip is None and node.ansible_host is None and (node.is_worker or node.is_control_plane):
             raise UserError(
                 f"host {inv_name} has no address: neither ip nor ansible_host is set",

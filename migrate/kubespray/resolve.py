@@ -16,6 +16,7 @@ from migrate.kubespray.defaults import KubesprayDefaults
 from migrate.kubespray.inventory import LoadedInventory
 from migrate.kubespray.settings import SECRET_SETTINGS
 from migrate.kubespray.templating import Renderer, TemplateError, Undefined, is_template, plain
+from migrate.redact import is_secret_name
 
 UNDEFINED = "undefined"
 _MISSING = object()
@@ -51,9 +52,14 @@ class Resolution:
         self._root = inventory.sources[0].resolve().parent
 
     @property
+    def files_under(self) -> Path:
+        """Where file lookups may read: the inventory's directory."""
+        return self._root
+
+    @property
     def renderer(self) -> Renderer:
         if self._renderer is None:  # built lazily: most hosts only need literal values
-            self._renderer = Renderer(self.inventory.loader, self.variables)
+            self._renderer = Renderer(self.inventory.loader, self.variables, self.files_under)
         return self._renderer
 
     def defined(self, name: str) -> bool:
@@ -85,7 +91,8 @@ class Resolution:
                 value = self.renderer.render(raw) if is_template(raw) or is_vaulted(raw) else plain(raw)
         except (Undefined, TemplateError) as exc:
             if needed:
-                self._blame_a_reference(name, raw)  # the variable the user wrote is a better culprit than a derived one
+                if "rendering took more than" not in exc.message:  # never pay a slow render twice
+                    self._blame_a_reference(name, raw)  # the variable the user wrote is a better culprit than a derived one
                 raise self._template_problem(name, raw, exc) from None
             # Kubespray's own fact-based defaults are expected not to render offline, nor refused lookups (credentials)
             if name in self._inventory_vars and "is not run while reading" not in exc.message:
@@ -110,6 +117,9 @@ class Resolution:
                 self.value(ref)  # raises the inner variable's own error, if it has one
 
     def _template_problem(self, name: str, raw: Any, exc: Undefined | TemplateError) -> UserError:
+        if "is not run while reading" in exc.message:
+            return UserError(f"{name}: {exc.message}", where=self.where(name),
+                             hint="give this setting a literal value in the inventory")
         if "vault" in exc.message.lower() or "decrypt" in exc.message.lower():
             return UserError(f"{name} is vault-encrypted and no (or a wrong) vault password was given",
                              where=self.where(name), hint="pass --vault-password-file FILE")
@@ -150,7 +160,9 @@ class Resolution:
         origin = self.origin(name)
         if origin == UNDEFINED:
             return Setting(name, None, origin, name in SECRET_SETTINGS, area)
-        secret = name in SECRET_SETTINGS or is_vaulted(self.raw(name))
+        raw = self.raw(name)
+        # secret by the list, by vault, or by a secret's name on a text value (kubeadm_token; not a boolean switch)
+        secret = name in SECRET_SETTINGS or is_vaulted(raw) or (is_secret_name(name) and isinstance(raw, str) and raw != "")
         value = "<redacted>" if secret else self.value(name, needed=False)
         return Setting(name, value, origin, secret, area)
 
@@ -183,8 +195,8 @@ class HostTemplates:
         return pattern.replace(self._A, r.host)
 
     def _pattern(self, r: Resolution, raw: Any) -> str | None:
-        first = Renderer(r.inventory.loader, {**r.variables, "inventory_hostname": self._A}).render(raw)
-        second = Renderer(r.inventory.loader, {**r.variables, "inventory_hostname": self._B}).render(raw)
+        first = Renderer(r.inventory.loader, {**r.variables, "inventory_hostname": self._A}, r.files_under).render(raw)
+        second = Renderer(r.inventory.loader, {**r.variables, "inventory_hostname": self._B}, r.files_under).render(raw)
         if isinstance(first, str) and isinstance(second, str) and first.replace(self._A, self._B) == second:
             return first
         return None

@@ -19,4 +19,4 @@ HOST_SETTINGS = frozenset({"ip", "access_ip", "ip6", "access_ip6", "etcd_member_
 
 # values that are secret material: never rendered (lookups may write files), never shown
 SECRET_SETTINGS = frozenset({"kube_encrypt_token", "containerd_registry_auth", "crio_registry_auth",
-                             "kube_webhook_token_ca_data", "kube_oidc_ca_cert"})
+                             "kube_webhook_token_auth_ca_data", "kube_oidc_ca_cert"})

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from migrate.bounds import check_expansion, check_text_shape
 from migrate.errors import UserError
 
 PATCH_DIRECTIVE = "$patch"
@@ -66,8 +67,12 @@ GoYamlLoader.add_implicit_resolver(
 
 def load_documents(text: str, where: str = "<config>") -> list[dict]:
     """All non-empty documents of a (multi-document) Talos config, as plain dicts."""
+    check_text_shape(text, where)  # a plan from a merge request is input: bounded before it is parsed
     try:
         docs = [d for d in yaml.load_all(text, Loader=GoYamlLoader) if d is not None]
+        check_expansion(docs, where)
+    except RecursionError:
+        raise UserError("YAML nested too deep to read", where=where) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"{where}:{mark.line + 1}" if mark else where

@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
+from migrate.bounds import read_bounded
 from migrate.errors import UserError
 from migrate.talos.pki_encryption import ENCRYPTION_CONFIG_FILE, EncryptionConfig, parse_encryption_config
 
@@ -200,7 +201,7 @@ def _read_text(root: Path, name: str, node_dir: str) -> str:
             hint=f"copy {source} from the first control-plane node, or run `kubespray2talos fetch-pki`",
         )
     try:
-        return path.read_text(encoding="ascii")
+        return read_bounded(path, limit=1024 * 1024, encoding="ascii")  # a FIFO or device is refused, not waited on
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not PEM text"
         raise UserError(

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from migrate import component_flags as flags
+from migrate.bounds import MAX_FILE_BYTES, check_inside, check_text_shape, read_bounded
 from migrate.errors import UserError
 from migrate.fingerprint import Fingerprints
 from migrate.spec import (
@@ -152,6 +153,8 @@ def read_plan(plan_dir: Path, carried: ClusterSpec | None = None) -> PlanRead:
     plan_dir = Path(plan_dir)
     if not is_plan_dir(plan_dir):
         raise UserError("not a plan directory: no controlplane.yaml", where=str(plan_dir))
+    check_inside(plan_dir, [plan_dir / n for n in ("report.json", "controlplane.yaml", "worker.yaml", "secrets.yaml",
+                                                   "nodes")] + list((plan_dir / "nodes").glob("*.y*ml")))
     report = _read_report(plan_dir / "report.json")
     bases = {"controlplane": _read_docs(plan_dir / "controlplane.yaml")}
     worker_file = plan_dir / "worker.yaml"
@@ -638,7 +641,7 @@ def _host_of(url: str | None) -> str:
 
 def _read_docs(path: Path) -> list[dict]:
     try:
-        return load_documents(path.read_text(), where=str(path))
+        return load_documents(read_bounded(path), where=str(path))
     except OSError as exc:
         raise UserError(f"cannot read: {exc.strerror}", where=str(path)) from None
 
@@ -647,8 +650,10 @@ def _read_report(path: Path) -> dict:
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        text = read_bounded(path)
+        check_text_shape(text, str(path), max_line=MAX_FILE_BYTES)  # report.json is one document, nested a little
+        return json.loads(text)
+    except (OSError, json.JSONDecodeError, RecursionError) as exc:
         raise UserError(f"not a readable plan report: {exc}", where=str(path)) from None
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from migrate.mapping.engine import NO_RULE
 from migrate.mapping.finding import DERIVED, MANUAL, SETTING, VERDICTS, Finding
-from migrate.ui import redact
+from migrate.redact import redact
 
 NOT_JOINABLE = "NOT JOINABLE to the existing cluster: the configs carry freshly generated CAs (no --pki)."
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from migrate.bounds import read_bounded
 from migrate.fingerprint import Fingerprints
 from migrate.talos.encryption import TALOS_ENCRYPTION_CONFIG
 from migrate.talos.merge import load_documents
@@ -33,7 +34,7 @@ def plan_fingerprints(plan_dir: Path, control_plane: list[dict]) -> Fingerprints
     bundle_file = Path(plan_dir) / "secrets.yaml"
     root = next((d for d in control_plane if "kind" not in d), {})
     if bundle_file.is_file():
-        bundle = next(iter(load_documents(bundle_file.read_text(), where=str(bundle_file))), {})
+        bundle = next(iter(load_documents(read_bounded(bundle_file), where=str(bundle_file))), {})
         values = {name: _at(bundle, at_bundle) for name, (at_bundle, _) in ITEMS.items()}
     else:
         values = {name: _at(root, at_config) for name, (_, at_config) in ITEMS.items()}

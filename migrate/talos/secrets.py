@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from migrate.atomic import SECRET_DIR_MODE, SECRET_FILE_MODE, write_file
+from migrate.bounds import read_bounded
 from migrate.errors import UserError
 from migrate.talos.pki import CertKey, check_ca_pair, private_key_from_pem, read_pki
 from migrate.talos.pki_encryption import secret_yaml
@@ -134,7 +135,7 @@ def load_bundle(path: Path | str) -> SecretsBundle:
     path = Path(path)
     where = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, limit=1024 * 1024)  # a FIFO is refused, never waited on
     except FileNotFoundError:
         raise UserError(
             "does not exist", where=where, hint="pass a secrets.yaml written by `plan` or `talosctl gen secrets`"
