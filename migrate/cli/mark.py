@@ -65,4 +65,4 @@ def mark(plan_dir: Path, what: tuple[str, ...], finding: str | None, note: str, 
     if fmt == "json":
         ui.emit({"event": event.id, "subject": subject, "actor": event.actor, "run_id": run_id, "note": note}, "json")
     else:
-        ui.out.print(f"recorded event {event.id}: {ui._escape(subject)} by {event.actor}")
+        ui.out.print(f"recorded event {event.id}: {ui.escape(subject)} by {event.actor}")

@@ -70,7 +70,7 @@ def _host_json(h: HostStatus) -> dict[str, object]:
 
 def _table(view: StatusView, every_host: bool) -> None:
     counts = ", ".join(f"{len(hosts)} {state.value}" for state, hosts in view.groups.items())
-    ui.out.print(f"[bold]{ui._escape(view.cluster)}[/bold]: {view.ended} of {len(view.hosts)} old hosts "
+    ui.out.print(f"[bold]{ui.escape(view.cluster)}[/bold]: {view.ended} of {len(view.hosts)} old hosts "
                  f"decommissioned or retired ({counts})")
     table = Table(show_edge=False)
     for column in ("state", "host", "role", "since", "by", "last step", "note"):
@@ -79,7 +79,7 @@ def _table(view: StatusView, every_host: bool) -> None:
         shown = hosts if every_host else [h for h in hosts if h.stuck or h.failed][:FIRST_FEW] or hosts[:FIRST_FEW]
         for i, h in enumerate(shown):
             table.add_row(state.value if i == 0 else "", h.name, h.role, humanize(h.age) + (" (stuck)" if h.stuck else ""),
-                          h.actor, _step(h), ui._escape(h.note), style=STATE_STYLE.get(state))
+                          h.actor, _step(h), ui.escape(h.note), style=STATE_STYLE.get(state))
         if len(shown) < len(hosts):
             table.add_row("", f"… and {len(hosts) - len(shown)} more", "", "", "", "", "--all lists them", style="dim")
         table.add_section()
@@ -87,7 +87,7 @@ def _table(view: StatusView, every_host: bool) -> None:
     attention = view.attention
     for h in attention if every_host else attention[:FIRST_FEW]:
         why = "failed" if h.failed else f"no change for {humanize(h.age)} (over --stale {humanize(view.stale)})"
-        ui.warn(f"{ui._escape(h.name)} ({h.state.value}): {why}")
+        ui.warn(f"{ui.escape(h.name)} ({h.state.value}): {why}")
     if len(attention) > FIRST_FEW and not every_host:
         ui.warn(f"… {len(attention) - FIRST_FEW} more hosts failed or stuck (--all lists them, -o json has all)")
 
