@@ -90,7 +90,7 @@ def _processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def test_sigkill_leaves_no_playbook_running_and_the_next_run_removes_the_stage(tmp_path: Path) -> None:
+def test_sigkill_leaves_no_playbook_running(tmp_path: Path) -> None:
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     out = tmp_path / "pki"
@@ -105,6 +105,5 @@ def test_sigkill_leaves_no_playbook_running_and_the_next_run_removes_the_stage(t
     proc.communicate(timeout=30)
     time.sleep(0.5)  # the kernel kills the playbook at once; an orphan would run on for seconds
     assert not _processes_mentioning(str(private)), "ansible-playbook outlived a SIGKILLed kubespray2talos"
-    again = k2t("fetch-pki", inventory, "--out", out, timeout=120)
-    assert again.code == 0, again.err
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".pki")) == [], "a stage with CA keys stayed"
+    # the stage it left (0700) is removed by the next run into --out: tests/hostile/test_output_dir.py
+    assert all(oct(p.stat().st_mode & 0o777) == "0o700" for p in tmp_path.glob(".pki.stage-*"))
