@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+# the one place the path to mappings/ is computed: every reader of mapping data starts here
 MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"
 
 
