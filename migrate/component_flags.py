@@ -12,6 +12,16 @@ from typing import Any
 from migrate.spec import OIDC, Audit
 
 
+def flag_value(value: Any) -> str:
+    """A flag's value as the command line (and Talos's extraArgs schema) wants it: booleans lower-case, lists
+    comma-joined, numbers as text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(flag_value(v) for v in value)
+    return str(value)
+
+
 def split_list(value: Any) -> list[str]:
     """A comma-separated flag value as its items."""
     return [p.strip() for p in str(value).split(",") if p.strip()] if value else []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from migrate.component_flags import flag_value
 from migrate.kubespray.resolve import Resolution
 
 
@@ -12,14 +13,6 @@ def component_args(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
     return {str(k): flag_value(v) for k, v in value.items()}
-
-
-def flag_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list):
-        return ",".join(str(x) for x in v)
-    return str(v)
 
 
 def feature_gates(r: Resolution, own: str) -> dict[str, bool]:

@@ -14,6 +14,7 @@ from migrate.mapping.finding import CHANGED, KEPT, MANUAL
 from migrate.mapping.node_restriction import kubelet_may_set_label
 from migrate.mapping.restrictions import denied_flags, flag_names, protected_kubelet_fields
 from migrate.spec import ClusterSpec
+from migrate.version import minor_of
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,8 @@ def secrets_encryption(value: Any, spec: ClusterSpec, ctx: MappingContext, param
 
 @transform("etcd_version")
 def etcd_version(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
-    running = _minor_of(value)
-    target = _minor_of(ctx.talos_etcd)
+    running = minor_of(value)
+    target = minor_of(ctx.talos_etcd)
     if running is None or target is None or running == target:
         return Outcome(KEPT, f"Talos runs etcd {ctx.talos_etcd}, the same minor as the cluster.")
     if running < target:
@@ -127,14 +128,6 @@ def etcd_version(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dic
                                "cluster's version.")
     return Outcome(MANUAL, f"The cluster runs etcd {value}, newer than Talos's {ctx.talos_etcd}; a member cannot be "
                            "downgraded. Pin cluster.etcd.image to the cluster's version.", "blocker")
-
-
-def _minor_of(version: Any) -> tuple[int, int] | None:
-    try:
-        major, minor = str(version).lstrip("v").split(".")[:2]
-        return int(major), int(minor)
-    except (ValueError, AttributeError):
-        return None
 
 
 @transform("ntp_servers")

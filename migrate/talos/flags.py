@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from migrate.component_flags import flag_value
 from migrate.mapping.finding import DROPPED, KEPT, Finding, finding
 from migrate.mapping.restrictions import denied_flags, locked_kubelet_values, protected_kubelet_fields
 
@@ -17,15 +18,6 @@ TALOS_ARGS_PATH = {
     "kubelet": "machine.kubelet.extraArgs",
     "etcd": "cluster.etcd.extraArgs",
 }
-
-
-def flag_value(value: Any) -> str:
-    """Talos wants every extraArgs value as a string (the schema rejects numbers and booleans)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return ",".join(flag_value(v) for v in value)
-    return str(value)
 
 
 def feature_gates(gates: Mapping[str, bool]) -> str:
