@@ -3,6 +3,7 @@
 talos/read (extraArgs) and cluster/observe (kubeadm-config and the static pods' command lines) read the
 same kube-apiserver flags; this is the one place that knows what they mean. Imports the spec only.
 """
+# exercised by tests/talos/test_read.py and tests/cluster/test_observe.py
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ whose key is drawn at random when the process starts: two sides compare equal or
 no digest means anything outside it, and none is ever printed, logged or serialized (the repr names only
 the items). `diff` reports a differing item as "changed (redacted)".
 """
+# exercised by tests/cli/test_diff_inventory_secrets.py and tests/cli/test_diff_secrets.py
 
 from __future__ import annotations
 

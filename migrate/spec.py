@@ -6,6 +6,7 @@ Names follow Kubernetes: kubelet settings are KubeletConfiguration fields, compo
 arguments are command-line flag names without the leading dashes.
 Secret material (keys, tokens) never lives here: only its shape (provider, key name).
 """
+# exercised by tests/talos/test_read_roundtrip.py
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Terminal output: results on stdout, messages on stderr, secrets redacted on the way out."""
+# exercised by tests/cli/test_inspect.py and tests/cli/test_plan.py (what the verbs print to a terminal)
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Click options that several verbs share, declared once so their names and help read the same everywhere."""
+# exercised by tests/cli/test_inspect.py, tests/cli/test_plan.py and tests/cli/test_diff.py
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 `KubeCluster` (kube.py) implements it with the official client; the twin serves the same API over HTTP,
 so one implementation covers both. Results are small frozen dataclasses, never raw client objects.
 """
+# exercised by tests/cluster/test_kube.py
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """How Kubespray writes component flags and feature gates, as plain strings and booleans."""
+# exercised by tests/kubespray/test_load.py
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Loading a Kubespray inventory with Ansible's own machinery (InventoryManager, VariableManager)."""
+# exercised by tests/kubespray/test_load.py and tests/kubespray/test_errors.py
 
 from __future__ import annotations
 

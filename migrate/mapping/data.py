@@ -1,4 +1,5 @@
 """Where the declarative mapping data lives: `mappings/` beside the package, loaded once per process."""
+# exercised by tests/mapping/test_engine.py
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 The diff (migrate/diff.py) asks this module which rule governs a path and which defaults an absent field
 takes; it never reads the mapping data itself.
 """
+# exercised by tests/test_diff.py
 
 from __future__ import annotations
 

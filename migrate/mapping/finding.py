@@ -1,4 +1,5 @@
 """A Finding: what happens to one Kubespray setting (or one derived fact) on Talos, and why."""
+# exercised by tests/mapping/test_engine.py
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """The Kubespray-setting rules (mappings/talos/settings.yaml) as typed objects, and lookup by variable name."""
+# exercised by tests/mapping/test_engine.py
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 Each takes the setting's value, the spec, the mapping context and the rule's parameters and returns an
 Outcome; settings.yaml refers to them by name (`verdict: {transform: <name>}`).
 """
+# exercised by tests/mapping/test_engine.py
 
 from __future__ import annotations
 

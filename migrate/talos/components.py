@@ -3,6 +3,7 @@
 Each builder returns the section and the findings rendering it produced (denied flags, protected fields,
 the service-account issuer decision): nothing the cluster sets is dropped without a Finding.
 """
+# exercised by tests/talos/test_render.py
 
 from __future__ import annotations
 

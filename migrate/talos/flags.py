@@ -1,4 +1,5 @@
 """Component flags for Talos: string values, Talos's deny lists applied, every drop reported as a Finding."""
+# exercised by tests/talos/test_render.py
 
 from __future__ import annotations
 
