@@ -78,8 +78,8 @@ class Change:
             return (", ".join(gone) or "—", ", ".join(new) or "—")
         return (_show(self.before), _show(self.after))
 
-    def to_dict(self) -> dict:
-        data = {
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "path": self.where,
             "kind": self.kind,
             "area": self.area,
@@ -128,7 +128,7 @@ def secret_changes(items: Iterable[str]) -> list[Change]:
     return ordered(changes)
 
 
-def normalize(spec: ClusterSpec) -> dict:
+def normalize(spec: ClusterSpec) -> dict[str, Any]:
     """Plain data fit for comparison: keyed lists become maps by name, set-like lists are sorted,
     fields left out take the value the component uses then (mappings/diff.yaml `absent_means`)."""
     data = to_dict(spec)
@@ -148,7 +148,8 @@ def normalize(spec: ClusterSpec) -> dict:
         cp["api_audiences"] = [cp["service_account_issuer"]]
     if not cp.get("accepted_issuers"):  # a spec naming no other issuer accepts only the one it signs with
         cp["accepted_issuers"] = [cp["service_account_issuer"]]
-    return _normalize(data, ())
+    normalized: dict[str, Any] = _normalize(data, ())
+    return normalized
 
 
 def format_path(path: tuple[str, ...]) -> str:
@@ -226,7 +227,7 @@ def _ordered(path: tuple[str, ...]) -> bool:
     return any(match_path(p, path) for p in ORDERED)
 
 
-def _reported_path(raw: list) -> tuple[str, ...]:
+def _reported_path(raw: list[Any]) -> tuple[str, ...]:
     """deepdiff's path cut at the first list index: lists are compared (and shown) whole."""
     path: list[str] = []
     for part in raw:
@@ -236,7 +237,7 @@ def _reported_path(raw: list) -> tuple[str, ...]:
     return tuple(path)
 
 
-def _expand(paths: Iterable[tuple[str, ...]], a: dict, b: dict) -> list[tuple[str, ...]]:
+def _expand(paths: Iterable[tuple[str, ...]], a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, ...]]:
     """Paths where both sides hold a map are split per key, so a change names what changed, not its parent."""
     out: list[tuple[str, ...]] = []
     for path in paths:
@@ -248,7 +249,7 @@ def _expand(paths: Iterable[tuple[str, ...]], a: dict, b: dict) -> list[tuple[st
     return out
 
 
-def _change(path: tuple[str, ...], a: dict, b: dict) -> Change | None:
+def _change(path: tuple[str, ...], a: dict[str, Any], b: dict[str, Any]) -> Change | None:
     rule = rule_for(path)
     if rule.ignore:
         return None
@@ -288,7 +289,7 @@ def _lookup(data: Any, path: tuple[str, ...]) -> Any:
     return data
 
 
-def _effective(data: dict, path: tuple[str, ...]) -> Any:
+def _effective(data: dict[str, Any], path: tuple[str, ...]) -> Any:
     """The value at `path`; for a node field the node leaves to the cluster, the cluster's (what the node runs)."""
     value = _lookup(data, path)
     if value is not _MISSING and value is not None or path[:1] != ("nodes",) or _lookup(data, path[:2]) is _MISSING:
@@ -333,7 +334,7 @@ def _hashable(value: Any) -> Any:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _all_hashable(data: dict) -> bool:
+def _all_hashable(data: dict[str, Any]) -> bool:
     return all(isinstance(v, (str, int, float, bool, type(None))) for v in data.values())
 
 

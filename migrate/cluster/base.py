@@ -144,6 +144,14 @@ class BootstrapToken:
 
 
 @runtime_checkable
+class RawLister(Protocol):
+    """A connection that can also list objects as plain JSON (the official client's KubeCluster can): observe reads
+    the static pods' command lines through it; a Cluster without it leaves those fields to the baseline."""
+
+    def list_raw(self, group: str, version: str, plural: str, namespace: str | None = None) -> list[dict[str, Any]]: ...
+
+
+@runtime_checkable
 class Cluster(Protocol):
     """What the migration asks of a Kubernetes API. Missing objects read as None, not as errors."""
 

@@ -41,7 +41,7 @@ class Finding:
             raise ValueError(f"secret setting {self.setting} must not carry its value")
 
     def to_dict(self) -> dict[str, Any]:
-        data = {
+        data: dict[str, Any] = {
             "setting": self.setting,
             "verdict": self.verdict,
             "severity": self.severity,

@@ -36,7 +36,7 @@ class Outcome:
     severity: str | None = None
 
 
-Transform = Callable[[Any, ClusterSpec, MappingContext, dict], Outcome]
+Transform = Callable[[Any, ClusterSpec, MappingContext, dict[str, Any]], Outcome]
 TRANSFORMS: dict[str, Transform] = {}
 
 
@@ -51,7 +51,7 @@ def transform(name: str) -> Callable[[Transform], Transform]:
 
 
 @transform("control_plane_endpoint")
-def control_plane_endpoint(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def control_plane_endpoint(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     endpoint = spec.control_plane.endpoint
     if endpoint.kind == "loadbalancer":
         return Outcome(KEPT)
@@ -64,7 +64,7 @@ def control_plane_endpoint(value: Any, spec: ClusterSpec, ctx: MappingContext, p
 
 
 @transform("apiserver_bind_address")
-def apiserver_bind_address(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def apiserver_bind_address(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     if "bind-address" in spec.control_plane.apiserver.extra_args:
         return Outcome(KEPT, "The cluster's bind-address is written to extraArgs.")
     if any(":" in cidr for cidr in spec.network.service_subnets + spec.network.pod_subnets):
@@ -75,13 +75,13 @@ def apiserver_bind_address(value: Any, spec: ClusterSpec, ctx: MappingContext, p
 
 
 @transform("denied_flags")
-def denied_flags_check(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def denied_flags_check(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     denied = set(flag_names(value)) & denied_flags(params["component"])
     return _passed_except(denied, params["component"], "Talos denies these flags (it manages them itself)")
 
 
 @transform("protected_kubelet_fields")
-def protected_kubelet_fields_check(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def protected_kubelet_fields_check(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     fields = set(value) & protected_kubelet_fields() if isinstance(value, dict) else set()
     return _passed_except(fields, "machine.kubelet.extraConfig", "Talos protects these fields")
 
@@ -94,7 +94,7 @@ def _passed_except(refused: set[str], target: str, why: str) -> Outcome:
 
 
 @transform("secrets_encryption")
-def secrets_encryption(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def secrets_encryption(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     enc = spec.control_plane.encryption
     if enc is None:
         return Outcome(KEPT, "The cluster does not encrypt secrets at rest; the generated Talos encryption secret is "
@@ -118,7 +118,7 @@ def secrets_encryption(value: Any, spec: ClusterSpec, ctx: MappingContext, param
 
 
 @transform("etcd_version")
-def etcd_version(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def etcd_version(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     running = minor_of(value)
     target = minor_of(ctx.talos_etcd)
     if running is None or target is None or running == target:
@@ -132,7 +132,7 @@ def etcd_version(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dic
 
 
 @transform("ntp_servers")
-def ntp_servers(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def ntp_servers(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     if not spec.host.ntp_servers:
         return Outcome(MANUAL, "Kubespray did not manage NTP, so Talos would use time.cloudflare.com; set the site's "
                                "time servers in TimeSyncConfig if that is unreachable.")
@@ -142,7 +142,7 @@ def ntp_servers(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict
 
 
 @transform("node_labels")
-def node_labels(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def node_labels(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     blocked = sorted({f"{n.name}: {k}" for n in spec.workers for k in n.labels if not kubelet_may_set_label(k)})
     if not blocked:
         return Outcome(KEPT)
@@ -151,7 +151,7 @@ def node_labels(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict
 
 
 @transform("node_taints")
-def node_taints(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def node_taints(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     tainted = sorted(n.name for n in spec.workers if n.taints)
     if not tainted:
         return Outcome(KEPT)
