@@ -138,8 +138,9 @@ def test_the_checker_sees_an_upward_arrow(tmp_path: Path) -> None:
     assert _room("migrate.cluster.twin.http") == "cluster" and _room("migrate.cli.options") == "cli"
 
 
-# modules whose tests are being written on another branch right now (they arrive with it)
-TESTS_PENDING = {"migrate.etcd.membership": "branch etcd writes tests/etcd/"}
+# packages being built on other branches right now (issues 10/11/14): their tests arrive with them, and the
+# lead removes this exception once each is merged and its modules name their tests
+TESTS_PENDING = ("migrate.ledger", "migrate.migration", "migrate.etcd")
 
 
 def _mirror(file: Path) -> Path:
@@ -147,12 +148,16 @@ def _mirror(file: Path) -> Path:
     return REPO / "tests" / rel.parent / f"test_{rel.name}"
 
 
-@pytest.mark.parametrize(("module", "file"), [m for m in MODULES if m[1].name not in ("__init__.py", "__main__.py")],
-                         ids=[m for m, f in MODULES if f.name not in ("__init__.py", "__main__.py")])
-def test_every_module_has_its_test(module: str, file: Path) -> None:
+def test_every_module_has_its_test() -> None:
     """tests/ mirrors migrate/, or the module's top names the existing test that exercises it."""
-    if _mirror(file).is_file() or module in TESTS_PENDING:
-        return
-    top = "\n".join(file.read_text().splitlines()[:15])
-    named = [t for t in re.findall(r"tests/[\w/]+\.py", top) if (REPO / t).is_file()]
-    assert named, f"{module}: no {_mirror(file).relative_to(REPO)}, and its top names no existing test that exercises it"
+    missing = []
+    for module, file in MODULES:
+        if file.name in ("__init__.py", "__main__.py") or _mirror(file).is_file():
+            continue
+        if any(module == p or module.startswith(p + ".") for p in TESTS_PENDING):
+            continue
+        top = "\n".join(file.read_text().splitlines()[:15])
+        if not [t for t in re.findall(r"tests/[\w/]+\.py", top) if (REPO / t).is_file()]:
+            missing.append(f"{file.relative_to(REPO)}: add {_mirror(file).relative_to(REPO)}, or name the test that "
+                           "exercises it in a comment at its top (# exercised by tests/...)")
+    assert not missing, "\n".join(missing)
