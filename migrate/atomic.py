@@ -1,5 +1,4 @@
 """Atomic file and directory writes: readers see the old content or the new, never half of either."""
-# exercised by tests/talos/test_plan.py (its 0600 files written atomically)
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
 """Time as one thing: a Clock protocol, the system clock, and a virtual clock for rehearsals and tests (stdlib only)."""
-# exercised by tests/cluster/twin/test_kubelet.py and tests/cluster/test_kube.py
 
 from __future__ import annotations
 
