@@ -1,5 +1,4 @@
 """Refuse YAML whose anchors and aliases expand into more data than any inventory holds (billion laughs)."""
-# exercised by tests/kubespray/test_errors.py
 
 from __future__ import annotations
 
