@@ -172,6 +172,6 @@ def test_a_long_module_says_why_at_its_top() -> None:
     for _, file in MODULES:
         rel = str(file.relative_to(REPO))
         lines = file.read_text().splitlines()
-        if len(lines) > LONG and rel not in LONG_PENDING and not any(l.startswith("# long: ") for l in lines[:15]):
+        if len(lines) > LONG and rel not in LONG_PENDING and not any(line.startswith("# long: ") for line in lines[:15]):
             unexplained.append(f"{rel}: {len(lines)} lines; split it by idea, or say why at its top (# long: ...)")
     assert not unexplained, "\n".join(unexplained)
