@@ -3,6 +3,7 @@
 talos/read (extraArgs) and cluster/observe (kubeadm-config and the static pods' command lines) read the
 same kube-apiserver flags; this is the one place that knows what they mean. Imports the spec only.
 """
+# exercised by tests/talos/test_read.py and tests/cluster/test_observe.py
 
 from __future__ import annotations
 
@@ -10,6 +11,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from migrate.spec import OIDC, Audit
+
+
+def flag_value(value: Any) -> str:
+    """A flag's value as the command line (and Talos's extraArgs schema) wants it: booleans lower-case, lists
+    comma-joined, numbers as text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(flag_value(v) for v in value)
+    return str(value)
 
 
 def split_list(value: Any) -> list[str]:

@@ -7,20 +7,22 @@ ignore order, and secret-named values never leave this module: they become "chan
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Any
 
 from deepdiff import DeepDiff
 
-from migrate.mapping.data import load_mapping
+from migrate.mapping import DiffRule as Rule
+from migrate.mapping import absent_means, control_plane_implies, match_path
+from migrate.mapping import diff_rule_for as rule_for
+from migrate.mapping import diff_rules as rules  # noqa: F401  (part of this module's surface: tests list the rules)
 from migrate.redact import REDACTED, is_secret_name, redact
 from migrate.spec import ROLE_CONTROL_PLANE, ROLE_WORKER, ClusterSpec, to_dict
 
 SEVERITIES = ("breaking", "risky", "cosmetic")  # worst first
+FAIL_ON = ("breaking", "risky", "any", "unexplained")  # what `fails` may be asked about
 AREAS = ("network", "DNS", "control plane", "kubelet", "etcd", "runtime", "identity", "nodes")
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 # plan verdicts that account for a difference: changed on purpose, gone (no Talos equivalent), or left
@@ -42,22 +44,6 @@ ORDERED = {
     ("runtime", "mirrors", "*", "endpoints"),
 }
 _MISSING = object()
-
-
-@dataclass(frozen=True)
-class Rule:
-    path: tuple[str, ...]
-    area: str = "control plane"
-    severity: str = "risky"
-    added: str | None = None
-    removed: str | None = None
-    consequence: str = "{key} changes"
-    settings: tuple[str, ...] = ()
-    ignore: bool = False
-    secret: bool | None = None  # None: decided by the key names along the path
-
-    def matches(self, path: tuple[str, ...]) -> bool:
-        return _match(self.path, path)
 
 
 @dataclass(frozen=True)
@@ -92,8 +78,8 @@ class Change:
             return (", ".join(gone) or "—", ", ".join(new) or "—")
         return (_show(self.before), _show(self.after))
 
-    def to_dict(self) -> dict:
-        data = {
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "path": self.where,
             "kind": self.kind,
             "area": self.area,
@@ -108,19 +94,6 @@ class Change:
             data["intended"] = self.intended
             data["explained_by"] = list(self.explained_by)
         return data
-
-
-@cache
-def rules() -> tuple[Rule, ...]:
-    """The ordered rules from mappings/diff.yaml (first match wins)."""
-    raw = load_mapping("diff.yaml")["rules"]
-    return tuple(
-        Rule(**{**r, "path": tuple(r["path"].split(".")), "settings": tuple(r.get("settings") or ())}) for r in raw
-    )
-
-
-def rule_for(path: tuple[str, ...]) -> Rule:
-    return next((r for r in rules() if r.matches(path)), Rule(path=("**",)))
 
 
 def diff_specs(before: ClusterSpec, after: ClusterSpec) -> list[Change]:
@@ -155,27 +128,28 @@ def secret_changes(items: Iterable[str]) -> list[Change]:
     return ordered(changes)
 
 
-def normalize(spec: ClusterSpec) -> dict:
+def normalize(spec: ClusterSpec) -> dict[str, Any]:
     """Plain data fit for comparison: keyed lists become maps by name, set-like lists are sorted,
     fields left out take the value the component uses then (mappings/diff.yaml `absent_means`)."""
     data = to_dict(spec)
-    for dotted, defaults in load_mapping("diff.yaml")["absent_means"].items():
+    for dotted, defaults in absent_means().items():
         *parents, leaf = dotted.split(".")
         holder = _lookup(data, tuple(parents))
         if isinstance(holder, dict) and isinstance(holder.get(leaf), dict):
             holder[leaf] = {**defaults, **holder[leaf]}
-    implied = load_mapping("diff.yaml")["control_plane_implies"]
+    implied = control_plane_implies()
     for node in data["nodes"]:
         if ROLE_CONTROL_PLANE in node["roles"]:
-            node["labels"] = {**implied["labels"], **node["labels"]}
+            node["labels"] = {**implied.labels, **node["labels"]}
             if ROLE_WORKER not in node["roles"]:
-                node["taints"] = list(dict.fromkeys([*node["taints"], *implied["taints_unless_worker"]]))
+                node["taints"] = list(dict.fromkeys([*node["taints"], *implied.taints_unless_worker]))
     cp = data["control_plane"]
     if not cp["api_audiences"]:  # kube-apiserver's default audience is the first issuer
         cp["api_audiences"] = [cp["service_account_issuer"]]
     if not cp.get("accepted_issuers"):  # a spec naming no other issuer accepts only the one it signs with
         cp["accepted_issuers"] = [cp["service_account_issuer"]]
-    return _normalize(data, ())
+    normalized: dict[str, Any] = _normalize(data, ())
+    return normalized
 
 
 def format_path(path: tuple[str, ...]) -> str:
@@ -191,11 +165,19 @@ def worst(changes: list[Change]) -> str | None:
 
 
 def fails(changes: list[Change], fail_on: str) -> bool:
-    """Whether changes at or above `fail_on` (breaking | risky | any) are present."""
+    """Whether changes at or above `fail_on` (breaking | risky | any) are present, or (unexplained) changes
+    no plan verdict explains."""
+    if fail_on == "unexplained":
+        return bool(unexplained(changes))
     if fail_on == "any":
         return bool(changes)
     limit = SEVERITIES.index(fail_on)
     return any(SEVERITIES.index(c.severity) <= limit for c in changes)
+
+
+def unexplained(changes: list[Change]) -> list[Change]:
+    """Changes no plan verdict explains: without a plan report to match (plan vs plan, --live), every one."""
+    return [c for c in changes if c.intended is not True]
 
 
 def report_verdicts(report: Any) -> dict[str, str]:
@@ -242,10 +224,10 @@ def _normalize(value: Any, path: tuple[str, ...]) -> Any:
 
 
 def _ordered(path: tuple[str, ...]) -> bool:
-    return any(_match(p, path) for p in ORDERED)
+    return any(match_path(p, path) for p in ORDERED)
 
 
-def _reported_path(raw: list) -> tuple[str, ...]:
+def _reported_path(raw: list[Any]) -> tuple[str, ...]:
     """deepdiff's path cut at the first list index: lists are compared (and shown) whole."""
     path: list[str] = []
     for part in raw:
@@ -255,7 +237,7 @@ def _reported_path(raw: list) -> tuple[str, ...]:
     return tuple(path)
 
 
-def _expand(paths: Iterable[tuple[str, ...]], a: dict, b: dict) -> list[tuple[str, ...]]:
+def _expand(paths: Iterable[tuple[str, ...]], a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, ...]]:
     """Paths where both sides hold a map are split per key, so a change names what changed, not its parent."""
     out: list[tuple[str, ...]] = []
     for path in paths:
@@ -267,7 +249,7 @@ def _expand(paths: Iterable[tuple[str, ...]], a: dict, b: dict) -> list[tuple[st
     return out
 
 
-def _change(path: tuple[str, ...], a: dict, b: dict) -> Change | None:
+def _change(path: tuple[str, ...], a: dict[str, Any], b: dict[str, Any]) -> Change | None:
     rule = rule_for(path)
     if rule.ignore:
         return None
@@ -307,7 +289,7 @@ def _lookup(data: Any, path: tuple[str, ...]) -> Any:
     return data
 
 
-def _effective(data: dict, path: tuple[str, ...]) -> Any:
+def _effective(data: dict[str, Any], path: tuple[str, ...]) -> Any:
     """The value at `path`; for a node field the node leaves to the cluster, the cluster's (what the node runs)."""
     value = _lookup(data, path)
     if value is not _MISSING and value is not None or path[:1] != ("nodes",) or _lookup(data, path[:2]) is _MISSING:
@@ -352,7 +334,7 @@ def _hashable(value: Any) -> Any:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _all_hashable(data: dict) -> bool:
+def _all_hashable(data: dict[str, Any]) -> bool:
     return all(isinstance(v, (str, int, float, bool, type(None))) for v in data.values())
 
 
@@ -377,14 +359,6 @@ def _settings(rule: Rule, path: tuple[str, ...]) -> tuple[str, ...]:
     at = rule.path.index("**") if "**" in rule.path else len(path) - 1
     field = path[min(at, len(path) - 1)] if path else ""
     return tuple(s.replace("{field}", field).replace("{item}", _item(path)) for s in rule.settings)
-
-
-def _match(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
-    if not pattern:
-        return not path
-    if pattern[0] == "**":
-        return any(_match(pattern[1:], path[i:]) for i in range(len(path) + 1)) if len(pattern) > 1 else True
-    return bool(path) and fnmatch.fnmatchcase(path[0], pattern[0]) and _match(pattern[1:], path[1:])
 
 
 def _show(value: Any) -> str:

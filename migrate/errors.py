@@ -1,4 +1,5 @@
 """Errors meant for people: one clear message, exit code 2, never a traceback."""
+# exercised by tests/kubespray/test_errors.py
 
 from __future__ import annotations
 

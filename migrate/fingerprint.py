@@ -5,6 +5,7 @@ whose key is drawn at random when the process starts: two sides compare equal or
 no digest means anything outside it, and none is ever printed, logged or serialized (the repr names only
 the items). `diff` reports a differing item as "changed (redacted)".
 """
+# exercised by tests/cli/test_diff_inventory_secrets.py and tests/cli/test_diff_secrets.py
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 _PEPPER = secrets.token_bytes(32)  # per process: a digest cannot be matched against anything outside this run
-_EMPTY = (None, "", {}, [])
+_EMPTY: tuple[object, ...] = (None, "", {}, [])
 # a template that only names other variables (`{{ vault_kube_encrypt_token }}`): their values decide it
 _REFERENCE = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}")
 
@@ -54,7 +55,7 @@ class Fingerprints:
 
     __str__ = __repr__
 
-    def __reduce__(self):  # never pickled (nor copied into a report) by accident
+    def __reduce__(self) -> tuple[object, ...]:  # never pickled (nor copied into a report) by accident
         raise TypeError("Fingerprints are not serializable")
 
 

@@ -6,6 +6,7 @@ Names follow Kubernetes: kubelet settings are KubeletConfiguration fields, compo
 arguments are command-line flag names without the leading dashes.
 Secret material (keys, tokens) never lives here: only its shape (provider, key name).
 """
+# exercised by tests/talos/test_read_roundtrip.py
 
 from __future__ import annotations
 
@@ -274,7 +275,7 @@ def _coerce(hint: Any, value: Any) -> Any:
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(hint) if a is not type(None)]
         return _coerce(inner[0], value)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return from_dict(hint, value)
     if origin is tuple:
         (item,) = typing.get_args(hint)[:1]

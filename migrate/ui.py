@@ -1,5 +1,6 @@
 """Terminal output: results on stdout, messages on stderr, secrets redacted (migrate.redact) on the way out;
 values are printed as text, never as markup or terminal control sequences."""
+# exercised by tests/cli/test_inspect.py and tests/cli/test_plan.py (what the verbs print to a terminal)
 
 from __future__ import annotations
 

@@ -43,7 +43,8 @@ class LazyGroup(click.Group):
         if target is None or not _module_exists(target):
             return None
         module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
 
 
 def _module_exists(target: str) -> bool:

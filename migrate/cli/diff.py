@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,36 +10,12 @@ import click
 from rich.table import Table
 
 from migrate import ui
-from migrate.cli.inspect import inventory_options
-from migrate.diff import (
-    AREAS,
-    NOT_JOINABLE,
-    SEVERITIES,
-    Change,
-    diff_specs,
-    explain,
-    fails,
-    ordered,
-    report_verdicts,
-    secret_changes,
-)
+from migrate.cli.options import inventory_options
+from migrate.diff import AREAS, FAIL_ON, SEVERITIES, Change, fails, unexplained
 from migrate.errors import UserError
-from migrate.spec import ClusterSpec
+from migrate.sides import InventoryOptions, Notice, Side, compare, plan_to_match, read_live_pair, read_pair
 
 SEVERITY_STYLE = {"breaking": "bold red", "risky": "yellow", "cosmetic": "dim"}
-FAIL_ON = ("breaking", "risky", "any", "unexplained")
-# what an inventory directory's hosts file is called (Kubespray's sample and the usual alternatives)
-INVENTORY_NAMES = ("hosts.yaml", "hosts.yml", "hosts.ini", "hosts", "inventory.ini", "inventory.yaml", "inventory.yml",
-                   "inventory")
-
-
-@dataclass(frozen=True)
-class Side:
-    label: str  # what the reviewer sees as the column title
-    kind: str  # inventory | plan | live
-    spec: ClusterSpec
-    report: dict | None = None  # a plan's report.json
-    secrets: Any = None  # a plan's Fingerprints (migrate.fingerprint): compared, never shown
 
 
 @click.command()
@@ -101,35 +76,26 @@ def diff(
       kubespray2talos diff inventory/mycluster --live --context prod --fail-on breaking
       kubespray2talos diff inventory/mycluster plan/ --output json | jq '.changes[] | select(.intended == false)'
     """
-    inventory_args = (kubespray_version, kubespray_dir, vault_password_file)
+    options = InventoryOptions(kubespray_version, kubespray_dir, vault_password_file)
     if (kubeconfig or context) and not live:
         raise UserError("--kubeconfig and --context only apply with --live")
+    if live and right is not None:
+        raise UserError(
+            "--live compares one INVENTORY with the running cluster: give only the inventory",
+            hint="kubespray2talos diff inventory/mycluster --live",
+        )
+    if not live and right is None:
+        raise UserError(
+            "diff needs two things to compare",
+            hint="diff INVENTORY PLAN_DIR, diff PLAN_A PLAN_B, or diff INVENTORY --live",
+        )
     with ui.err.status("reading both sides…"):
-        if live:
-            if right is not None:
-                raise UserError(
-                    "--live compares one INVENTORY with the running cluster: give only the inventory",
-                    hint="kubespray2talos diff inventory/mycluster --live",
-                )
-            before = _read_side(left, inventory_args, carried=None)
-            if before.kind != "inventory":
-                raise UserError("--live needs an inventory, not a plan", where=str(left))
-            after = _read_live(kubeconfig, context, before.spec)
+        if right is None:
+            before, after = read_live_pair(left, kubeconfig, context, options, _notify)
         else:
-            if right is None:
-                raise UserError(
-                    "diff needs two things to compare",
-                    hint="diff INVENTORY PLAN_DIR, diff PLAN_A PLAN_B, or diff INVENTORY --live",
-                )
-            before = _read_side(left, inventory_args, carried=None)
-            after = _read_side(right, inventory_args, carried=before.spec if before.kind == "inventory" else None)
-            if before.kind == "plan" and after.kind == "inventory":
-                before = _read_side(left, inventory_args, carried=after.spec)
+            before, after = read_pair(left, right, options, _notify)
 
-    changes = ordered([*diff_specs(before.spec, after.spec), *secret_changes(_secret_items(before, after))])
-    plan = _plan_to_match(before, after)
-    if plan is not None:
-        changes = explain(changes, report_verdicts(plan.report))
+    changes = compare(before, after)
     if fmt == "json":
         ui.emit(as_data(before, after, changes), "json")
     elif fmt == "markdown":
@@ -137,93 +103,11 @@ def diff(
     else:
         _render_table(before, after, changes)
     ui.note(summary(changes))
-    raise SystemExit(1 if _fails(changes, fail_on) else 0)
+    raise SystemExit(1 if fails(changes, fail_on) else 0)
 
 
-def _read_side(path: Path, inventory_args: tuple, carried: ClusterSpec | None) -> Side:
-    from migrate.talos.read import is_plan_dir, read_plan
-
-    if is_plan_dir(path):
-        read = read_plan(path, carried=carried)
-        return Side(f"plan {path}", "plan", read.spec, read.report, read.secrets)
-    if not path.exists():
-        raise UserError(
-            "no such file or directory",
-            where=str(path),
-            hint="give a Kubespray inventory (dir or hosts file) or a plan directory (with controlplane.yaml)",
-        )
-    if path.is_dir() and not _looks_like_inventory(path):
-        raise UserError(
-            "neither a plan (no controlplane.yaml) nor a Kubespray inventory "
-            f"(no {', '.join(INVENTORY_NAMES)}, no group_vars/)",
-            where=str(path),
-            hint="give a plan directory, an inventory directory, or the inventory file itself (diff DIR/cluster.yml PLAN)",
-        )
-    from migrate.kubespray import load_cluster
-
-    resolved = load_cluster(path, *inventory_args)
-    for warning in resolved.warnings:
-        ui.warn(warning)
-    return Side(f"inventory {path}", "inventory", resolved.spec, secrets=_inventory_secrets(resolved))
-
-
-def _inventory_secrets(resolved: Any) -> Any:
-    """The inventory's secret settings (kube_encrypt_token, registry credentials, ...) as fingerprints of their
-    unrendered values, from the variables the reader kept in memory (its settings show only "<redacted>")."""
-    from migrate.fingerprint import settings_fingerprints
-
-    names = sorted(name for name, setting in resolved.settings.items() if setting.secret)
-    found = settings_fingerprints(resolved.inventory_vars, names)
-    for name in found.unreadable:
-        ui.note(f"{name} is vaulted and cannot be decrypted here: not compared")
-    return found
-
-
-def _looks_like_inventory(path: Path) -> bool:
-    """A directory is taken for an inventory by its usual file names or its vars directories; any other YAML
-    (a PKI directory, stray files) is refused here rather than failing deep inside the inventory parser."""
-    names = {p.name for p in path.iterdir()}
-    return bool(names & {"group_vars", "host_vars", *INVENTORY_NAMES})
-
-
-def _read_live(kubeconfig: Path | None, context: str | None, baseline: ClusterSpec) -> Side:
-    from migrate.cluster.kube import KubeCluster
-    from migrate.cluster.observe import observe
-
-    cluster = KubeCluster(kubeconfig, context, attempts=2)
-    try:
-        observed = observe(cluster, baseline=baseline)
-    finally:
-        cluster.close()
-    for what in observed.missing:
-        ui.note(f"not readable, compared as the inventory says: {what}")
-    return Side(f"live cluster{f' ({context})' if context else ''}", "live", observed.spec)
-
-
-def _secret_items(before: Side, after: Side) -> list[str]:
-    """Secret items that differ: two plans item by item, two inventories setting by setting; an inventory and
-    a plan built without its PKI, the CA as a whole."""
-    if before.kind == after.kind and before.secrets is not None and after.secrets is not None:
-        return before.secrets.differing(after.secrets)
-    plan = _plan_to_match(before, after)
-    if plan is not None and plan.report and plan.report.get("joinable") is False:
-        return [NOT_JOINABLE]
-    return []
-
-
-def _plan_to_match(before: Side, after: Side) -> Side | None:
-    """Verdicts explain changes only between an inventory and the plan made from it."""
-    kinds = {before.kind: before, after.kind: after}
-    return kinds["plan"] if set(kinds) == {"inventory", "plan"} else None
-
-
-def _fails(changes: list[Change], fail_on: str) -> bool:
-    return bool(unexplained(changes)) if fail_on == "unexplained" else fails(changes, fail_on)
-
-
-def unexplained(changes: list[Change]) -> list[Change]:
-    """Changes no plan verdict explains: without a plan report to match (plan vs plan, --live), every one."""
-    return [c for c in changes if c.intended is not True]
+def _notify(notice: Notice) -> None:
+    (ui.warn if notice.level == "warning" else ui.note)(notice.text)
 
 
 # --- output --------------------------------------------------------------------------------------
@@ -252,7 +136,7 @@ def as_data(before: Side, after: Side, changes: list[Change]) -> dict[str, Any]:
         # `unexplained` counts what --fail-on unexplained fails on; `matched_plan_report` says whether verdicts
         # were there to explain anything (false: plan vs plan, inventory vs inventory, --live)
         "summary": {s: sum(c.severity == s for c in changes) for s in SEVERITIES}
-        | {"unexplained": len(unexplained(changes)), "matched_plan_report": _plan_to_match(before, after) is not None},
+        | {"unexplained": len(unexplained(changes)), "matched_plan_report": plan_to_match(before, after) is not None},
         "changes": [c.to_dict() for c in changes],
     }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from cryptography import x509
@@ -12,6 +12,9 @@ from cryptography import x509
 from migrate import ui
 from migrate.atomic import SECRET_DIR_MODE, SECRET_FILE_MODE, check_output_dir, free_sibling, staged_directory
 from migrate.errors import UserError
+
+if TYPE_CHECKING:
+    from migrate.talos.pki import ClusterPKI
 
 # what fetch_pki.yml writes: a directory holding anything else is not ours to replace without --force
 _PKI_FILES = frozenset({"ca.crt", "ca.key", "front-proxy-ca.crt", "front-proxy-ca.key", "sa.key", "sa.pub",
@@ -147,7 +150,7 @@ def _check_fetched(stage: Path, host: str | None, etcd_host: str | None) -> None
         )
 
 
-def _verified(stage: Path, hosts: dict[str, Any]):
+def _verified(stage: Path, hosts: dict[str, Any]) -> ClusterPKI:
     """import_pki's checks on the copy; a refusal names the file as fetched from the node, not the staging dir."""
     from migrate.talos.pki import read_pki
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from migrate import ui
+from migrate.cli.options import inventory_options
 from migrate.redact import REDACTED, redact
 from migrate.spec import to_dict
 
@@ -24,17 +25,6 @@ KEY_SETTINGS = (
     "kube_encryption_algorithm", "kube_oidc_auth", "kubernetes_audit", "kube_feature_gates", "ntp_servers",
     "upstream_dns_servers", "http_proxy", "https_proxy",
 )
-
-
-def inventory_options(f: Any) -> Any:
-    """The options every verb that reads an inventory shares."""
-    f = click.option("--vault-password-file", type=click.Path(dir_okay=False, path_type=Path),
-                     help="File holding the Ansible Vault password, as for ansible-playbook.")(f)
-    f = click.option("--kubespray-dir", type=click.Path(file_okay=False, path_type=Path),
-                     help="Your Kubespray checkout: read its defaults directly (most exact).")(f)
-    f = click.option("--kubespray-version", metavar="X.Y",
-                     help="Kubespray release the cluster was deployed with (default: inferred from kube_version).")(f)
-    return f
 
 
 @click.command()

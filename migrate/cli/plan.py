@@ -10,7 +10,7 @@ from rich.table import Table
 
 from migrate import ui
 from migrate.atomic import check_output_dir
-from migrate.cli.inspect import inventory_options
+from migrate.cli.options import inventory_options
 from migrate.talos.plan import PlanRequest, PlanResult, plan_cluster
 from migrate.talos.report import NOT_JOINABLE
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -46,7 +47,7 @@ def snapshot(kubeconfig: Path | None, context: str | None, out: Path, fmt: str) 
     cluster = KubeCluster(kubeconfig, context)
     try:
         version = cluster.server_version()
-        objects: dict[str, list[dict]] = {}
+        objects: dict[str, list[dict[str, Any]]] = {}
         for group, version_, plural in RESOURCES:
             if plural == "configmaps":
                 continue
@@ -69,12 +70,13 @@ def snapshot(kubeconfig: Path | None, context: str | None, out: Path, fmt: str) 
             ui.out.print(f"  {kind:32} {n}")
 
 
-def _where(obj: dict, resource: str) -> str:
+def _where(obj: dict[str, Any], resource: str) -> str:
     meta = obj.get("metadata") or {}
-    return f"{resource} {meta.get('namespace') + '/' if meta.get('namespace') else ''}{meta.get('name')}"
+    namespace = meta.get("namespace")
+    return f"{resource} {namespace + '/' if namespace else ''}{meta.get('name')}"
 
 
-def _scrubbed(cm: dict) -> dict:
+def _scrubbed(cm: dict[str, Any]) -> dict[str, Any]:
     """The ConfigMap without credential entries; says which keys went (names only, never values)."""
     dropped = credential_entries(cm)
     if redacted := redacted_documents(cm):
@@ -84,7 +86,8 @@ def _scrubbed(cm: dict) -> dict:
     return scrub_configmap(cm)
 
 
-def _redacted(obj: dict, resource: str) -> dict:
+def _redacted(obj: dict[str, Any], resource: str) -> dict[str, Any]:
+    redacted: dict[str, Any]
     redacted, paths = redact_credentials(obj)
     if paths:
         ui.err.print(ui.text(f"redacted in {_where(obj, resource)}: {', '.join(paths)} (shaped like a credential)"))

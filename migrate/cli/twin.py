@@ -1,4 +1,5 @@
 """`kubespray2talos twin`: run a simulated copy of a cluster that kubectl and the migration can drive."""
+# exercised by tests/cli/test_twin_serve.py
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 `KubeCluster` (kube.py) implements it with the official client; the twin serves the same API over HTTP,
 so one implementation covers both. Results are small frozen dataclasses, never raw client objects.
 """
+# exercised by tests/cluster/test_kube.py
 
 from __future__ import annotations
 
@@ -140,6 +141,14 @@ class BootstrapToken:
     @property
     def secret_name(self) -> str:
         return f"bootstrap-token-{self.token_id}"
+
+
+@runtime_checkable
+class RawLister(Protocol):
+    """A connection that can also list objects as plain JSON (the official client's KubeCluster can): observe reads
+    the static pods' command lines through it; a Cluster without it leaves those fields to the baseline."""
+
+    def list_raw(self, group: str, version: str, plural: str, namespace: str | None = None) -> list[dict[str, Any]]: ...
 
 
 @runtime_checkable

@@ -130,7 +130,7 @@ class KubeCluster:
         items: list[dict[str, Any]] = []
         token = None
         while True:
-            paging = {"_continue": token} if token else {}
+            paging: dict[str, Any] = {"_continue": token} if token else {}
             page = self._call(what, fn, *args, limit=PAGE_SIZE, gone_ok=bool(token), **paging, **kwargs)
             if page is None:
                 items, token = [], None  # 410 Gone: the continue token expired, start over as client-go's pager does
@@ -218,7 +218,7 @@ class KubeCluster:
         return EvictionResult(key, EvictionOutcome.EVICTED)
 
     def delete_pod(self, namespace: str, name: str, grace_period_seconds: int | None = None) -> bool:
-        kwargs = {"grace_period_seconds": grace_period_seconds} if grace_period_seconds is not None else {}
+        kwargs: dict[str, Any] = {"grace_period_seconds": grace_period_seconds} if grace_period_seconds is not None else {}
         return self._call(f"pod {namespace}/{name}", self.core.delete_namespaced_pod, name, namespace, missing_ok=True, **kwargs) is not None
 
     def wait_pods_gone(self, pods: Sequence[Pod], timeout: float, interval: float = 1.0) -> list[Pod]:
@@ -271,7 +271,8 @@ class KubeCluster:
 
     # --- raw reads for snapshots ---------------------------------------------------------------
     def server_version(self) -> str:
-        return self._call("GET /version", client.VersionApi(self.api_client).get_code).get("gitVersion", "")
+        version: str = self._call("GET /version", client.VersionApi(self.api_client).get_code).get("gitVersion", "")
+        return version
 
     def list_raw(self, group: str, version: str, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """Every object of a type as JSON (kind and apiVersion filled in), through the generic client path."""

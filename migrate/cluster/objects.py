@@ -1,4 +1,5 @@
 """API objects (plain JSON dicts) read into the result types of base.py."""
+# exercised by tests/cluster/test_observe.py
 
 from __future__ import annotations
 

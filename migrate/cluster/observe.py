@@ -12,12 +12,13 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
 from migrate import component_flags as flags
-from migrate.cluster.base import Cluster, ConfigMap, Node
+from migrate.cluster.base import Cluster, ConfigMap, Node, RawLister
 from migrate.errors import UserError
 from migrate.spec import (
     ROLE_CONTROL_PLANE,
@@ -92,15 +93,14 @@ def observe(cluster: Cluster, baseline: ClusterSpec | None = None) -> Observed:
     return Observed(spec=spec, sources=tuple(read), missing=tuple(missing))
 
 
-def _raw(cluster: Cluster, plural: str, read: list[str], missing: list[str]) -> list[dict]:
+def _raw(cluster: Cluster, plural: str, read: list[str], missing: list[str]) -> list[dict[str, Any]]:
     """kube-system objects as JSON where the connection can list them (the static pods carry the flags)."""
-    list_raw = getattr(cluster, "list_raw", None)
     what = f"{NAMESPACE} {plural}"
-    if list_raw is None:
+    if not isinstance(cluster, RawLister):
         missing.append(what)
         return []
     try:
-        found = list_raw("", "v1", plural, NAMESPACE)
+        found = cluster.list_raw("", "v1", plural, NAMESPACE)
     except UserError:
         missing.append(what)
         return []
@@ -109,11 +109,11 @@ def _raw(cluster: Cluster, plural: str, read: list[str], missing: list[str]) -> 
 
 
 def spec_from_objects(
-    cluster_config: Mapping,
-    kubelet_config: Mapping | None,
-    proxy_config: Mapping | None,
+    cluster_config: Mapping[str, Any],
+    kubelet_config: Mapping[str, Any] | None,
+    proxy_config: Mapping[str, Any] | None,
     running_args: Mapping[str, str],
-    dns_service: Mapping | None,
+    dns_service: Mapping[str, Any] | None,
     nodes: Iterable[Node],
     baseline: ClusterSpec | None,
 ) -> ClusterSpec:
@@ -141,14 +141,14 @@ def spec_from_objects(
 # --- reading the objects -------------------------------------------------------------------------
 
 
-def cluster_configuration(config_map: ConfigMap) -> dict:
+def cluster_configuration(config_map: ConfigMap) -> dict[str, Any]:
     text = config_map.data.get("ClusterConfiguration")
     if not text:
         raise UserError("kube-system/kubeadm-config has no ClusterConfiguration", where="kube-system/kubeadm-config")
     return _yaml(text, "kube-system/kubeadm-config")
 
 
-def extra_args(section: Mapping | None) -> dict[str, str]:
+def extra_args(section: Mapping[str, Any] | None) -> dict[str, str]:
     """kubeadm extraArgs: a map (v1beta3) or a list of {name, value} (v1beta4)."""
     args = (section or {}).get("extraArgs") or {}
     if isinstance(args, list):
@@ -165,7 +165,7 @@ def _repeat(found: dict[str, str], name: str, value: str) -> None:
     found[name] = f"{found[name]},{value}" if name in found else value
 
 
-def apiserver_flags(pods: Iterable[Mapping]) -> dict[str, str]:
+def apiserver_flags(pods: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """--flag=value of the first kube-apiserver static pod (all control planes run the same manifest)."""
     for pod in pods:
         for container in (pod.get("spec") or {}).get("containers") or []:
@@ -180,7 +180,7 @@ def apiserver_flags(pods: Iterable[Mapping]) -> dict[str, str]:
     return {}
 
 
-def _config_document(config_map: ConfigMap | None, keys: tuple[str, ...]) -> dict | None:
+def _config_document(config_map: ConfigMap | None, keys: tuple[str, ...]) -> dict[str, Any] | None:
     data = config_map.data if config_map else {}
     for key in keys:
         if data.get(key):
@@ -188,7 +188,7 @@ def _config_document(config_map: ConfigMap | None, keys: tuple[str, ...]) -> dic
     return None
 
 
-def _yaml(text: str, where: str) -> dict:
+def _yaml(text: str, where: str) -> dict[str, Any]:
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -199,7 +199,9 @@ def _yaml(text: str, where: str) -> dict:
 # --- into the spec ---------------------------------------------------------------------------------
 
 
-def _network(was: Network, networking, cluster_config, kubelet, proxy, dns_service, pods, services) -> Network:
+def _network(was: Network, networking: Mapping[str, Any], cluster_config: Mapping[str, Any],
+             kubelet: Mapping[str, Any] | None, proxy: Mapping[str, Any] | None, dns_service: Mapping[str, Any] | None,
+             pods: list[str], services: list[str]) -> Network:
     cm_args = extra_args(cluster_config.get("controllerManager"))
     cluster_dns = tuple(str(ip) for ip in (kubelet or {}).get("clusterDNS") or was.cluster_dns)
     link_local = [ip for ip in cluster_dns if ipaddress.ip_address(ip).is_link_local]
@@ -222,7 +224,7 @@ def _network(was: Network, networking, cluster_config, kubelet, proxy, dns_servi
     )
 
 
-def _control_plane(was: ControlPlane, cluster_config: Mapping, args: Mapping[str, str]) -> ControlPlane:
+def _control_plane(was: ControlPlane, cluster_config: Mapping[str, Any], args: Mapping[str, str]) -> ControlPlane:
     endpoint = _endpoint(str(cluster_config.get("controlPlaneEndpoint") or ""), was.endpoint)
     issuers = flags.split_list(args.get("service-account-issuer"))
     audiences = flags.split_list(args.get("api-audiences"))
@@ -257,7 +259,7 @@ def _component(was: Component, args: Mapping[str, str]) -> Component:
     return Component(extra_args={k: args[k] for k in was.extra_args if k in args}, feature_gates=gates)
 
 
-def _kubelet(was: Kubelet, config: Mapping | None) -> Kubelet:
+def _kubelet(was: Kubelet, config: Mapping[str, Any] | None) -> Kubelet:
     """kubeadm's kubelet-config: Kubespray's kubelets read a node-local file, so only values shown here count."""
     if config is None:
         return was
@@ -318,7 +320,7 @@ def _unknown_encryption() -> SecretsEncryption:
     return SecretsEncryption(provider="unknown", key_name="unknown")
 
 
-def _empty(cluster_config: Mapping) -> ClusterSpec:
+def _empty(cluster_config: Mapping[str, Any]) -> ClusterSpec:
     """A spec to fill when no inventory is given: only what the cluster shows will be set."""
     return ClusterSpec(
         name=str(cluster_config.get("clusterName") or ""),
@@ -328,7 +330,7 @@ def _empty(cluster_config: Mapping) -> ClusterSpec:
     )
 
 
-def _domain(cluster_config: Mapping) -> str:
+def _domain(cluster_config: Mapping[str, Any]) -> str:
     return str((cluster_config.get("networking") or {}).get("dnsDomain") or "cluster.local")
 
 

@@ -1,4 +1,5 @@
 """Ansible configured the way this reader needs it: strict about unparsable inventories, quiet, plugins loaded once."""
+# exercised by tests/kubespray/test_load.py
 
 from __future__ import annotations
 

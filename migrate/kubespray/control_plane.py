@@ -1,4 +1,5 @@
 """The API endpoint, certificate SANs and the control-plane components' configuration."""
+# exercised by tests/kubespray/test_load.py and tests/acceptance/test_real_world.py
 
 from __future__ import annotations
 

@@ -23,8 +23,9 @@ from jinja2 import Environment, meta
 from migrate.errors import UserError
 from migrate.kubespray.releases import RELEASES, Release, release_named
 from migrate.kubespray.settings import SETTINGS
+from migrate.mapping.data import MAPPINGS_DIR
 
-MAPPINGS = Path(__file__).resolve().parents[2] / "mappings" / "kubespray"
+MAPPINGS = MAPPINGS_DIR / "kubespray"
 _ROLE_DIRS = ("roles/kubespray_defaults", "roles/kubespray-defaults", "kubespray_defaults", "kubespray-defaults")
 # values that need the download role's checksum tables: resolved to literals at extraction time
 _CHECKSUMS = re.compile(r"_checksums\b")

@@ -1,4 +1,5 @@
 """The etcd cluster: deployment type, members and their names and URLs, tuning flags."""
+# exercised by tests/kubespray/test_load.py and tests/acceptance/test_real_world.py
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
 """How Kubespray writes component flags and feature gates, as plain strings and booleans."""
+# exercised by tests/kubespray/test_load.py
 
 from __future__ import annotations
 
 from typing import Any
 
+from migrate.component_flags import flag_value
 from migrate.kubespray.resolve import Resolution
 
 
@@ -12,14 +14,6 @@ def component_args(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
     return {str(k): flag_value(v) for k, v in value.items()}
-
-
-def flag_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list):
-        return ",".join(str(x) for x in v)
-    return str(v)
 
 
 def feature_gates(r: Resolution, own: str) -> dict[str, bool]:

@@ -1,4 +1,5 @@
 """What runs on the host besides Kubernetes: container runtime and registries, NTP, DNS, proxies, sysctls."""
+# exercised by tests/kubespray/test_load.py
 
 from __future__ import annotations
 

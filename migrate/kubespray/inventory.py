@@ -1,4 +1,5 @@
 """Loading a Kubespray inventory with Ansible's own machinery (InventoryManager, VariableManager)."""
+# exercised by tests/kubespray/test_load.py and tests/kubespray/test_errors.py
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ LEGACY_GROUPS = {
 CONTROL_PLANE, WORKERS, ETCD, CLUSTER, CALICO_RR = "kube_control_plane", "kube_node", "etcd", "k8s_cluster", "calico_rr"
 
 # how users name the file they pass to -i, most specific first (hosts.yaml beside an unused sample inventory.ini)
-_PREFERRED = ("hosts.yaml", "hosts.yml", "inventory.ini", "hosts.ini", "hosts", "inventory.yaml", "inventory.yml", "inventory")
+INVENTORY_NAMES = ("hosts.yaml", "hosts.yml", "inventory.ini", "hosts.ini", "hosts", "inventory.yaml", "inventory.yml", "inventory")
 _NOT_INVENTORY = re.compile(
     r"(^\.|~$|\.(md|rst|txt|cfg|ts|orig|bak|retry|pyc|pyo|creds|pass|sh|py|j2|json|lock|pem|key|crt)$|\.backup|^readme|^license|^requirements)",
     re.IGNORECASE,
@@ -93,7 +94,7 @@ def inventory_sources(path: Path) -> tuple[list[Path], list[str]]:
         raise UserError("inventory not found", where=str(path), hint="pass the inventory directory you deploy with, e.g. inventory/mycluster")
     if path.is_file():
         return [path], []
-    for name in _PREFERRED:
+    for name in INVENTORY_NAMES:
         if (path / name).is_file():
             others = [p.name for p in _candidates(path) if p.name != name]
             note = [f"using {name}; also present and not loaded: {', '.join(others)} "
@@ -116,7 +117,7 @@ def _nested_inventories(directory: Path, depth: int = 3) -> list[str]:
     """Inventory directories a few levels down (a repository root was given), for the hint."""
     found = []
     for sub in sorted(directory.rglob("*")):
-        if sub.is_dir() and len(sub.relative_to(directory).parts) <= depth and any((sub / n).is_file() for n in _PREFERRED):
+        if sub.is_dir() and len(sub.relative_to(directory).parts) <= depth and any((sub / n).is_file() for n in INVENTORY_NAMES):
             found.append(str(sub))
     return found[:5]
 

@@ -1,4 +1,5 @@
 """The kubelet's configuration: cluster-wide, and where a host differs (per role, or its own group_vars)."""
+# exercised by tests/kubespray/test_load.py
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """From Kubespray's effective variables to the neutral ClusterSpec, the way Kubespray's roles use them."""
+# exercised by tests/kubespray/test_load.py and tests/acceptance/test_real_world.py
 
 from __future__ import annotations
 

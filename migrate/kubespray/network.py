@@ -1,4 +1,5 @@
 """Pod and service networks, cluster DNS, the CNI and kube-proxy, as Kubespray sets them up."""
+# exercised by tests/kubespray/test_load.py and tests/acceptance/test_real_world.py
 
 from __future__ import annotations
 

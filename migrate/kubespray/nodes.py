@@ -1,4 +1,5 @@
 """The hosts as Kubernetes nodes: names, roles, addresses, labels and taints, and the checks on them."""
+# exercised by tests/kubespray/test_load.py and tests/kubespray/test_errors.py
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Kubespray releases we know, and how to pick the one that built a cluster."""
+# exercised by tests/kubespray/test_defaults.py
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from migrate.errors import UserError
+from migrate.version import minor_of
 
 
 @dataclass(frozen=True, order=True)
@@ -47,19 +49,14 @@ def release_named(text: str) -> Release:
     )
 
 
-def kube_minor(version: str) -> tuple[int, int] | None:
-    m = re.match(r"^v?(\d+)\.(\d+)", str(version).strip())
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
 def release_for_kube_version(kube_version: str) -> tuple[Release, str]:
     """The release whose default Kubernetes minor is the cluster's, with a sentence saying so."""
-    minor = kube_minor(kube_version)
+    minor = minor_of(kube_version)
     if minor is None:
         latest = RELEASES[-1]
         return latest, f"no usable kube_version in the inventory; assuming the newest known release {latest.name}"
-    best = min(RELEASES, key=lambda r: (abs(kube_minor(r.default_kube)[1] - minor[1]), -r.minor))
-    exact = kube_minor(best.default_kube) == minor
+    best = min(RELEASES, key=lambda r: (abs(minor_of(r.default_kube)[1] - minor[1]), -r.minor))
+    exact = minor_of(best.default_kube) == minor
     why = (
         f"Kubespray release inferred from kube_version {kube_version}: {best.name} deploys {minor[0]}.{minor[1]} by default"
         if exact

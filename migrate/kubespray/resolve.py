@@ -4,6 +4,7 @@ Layers, lowest first, as Kubespray's plays see them: role defaults < the invento
 precedence, computed by VariableManager) < kubespray-defaults role vars. Cluster-wide values are
 rendered once, on the first control plane (where Kubespray renders kubeadm's config); host values per host.
 """
+# exercised by tests/kubespray/test_load.py and tests/kubespray/test_errors.py
 
 from __future__ import annotations
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 
-_FILE = Path(__file__).resolve().parents[2] / "mappings" / "kubespray" / "settings.yaml"
+from migrate.mapping.data import MAPPINGS_DIR
+
+_FILE = MAPPINGS_DIR / "kubespray" / "settings.yaml"
 
 # name -> area (api-server, security, kubelet, network, dns, etcd, runtime, host, node, ...)
 SETTINGS: dict[str, str] = {

@@ -1,4 +1,5 @@
 """Rendering Kubespray's Jinja with Ansible's own Templar, as Kubespray's era of Ansible did."""
+# exercised by tests/kubespray/test_load.py and tests/kubespray/test_errors.py
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The burn-down chart's geometry: old hosts still alive over time as an SVG step path, with its axis ticks.
 Numbers only; the HTML template draws them (inline SVG: no script, no font, no image to fetch)."""
+# exercised by tests/cli/test_report.py (the chart drawn in chromium)
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Evidence as JSON, with every secret removed before it is stored: the ledger is read by auditors, not keepers."""
+# exercised by tests/ledger/test_journal.py
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 Every renderer (markdown, CSV, JSON, HTML, the terminal) reads these records; none goes back to the file.
 """
+# exercised by tests/cli/test_report.py
 
 from __future__ import annotations
 

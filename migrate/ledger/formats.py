@@ -1,5 +1,6 @@
 """The decommission report as JSON (for scripts), CSV (a row per host, for a spreadsheet) and markdown (for a
 ticket or a wiki). One data shape, `report_data`, feeds JSON and the HTML page."""
+# exercised by tests/cli/test_report.py
 
 from __future__ import annotations
 

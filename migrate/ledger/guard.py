@@ -1,5 +1,6 @@
 """Refusals before SQLite gets a chance to misbehave: a file that is not a ledger, a truncated one, a read-only
 directory, a writer that holds the lock too long (named, from the holder note each writer leaves)."""
+# exercised by tests/ledger/test_refusals.py
 
 from __future__ import annotations
 

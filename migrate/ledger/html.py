@@ -1,5 +1,6 @@
 """The decommission report as one self-contained HTML page, rendered from the Jinja2 template shipped beside this
 module (autoescaped: a host name or a note is text, never markup)."""
+# exercised by tests/cli/test_report.py
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Which plan a ledger belongs to, where it lives, and who is writing to it."""
+# exercised by tests/ledger/test_plandir.py
 
 from __future__ import annotations
 

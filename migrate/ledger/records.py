@@ -1,4 +1,5 @@
 """What the ledger hands out: immutable records of a host, an event and a journalled step."""
+# exercised by tests/ledger/test_journal.py
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """The ledger's tables, versioned by `PRAGMA user_version`: each migration is code, applied once, in order."""
+# exercised by tests/ledger/test_refusals.py
 
 from __future__ import annotations
 

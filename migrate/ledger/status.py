@@ -1,5 +1,6 @@
 """Where every host of one plan stands now: grouped by state, how long since it last moved, who moved it, and
 what looks stuck (an in-progress host or an unfinished step with no change for longer than `stale`)."""
+# exercised by tests/cli/test_status.py
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 Hosts hold their current state; `events` is the append-only history that explains it; `steps` is the migration
 engine's journal (intent before acting, outcome after) that a resumed run reads.
 """
+# exercised by tests/ledger/test_journal.py and tests/ledger/test_machine.py
 
 from __future__ import annotations
 

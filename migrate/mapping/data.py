@@ -1,4 +1,5 @@
 """Where the declarative mapping data lives: `mappings/` beside the package, loaded once per process."""
+# exercised by tests/mapping/test_engine.py
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import yaml
 
+# the one place the path to mappings/ is computed: every reader of mapping data starts here
 MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"
 
 

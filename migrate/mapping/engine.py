@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from migrate.mapping.finding import CHANGED, DEFAULT_SEVERITY, DROPPED, MANUAL, SETTING, Finding
@@ -17,10 +17,30 @@ _VALUE_LIMIT = 200  # characters of a value shown in the report
 
 
 class SettingLike(Protocol):
-    name: str
-    value: Any
-    origin: str
-    secret: bool
+    """One setting as a reader found it (migrate.kubespray.Setting is one); read-only, so frozen dataclasses fit."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> Any: ...
+    @property
+    def origin(self) -> str: ...
+    @property
+    def secret(self) -> bool: ...
+
+
+class ReadCluster(Protocol):
+    """A cluster as a reader found it (migrate.kubespray.ResolvedCluster is one): what the planner maps, so that
+    talos/ never imports kubespray/. Read-only members: a frozen dataclass satisfies them."""
+
+    @property
+    def spec(self) -> ClusterSpec: ...
+    @property
+    def settings(self) -> Mapping[str, SettingLike]: ...
+    @property
+    def release(self) -> str: ...  # the Kubespray release read, "v2.27"
+    @property
+    def warnings(self) -> Sequence[str]: ...
 
 
 def evaluate(settings: Mapping[str, SettingLike], spec: ClusterSpec, ctx: MappingContext) -> list[Finding]:
@@ -59,6 +79,8 @@ def _decide(rule: Rule, name: str, value: Any, spec: ClusterSpec, ctx: MappingCo
     if "if_value" in verdict:
         hit = any(_same(value, candidate) for candidate in verdict["if_value"])
         return _branch(verdict["then"] if hit else verdict["else"], verdict["else"] if hit else verdict["then"])
+    if rule.spec is None:  # mappings/talos/settings.yaml: an if_spec verdict names the spec field it reads
+        raise ValueError(f"rule {name}: if_spec needs `spec`")
     hit = truthy(spec_value(spec, rule.spec))  # if_spec
     chosen, other = (verdict["if_spec"], verdict["else"]) if hit else (verdict["else"], verdict["if_spec"])
     return _branch(chosen, other, _written(talos_path) if hit else None)

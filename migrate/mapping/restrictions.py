@@ -1,4 +1,5 @@
 """Talos's deny lists and protected kubelet fields, as data (mappings/talos/restrictions.yaml)."""
+# exercised by tests/mapping/test_engine.py and tests/talos/test_render.py
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """The Kubespray-setting rules (mappings/talos/settings.yaml) as typed objects, and lookup by variable name."""
+# exercised by tests/mapping/test_engine.py
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from migrate.mapping.data import load_mapping
 from migrate.mapping.finding import VERDICTS
+from migrate.version import require_minor
 
 
 @dataclass(frozen=True)
@@ -26,15 +28,10 @@ class Rule:
 
     def talos_path(self, talos: tuple[int, int]) -> str | None:
         """The path for that Talos minor: the oldest legacy form whose bound lies above it, else the current form."""
-        for bound in sorted(self.legacy, key=_minor):
-            if talos < _minor(bound):
+        for bound in sorted(self.legacy, key=require_minor):
+            if talos < require_minor(bound):
                 return self.legacy[bound]
         return self.talos
-
-
-def _minor(text: str) -> tuple[int, int]:
-    major, minor = text.split(".")[:2]
-    return int(major), int(minor)
 
 
 @dataclass(frozen=True)

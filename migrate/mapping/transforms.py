@@ -3,6 +3,7 @@
 Each takes the setting's value, the spec, the mapping context and the rule's parameters and returns an
 Outcome; settings.yaml refers to them by name (`verdict: {transform: <name>}`).
 """
+# exercised by tests/mapping/test_engine.py
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from migrate.mapping.finding import CHANGED, KEPT, MANUAL
 from migrate.mapping.node_restriction import kubelet_may_set_label
 from migrate.mapping.restrictions import denied_flags, flag_names, protected_kubelet_fields
 from migrate.spec import ClusterSpec
+from migrate.version import minor_of
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Outcome:
     severity: str | None = None
 
 
-Transform = Callable[[Any, ClusterSpec, MappingContext, dict], Outcome]
+Transform = Callable[[Any, ClusterSpec, MappingContext, dict[str, Any]], Outcome]
 TRANSFORMS: dict[str, Transform] = {}
 
 
@@ -49,7 +51,7 @@ def transform(name: str) -> Callable[[Transform], Transform]:
 
 
 @transform("control_plane_endpoint")
-def control_plane_endpoint(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def control_plane_endpoint(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     endpoint = spec.control_plane.endpoint
     if endpoint.kind == "loadbalancer":
         return Outcome(KEPT)
@@ -62,7 +64,7 @@ def control_plane_endpoint(value: Any, spec: ClusterSpec, ctx: MappingContext, p
 
 
 @transform("apiserver_bind_address")
-def apiserver_bind_address(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def apiserver_bind_address(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     if "bind-address" in spec.control_plane.apiserver.extra_args:
         return Outcome(KEPT, "The cluster's bind-address is written to extraArgs.")
     if any(":" in cidr for cidr in spec.network.service_subnets + spec.network.pod_subnets):
@@ -73,13 +75,13 @@ def apiserver_bind_address(value: Any, spec: ClusterSpec, ctx: MappingContext, p
 
 
 @transform("denied_flags")
-def denied_flags_check(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def denied_flags_check(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     denied = set(flag_names(value)) & denied_flags(params["component"])
     return _passed_except(denied, params["component"], "Talos denies these flags (it manages them itself)")
 
 
 @transform("protected_kubelet_fields")
-def protected_kubelet_fields_check(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def protected_kubelet_fields_check(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     fields = set(value) & protected_kubelet_fields() if isinstance(value, dict) else set()
     return _passed_except(fields, "machine.kubelet.extraConfig", "Talos protects these fields")
 
@@ -92,7 +94,7 @@ def _passed_except(refused: set[str], target: str, why: str) -> Outcome:
 
 
 @transform("secrets_encryption")
-def secrets_encryption(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def secrets_encryption(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     enc = spec.control_plane.encryption
     if enc is None:
         return Outcome(KEPT, "The cluster does not encrypt secrets at rest; the generated Talos encryption secret is "
@@ -116,9 +118,9 @@ def secrets_encryption(value: Any, spec: ClusterSpec, ctx: MappingContext, param
 
 
 @transform("etcd_version")
-def etcd_version(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
-    running = _minor_of(value)
-    target = _minor_of(ctx.talos_etcd)
+def etcd_version(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
+    running = minor_of(value)
+    target = minor_of(ctx.talos_etcd)
     if running is None or target is None or running == target:
         return Outcome(KEPT, f"Talos runs etcd {ctx.talos_etcd}, the same minor as the cluster.")
     if running < target:
@@ -129,16 +131,8 @@ def etcd_version(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dic
                            "downgraded. Pin cluster.etcd.image to the cluster's version.", "blocker")
 
 
-def _minor_of(version: Any) -> tuple[int, int] | None:
-    try:
-        major, minor = str(version).lstrip("v").split(".")[:2]
-        return int(major), int(minor)
-    except (ValueError, AttributeError):
-        return None
-
-
 @transform("ntp_servers")
-def ntp_servers(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def ntp_servers(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     if not spec.host.ntp_servers:
         return Outcome(MANUAL, "Kubespray did not manage NTP, so Talos would use time.cloudflare.com; set the site's "
                                "time servers in TimeSyncConfig if that is unreachable.")
@@ -148,7 +142,7 @@ def ntp_servers(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict
 
 
 @transform("node_labels")
-def node_labels(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def node_labels(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     blocked = sorted({f"{n.name}: {k}" for n in spec.workers for k in n.labels if not kubelet_may_set_label(k)})
     if not blocked:
         return Outcome(KEPT)
@@ -157,7 +151,7 @@ def node_labels(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict
 
 
 @transform("node_taints")
-def node_taints(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict) -> Outcome:
+def node_taints(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
     tainted = sorted(n.name for n in spec.workers if n.taints)
     if not tainted:
         return Outcome(KEPT)

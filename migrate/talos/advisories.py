@@ -2,6 +2,7 @@
 
 Like kubectl's drain filters: an ordered list of small checks, each returning a Finding or None.
 """
+# exercised by tests/talos/test_plan.py
 
 from __future__ import annotations
 

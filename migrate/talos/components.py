@@ -3,14 +3,16 @@
 Each builder returns the section and the findings rendering it produced (denied flags, protected fields,
 the service-account issuer decision): nothing the cluster sets is dropped without a Finding.
 """
+# exercised by tests/talos/test_render.py
 
 from __future__ import annotations
 
 from typing import Any
 
+from migrate.component_flags import flag_value
 from migrate.mapping.finding import CHANGED, DROPPED, KEPT, MANUAL, Finding, finding, some_names
 from migrate.spec import ClusterSpec
-from migrate.talos.flags import allowed_flags, allowed_kubelet_config, feature_gates, flag_value
+from migrate.talos.flags import allowed_flags, allowed_kubelet_config, feature_gates
 from migrate.talos.versions import TalosVersion, images
 
 DEFAULT_NODE_PORT_RANGE = "30000-32767"

@@ -8,6 +8,7 @@ Talos runs kube-apiserver as uid/gid 65534 and machine.files has no owner, so th
 root on the node and privileged hostPath pods (which could read the API server's own config anyway) can reach
 /var/lib on a Talos node. UNVERIFIED on a real node: see docs/plan.md.
 """
+# exercised by tests/talos/test_secrets.py
 
 from __future__ import annotations
 

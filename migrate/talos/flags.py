@@ -1,10 +1,12 @@
 """Component flags for Talos: string values, Talos's deny lists applied, every drop reported as a Finding."""
+# exercised by tests/talos/test_render.py
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from migrate.component_flags import flag_value
 from migrate.mapping.finding import DROPPED, KEPT, Finding, finding
 from migrate.mapping.restrictions import denied_flags, locked_kubelet_values, protected_kubelet_fields
 
@@ -17,15 +19,6 @@ TALOS_ARGS_PATH = {
     "kubelet": "machine.kubelet.extraArgs",
     "etcd": "cluster.etcd.extraArgs",
 }
-
-
-def flag_value(value: Any) -> str:
-    """Talos wants every extraArgs value as a string (the schema rejects numbers and booleans)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return ",".join(flag_value(v) for v in value)
-    return str(value)
 
 
 def feature_gates(gates: Mapping[str, bool]) -> str:

@@ -3,6 +3,7 @@
 Each function returns `HostPart`: fields for the v1alpha1 `machine` section (older contracts) and/or
 whole documents (newer ones), so the caller never asks which version it is rendering for.
 """
+# exercised by tests/talos/test_render.py
 
 from __future__ import annotations
 

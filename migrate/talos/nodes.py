@@ -3,6 +3,7 @@
 A patch carries only what differs per machine: hostname, node address, install disk, labels, taints and the
 kubelet settings where the node differs from the cluster.
 """
+# exercised by tests/talos/test_render.py
 
 from __future__ import annotations
 

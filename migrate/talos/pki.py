@@ -11,6 +11,7 @@ The layout `fetch-pki` writes and `import_pki` reads is the kubeadm one, which `
 
 A Kubespray copy with the etcd CA kept under its own names (`etcd/ca.pem`, `etcd/ca-key.pem`) is read too.
 """
+# exercised by tests/talos/test_secrets.py
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 Kubespray names its one key `key`; Talos names its own `key1` (aescbc) / `key2` (secretbox). The API server
 finds the decryption key by the name stored in each value's prefix, so the name must survive the migration.
 """
+# exercised by tests/talos/test_secrets.py
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Issuing certificates the way Talos does: its CAs (ECDSA P-256, the Talos API CA Ed25519) and client certs."""
+# exercised by tests/talos/test_secrets.py
 
 from __future__ import annotations
 

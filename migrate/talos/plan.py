@@ -15,7 +15,7 @@ from typing import Any
 
 from migrate.atomic import SECRET_DIR_MODE, SECRET_FILE_MODE, free_sibling, staged_directory
 from migrate.errors import UserError
-from migrate.mapping.engine import evaluate
+from migrate.mapping.engine import ReadCluster, evaluate
 from migrate.mapping.finding import Finding
 from migrate.mapping.transforms import MappingContext
 from migrate.talos import report, secrets, validate, versions
@@ -58,9 +58,9 @@ class PlanResult:
 Progress = Callable[[str], None]
 
 
-def plan_cluster(resolved: Any, request: PlanRequest, progress: Progress = lambda _: None) -> PlanResult:
-    """The plan for a cluster the Kubespray reader has read (`resolved` as migrate.kubespray.load_cluster returns
-    it: .spec, .settings, .release, .warnings); reading stays with the caller, so talos/ never imports kubespray/."""
+def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress = lambda _: None) -> PlanResult:
+    """The plan for a cluster the Kubespray reader has read (migrate.kubespray.load_cluster's result); reading
+    stays with the caller, so talos/ never imports kubespray/."""
     spec = resolved.spec
     talos = versions.choose(request.talos_version, spec.kubernetes_version)
     refuse_foreign_files(request)

@@ -1,4 +1,5 @@
 """The plan's report: report.json for machines and CI, report.md for the reviewer who signs off."""
+# exercised by tests/talos/test_plan.py
 
 from __future__ import annotations
 

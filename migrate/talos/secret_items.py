@@ -1,4 +1,5 @@
 """A plan's secret items (CAs, keys, tokens, encryption secrets) as Fingerprints: comparable, never shown."""
+# exercised by tests/cli/test_diff_secrets.py
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from migrate.errors import UserError
 from migrate.mapping.data import load_mapping
+from migrate.version import require_minor as minor_key
 
 AUTO = "auto"
 
@@ -45,15 +46,6 @@ class TalosVersion:
     def supports(self, kubernetes_version: str) -> bool:
         k = minor_key(kubernetes_version)
         return minor_key(self.kubernetes_min) <= k <= minor_key(self.kubernetes_max)
-
-
-def minor_key(version: str) -> tuple[int, int]:
-    """(major, minor) of "v1.31.4", "1.31" or "1.31.4"."""
-    parts = version.strip().lstrip("v").split(".")
-    try:
-        return int(parts[0]), int(parts[1])
-    except (IndexError, ValueError):
-        raise UserError(f"not a version: {version!r}", hint="use MAJOR.MINOR, e.g. 1.13") from None
 
 
 def images() -> dict[str, str]:

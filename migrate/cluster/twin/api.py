@@ -1,4 +1,5 @@
 """The twin's REST semantics: what each verb does to the store, independent of HTTP."""
+# exercised by tests/cluster/twin/test_http.py
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Discovery documents (`/api`, `/apis`, resource lists, `/version`) built from the resource table."""
+# exercised by tests/cluster/twin/test_http.py and tests/cluster/test_kubectl.py
 
 from __future__ import annotations
 

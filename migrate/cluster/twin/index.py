@@ -3,6 +3,7 @@
 Maintained incrementally from the store's write events, so a reconcile pass costs what changed, not the
 size of the cluster (200 nodes / 4,000 pods).
 """
+# exercised by tests/cluster/twin/test_simulation.py
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Node lifecycle: a provisioner that brings new nodes to Ready, condition taints, NoExecute eviction, pod GC."""
+# exercised by tests/cluster/twin/test_kubelet.py
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ kubectl apply validates by asking the server (fieldValidation=Strict) when the O
 PATCH operation supports that parameter; otherwise it downloads the whole v2 schema to validate itself.
 Schemas are left out: kubectl then computes strategic merge patches from its compiled-in types.
 """
+# exercised by tests/cluster/test_kubectl.py
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 A node's block is its spec.podCIDR when it has one; otherwise the block its pods used in the snapshot
 (Calico's IPAM leaves podCIDR empty); otherwise the next free /24 (/120 for IPv6) of the cluster's pod subnet.
 """
+# exercised by tests/cluster/twin/test_scheduler.py
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """The resource types the twin serves: one table drives routing, discovery, messages and field selectors."""
+# exercised by tests/cluster/twin/test_store.py
 
 from __future__ import annotations
 

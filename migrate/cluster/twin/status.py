@@ -1,4 +1,5 @@
 """API errors as the API server reports them: an HTTP code plus a `Status` body."""
+# exercised by tests/cluster/twin/test_http.py
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Server-side printing (`as=Table`), what `kubectl get` shows: the columns of the real printers for the types drain touches."""
+# exercised by tests/cluster/test_kubectl.py
 
 from __future__ import annotations
 

@@ -118,7 +118,15 @@ def test_unready_pod_may_go_when_the_application_is_not_disrupted() -> None:
     victim = _running(twin)[0]["metadata"]["name"]
     _make_unready(twin, victim)
     twin.reconcile()  # currentHealthy 2 >= desiredHealthy 2: IfHealthyBudget lets the unready pod go
-    twin.api.evict("default", victim, {})
+    status = twin.store.get(PDBS, "default", "web")["status"]
+    assert (status["currentHealthy"], status["desiredHealthy"], status["disruptionsAllowed"]) == (2, 2, 0)
+    healthy = next(p["metadata"]["name"] for p in _running(twin) if p["metadata"]["name"] != victim)
+    with pytest.raises(ApiError) as info:  # the budget has no room for a healthy pod...
+        twin.api.evict("default", healthy, {})
+    assert info.value.code == 429
+    twin.api.evict("default", victim, {})  # ...but the unready one does not count against it
+    assert twin.store.get(PODS, "default", victim)["metadata"]["deletionTimestamp"]
+    assert twin.store.get(PODS, "default", healthy)["metadata"].get("deletionTimestamp") is None
 
 
 def test_a_pod_not_yet_running_is_evicted_without_consulting_the_budget() -> None:
@@ -126,8 +134,15 @@ def test_a_pod_not_yet_running_is_evicted_without_consulting_the_budget() -> Non
     web_with_budget(twin, 3, minAvailable=3)
     twin.api.create(DEPLOYMENTS, "default", deployment("late", 1, labels={"app": "web"}))  # same labels: covered by the PDB
     twin.reconcile()  # created and bound, but the kubelet has not started it
-    pending = next(p for p in twin.store.objects(PODS) if p["status"]["phase"] == "Pending")
-    twin.api.evict("default", pending["metadata"]["name"], {})
+    pending = next(p for p in twin.store.objects(PODS) if p["status"]["phase"] == "Pending")["metadata"]["name"]
+    before = twin.store.get(PDBS, "default", "web")["status"]
+    assert before["disruptionsAllowed"] == 0  # consulting the budget would refuse
+    twin.api.evict("default", pending, {})
+    assert twin.store.get(PODS, "default", pending)["metadata"]["deletionTimestamp"]
+    assert twin.store.get(PDBS, "default", "web")["status"] == before  # nothing spent from the budget
+    with pytest.raises(ApiError) as info:  # a running pod under the same budget is still protected
+        twin.api.evict("default", _running(twin)[0]["metadata"]["name"], {})
+    assert info.value.code == 429
 
 
 def test_a_budget_the_controller_has_not_observed_yet_answers_429_still_processing() -> None:
