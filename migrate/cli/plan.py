@@ -13,8 +13,9 @@ from migrate.atomic import check_output_dir
 from migrate.cli.options import inventory_options
 from migrate.talos.plan import PlanRequest, PlanResult, plan_cluster
 from migrate.talos.report import NOT_JOINABLE
+from migrate.talos.versions import all_versions
 
-TALOS_VERSIONS = ["auto", "1.8", "1.9", "1.10", "1.11", "1.12", "1.13"]
+TALOS_VERSIONS = ["auto", *(v.minor for v in all_versions())]  # one list: mappings/talos/versions.yaml
 VERDICT_STYLE = {"kept": "green", "changed": "yellow", "dropped": "dim", "manual": "bold red"}
 
 

@@ -43,6 +43,7 @@ from migrate.spec import (
     SecretsEncryption,
     to_dict,
 )
+from migrate.talos import multidoc
 from migrate.talos.encryption import carried_encryption
 from migrate.talos.merge import apply_patch, load_documents
 from migrate.talos.secret_items import plan_fingerprints
@@ -109,9 +110,15 @@ CONTROLLER_TYPED_FLAGS = frozenset({"node-cidr-mask-size", "node-cidr-mask-size-
 
 @dataclass(frozen=True)
 class MachineConfig:
-    """One machine's documents after patching, with quick access to the v1alpha1 root."""
+    """One machine's documents after patching, with quick access to the v1alpha1 root.
+
+    Documents in Talos 1.14's form are folded into the v1alpha1 form on the way in (multidoc.fold), so every
+    reader below sees one shape whichever Talos version wrote them."""
 
     documents: tuple[dict, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "documents", tuple(multidoc.fold(list(self.documents))))
 
     @property
     def root(self) -> dict:

@@ -1,7 +1,8 @@
 """ClusterSpec + secrets bundle + Talos version → controlplane.yaml, worker.yaml and one patch per node.
 
 The configs follow the chosen version's contract: v1alpha1 fields up to 1.11, the separate host documents
-from 1.12 (HostnameConfig, ResolverConfig, TimeSyncConfig, Registry*Config), EnvironmentConfig from 1.13.
+from 1.12 (HostnameConfig, ResolverConfig, TimeSyncConfig, Registry*Config), EnvironmentConfig from 1.13,
+and from 1.14 the Kubernetes settings split into Kube*Config documents (multidoc.py).
 Every value the cluster has is written out; nothing is left to a Talos default that differs (DESIGN.md).
 """
 
@@ -15,7 +16,7 @@ import yaml
 
 from migrate.mapping.finding import Finding
 from migrate.spec import ClusterSpec
-from migrate.talos import components, host
+from migrate.talos import components, host, multidoc
 from migrate.talos.encryption import EncryptionOverride, encryption_override
 from migrate.talos.nodes import INSTALL_DISK, node_patch
 from migrate.talos.versions import TalosVersion
@@ -60,6 +61,9 @@ def render(spec: ClusterSpec, bundle: Any, talos: TalosVersion) -> Rendered:
     kubelets, kubelet_findings = components.node_kubelets(spec)
     findings += kubelet_findings
     nodes = {n.name: node_patch(n, talos, kubelets.get(n.name)) for n in spec.nodes}
+    if talos.kubernetes_documents:
+        controlplane, worker = multidoc.split(controlplane), multidoc.split(worker)
+        nodes = {name: multidoc.split(patch, patch=True) for name, patch in nodes.items()}
     return Rendered(controlplane, worker, nodes, findings, enc)
 
 

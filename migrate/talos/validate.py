@@ -18,8 +18,12 @@ from typing import Any
 import jsonschema
 
 from migrate.mapping.restrictions import denied_flags, protected_kubelet_fields
+from migrate.talos import multidoc
 from migrate.talos.versions import TalosVersion
 
+# Talos 1.14 parses `kind: UnattendedInstallConfig`, but its published schema's enum names the kind
+# `UnattendedInstall` (an upstream naming bug): validate the document we write against that branch.
+SCHEMA_KIND_ALIASES = {multidoc.INSTALL_KIND: "UnattendedInstall"}
 SCHEMAS_ENV = "KS2T_TALOS_SCHEMAS"  # a directory of <release>/config.schema.json
 _DEFAULT_SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "talos" / "schemas"
 _ARGS_SECTIONS = {
@@ -62,7 +66,8 @@ def schema_dir() -> Path | None:
 
 def validate(file: str, documents: list[dict[str, Any]], talos: TalosVersion, schemas: Path | None) -> list[Problem]:
     """Every problem with one config file's documents; schema problems only when `schemas` (see schema_dir) is given."""
-    problems = talos_rules(file, documents, talos)
+    # Talos's own rules are written against the v1alpha1 form; 1.14's documents are checked in that form too
+    problems = talos_rules(file, multidoc.fold(documents), talos)
     schema = _schema_path(schemas, talos)
     if schema is not None:
         for doc in documents:
@@ -79,7 +84,7 @@ def talos_rules(file: str, documents: list[dict[str, Any]], talos: TalosVersion)
             problems.append(Problem(file, label, "persist", "deprecated key; the schema rejects it", "talos"))
         if "kind" in doc:
             problems += _string_map(file, label, ("variables",), _get(doc, ("variables",)))
-            if doc["kind"] not in talos.documents and talos.documents:
+            if doc["kind"] not in talos.documents and talos.documents and not talos.kubernetes_documents:
                 problems.append(Problem(file, label, "kind", f"Talos {talos.minor} has no {label} document", "talos"))
             continue
         for path, component in _ARGS_SECTIONS.items():
@@ -151,7 +156,9 @@ def _schema_path(directory: Path | None, talos: TalosVersion) -> Path | None:
 
 def _schema_problems(file: str, doc: dict[str, Any], schema: Path) -> list[Problem]:
     label = doc.get("kind", "v1alpha1")
-    validator = _validator(str(schema), label)
+    if label in SCHEMA_KIND_ALIASES:
+        doc = {**doc, "kind": SCHEMA_KIND_ALIASES[label]}
+    validator = _validator(str(schema), doc.get("kind", "v1alpha1"))
     if validator is None:
         return [Problem(file, label, "kind", "unknown document kind for this Talos version", "schema")]
     return [Problem(file, label, ".".join(str(p) for p in e.absolute_path) or "<root>", e.message, "schema")

@@ -1,4 +1,4 @@
-"""Talos version contracts 1.8–1.13: which Kubernetes each supports and which document kinds it reads.
+"""Talos version contracts 1.8–1.14: which Kubernetes each supports and which document kinds it reads.
 
 The facts live in mappings/talos/versions.yaml; this module only picks and checks.
 """
@@ -23,6 +23,7 @@ class TalosVersion:
     etcd: str  # default etcd image tag, e.g. "v3.6.12"
     extra_args_lists: bool  # extraArgs values may be lists (repeated flags)
     documents: frozenset[str]  # multi-doc kinds this version reads
+    kubernetes_documents: bool = False  # ≥1.14: Kubernetes settings live in Kube*Config documents
     gen_defaults: dict = field(default_factory=dict, compare=False)  # section -> fields gen config adds
 
     def defaults_for(self, section: str) -> dict:
@@ -64,6 +65,7 @@ def all_versions() -> tuple[TalosVersion, ...]:
             etcd=v["etcd"],
             extra_args_lists=bool(v["extra_args_lists"]),
             documents=frozenset(v["documents"]),
+            kubernetes_documents=bool(v.get("kubernetes_documents", False)),
             gen_defaults=v.get("gen_defaults", {}),
         )
         for minor, v in data.items()

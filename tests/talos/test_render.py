@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from migrate.errors import UserError
 from migrate.spec import Component
+from migrate.talos import multidoc
 from migrate.talos.merge import apply_patch, load_documents
 from migrate.talos.read import read_documents
 from migrate.talos.render import render, to_yaml
@@ -54,7 +55,7 @@ def rendered_for(name: str, minor: str, bundle):
 @pytest.mark.parametrize("name, minor", [case for case in matrix() if case[0] in EXPECTED])
 def test_the_clusters_values_are_written_never_talos_defaults(name, minor, bundle):
     services, pods, cluster_dns, domain, proxy_mode, k8s, endpoint = EXPECTED[name]
-    cp = rendered_for(name, minor, bundle).controlplane[0]
+    cp = multidoc.fold(rendered_for(name, minor, bundle).controlplane)[0]  # 1.14's documents read in v1alpha1 form
     network = cp["cluster"]["network"]
     assert network["serviceSubnets"] == services and network["podSubnets"] == pods
     assert network["dnsDomain"] == domain

@@ -7,12 +7,13 @@ import json
 import pytest
 
 from migrate.errors import UserError
+from migrate.talos.validate import SCHEMA_KIND_ALIASES
 from migrate.talos.versions import all_versions, choose
 from tests.conftest import shared_path
 
 
 @pytest.mark.parametrize("kubernetes, expected", [
-    ("1.31.4", "1.13"), ("1.30.4", "1.12"), ("v1.29.5", "1.11"), ("1.26.0", "1.8"), ("1.36.1", "1.13"),
+    ("1.31.4", "1.13"), ("1.30.4", "1.12"), ("v1.29.5", "1.11"), ("1.26.0", "1.8"), ("1.36.1", "1.14"), ("1.37.0", "1.14"),
 ])
 def test_auto_picks_the_newest_talos_that_runs_the_cluster(kubernetes, expected):
     assert choose("auto", kubernetes).minor == expected
@@ -48,8 +49,9 @@ def test_version_facts_agree_with_the_published_schema(talos):
     schema = json.loads(shared_path("talos", "schemas", f"v{talos.release}", "config.schema.json").read_text())
     defs = schema["$defs"]
     kinds = {d["properties"]["kind"]["enum"][0] for d in defs.values() if d.get("properties", {}).get("kind", {}).get("enum")}
-    assert talos.documents <= kinds
-    extra_args = defs["v1alpha1.APIServerConfig"]["properties"]["extraArgs"]
+    assert {SCHEMA_KIND_ALIASES.get(k, k) for k in talos.documents} <= kinds
+    section = "k8s.KubeAPIServerConfigV1Alpha1" if talos.kubernetes_documents else "v1alpha1.APIServerConfig"
+    extra_args = defs[section]["properties"]["extraArgs"]
     accepts_lists = "array" in json.dumps(extra_args.get("additionalProperties", {}))
     assert accepts_lists == talos.extra_args_lists
     machine = defs["v1alpha1.MachineConfig"]["properties"]
