@@ -15,7 +15,6 @@ from migrate.mapping.finding import CHANGED, KEPT, MANUAL
 from migrate.mapping.node_restriction import kubelet_may_set_label
 from migrate.mapping.restrictions import denied_flags, flag_names, protected_kubelet_fields
 from migrate.spec import ClusterSpec
-from migrate.version import minor_of
 
 
 @dataclass(frozen=True)
@@ -24,6 +23,7 @@ class MappingContext:
 
     talos: tuple[int, int] = (1, 13)
     talos_etcd: str = "v3.6.12"  # the etcd image tag the chosen Talos runs
+    etcd_advice: tuple[str, str] | None = None  # (ok|warning|blocker, reason): talos.versions.etcd_step's verdict
     joinable: bool = False  # the bundle comes from the cluster's own PKI
     encryption_carried: bool = False  # the cluster's EncryptionConfiguration is rendered into the configs
     encryption_provider: str | None = None  # what the Talos API servers encrypt with (the carried file's provider)
@@ -119,16 +119,11 @@ def secrets_encryption(value: Any, spec: ClusterSpec, ctx: MappingContext, param
 
 @transform("etcd_version")
 def etcd_version(value: Any, spec: ClusterSpec, ctx: MappingContext, params: dict[str, Any]) -> Outcome:
-    running = minor_of(value)
-    target = minor_of(ctx.talos_etcd)
-    if running is None or target is None or running == target:
-        return Outcome(KEPT, f"Talos runs etcd {ctx.talos_etcd}, the same minor as the cluster.")
-    if running < target:
-        return Outcome(MANUAL, f"The cluster runs etcd {value}, Talos {ctx.talos_etcd}. Upgrade every 3.5 member to "
-                               "≥3.5.26 before the first Talos control plane joins, or pin cluster.etcd.image to the "
-                               "cluster's version.")
-    return Outcome(MANUAL, f"The cluster runs etcd {value}, newer than Talos's {ctx.talos_etcd}; a member cannot be "
-                           "downgraded. Pin cluster.etcd.image to the cluster's version.", "blocker")
+    """The planner decides how Talos members join (talos.versions.etcd_step); this reports its verdict."""
+    severity, reason = ctx.etcd_advice or ("ok", f"Talos runs etcd {ctx.talos_etcd}.")
+    if severity == "ok":
+        return Outcome(KEPT, reason)
+    return Outcome(MANUAL, reason, "blocker" if severity == "blocker" else None)
 
 
 @transform("ntp_servers")

@@ -66,8 +66,10 @@ def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress
     refuse_foreign_files(request)
     bundle = choose_bundle(request, spec.etcd.deployment_type)
     progress(f"rendering Talos {talos.minor} configs for {len(spec.nodes)} nodes")
-    rendered = render(spec, bundle, talos)
+    etcd = versions.etcd_step(_setting_value(resolved, "etcd_version"), talos)
+    rendered = render(spec, bundle, talos, etcd_image_tag=etcd.image_tag)
     ctx = MappingContext(talos=talos.key, talos_etcd=talos.etcd, joinable=bundle.joinable,
+                         etcd_advice=(etcd.severity, etcd.reason),
                          encryption_carried=rendered.encryption.carried,
                          encryption_provider=rendered.encryption.provider)
     findings = evaluate(resolved.settings, spec, ctx)
@@ -108,6 +110,11 @@ def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress
         _write_staged(stage / "report.md", report.to_markdown(data), 0o644)
         os.sync()  # one flush for the whole stage before it replaces DIR (an fsync per patch costs seconds)
     return PlanResult(request.out, talos, bundle.joinable, findings, data, problems, previous)
+
+
+def _setting_value(resolved: ReadCluster, name: str) -> str | None:
+    setting = resolved.settings.get(name)
+    return None if setting is None or setting.value is None else str(setting.value)
 
 
 def _write_staged(path: Path, text: str, mode: int) -> None:

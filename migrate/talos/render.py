@@ -19,7 +19,7 @@ from migrate.spec import ClusterSpec
 from migrate.talos import components, host, multidoc
 from migrate.talos.encryption import EncryptionOverride, encryption_override
 from migrate.talos.nodes import INSTALL_DISK, node_patch
-from migrate.talos.versions import TalosVersion
+from migrate.talos.versions import TalosVersion, images
 
 CONTROLPLANE = "controlplane"
 WORKER = "worker"
@@ -43,13 +43,14 @@ class Rendered:
         return out
 
 
-def render(spec: ClusterSpec, bundle: Any, talos: TalosVersion) -> Rendered:
+def render(spec: ClusterSpec, bundle: Any, talos: TalosVersion, etcd_image_tag: str | None = None) -> Rendered:
+    """`etcd_image_tag`: pin the Talos members' etcd (versions.etcd_step) instead of Talos's default."""
     findings: list[Finding] = []
     enc = encryption_override(spec, bundle)
     findings += enc.findings
     host_part = _host_part(spec, talos)
     findings += host_part.findings
-    cluster_cp, cluster_findings = _cluster(spec, bundle, talos, CONTROLPLANE, enc)
+    cluster_cp, cluster_findings = _cluster(spec, bundle, talos, CONTROLPLANE, enc, etcd_image_tag)
     findings += cluster_findings
     machine_cp, machine_findings = _machine(spec, bundle, talos, CONTROLPLANE, host_part, enc)
     findings += machine_findings
@@ -137,7 +138,7 @@ def _install(talos: TalosVersion) -> dict[str, Any]:
 
 
 def _cluster(spec: ClusterSpec, bundle: Any, talos: TalosVersion, role: str,
-             enc: EncryptionOverride) -> tuple[dict[str, Any], list[Finding]]:
+             enc: EncryptionOverride, etcd_image_tag: str | None = None) -> tuple[dict[str, Any], list[Finding]]:
     endpoint = spec.control_plane.endpoint
     control_plane: dict[str, Any] = {"endpoint": endpoint.url}
     if spec.control_plane.apiserver_port != 6443:
@@ -172,6 +173,8 @@ def _cluster(spec: ClusterSpec, bundle: Any, talos: TalosVersion, role: str,
             cluster[name], found = build(spec)
             findings += found
         cluster["etcd"], found = components.etcd(spec, _pair(bundle.etcd, with_key=True))
+        if etcd_image_tag:
+            cluster["etcd"]["image"] = f"{images()['etcd']}:{etcd_image_tag}"
         findings += found
         cluster["coreDNS"] = {"disabled": True}  # Kubespray's coredns Service stays authoritative
         if any(n.is_control_plane and n.is_worker for n in spec.nodes):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from migrate.errors import UserError
 from migrate.mapping.data import load_mapping
+from migrate.version import minor_of
 from migrate.version import require_minor as minor_key
 
 AUTO = "auto"
@@ -24,6 +25,7 @@ class TalosVersion:
     extra_args_lists: bool  # extraArgs values may be lists (repeated flags)
     documents: frozenset[str]  # multi-doc kinds this version reads
     kubernetes_documents: bool = False  # ≥1.14: Kubernetes settings live in Kube*Config documents
+    etcd_bridge: str | None = None  # an older etcd tag this Talos also runs, pinned while the cluster catches up
     gen_defaults: dict = field(default_factory=dict, compare=False)  # section -> fields gen config adds
 
     def defaults_for(self, section: str) -> dict:
@@ -66,6 +68,7 @@ def all_versions() -> tuple[TalosVersion, ...]:
             extra_args_lists=bool(v["extra_args_lists"]),
             documents=frozenset(v["documents"]),
             kubernetes_documents=bool(v.get("kubernetes_documents", False)),
+            etcd_bridge=v.get("etcd_bridge"),
             gen_defaults=v.get("gen_defaults", {}),
         )
         for minor, v in data.items()
@@ -94,8 +97,58 @@ def choose(requested: str, kubernetes_version: str) -> TalosVersion:
                     f"Talos {v.minor} supports Kubernetes {v.kubernetes_range}, "
                     f"the cluster runs {kubernetes_version}",
                     where="--talos-version",
-                    hint="use --talos-version auto, or a Talos minor whose range contains the cluster's version",
+                    hint=_way_out(v, kubernetes_version, versions),
                 )
             return v
     known = ", ".join(v.minor for v in versions)
     raise UserError(f"unsupported Talos version {requested!r}", where="--talos-version", hint=f"use auto or one of {known}")
+
+
+@dataclass(frozen=True)
+class EtcdStep:
+    """How Talos members join the cluster's etcd: etcd runs mixed only with the adjacent minor."""
+
+    image_tag: str | None  # pin cluster.etcd.image to this tag; None: Talos's own default
+    severity: str  # ok | warning | blocker
+    reason: str
+
+
+def etcd_step(cluster_etcd: str | None, talos: TalosVersion) -> EtcdStep:
+    """The etcd the Talos control planes run beside the cluster's members, and what the operator must do."""
+    running, default = minor_of(cluster_etcd or ""), minor_of(talos.etcd)
+    if running is None or default is None or running == default:
+        return EtcdStep(None, "ok", f"Talos {talos.minor} runs etcd {talos.etcd}, the cluster's minor.")
+    if running > default:
+        return EtcdStep(None, "blocker", f"The cluster runs etcd {cluster_etcd}, newer than Talos {talos.minor}'s "
+                        f"{talos.etcd}; a member cannot be downgraded. Pin cluster.etcd.image to the cluster's version.")
+    if default[1] - running[1] == 1:
+        return EtcdStep(None, "warning", f"The cluster runs etcd {cluster_etcd}, Talos {talos.minor} {talos.etcd} (the "
+                        f"next minor, which may run mixed). Upgrade every {_m(running)} member to its newest patch "
+                        "(≥3.5.26 for 3.5) with Kubespray before the first Talos control plane joins.")
+    bridge = minor_of(talos.etcd_bridge or "")
+    if bridge is not None and bridge[1] - running[1] == 1:
+        return EtcdStep(talos.etcd_bridge, "warning", f"The cluster runs etcd {cluster_etcd}; Talos {talos.minor}'s "
+                        f"default {talos.etcd} cannot join it ({_m(running)} runs mixed only with {_m(bridge)}). The "
+                        f"plan pins cluster.etcd.image to {talos.etcd_bridge}, which Talos {talos.minor} also runs. "
+                        f"Upgrade every {_m(running)} member to its newest patch (≥3.5.26 for 3.5) first; after the "
+                        f"last old member is gone, remove the pin and apply the config to one control plane at a time "
+                        f"(`talosctl apply-config`) to step each member up to {talos.etcd}.")
+    return EtcdStep(None, "blocker", f"The cluster runs etcd {cluster_etcd}; Talos {talos.minor} runs {talos.etcd}"
+                    + (f" (or {talos.etcd_bridge})" if talos.etcd_bridge else "") + ", too far apart to run mixed. "
+                    "Upgrade etcd with Kubespray first (etcd_version, one minor at a time), or target an older Talos.")
+
+
+def _way_out(target: TalosVersion, kubernetes_version: str, versions: tuple[TalosVersion, ...]) -> str:
+    """The newest Talos that runs the cluster as it is, and the Kubespray upgrades that reach the target's range."""
+    fitting = [v for v in versions if v.supports(kubernetes_version)]
+    now = f"--talos-version {fitting[-1].minor} runs Kubernetes {kubernetes_version} today" if fitting else (
+        "no supported Talos runs it today")
+    have, low, high = minor_key(kubernetes_version), minor_key(target.kubernetes_min), minor_key(target.kubernetes_max)
+    if have < low:
+        steps = " → ".join(f"1.{m}" for m in range(have[1] + 1, low[1] + 1))
+        return f"{now}; to target Talos {target.minor}, upgrade Kubernetes with Kubespray first, one minor a step: {steps}"
+    return f"{now}; Talos {target.minor} runs at most Kubernetes {_m(high)} and a cluster cannot be downgraded"
+
+
+def _m(minor: tuple[int, int]) -> str:
+    return f"{minor[0]}.{minor[1]}"

@@ -14,6 +14,7 @@ from migrate.mapping.engine import NO_RULE
 from migrate.mapping.rules import rule_book
 from migrate.mapping.transforms import TRANSFORMS
 from migrate.spec import ControlPlaneEndpoint
+from migrate.talos.versions import all_versions, etcd_step
 from tests.conftest import shared_path
 from tests.talos.plan_fixtures import resolved
 
@@ -133,12 +134,25 @@ def test_encryption_off_removes_the_talos_secret():
     assert "removed" in found["kube_encrypt_secret_data"].reason
 
 
-def test_etcd_minor_step_is_manual():
+@pytest.mark.parametrize("cluster_etcd, talos, verdict, severity, pin", [
+    ("v3.5.16", "1.13", MANUAL, "warning", None),  # 3.5 → 3.6: the next minor runs mixed; patch 3.5 first
+    ("v3.5.16", "1.14", MANUAL, "warning", "v3.6.12"),  # 3.5 → 3.7 cannot mix: pin 1.14 to the 3.6 it also runs
+    ("v3.4.13", "1.14", MANUAL, "blocker", None),  # too far apart: upgrade etcd with Kubespray first
+    ("v3.6.12", "1.13", "kept", "info", None),
+    ("v3.6.12", "1.12", "kept", "info", None),
+    ("v3.5.21", "1.9", "kept", "info", None),
+])
+def test_etcd_versions_join_only_an_adjacent_minor(cluster_etcd, talos, verdict, severity, pin):
     demo = resolved("demo")
-    found = by_name(evaluate(settings(etcd_version="v3.5.16"), demo.spec, MappingContext(talos_etcd="v3.6.12")))
-    assert found["etcd_version"].verdict == MANUAL and "3.5.26" in found["etcd_version"].reason
-    same = by_name(evaluate(settings(etcd_version="v3.5.16"), demo.spec, MappingContext(talos_etcd="v3.5.26")))
-    assert same["etcd_version"].verdict == "kept"
+    version = next(v for v in all_versions() if v.minor == talos)
+    step = etcd_step(cluster_etcd, version)
+    ctx = MappingContext(talos_etcd=version.etcd, etcd_advice=(step.severity, step.reason))
+    found = by_name(evaluate(settings(etcd_version=cluster_etcd), demo.spec, ctx))["etcd_version"]
+    assert (found.verdict, found.severity, step.image_tag) == (verdict, severity, pin)
+    if severity == "blocker":
+        assert "Upgrade etcd with Kubespray first" in found.reason
+    elif pin:
+        assert "3.5.26" in found.reason and "remove the pin" in found.reason
 
 
 def test_restricted_worker_labels_are_manual():

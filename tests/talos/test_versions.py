@@ -58,3 +58,19 @@ def test_version_facts_agree_with_the_published_schema(talos):
     # a kind listed here replaced a v1alpha1 field that this version's schema no longer offers, or offers as deprecated
     assert ("time" in machine) == (not talos.has("TimeSyncConfig"))
     assert ("env" in machine) == (not talos.has("EnvironmentConfig"))
+
+
+@pytest.mark.parametrize("kubernetes, talos, says", [
+    ("1.31.4", "1.14", ["--talos-version 1.13 runs Kubernetes 1.31.4", "one minor a step: 1.32"]),
+    ("1.25.0", "1.14", ["no supported Talos runs it today", "1.26 → 1.27 → 1.28 → 1.29 → 1.30 → 1.31 → 1.32"]),
+    ("1.37.1", "1.12", ["--talos-version 1.14 runs Kubernetes 1.37.1", "cannot be downgraded"]),
+])
+def test_a_target_outside_the_range_names_the_way_out(kubernetes, talos, says):
+    with pytest.raises(UserError) as caught:
+        choose(talos, kubernetes)
+    assert all(s in caught.value.hint for s in says), caught.value.hint
+
+
+def test_the_newest_talos_is_the_auto_target_and_splits_kubernetes_settings():
+    newest = all_versions()[-1]
+    assert newest.minor == "1.14" and newest.kubernetes_documents and choose("auto", "1.33.5") == newest
