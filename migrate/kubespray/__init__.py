@@ -65,7 +65,7 @@ def load_cluster(
     return ResolvedCluster(
         spec=spec,
         settings=settings,
-        release=defaults.release.name,
+        release=defaults.release.label,
         release_reason=reason,
         sources=inventory.sources,
         groups=inventory.groups,
@@ -85,7 +85,7 @@ def _choose_defaults(inventory: LoadedInventory, reference: str, version: str | 
         return defaults, f"Kubespray {defaults.release.name} defaults read from {checkout}"
     if version:
         release = release_named(version)
-        return bundled(release), f"Kubespray {release.name} (from --kubespray-version)"
+        return bundled(release), f"Kubespray {release.label} (from --kubespray-version)"
     raw = inventory.host_vars[reference].get("kube_version")
     if (raw is None or "{{" in str(raw)) and inventory.legacy_names:
         oldest = RELEASES[0]

@@ -39,13 +39,15 @@ class KubesprayDefaults:
     source: str  # where they were read from, for provenance
 
     def origin(self, name: str) -> str:
-        return f"Kubespray {self.release.name} default ({self.source})"
+        return f"Kubespray {self.release.label} default ({self.source})"
 
 
 def bundled(release: Release) -> KubesprayDefaults:
     """The defaults shipped with this tool for a Kubespray release."""
     data = _load_bundled(release.name)
     defaults = {**other_role_defaults(release), **data["defaults"]}
+    if release.patch:  # the minor's role, with what that patch release deployed by default
+        defaults.update(kube_version=f"v{release.default_kube}", etcd_version=f"v{release.default_etcd}")
     return KubesprayDefaults(release, defaults, data["vars"], f"mappings/kubespray/{release.name}.yaml")
 
 

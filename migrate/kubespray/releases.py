@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from migrate.errors import UserError
+from migrate.mapping.data import load_mapping
 from migrate.version import minor_of
 
 
@@ -14,10 +15,17 @@ from migrate.version import minor_of
 class Release:
     minor: int  # the x of Kubespray 2.x
     default_kube: str  # the Kubernetes version that release deploys by default
+    patch: str = ""  # "2.23.1" when known to the patch: its own kube/etcd defaults (mappings/kubespray/patches.yaml)
+    default_etcd: str = ""
 
     @property
     def name(self) -> str:
+        """The minor whose defaults role is bundled (mappings/kubespray/v2.X.yaml)."""
         return f"v2.{self.minor}"
+
+    @property
+    def label(self) -> str:
+        return f"v{self.patch}" if self.patch else self.name
 
     def at_least(self, name: str) -> bool:
         return self.minor >= release_named(name).minor
@@ -36,11 +44,25 @@ _BY_MINOR = {r.minor: r for r in RELEASES}
 _RELEASE_TEXT = re.compile(r"^v?2\.(\d+)(\.\d+)?([-+].*)?$")
 
 
+def patches() -> dict[str, dict[str, str]]:
+    """Every tag's default kube_version and etcd_version: {"2.23.1": {"kube": "1.27.7", "etcd": "3.5.9"}}."""
+    return dict(load_mapping("kubespray", "patches.yaml")["patches"])
+
+
 def release_named(text: str) -> Release:
-    """'2.27', 'v2.27.1', 'v2.20.0-106-g4751089' -> that release; anything else is refused."""
+    """'2.27', 'v2.27.1', 'v2.20.0-106-g4751089' -> that release (to the patch when given); anything else is refused."""
     m = _RELEASE_TEXT.match(str(text).strip())
     if m and int(m.group(1)) in _BY_MINOR:
-        return _BY_MINOR[int(m.group(1))]
+        release = _BY_MINOR[int(m.group(1))]
+        if not m.group(2):
+            return release
+        tag = f"2.{m.group(1)}{m.group(2)}"
+        known = patches()
+        if tag not in known:
+            same = ", ".join(t for t in known if t.startswith(f"2.{m.group(1)}."))
+            raise UserError(f"unknown Kubespray patch release {text!r}", where="--kubespray-version",
+                            hint=f"releases of 2.{m.group(1)} this tool knows: {same}; or give the minor (2.{m.group(1)})")
+        return Release(release.minor, known[tag]["kube"], tag, known[tag]["etcd"])
     known = f"{RELEASES[0].name[1:]} to {RELEASES[-1].name[1:]}"
     raise UserError(
         f"unknown Kubespray release {text!r}: this tool knows releases {known}",
@@ -50,8 +72,13 @@ def release_named(text: str) -> Release:
 
 
 def release_for_kube_version(kube_version: str) -> tuple[Release, str]:
-    """The release whose default Kubernetes minor is the cluster's, with a sentence saying so."""
+    """The release whose default Kubernetes minor is the cluster's, with a sentence saying so and how sure it is."""
     minor = minor_of(kube_version)
+    exact_patch = [tag for tag, v in patches().items() if v["kube"] == kube_version.strip().lstrip("v")]
+    if exact_patch:
+        release = release_named(exact_patch[-1])
+        return release, (f"Kubespray release inferred from kube_version {kube_version} (likely): it is the default of "
+                         f"{', '.join('v' + t for t in exact_patch)}; pass --kubespray-version to be exact")
     if minor is None:
         latest = RELEASES[-1]
         return latest, f"no usable kube_version in the inventory; assuming the newest known release {latest.name}"

@@ -22,7 +22,7 @@ def test_json_output_is_the_spec_and_the_settings():
     data = json.loads(result.stdout)
     assert data["spec"]["network"]["service_subnets"] == ["10.233.0.0/18"]
     assert data["settings"]["kube_proxy_mode"]["value"] == "ipvs"
-    assert data["kubespray_release"] == "v2.27"
+    assert data["kubespray_release"] == "v2.27.0"
     assert set(data["groups"]["kube_control_plane"]) == {"cp1", "cp2", "cp3"}
 
 
