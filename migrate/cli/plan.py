@@ -70,6 +70,10 @@ def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path |
         resolved = load_cluster(list(inventory), kubespray_version, kubespray_dir, vault_password_file)
         result = plan_cluster(resolved, request, progress=lambda message: status.update(f"{message}…"))
     enter_plan(out, [(node["name"], node["role"]) for node in result.report["nodes"]])  # every host, `active`
+    from migrate.migration import plan_file
+
+    if not (out / plan_file.FILE).exists():  # an edited migration.yaml was carried over the re-plan, kept as it is
+        plan_file.write(out, plan_file.default_plan(result.report))
     for warning in result.report["warnings"]:
         ui.warn(warning)
     if fmt == "json":

@@ -151,6 +151,21 @@ class RawLister(Protocol):
     def list_raw(self, group: str, version: str, plural: str, namespace: str | None = None) -> list[dict[str, Any]]: ...
 
 
+@dataclass(frozen=True)
+class Lease:
+    """A coordination.k8s.io Lease: who holds it, until when (renew time + duration), and its resourceVersion."""
+
+    namespace: str
+    name: str
+    holder: str
+    duration_seconds: int
+    renew_time: float  # epoch seconds
+    resource_version: str = ""
+
+    def expired(self, now: float) -> bool:
+        return not self.holder or now > self.renew_time + self.duration_seconds
+
+
 @runtime_checkable
 class Cluster(Protocol):
     """What the migration asks of a Kubernetes API. Missing objects read as None, not as errors."""
@@ -186,3 +201,8 @@ class Cluster(Protocol):
     def record_event(
         self, namespace: str, involved: Node | Pod, reason: str, message: str, type_: str = "Normal"
     ) -> None: ...
+
+    # a Lease is written only against the resourceVersion read: None means another writer won (409/exists)
+    def get_lease(self, namespace: str, name: str) -> Lease | None: ...
+    def create_lease(self, lease: Lease) -> Lease | None: ...
+    def update_lease(self, lease: Lease) -> Lease | None: ...

@@ -26,6 +26,7 @@ from migrate.cluster.base import (
     DisruptionBudget,
     EvictionOutcome,
     EvictionResult,
+    Lease,
     Node,
     Pod,
     Taint,
@@ -34,6 +35,8 @@ from migrate.cluster.objects import (
     bootstrap_token_from,
     bootstrap_token_secret,
     configmap_from,
+    lease_body,
+    lease_from,
     node_from,
     pdb_from,
     pod_from,
@@ -72,13 +75,14 @@ class KubeCluster:
         self.core = client.CoreV1Api(self.api_client)
         self.apps = client.AppsV1Api(self.api_client)
         self.policy = client.PolicyV1Api(self.api_client)
+        self.coordination = client.CoordinationV1Api(self.api_client)
 
     def close(self) -> None:
         self.api_client.close()
 
     # --- transport -----------------------------------------------------------------------------
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, missing_ok: bool = False, gone_ok: bool = False,
-              **kwargs: Any) -> Any:
+              conflict_ok: bool = False, **kwargs: Any) -> Any:
         """One API call as JSON, retried on 5xx, 429 and broken connections with capped exponential backoff."""
         kwargs.setdefault("_preload_content", False)
         kwargs.setdefault("_request_timeout", self.timeout)
@@ -91,7 +95,8 @@ class KubeCluster:
             except ApiException as exc:
                 if exc.status == 0:  # the client's wrapping of a TLS failure: no answer was ever received
                     raise self._unreachable(what, exc) from None
-                if (exc.status == 404 and missing_ok) or (exc.status == 410 and gone_ok):
+                if (exc.status == 404 and missing_ok) or (exc.status == 410 and gone_ok) or (
+                        exc.status == 409 and conflict_ok):
                     return None
                 if exc.status not in RETRYABLE or attempt == self.attempts:
                     raise self._user_error(what, exc) from None
@@ -270,6 +275,22 @@ class KubeCluster:
         self._call(f"event for {kind.lower()} {involved.name}", self.core.create_namespaced_event, namespace, event)
 
     # --- raw reads for snapshots ---------------------------------------------------------------
+    # --- leases: the migration's lock ------------------------------------------------------------
+    def get_lease(self, namespace: str, name: str) -> Lease | None:
+        obj = self._call(f"lease {namespace}/{name}", self.coordination.read_namespaced_lease, name, namespace,
+                         missing_ok=True)
+        return lease_from(obj) if obj else None
+
+    def create_lease(self, lease: Lease) -> Lease | None:
+        obj = self._call(f"lease {lease.namespace}/{lease.name}", self.coordination.create_namespaced_lease,
+                         lease.namespace, lease_body(lease), conflict_ok=True)
+        return lease_from(obj) if obj else None
+
+    def update_lease(self, lease: Lease) -> Lease | None:
+        obj = self._call(f"lease {lease.namespace}/{lease.name}", self.coordination.replace_namespaced_lease,
+                         lease.name, lease.namespace, lease_body(lease), conflict_ok=True, missing_ok=True)
+        return lease_from(obj) if obj else None
+
     def server_version(self) -> str:
         version: str = self._call("GET /version", client.VersionApi(self.api_client).get_code).get("gitVersion", "")
         return version

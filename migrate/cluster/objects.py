@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 
+from migrate.clock import parse_rfc3339
 from migrate.cluster.base import (
     MIRROR_ANNOTATION,
     BootstrapToken,
     Condition,
     ConfigMap,
     DisruptionBudget,
+    Lease,
     Node,
     OwnerRef,
     Pod,
@@ -88,3 +91,21 @@ def bootstrap_token_from(obj: dict[str, Any]) -> BootstrapToken:
     return BootstrapToken(token_id=data.get("token-id", ""), secret=data.get("token-secret", ""),
                           expiration=data.get("expiration"), description=data.get("description", ""),
                           groups=tuple(g for g in data.get("auth-extra-groups", "").split(",") if g))
+
+
+def lease_from(obj: dict[str, Any]) -> Lease:
+    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+    renew = spec.get("renewTime") or spec.get("acquireTime")
+    return Lease(namespace=meta.get("namespace", ""), name=meta.get("name", ""), holder=spec.get("holderIdentity") or "",
+                 duration_seconds=int(spec.get("leaseDurationSeconds") or 0),
+                 renew_time=parse_rfc3339(renew) if renew else 0.0, resource_version=meta.get("resourceVersion", ""))
+
+
+def lease_body(lease: Lease) -> dict[str, Any]:
+    """MicroTime fields carry microseconds, as the API server requires for renewTime/acquireTime."""
+    when = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(lease.renew_time)) + f".{int(lease.renew_time % 1 * 1e6):06d}Z"
+    meta: dict[str, Any] = {"name": lease.name, "namespace": lease.namespace}
+    if lease.resource_version:
+        meta["resourceVersion"] = lease.resource_version
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta,
+            "spec": {"holderIdentity": lease.holder, "leaseDurationSeconds": lease.duration_seconds, "renewTime": when}}

@@ -2,6 +2,7 @@
 
 Members are matched to hosts by peer URL, never by name: Kubespray names them etcd1..N, Talos after the node.
 """
+# exercised by tests/migration/test_engine.py (members matched by peer URL) and tests/etcd/test_quorum.py
 
 from __future__ import annotations
 

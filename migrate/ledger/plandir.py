@@ -15,6 +15,8 @@ from migrate.ledger.store import Ledger
 
 # the database and what SQLite (and the busy note) keep beside it
 LEDGER_FILES = (LEDGER_FILE, f"{LEDGER_FILE}-wal", f"{LEDGER_FILE}-shm", f"{LEDGER_FILE}-holder")
+# what a person or a run owns in a plan directory: a re-plan carries it over instead of replacing it
+CARRIED_FILES = (*LEDGER_FILES, "migration.yaml")
 
 
 def transit_dir(plan_dir: Path) -> Path:
@@ -34,7 +36,7 @@ def kept_across_replan(plan_dir: Path, *, replacing: bool = False) -> Iterator[N
     if transit.exists():
         raise LedgerError("an earlier `plan` run stopped while it carried the ledger aside", where=str(transit),
                           hint=f"move the ledger.db* files in it back into {plan_dir}/, remove it, then repeat")
-    present = [n for n in LEDGER_FILES if (plan_dir / n).exists()]
+    present = [n for n in CARRIED_FILES if (plan_dir / n).exists()]
     if not present:
         yield
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +37,12 @@ class TwinServer(ThreadingHTTPServer):
         self.token = token  # when set, requests must carry it as a bearer token (401 otherwise)
         self.stopping = threading.Event()
         self.faults: list[int] = []  # HTTP codes the next requests fail with: rehearse flaky API servers
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (keep-alive closed at exit) is not an error worth a traceback on stderr."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
 
     def fail_next(self, *codes: int) -> None:
         with self.twin.store.lock:

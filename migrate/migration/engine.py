@@ -1,0 +1,282 @@
+"""The run loop: wave after wave, every host through its steps, each step journalled in the ledger.
+
+A step records its intent before it acts and its outcome after; a resumed run skips steps that finished,
+and for one that did not it checks the postcondition first (cordoned already? node already gone?) before
+acting again — kubectl's UpdateIfRequired, for every step. The order itself is the safety: a node is
+deleted only after its drain finished and its workloads run elsewhere, and an etcd member is removed only
+when its replacement is promoted and the projected quorum holds.
+"""
+# exercised by tests/migration/test_engine.py and tests/migration/test_resume.py
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from migrate.clock import Clock
+from migrate.cluster.base import Cluster
+from migrate.errors import UserError
+from migrate.etcd.membership import EtcdMembership, member_for_peer
+from migrate.etcd.quorum import projected_quorum
+from migrate.ledger import HostState, Ledger
+from migrate.migration.drain import drain_nodes, plan_drain
+from migrate.migration.filters import EVICT, DrainOptions
+from migrate.migration.lock import MigrationLock
+from migrate.migration.plan_file import HostMove, MigrationPlan
+
+STEPS = ("provision", "cordon", "drain", "verify", "etcd", "delete-node", "decommission")
+STATE_AFTER: dict[str, HostState] = {"provision": HostState.REPLACEMENT_READY, "cordon": HostState.CORDONED,
+                                     "drain": HostState.DRAINED, "delete-node": HostState.REMOVED,
+                                     "decommission": HostState.DECOMMISSIONED}
+POLL = 2.0  # seconds between looks at the cluster while waiting
+
+
+class Hands(Protocol):
+    """What starts a replacement and retires an old host: hooks on a real run, the twin in a rehearsal."""
+
+    def provision(self, move: HostMove) -> Mapping[str, Any]: ...
+    def decommission(self, move: HostMove) -> Mapping[str, Any]: ...
+
+
+class Stopped(UserError):
+    """Asked to stop (SIGINT/SIGTERM): the current step finished, the lock was released."""
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # step-started | step-done | step-skipped | step-failed | evicted | blocked | waiting | wave
+    host: str
+    step: str = ""
+    detail: str = ""
+    at: float = 0.0
+
+
+OnEvent = Callable[[Event], None]
+
+
+class Migration:
+    def __init__(self, plan: MigrationPlan, cluster: Cluster, ledger: Ledger, hands: Hands, clock: Clock, *,
+                 run_id: str, lock: MigrationLock, etcd: EtcdMembership | None = None,
+                 drain: DrainOptions | None = None, on_event: OnEvent = lambda e: None) -> None:
+        self.plan, self.cluster, self.ledger, self.hands, self.clock = plan, cluster, ledger, hands, clock
+        self.run_id, self.lock, self.etcd, self.on_event = run_id, lock, etcd, on_event
+        self.drain_opts = drain or DrainOptions(timeout=plan.drain_timeout)
+        self.stop_requested = False
+
+    # --- the loop --------------------------------------------------------------------------------------------
+    def run(self, only: Sequence[str] = ()) -> None:
+        self.lock.acquire()
+        try:
+            for number, wave in enumerate(self.plan.waves(), start=1):
+                moves = [m for m in wave if (not only or m.host in only) and not self._finished(m.host)]
+                if moves:
+                    self._emit("wave", ",".join(m.host for m in moves), detail=f"wave {number}")
+                    self._wave(moves)
+        finally:
+            self.lock.release()
+
+    def _wave(self, moves: list[HostMove]) -> None:
+        for step in STEPS:
+            if step == "drain":
+                self._drain(moves)
+                continue
+            for move in moves:
+                self._step(move, step)
+
+    def _step(self, move: HostMove, step: str) -> None:
+        if self._done(move.host, step):
+            return
+        if self.stop_requested:
+            raise Stopped("stopped on request before the next step", where=f"host {move.host}",
+                          hint="run the same command again to go on from here")
+        self.lock.renew_if_due()
+        action, holds = self._actions(move, step)
+        self._journal(move.host, step, action, holds)
+
+    def _journal(self, host: str, step: str, action: Callable[[], Mapping[str, Any]],
+                 holds: Callable[[], bool] | None, intent: Mapping[str, Any] | None = None) -> None:
+        for unfinished in (s for s in self.ledger.steps(host) if s.step == step and s.finished_at is None):
+            self.ledger.finish_step(unfinished.id, "failed", {"interrupted": True})  # a crash left it open
+        evidence: Mapping[str, Any] = {}
+        if holds is not None and holds():
+            sid = self.ledger.begin_step(host, step, run_id=self.run_id, intent={"resumed": True})
+            self.ledger.finish_step(sid, "ok", {"postcondition": "already held"})
+            self._emit("step-skipped", host, step, "postcondition already held")
+        else:
+            sid = self.ledger.begin_step(host, step, run_id=self.run_id, intent=intent or {"step": step})
+            self._emit("step-started", host, step)
+            try:
+                evidence = action()
+            except Exception as exc:
+                self.ledger.finish_step(sid, "failed", {"error": str(exc)})
+                self.ledger.transition(host, HostState.FAILED, run_id=self.run_id, step=step, outcome="failed",
+                                       evidence={"error": str(exc)})
+                self._emit("step-failed", host, step, str(exc))
+                raise
+            self.ledger.finish_step(sid, "ok", evidence)
+            self._emit("step-done", host, step)
+        after = None if evidence.get("by_hand") else STATE_AFTER.get(step)  # no hook: a person retires the host
+        if after is not None and self.ledger.host(host).state != after:
+            if after == HostState.DECOMMISSIONED and self.ledger.host(host).state != HostState.DECOMMISSIONING:
+                self.ledger.transition(host, HostState.DECOMMISSIONING, run_id=self.run_id, step=step)
+            self.ledger.transition(host, after, run_id=self.run_id, step=step)
+
+    def _done(self, host: str, step: str) -> bool:
+        return any(s.step == step and s.outcome == "ok" for s in self.ledger.steps(host))
+
+    def _finished(self, host: str) -> bool:
+        return self.ledger.host(host).state in (HostState.DECOMMISSIONED, HostState.RETIRED)
+
+    # --- the steps -------------------------------------------------------------------------------------------
+    def _actions(self, move: HostMove, step: str) -> tuple[Callable[[], Mapping[str, Any]], Callable[[], bool] | None]:
+        node = self.cluster.get_node
+        table: dict[str, tuple[Callable[[], Mapping[str, Any]], Callable[[], bool] | None]] = {
+            "provision": (lambda: self._provision(move), lambda: _ready(node(move.replacement))),
+            "cordon": (lambda: _evidence(self.cluster.cordon(move.host).unschedulable, "unschedulable"),
+                       lambda: (n := node(move.host)) is None or n.unschedulable),
+            "verify": (lambda: self._verify(move), None),
+            "etcd": (lambda: self._etcd(move), self._etcd_done(move)),
+            "delete-node": (lambda: self._delete_node(move), lambda: node(move.host) is None),
+            "decommission": (lambda: dict(self.hands.decommission(move)), None),
+        }
+        return table[step]
+
+    def _provision(self, move: HostMove) -> Mapping[str, Any]:
+        evidence = dict(self.hands.provision(move))
+        deadline = self.clock.now() + self.plan.drain_timeout
+        while not _ready(self.cluster.get_node(move.replacement)):
+            if self.clock.now() >= deadline:
+                raise UserError(f"replacement node {move.replacement} did not become Ready", where=f"host {move.host}",
+                                hint="check the provision hook and the new machine's `talosctl dmesg`")
+            self._emit("waiting", move.host, "provision", f"{move.replacement} not Ready yet")
+            self.clock.sleep(POLL)
+        return {**evidence, "replacement": move.replacement}
+
+    def _drain(self, moves: list[HostMove]) -> None:
+        todo = [m for m in moves if not self._done(m.host, "drain")]
+        if not todo:
+            return
+        if self.stop_requested:
+            raise Stopped("stopped on request before the drain", hint="run the same command again to go on")
+        self.lock.renew_if_due()
+        names = [m.host for m in todo]
+        # what "Ready again" means is taken before the first eviction and kept in the intent, so a drain resumed
+        # half-way still waits for every replica the workloads had, not for what was left when it crashed
+        earlier = [s.intent["ready_before"] for s in self.ledger.steps(todo[0].host)
+                   if s.step == "drain" and "ready_before" in s.intent]
+        ready_before = earlier[0] if earlier else self._owners_ready(names)
+
+        def drain() -> Mapping[str, Any]:
+            result = drain_nodes(self.cluster, names, self.drain_opts, self.clock,
+                                 lambda what, detail: self._drain_event(",".join(names), what, detail))
+            return {"nodes": names, "evicted": result.evicted, "skipped": result.skipped,
+                    "eviction_attempts": result.attempts, "ready_before": ready_before}
+
+        # one drain for the wave, journalled on its first host; every host of the wave moves to drained with it
+        head, rest = todo[0], todo[1:]
+        try:
+            self._journal(head.host, "drain", drain, None, intent={"nodes": names, "ready_before": ready_before})
+        except Exception as exc:
+            for move in rest:  # the wave drained together, so it failed together: every node stays cordoned
+                self.ledger.transition(move.host, HostState.FAILED, run_id=self.run_id, step="drain",
+                                       outcome="failed", evidence={"error": str(exc), "drained_with": head.host})
+            raise
+        for move in rest:
+            self._journal(move.host, "drain", lambda: {"drained_with": head.host}, None)
+
+    def _drain_event(self, hosts: str, what: str, detail: str) -> None:
+        self.lock.renew_if_due()  # a long drain keeps the lock
+        self._emit(what, hosts, "drain", detail)
+
+    def _owners_ready(self, nodes: Sequence[str]) -> dict[str, int]:
+        """Ready pods per controller, cluster-wide, for the controllers whose pods the drain will evict."""
+
+        owners = {v.pod.owner.uid for v in plan_drain(self.cluster, nodes, self.drain_opts)
+                  if v.action == EVICT and v.pod.owner is not None}
+        counts = dict.fromkeys(owners, 0)
+        for pod in self.cluster.list_pods():
+            if pod.owner is not None and pod.owner.uid in counts and pod.ready:
+                counts[pod.owner.uid] += 1
+        return counts
+
+    def _verify(self, move: HostMove) -> Mapping[str, Any]:
+        """Every controller whose pods were evicted has as many Ready pods again, none on a drained node."""
+        wanted = self._wanted_ready(move.host)
+        deadline = self.clock.now() + self.plan.drain_timeout
+        while True:
+            short = self._short(wanted)
+            if not short:
+                return {"controllers_ready": len(wanted)}
+            if self.clock.now() >= deadline:
+                raise UserError(f"{len(short)} workload(s) did not get their Ready replicas back after the drain",
+                                where=f"host {move.host}", hint="the node stays cordoned and is not deleted; check "
+                                "capacity, taints and affinity of the remaining nodes")
+            self._emit("waiting", move.host, "verify", f"{len(short)} workload(s) not Ready elsewhere yet")
+            self.clock.sleep(POLL)
+
+    def _wanted_ready(self, host: str) -> dict[str, int]:
+        for record in self.ledger.steps(host):
+            if record.step == "drain" and record.outcome == "ok":
+                head = record.evidence.get("drained_with")
+                if head:
+                    return self._wanted_ready(str(head))
+                return {str(k): int(v) for k, v in (record.evidence.get("ready_before") or {}).items()}
+        return {}
+
+    def _short(self, wanted: Mapping[str, int]) -> list[str]:
+        if not wanted:
+            return []
+        drained = {n.name for n in self.cluster.list_nodes() if n.unschedulable}
+        ready = dict.fromkeys(wanted, 0)
+        for pod in self.cluster.list_pods():
+            if pod.owner is not None and pod.owner.uid in ready and pod.ready and pod.node_name not in drained:
+                ready[pod.owner.uid] += 1
+        return [uid for uid, n in wanted.items() if ready[uid] < n]
+
+    def _etcd(self, move: HostMove) -> Mapping[str, Any]:
+        if not move.is_control_plane or self.etcd is None or not move.address:
+            return {"etcd": "not an etcd member here"}
+        etcd = self.etcd
+        before = etcd.members()
+        old = member_for_peer(before, move.address)
+        if old is None:
+            return {"etcd": "no member at this address"}
+        address = move.replacement_address or ""
+        peer = f"https://[{address}]:2380" if ":" in address else f"https://{address}:2380"
+        new = etcd.wait_promoted(peer, timeout=self.plan.drain_timeout)
+        leader = etcd.leader()
+        if leader is not None and leader.id == old.id:
+            etcd.move_leader(new.id)
+        verdict = projected_quorum(etcd.members(), etcd.health(), leaving=old.id, newest=new.id)
+        if not verdict.holds:
+            raise UserError(f"removing etcd member {old.name} ({old.hex_id}) would risk quorum: {verdict.reason}",
+                            where=f"host {move.host}", hint="bring the unhealthy members back first; nothing was removed")
+        snapshot = etcd.snapshot(f"before removing {old.name}")
+        etcd.remove_member(old.id)
+        return {"removed": {"name": old.name, "id": old.hex_id}, "promoted": new.hex_id,
+                "members_before": [m.name or m.hex_id for m in before],
+                "members_after": [m.name or m.hex_id for m in etcd.members()],
+                "snapshot": {"path": snapshot.path, "sha256": snapshot.sha256}, "quorum": verdict.reason}
+
+    def _etcd_done(self, move: HostMove) -> Callable[[], bool] | None:
+        if not move.is_control_plane or self.etcd is None or not move.address:
+            return None
+        etcd, address = self.etcd, move.address
+        return lambda: member_for_peer(etcd.members(), address) is None
+
+    def _delete_node(self, move: HostMove) -> Mapping[str, Any]:
+        if not self._done(move.host, "drain") or not self._done(move.host, "verify"):
+            raise UserError("refusing to delete a node whose drain did not finish", where=f"host {move.host}")
+        return {"deleted": self.cluster.delete_node(move.host)}
+
+    def _emit(self, kind: str, host: str, step: str = "", detail: str = "") -> None:
+        self.on_event(Event(kind, host, step, detail, self.clock.now()))
+
+
+def _ready(node: Any) -> bool:
+    return node is not None and bool(node.ready)
+
+
+def _evidence(value: Any, name: str) -> Mapping[str, Any]:
+    return {name: value}

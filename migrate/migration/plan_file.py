@@ -1,0 +1,231 @@
+"""migration.yaml: for each old host its role, its replacement, its wave and its hooks — written by `plan`,
+edited by people, validated field by field before anything touches a cluster.
+
+Control planes come first, one per wave (etcd and the API can lose one member at a time); workers follow in
+waves of at most `max_unavailable` nodes, grouped by zone (topology.kubernetes.io/zone) when nodes carry it.
+"""
+# exercised by tests/migration/test_plan_file.py
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from migrate.atomic import write_file
+from migrate.errors import UserError
+
+FILE = "migration.yaml"
+STRATEGIES = ("surge", "in-place")  # surge: the replacement joins before the old node is cordoned
+ROLES = ("controlplane", "worker")
+_NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_DURATION = re.compile(r"^(\d+)(s|m|h)$")
+
+
+@dataclass(frozen=True)
+class Hook:
+    """A command (argv) or an Ansible playbook (run through ansible-runner) with its extra variables."""
+
+    command: tuple[str, ...] = ()
+    playbook: str | None = None
+    extravars: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.playbook:
+            return {"playbook": self.playbook, **({"extravars": dict(self.extravars)} if self.extravars else {})}
+        return {"command": list(self.command)}
+
+
+@dataclass(frozen=True)
+class HostMove:
+    host: str  # the old node's name
+    role: str
+    address: str | None
+    wave: int
+    replacement: str  # the Talos node's name (the host's own name for in-place)
+    replacement_address: str | None = None
+    provision: Hook | None = None
+    decommission: Hook | None = None
+
+    @property
+    def is_control_plane(self) -> bool:
+        return self.role == "controlplane"
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    cluster: str
+    strategy: str
+    max_unavailable: int
+    drain_timeout: float  # seconds
+    hosts: tuple[HostMove, ...]
+
+    def waves(self) -> list[list[HostMove]]:
+        by_wave: dict[int, list[HostMove]] = {}
+        for move in self.hosts:
+            by_wave.setdefault(move.wave, []).append(move)
+        return [by_wave[w] for w in sorted(by_wave)]
+
+    def host(self, name: str) -> HostMove:
+        for move in self.hosts:
+            if move.host == name:
+                return move
+        raise UserError(f"no host {name!r} in {FILE}", hint=f"hosts: {', '.join(m.host for m in self.hosts)}")
+
+
+def default_plan(report: Mapping[str, Any], *, max_unavailable: int = 1, strategy: str = "surge",
+                 zones: Mapping[str, str] | None = None) -> MigrationPlan:
+    """From a plan's report.json: control planes one per wave, then workers by zone in waves of the budget."""
+    nodes = list(report.get("nodes") or [])
+    cps = [n for n in nodes if n.get("role") == "controlplane"]
+    workers = sorted((n for n in nodes if n.get("role") != "controlplane"),
+                     key=lambda n: ((zones or {}).get(n["name"], ""), n["name"]))
+    moves = [_move(n, wave, strategy) for wave, n in enumerate(cps, start=1)]
+    wave, zone, size = len(cps), None, max_unavailable
+    for n in workers:
+        here = (zones or {}).get(n["name"], "")
+        if size >= max_unavailable or here != zone:
+            wave, zone, size = wave + 1, here, 0
+        moves.append(_move(n, wave, strategy))
+        size += 1
+    return MigrationPlan(str(report.get("cluster") or ""), strategy, max_unavailable, 600.0, tuple(moves))
+
+
+def _move(node: Mapping[str, Any], wave: int, strategy: str) -> HostMove:
+    name = str(node["name"])
+    role = "controlplane" if node.get("role") == "controlplane" else "worker"
+    replacement = name if strategy == "in-place" else f"{name}-talos"
+    return HostMove(name, role, node.get("ip"), wave, replacement)
+
+
+def to_yaml(plan: MigrationPlan) -> str:
+    head = ("# kubespray2talos migration: one entry per old host. Edit the replacements (name/address of each new Talos\n"
+            "# node) and hooks before `kubespray2talos migrate`; `--dry-run` shows what a run would do.\n")
+    hosts = []
+    for m in plan.hosts:
+        entry: dict[str, Any] = {"host": m.host, "role": m.role, "address": m.address, "wave": m.wave,
+                                 "replacement": {"name": m.replacement, "address": m.replacement_address}}
+        for hook_name in ("provision", "decommission"):
+            hook = getattr(m, hook_name)
+            if hook is not None:
+                entry[hook_name] = hook.to_dict()
+        hosts.append(entry)
+    body = {"cluster": plan.cluster, "strategy": plan.strategy, "max_unavailable": plan.max_unavailable,
+            "drain_timeout": f"{int(plan.drain_timeout)}s", "hosts": hosts}
+    return head + yaml.safe_dump(body, sort_keys=False, width=120)
+
+
+def write(plan_dir: Path, plan: MigrationPlan) -> Path:
+    path = Path(plan_dir) / FILE
+    write_file(path, to_yaml(plan), mode=0o644)
+    return path
+
+
+def load(plan_dir: Path) -> MigrationPlan:
+    path = Path(plan_dir) / FILE
+    if not path.is_file():
+        raise UserError(f"no {FILE} in the plan directory", where=str(plan_dir),
+                        hint="run `kubespray2talos plan` again: it writes migration.yaml beside the configs")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise UserError(f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                        where=f"{path}:{mark.line + 1}" if mark else str(path)) from None
+    return parse(data, str(path))
+
+
+def parse(data: Any, where: str) -> MigrationPlan:
+    if not isinstance(data, Mapping):
+        raise UserError("must be a mapping with cluster, strategy and hosts", where=where)
+    strategy = _choice(data.get("strategy", "surge"), STRATEGIES, f"{where}: strategy")
+    budget = data.get("max_unavailable", 1)
+    if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
+        raise UserError(f"max_unavailable must be a whole number ≥ 1, not {budget!r}", where=f"{where}: max_unavailable")
+    hosts = data.get("hosts")
+    if not isinstance(hosts, Sequence) or isinstance(hosts, str) or not hosts:
+        raise UserError("hosts must be a non-empty list", where=f"{where}: hosts")
+    moves = tuple(_parse_move(h, f"{where}: hosts[{i}]", strategy) for i, h in enumerate(hosts))
+    _check_whole(moves, where)
+    return MigrationPlan(str(data.get("cluster") or ""), strategy, budget,
+                         parse_duration(data.get("drain_timeout", "600s"), f"{where}: drain_timeout"), moves)
+
+
+def _parse_move(entry: Any, where: str, strategy: str) -> HostMove:
+    if not isinstance(entry, Mapping):
+        raise UserError("each host must be a mapping (host, role, wave, replacement)", where=where)
+    host = _node_name(entry.get("host"), f"{where}.host")
+    role = _choice(entry.get("role"), ROLES, f"{where}.role")
+    wave = entry.get("wave")
+    if not isinstance(wave, int) or isinstance(wave, bool) or wave < 1:
+        raise UserError(f"wave must be a whole number ≥ 1, not {wave!r}", where=f"{where}.wave")
+    replacement = entry.get("replacement") or {}
+    if not isinstance(replacement, Mapping):
+        raise UserError("replacement must be a mapping with name and address", where=f"{where}.replacement")
+    name = _node_name(replacement.get("name") or host, f"{where}.replacement.name")
+    if strategy == "surge" and name == host:
+        raise UserError("a surge replacement needs its own node name", where=f"{where}.replacement.name",
+                        hint="name the new Talos node, or set strategy: in-place")
+    return HostMove(host, role, entry.get("address"), wave, name, replacement.get("address"),
+                    _hook(entry.get("provision"), f"{where}.provision"),
+                    _hook(entry.get("decommission"), f"{where}.decommission"))
+
+
+def _hook(value: Any, where: str) -> Hook | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping) and isinstance(value.get("playbook"), str):
+        extravars = value.get("extravars") or {}
+        if not isinstance(extravars, Mapping):
+            raise UserError("extravars must be a mapping", where=f"{where}.extravars")
+        return Hook(playbook=value["playbook"], extravars=dict(extravars))
+    if isinstance(value, Mapping) and isinstance(value.get("command"), list) and value["command"] and all(
+            isinstance(a, str) for a in value["command"]):
+        return Hook(command=tuple(value["command"]))
+    raise UserError("a hook is {command: [argv…]} or {playbook: PATH, extravars: {…}}", where=where)
+
+
+def _check_whole(moves: tuple[HostMove, ...], where: str) -> None:
+    seen: set[str] = set()
+    for m in moves:
+        if m.host in seen:
+            raise UserError(f"host {m.host!r} is listed twice", where=f"{where}: hosts")
+        seen.add(m.host)
+    waves: dict[int, list[HostMove]] = {}
+    for m in moves:
+        waves.setdefault(m.wave, []).append(m)
+    for wave, members in waves.items():
+        if any(m.is_control_plane for m in members) and len(members) > 1:
+            raise UserError(f"wave {wave} holds a control plane and {len(members) - 1} other host(s)",
+                            where=f"{where}: hosts", hint="control planes move strictly one at a time: one per wave")
+    last_cp = max((m.wave for m in moves if m.is_control_plane), default=0)
+    early = [m.host for m in moves if not m.is_control_plane and m.wave < last_cp]
+    if early:
+        raise UserError(f"workers {', '.join(early)} move before the last control plane", where=f"{where}: hosts",
+                        hint="control planes first: give workers wave numbers after every control plane's")
+
+
+def parse_duration(value: Any, where: str) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    match = _DURATION.match(str(value).strip())
+    if not match:
+        raise UserError(f"not a duration: {value!r}", where=where, hint="write e.g. 300s, 10m or 1h")
+    return float(int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)])
+
+
+def _node_name(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not _NODE_NAME.match(value):
+        raise UserError(f"not a Kubernetes node name: {value!r}", where=where,
+                        hint="lower-case letters, digits, '-' and '.', starting and ending with a letter or digit")
+    return value
+
+
+def _choice(value: Any, allowed: Sequence[str], where: str) -> str:
+    if value not in allowed:
+        raise UserError(f"{value!r} is not one of {', '.join(allowed)}", where=where)
+    return str(value)

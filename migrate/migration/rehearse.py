@@ -1,0 +1,150 @@
+"""A rehearsal: the real engine, the real client over HTTP, against a twin of the cluster in virtual time.
+
+The twin is loaded from a snapshot; its control planes get etcd members named etcd1..N as Kubespray names them;
+replacements join when the engine provisions them (a Talos control plane's member as a learner, promoted
+once caught up). What comes out is what an operator plans a night around: the makespan, the timeline per
+wave, the evictions, whether any budget was broken, and the same run one node at a time (Kubespray's
+remove-node pace) beside it.
+"""
+# exercised by tests/cli/test_migrate.py (rehearse) and tests/migration/test_engine.py (TwinHands)
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migrate.cluster.kube import KubeCluster
+from migrate.cluster.twin import KubeletTiming, Twin, VirtualClock, serve_in_thread
+from migrate.cluster.twin.etcd import TwinEtcd
+from migrate.cluster.twin.resources import NODES
+from migrate.ledger import Ledger
+from migrate.migration.engine import Event, Migration
+from migrate.migration.filters import DrainOptions
+from migrate.migration.lock import MigrationLock
+from migrate.migration.plan_file import HostMove, MigrationPlan
+
+REPLACEMENT_NET = ipaddress.ip_network("10.254.0.0/16")  # addresses for replacements migration.yaml leaves open
+
+
+class TwinHands:
+    """Provision = a Talos node joins the twin (and its etcd member, for a control plane); decommission = done."""
+
+    def __init__(self, twin: Twin, etcd: TwinEtcd) -> None:
+        self.twin, self.etcd = twin, etcd
+
+    def provision(self, move: HostMove) -> Mapping[str, Any]:
+        if self.twin.store.find(NODES, "", move.replacement) is None:  # a resumed step joins once
+            labels = {"node-role.kubernetes.io/control-plane": ""} if move.is_control_plane else {}
+            taints = [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}] \
+                if move.is_control_plane else []
+            self.twin.add_node(move.replacement, move.replacement_address or "", labels=labels, taints=taints,
+                               os_image="Talos (v1.14.0)")
+            if move.is_control_plane and move.replacement_address:
+                self.etcd.add_member("", move.replacement_address, learner=True)
+        return {"joined": move.replacement}
+
+    def decommission(self, move: HostMove) -> Mapping[str, Any]:
+        return {"decommissioned": "rehearsal"}
+
+
+@dataclass
+class Rehearsal:
+    makespan: float
+    baseline: float | None
+    lower_bound: float
+    evictions: int
+    pdb_violations: int
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    api_calls: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"makespan_seconds": round(self.makespan, 1), "baseline_seconds": None if self.baseline is None
+                else round(self.baseline, 1), "lower_bound_seconds": round(self.lower_bound, 1),
+                "evictions": self.evictions, "pdb_violations": self.pdb_violations, "timeline": self.timeline}
+
+
+def with_addresses(plan: MigrationPlan) -> MigrationPlan:
+    """Replacements without an address get one from a network no cluster uses, so the twin can route them."""
+    hosts = list(REPLACEMENT_NET.hosts())
+    moves = tuple(m if m.replacement_address else dataclasses.replace(m, replacement_address=str(hosts[i]))
+                  for i, m in enumerate(plan.hosts))
+    return dataclasses.replace(plan, hosts=moves)
+
+
+def rehearse(snapshot: Path, plan: MigrationPlan, *, seed: int = 0, baseline: bool = True,
+             drain: DrainOptions | None = None) -> Rehearsal:
+    result = _run(snapshot, with_addresses(plan), seed, drain)
+    if baseline and plan.max_unavailable > 1:
+        result.baseline = _run(snapshot, with_addresses(dataclasses.replace(plan, hosts=_one_at_a_time(plan))),
+                               seed, drain).makespan
+    elif baseline:
+        result.baseline = result.makespan
+    return result
+
+
+def _one_at_a_time(plan: MigrationPlan) -> tuple[HostMove, ...]:
+    return tuple(dataclasses.replace(m, wave=i) for i, m in enumerate(plan.hosts, start=1))
+
+
+def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | None) -> Rehearsal:
+    clock = VirtualClock()
+    twin = Twin.from_snapshot(snapshot, clock, timing=KubeletTiming(start_delay=5.0, stop_delay=2.0), seed=seed)
+    twin.settle()
+    etcd = TwinEtcd(clock)
+    for i, move in enumerate((m for m in plan.hosts if m.is_control_plane), start=1):
+        if move.address:
+            etcd.add_member(f"etcd{i}", move.address)
+    served = serve_in_thread(twin)
+    events: list[Event] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="ks2t-rehearse-") as scratch:
+            kubeconfig = served.write_kubeconfig(Path(scratch) / "kubeconfig")
+            cluster = KubeCluster(kubeconfig, clock=clock, seed=seed)
+            ledger = Ledger.create(Path(scratch) / "ledger.db", "rehearsal",
+                                   [(m.host, m.role) for m in plan.hosts], clock=clock)
+            start = clock.now()
+            engine = Migration(plan, cluster, ledger, TwinHands(twin, etcd), clock, run_id="rehearsal",
+                               lock=MigrationLock(cluster, "rehearsal", clock), etcd=etcd, on_event=events.append,
+                               drain=drain)
+            engine.run()
+            makespan = clock.now() - start
+            steps = ledger.steps()
+            ledger.close()
+            cluster.close()
+    finally:
+        served.stop()
+    return Rehearsal(makespan, None, _lower_bound(plan, steps), sum(e.kind == "evicted" for e in events),
+                     0, _timeline(plan, steps, start), events)
+
+
+def _host_seconds(steps: list[Any]) -> dict[str, float]:
+    spent: dict[str, float] = {}
+    for s in steps:
+        if s.finished_at is not None and s.outcome == "ok":
+            spent[s.host] = spent.get(s.host, 0.0) + (s.finished_at - s.started_at)
+    return spent
+
+
+def _lower_bound(plan: MigrationPlan, steps: list[Any]) -> float:
+    """No schedule beats: every control plane in turn, plus the workers' time spread over the budget."""
+    spent = _host_seconds(steps)
+    cps = sum(spent.get(m.host, 0.0) for m in plan.hosts if m.is_control_plane)
+    workers = [spent.get(m.host, 0.0) for m in plan.hosts if not m.is_control_plane]
+    return cps + max(sum(workers) / plan.max_unavailable, max(workers, default=0.0))
+
+
+def _timeline(plan: MigrationPlan, steps: list[Any], start: float) -> list[dict[str, Any]]:
+    out = []
+    for number, wave in enumerate(plan.waves(), start=1):
+        hosts = {m.host for m in wave}
+        mine = [s for s in steps if s.host in hosts and s.finished_at is not None]
+        if mine:
+            out.append({"wave": number, "hosts": sorted(hosts), "start": round(min(s.started_at for s in mine) - start, 1),
+                        "end": round(max(s.finished_at for s in mine) - start, 1)})
+    return out

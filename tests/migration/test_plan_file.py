@@ -1,0 +1,46 @@
+"""migration.yaml: written by plan with control planes first, one per wave; every field validated by name."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from migrate.errors import UserError
+from migrate.migration.plan_file import default_plan, parse, to_yaml
+
+REPORT = {"cluster": "prod", "nodes": [{"name": "cp1", "role": "controlplane", "ip": "10.0.0.1"},
+                                       {"name": "cp2", "role": "controlplane", "ip": "10.0.0.2"},
+                                       *({"name": f"w{i}", "role": "worker", "ip": f"10.0.1.{i}"} for i in range(1, 6))]}
+
+
+def test_control_planes_first_one_per_wave_then_workers_in_waves_of_the_budget():
+    plan = default_plan(REPORT, max_unavailable=2)
+    assert [[m.host for m in w] for w in plan.waves()] == [["cp1"], ["cp2"], ["w1", "w2"], ["w3", "w4"], ["w5"]]
+
+
+def test_workers_are_grouped_by_zone():
+    zones = {"w1": "a", "w2": "b", "w3": "a", "w4": "b", "w5": "a"}
+    plan = default_plan(REPORT, max_unavailable=3, zones=zones)
+    assert [sorted(m.host for m in w) for w in plan.waves()][2:] == [["w1", "w3", "w5"], ["w2", "w4"]]
+
+
+def test_what_plan_writes_reads_back_the_same():
+    plan = default_plan(REPORT, max_unavailable=2)
+    assert parse(yaml.safe_load(to_yaml(plan)), "migration.yaml") == plan
+
+
+@pytest.mark.parametrize("edit, where", [
+    (lambda d: d["hosts"][0].update(wave=0), "hosts[0].wave"),
+    (lambda d: d["hosts"][2].update(role="master"), "hosts[2].role"),
+    (lambda d: d["hosts"][3].update(replacement={"name": "W2_Talos"}), "hosts[3].replacement.name"),
+    (lambda d: d["hosts"][1].update(wave=3), "hosts"),  # a control plane sharing a wave with workers
+    (lambda d: d["hosts"][2].update(wave=1), "hosts"),  # a worker before the last control plane
+    (lambda d: d.update(drain_timeout="ten minutes"), "drain_timeout"),
+    (lambda d: d["hosts"][4].update(provision={"command": "reboot"}), "hosts[4].provision"),
+])
+def test_each_bad_field_is_named(edit, where):
+    data = yaml.safe_load(to_yaml(default_plan(REPORT, max_unavailable=2)))
+    edit(data)
+    with pytest.raises(UserError) as caught:
+        parse(data, "migration.yaml")
+    assert where in str(caught.value)

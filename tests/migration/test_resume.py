@@ -1,0 +1,44 @@
+"""kill -9 at any moment, then the same command: the run finishes with no second drain, no lost pod, and no node
+deleted before its drain finished. The crash lands at the Nth call to the Kubernetes API, for many N."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from migrate.ledger import HostState, Ledger
+from tests.migration.harness import NODES, Crash, CrashingCluster, rig
+
+SEEDS = range(50)
+
+
+@pytest.fixture(scope="module")
+def calls_in_a_whole_run(tmp_path_factory):
+    """How many API calls an uninterrupted run makes: crash points are drawn from that range."""
+    with rig(tmp_path_factory.mktemp("count")) as r:
+        counter = CrashingCluster(r.cluster, at=10**9)
+        r.engine(counter).run()
+        return 10**9 - counter._left
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_run_killed_anywhere_resumes_to_the_same_end(seed, tmp_path, calls_in_a_whole_run):
+    at = random.Random(seed).randint(1, calls_in_a_whole_run)
+    with rig(tmp_path) as r:
+        with pytest.raises(Crash):
+            r.engine(CrashingCluster(r.cluster, at), run_id="first", holder="op@ci:1").run()
+        r.engine(run_id="second", holder="op@ci:1").run()  # same operator, same command: takes over its own lock
+
+        ledger = Ledger.open(r.ledger_path)
+        assert {h.state for h in ledger.hosts()} == {HostState.DECOMMISSIONED}
+        assert {n.name for n in r.cluster.list_nodes()} == {f"{n}-talos" for n, _ in NODES}
+        web = [p for p in r.cluster.list_pods(namespace="default") if p.labels.get("app") == "web"]
+        assert len(web) == 3 and all(p.ready for p in web)  # no pod lost
+        for host, _ in NODES:
+            steps = ledger.steps(host)
+            drains = [s for s in steps if s.step == "drain" and s.outcome == "ok"]
+            assert len(drains) == 1, f"{host} drained twice"
+            deleted = [s for s in steps if s.step == "delete-node" and s.outcome == "ok"]
+            assert len(deleted) == 1 and deleted[0].started_at >= drains[0].finished_at
+        assert len(r.etcd.members()) == 3 and not any(m.is_learner for m in r.etcd.members())
