@@ -35,8 +35,12 @@ demo: $(STAMP)
 	  for i in $$(seq 100); do [ -s $(DEMO_OUT)/twin.kubeconfig ] && break; sleep 0.1; done; \
 	  $(BIN)/kubectl --kubeconfig $(DEMO_OUT)/twin.kubeconfig get nodes -o wide; \
 	  $(K2T) diff $(DEMO_INV) --live --kubeconfig $(DEMO_OUT)/twin.kubeconfig; rc=$$?; \
+	  if [ $$rc -le 1 ]; then echo "== 5. migrate --dry-run: every wave, the pods each drain evicts, what it would refuse"; \
+	    $(K2T) migrate $(DEMO_OUT)/plan --kubeconfig $(DEMO_OUT)/twin.kubeconfig --dry-run --delete-emptydir-data --force; rc=$$?; fi; \
 	  kill $$(cat $(DEMO_OUT)/twin.pid); [ $$rc -le 1 ] || exit $$rc
-	@echo "== 5. ledger: where every old host stands (plan created $(DEMO_OUT)/plan/ledger.db), and the decommission report"
+	@echo "== 6. rehearse: the same engine on a twin in virtual time — how long, wave by wave, against one node at a time"
+	$(K2T) rehearse $(DEMO_TWIN) $(DEMO_OUT)/plan --max-unavailable 2 --delete-emptydir-data --force
+	@echo "== 7. ledger: where every old host stands (plan created $(DEMO_OUT)/plan/ledger.db), and the decommission report"
 	$(K2T) status $(DEMO_OUT)/plan
 	$(K2T) report $(DEMO_OUT)/plan --format html -o $(DEMO_OUT)/report.html
 	@echo "== done: configs in $(DEMO_OUT)/plan (secrets.yaml, talosconfig, *.yaml are 0600), report in $(DEMO_OUT)/plan/report.md, decommission report in $(DEMO_OUT)/report.html"

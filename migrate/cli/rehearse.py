@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from migrate import ui
 from migrate.migration.filters import DrainOptions
+from migrate.migration.rehearse import Rehearsal
 
 
 @click.command()
@@ -29,6 +31,9 @@ def rehearse(snapshot: Path, plan_dir: Path, max_unavailable: int | None, seed: 
     (makespan), each wave's window, the evictions, and the same migration one node at a time (the pace of
     Kubespray's remove-node) beside it; a drain the cluster would refuse is refused here too.
 
+    Exit status: 0 the rehearsal finished; 1 it stopped where the real run would (a refusal, a budget that never
+    allows a disruption: named); 2 bad input.
+
     \b
     Examples:
       kubespray2talos snapshot --out cluster.json && kubespray2talos rehearse cluster.json plan/
@@ -46,7 +51,15 @@ def rehearse(snapshot: Path, plan_dir: Path, max_unavailable: int | None, seed: 
                      drain=DrainOptions(delete_emptydir_data=delete_emptydir_data, force=force, timeout=plan.drain_timeout))
     if fmt == "json":
         ui.emit(result.to_dict(), "json")
-        return
+    else:
+        _table(result)
+    for blocker in result.blockers:
+        ui.error(f"the rehearsal stopped where the real run would: {blocker}")
+    if result.blockers:
+        sys.exit(1)
+
+
+def _table(result: Rehearsal) -> None:
     for wave in result.timeline:
         ui.out.print(ui.text(f"wave {wave['wave']:>3}  {wave['start']:>8.0f}s → {wave['end']:>8.0f}s  "
                              f"{', '.join(wave['hosts'])}"))

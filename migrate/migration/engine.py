@@ -66,6 +66,11 @@ class Migration:
 
     # --- the loop --------------------------------------------------------------------------------------------
     def run(self, only: Sequence[str] = ()) -> None:
+        planes = [m.host for m in self.plan.hosts if m.is_control_plane and (not only or m.host in only)
+                  and not self._finished(m.host)]
+        if planes and self.etcd is None:  # a control plane's member must leave etcd with it, or quorum suffers
+            raise UserError(f"control planes {', '.join(planes)} need etcd membership, which this run does not have",
+                            hint="migrate the workers first (--only HOST …); control planes need the etcdctl hands")
         self.lock.acquire()
         try:
             for number, wave in enumerate(self.plan.waves(), start=1):

@@ -22,6 +22,7 @@ from migrate.cluster.kube import KubeCluster
 from migrate.cluster.twin import KubeletTiming, Twin, VirtualClock, serve_in_thread
 from migrate.cluster.twin.etcd import TwinEtcd
 from migrate.cluster.twin.resources import NODES
+from migrate.errors import UserError
 from migrate.ledger import Ledger
 from migrate.migration.engine import Event, Migration
 from migrate.migration.filters import DrainOptions
@@ -39,7 +40,12 @@ class TwinHands:
 
     def provision(self, move: HostMove) -> Mapping[str, Any]:
         if self.twin.store.find(NODES, "", move.replacement) is None:  # a resumed step joins once
-            labels = {"node-role.kubernetes.io/control-plane": ""} if move.is_control_plane else {}
+            old = self.twin.store.find(NODES, "", move.host) or {}
+            # the node patch carries the old node's labels (zone, rack, pools), so workloads pinned to them follow
+            labels = {k: v for k, v in (old.get("metadata", {}).get("labels") or {}).items()
+                      if k not in ("kubernetes.io/hostname",)}
+            if move.is_control_plane:
+                labels["node-role.kubernetes.io/control-plane"] = ""
             taints = [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}] \
                 if move.is_control_plane else []
             self.twin.add_node(move.replacement, move.replacement_address or "", labels=labels, taints=taints,
@@ -60,13 +66,14 @@ class Rehearsal:
     evictions: int
     pdb_violations: int
     timeline: list[dict[str, Any]] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)  # what stopped the run, as the real run would stop
     events: list[Event] = field(default_factory=list)
-    api_calls: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"makespan_seconds": round(self.makespan, 1), "baseline_seconds": None if self.baseline is None
                 else round(self.baseline, 1), "lower_bound_seconds": round(self.lower_bound, 1),
-                "evictions": self.evictions, "pdb_violations": self.pdb_violations, "timeline": self.timeline}
+                "evictions": self.evictions, "pdb_violations": self.pdb_violations, "timeline": self.timeline,
+                "blockers": self.blockers}
 
 
 def with_addresses(plan: MigrationPlan) -> MigrationPlan:
@@ -109,10 +116,14 @@ def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | N
             ledger = Ledger.create(Path(scratch) / "ledger.db", "rehearsal",
                                    [(m.host, m.role) for m in plan.hosts], clock=clock)
             start = clock.now()
+            blockers: list[str] = []
             engine = Migration(plan, cluster, ledger, TwinHands(twin, etcd), clock, run_id="rehearsal",
                                lock=MigrationLock(cluster, "rehearsal", clock), etcd=etcd, on_event=events.append,
                                drain=drain)
-            engine.run()
+            try:
+                engine.run()
+            except UserError as exc:  # a refusal or a budget that never allows: the real run would stop here too
+                blockers.append(f"{exc}" + (f" ({exc.hint})" if exc.hint else ""))
             makespan = clock.now() - start
             steps = ledger.steps()
             ledger.close()
@@ -120,7 +131,7 @@ def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | N
     finally:
         served.stop()
     return Rehearsal(makespan, None, _lower_bound(plan, steps), sum(e.kind == "evicted" for e in events),
-                     0, _timeline(plan, steps, start), events)
+                     0, _timeline(plan, steps, start), blockers, events)
 
 
 def _host_seconds(steps: list[Any]) -> dict[str, float]:

@@ -86,3 +86,15 @@ def test_the_budget_holds_through_the_whole_run(tmp_path):
         engine.on_event = watch
         engine.run()
         assert min(lowest) >= 2
+
+
+def test_control_planes_are_refused_without_etcd_membership_before_anything_changes(tmp_path):
+    with rig(tmp_path) as r:
+        engine = r.engine()
+        engine.etcd = None
+        with pytest.raises(UserError, match="need etcd membership"):
+            engine.run()
+        assert not any(n.unschedulable for n in r.cluster.list_nodes())
+        assert r.cluster.get_lease("kube-system", "kubespray2talos-migration") is None
+        engine.run(only=["w1"])  # workers need no etcd
+        assert r.cluster.get_node("w1") is None and r.cluster.get_node("cp1") is not None
