@@ -33,10 +33,15 @@ from migrate.migration.plan_file import MigrationPlan, default_plan
 @click.option("--drain-timeout", metavar="DURATION", help="How long a drain may wait for budgets, e.g. 10m.")
 @click.option("--delete-emptydir-data", is_flag=True, help="Evict pods with emptyDir volumes (their data is lost).")
 @click.option("--force", is_flag=True, help="Evict pods no controller will recreate (they are gone for good).")
+@click.option("--etcd-endpoints", metavar="URL,…", help="etcd client URLs (https://10.0.10.11:2379,…): control "
+              "planes are migrated only with etcd membership.")
+@click.option("--etcd-certs", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Kubespray's etcd_cert_dir copy (ca.pem, admin-HOST.pem, admin-HOST-key.pem).")
+@click.option("--etcd-admin", metavar="HOST", help="Whose admin-HOST.pem to use (default: the first control plane).")
 @click.option("--output", "-o", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_run: bool, yes: bool,
             only: tuple[str, ...], max_unavailable: int | None, drain_timeout: str | None, delete_emptydir_data: bool,
-            force: bool, fmt: str) -> None:
+            force: bool, etcd_endpoints: str | None, etcd_certs: Path | None, etcd_admin: str | None, fmt: str) -> None:
     """Replace every old host of the plan in PLAN_DIR with its Talos node, wave by wave, as migration.yaml says.
 
     For each host: the replacement joins and is Ready (its provision hook), the old node is cordoned and
@@ -51,6 +56,9 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
     makes sure only one migration runs against a cluster.
 
     Exit status: 0 done; 1 stopped on request; 2 refused or failed (the message says where and what to do).
+
+    Control planes need etcd membership: --etcd-endpoints and --etcd-certs (Kubespray's certificates), so
+    each old member is removed by peer URL after a snapshot (kept in PLAN_DIR/etcd-snapshots, 0600).
 
     \b
     Examples:
@@ -89,7 +97,16 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
         if typed != plan.cluster:
             raise UserError("the name typed does not match; nothing was changed", where="confirmation")
     run_id = f"{actor()}-{int(clock.now())}"
-    engine = Migration(plan, cluster, ledger, HookHands(), clock, run_id=run_id,
+    etcd = None
+    if etcd_endpoints or etcd_certs:
+        if not (etcd_endpoints and etcd_certs):
+            raise UserError("give both --etcd-endpoints and --etcd-certs", where="--etcd-endpoints")
+        from migrate.etcd.etcdctl import EtcdAccess, EtcdctlMembership
+
+        admin = etcd_admin or next(m.host for m in plan.hosts if m.is_control_plane)
+        etcd = EtcdctlMembership(EtcdAccess.kubespray(etcd_endpoints.split(","), etcd_certs, admin),
+                                 snapshot_dir=plan_dir / "etcd-snapshots", clock=clock)
+    engine = Migration(plan, cluster, ledger, HookHands(), clock, run_id=run_id, etcd=etcd,
                        lock=MigrationLock(cluster, holder_identity(), clock), drain=opts,
                        on_event=lambda e: _show_event(e, fmt))
 

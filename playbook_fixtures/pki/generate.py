@@ -57,8 +57,10 @@ def issue(
     sans: tuple[str, ...] = (),
     server: bool = False,
     client: bool = False,
+    not_before: datetime = NOT_BEFORE,
 ) -> x509.Certificate:
-    """A certificate like kubeadm/Kubespray's: self-signed when no signer is given."""
+    """A certificate like kubeadm/Kubespray's: self-signed when no signer is given. Fixed dates keep the demo
+    fixtures stable; a live server (the etcd tests) passes `not_before` near now so its certificates are valid."""
     attrs = ([x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)] if org else []) + [
         x509.NameAttribute(NameOID.COMMON_NAME, cn)
     ]
@@ -70,8 +72,8 @@ def issue(
         .issuer_name(issuer_cert.subject if issuer_cert else subject)
         .public_key(key.public_key())
         .serial_number(int.from_bytes(hashlib.sha256(cn.encode()).digest()[:8], "big"))
-        .not_valid_before(NOT_BEFORE)
-        .not_valid_after(NOT_BEFORE + timedelta(days=CA_DAYS if ca else LEAF_DAYS))
+        .not_valid_before(not_before)
+        .not_valid_after(not_before + timedelta(days=CA_DAYS if ca else LEAF_DAYS))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(

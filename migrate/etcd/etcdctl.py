@@ -1,0 +1,166 @@
+"""The real EtcdMembership: `etcdctl` (API v3, JSON output) with Kubespray's etcd certificates.
+
+Every call has a deadline (`--command-timeout` and a process timeout). A member that does not answer is
+reported unhealthy with what was seen, never assumed healthy. A snapshot is saved (0600, sha256 recorded)
+before a removal, and a removal is refused unless the projected quorum holds.
+"""
+# exercised by tests/etcd/test_etcdctl.py (a real 3-member TLS etcd on 127.0.0.x)
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from migrate.clock import Clock, SystemClock
+from migrate.errors import UserError
+from migrate.etcd.membership import EtcdError, Member, MemberHealth, Snapshot
+from migrate.etcd.quorum import projected_quorum
+
+INSTALL_HINT = "install etcdctl (Debian: apt-get install etcd-client), or run where Kubespray put it (/usr/local/bin)"
+
+
+@dataclass(frozen=True)
+class EtcdAccess:
+    """How to reach the cluster: client URLs and a client certificate its CA trusts (Kubespray: admin-<host>.pem)."""
+
+    endpoints: tuple[str, ...]
+    cacert: Path
+    cert: Path
+    key: Path
+
+    @classmethod
+    def kubespray(cls, endpoints: Sequence[str], cert_dir: Path, host: str) -> EtcdAccess:
+        """Kubespray's layout under etcd_cert_dir (/etc/ssl/etcd/ssl): ca.pem, admin-<host>.pem, admin-<host>-key.pem."""
+        return cls(tuple(endpoints), cert_dir / "ca.pem", cert_dir / f"admin-{host}.pem", cert_dir / f"admin-{host}-key.pem")
+
+
+class EtcdctlMembership:
+    def __init__(self, access: EtcdAccess, *, snapshot_dir: Path, clock: Clock | None = None, timeout: float = 10.0,
+                 etcdctl: str = "etcdctl") -> None:
+        binary = shutil.which(etcdctl)
+        if binary is None:
+            raise UserError(f"{etcdctl} not found", hint=INSTALL_HINT)
+        for path in (access.cacert, access.cert, access.key):
+            if not path.is_file():
+                raise UserError("etcd certificate not found", where=str(path),
+                                hint="fetch Kubespray's etcd certificates (etcd_cert_dir) or run on an etcd host")
+        self.access, self.snapshot_dir, self.timeout, self.binary = access, snapshot_dir, timeout, binary
+        self.clock = clock or SystemClock()
+
+    # --- the protocol ----------------------------------------------------------------------------------------
+    def members(self) -> list[Member]:
+        data = self._json("member", "list")
+        return [_member(m) for m in data.get("members") or []]
+
+    def health(self) -> list[MemberHealth]:
+        out = []
+        for member in self.members():
+            if not member.client_urls:
+                out.append(MemberHealth(member.id, False, error="not started (no client URL yet)"))
+                continue
+            try:
+                status = self._json("endpoint", "status", endpoints=member.client_urls[:1])
+            except EtcdError as exc:
+                out.append(MemberHealth(member.id, False, error=str(exc)))
+                continue
+            st = (status[0] if isinstance(status, list) and status else {}).get("Status") or {}
+            out.append(MemberHealth(member.id, True, leader=int(st.get("leader", 0)) == member.id,
+                                    version=str(st.get("version", "")), db_size=int(st.get("dbSize", 0)),
+                                    raft_index=int(st.get("raftIndex", 0))))
+        return out
+
+    def leader(self) -> Member | None:
+        leaders = {h.member_id for h in self.health() if h.leader}
+        return next((m for m in self.members() if m.id in leaders), None)
+
+    def move_leader(self, to_member_id: int) -> None:
+        current = self.leader()
+        if current is None:
+            raise EtcdError("no leader answers: leadership cannot be moved")
+        if current.id != to_member_id:  # etcd takes move-leader only from the current leader
+            self._run("move-leader", f"{to_member_id:x}", endpoints=current.client_urls[:1])
+
+    def promote(self, member_id: int) -> None:
+        """What Talos does for its own learner once caught up (here for tests and for hand-joined members)."""
+        try:
+            self._run("member", "promote", f"{member_id:x}")
+        except EtcdError:
+            if any(m.id == member_id and not m.is_learner for m in self.members()):
+                return  # an earlier attempt went through before its answer was lost: promoted is promoted
+            raise
+
+    def add_learner(self, name: str, peer_url: str) -> Member:
+        """`member add --learner`; etcd answers "unhealthy cluster" until its members have talked for 5 s: retried."""
+        deadline = self.clock.now() + 3 * self.timeout
+        while True:
+            try:
+                data = self._json("member", "add", name, f"--peer-urls={peer_url}", "--learner")
+                return _member(data["member"])
+            except EtcdError as exc:
+                if "unhealthy cluster" not in str(exc) or self.clock.now() >= deadline:
+                    raise
+                self.clock.sleep(1.0)
+
+    def wait_promoted(self, peer_url: str, timeout: float) -> Member:
+        deadline = self.clock.now() + timeout
+        seen = "not a member"
+        while True:
+            found = next((m for m in self.members() if peer_url in m.peer_urls), None)
+            if found is not None and not found.is_learner and found.started:
+                return found
+            if found is not None:
+                seen = "a learner not promoted yet" if found.is_learner else "added, not started"
+            if self.clock.now() >= deadline:
+                raise EtcdError(f"the member at {peer_url} was not promoted within {timeout:.0f}s ({seen})")
+            self.clock.sleep(min(2.0, max(0.1, deadline - self.clock.now())))
+
+    def snapshot(self, reason: str) -> Snapshot:
+        self.snapshot_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self.snapshot_dir / f"etcd-{int(self.clock.now())}.db"
+        leader = self.leader()
+        endpoints = leader.client_urls[:1] if leader is not None else self.access.endpoints[:1]
+        self._run("snapshot", "save", str(path), endpoints=endpoints, json_output=False)
+        os.chmod(path, 0o600)  # the snapshot holds every secret of the cluster
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        return Snapshot("local", str(path), digest, path.stat().st_size)
+
+    def remove_member(self, member_id: int) -> None:
+        members = self.members()
+        if member_id not in {m.id for m in members}:
+            raise EtcdError(f"member {member_id:x} is not in the cluster")
+        # etcd does not say which member joined last; the engine checks with the newest named before calling
+        verdict = projected_quorum(members, self.health(), leaving=member_id)
+        if not verdict.holds:
+            raise EtcdError(f"refusing to remove member {member_id:x}: {verdict.reason}")
+        self._run("member", "remove", f"{member_id:x}")
+
+    # --- etcdctl -----------------------------------------------------------------------------------------------
+    def _json(self, *args: str, endpoints: Sequence[str] | None = None) -> Any:
+        return json.loads(self._run(*args, endpoints=endpoints) or "{}")
+
+    def _run(self, *args: str, endpoints: Sequence[str] | None = None, json_output: bool = True) -> str:
+        command = [self.binary, f"--endpoints={','.join(endpoints or self.access.endpoints)}",
+                   f"--cacert={self.access.cacert}", f"--cert={self.access.cert}", f"--key={self.access.key}",
+                   f"--command-timeout={int(self.timeout)}s", f"--dial-timeout={max(1, int(self.timeout / 2))}s",
+                   *(["-w", "json"] if json_output else []), *args]
+        try:
+            run = subprocess.run(command, capture_output=True, text=True, timeout=self.timeout + 5, check=False,
+                                 env={**os.environ, "ETCDCTL_API": "3"})
+        except subprocess.TimeoutExpired:
+            raise EtcdError(f"etcdctl {' '.join(args)} did not answer within {self.timeout + 5:.0f}s") from None
+        if run.returncode != 0:
+            lines = (run.stderr or run.stdout).strip().splitlines() or [f"exit code {run.returncode}"]
+            raise EtcdError(f"etcdctl {' '.join(args[:2])}: {lines[-1]}")
+        return run.stdout
+
+
+def _member(data: dict[str, Any]) -> Member:
+    return Member(int(data["ID"]), str(data.get("name") or ""), tuple(data.get("peerURLs") or ()),
+                  tuple(data.get("clientURLs") or ()), bool(data.get("isLearner", False)))
