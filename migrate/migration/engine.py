@@ -63,6 +63,7 @@ class Migration:
         self.run_id, self.lock, self.etcd, self.on_event = run_id, lock, etcd, on_event
         self.drain_opts = drain or DrainOptions(timeout=plan.drain_timeout)
         self.stop_requested = False
+        self._drained: set[str] = set()  # cordoned nodes, as last seen by verify
 
     # --- the loop --------------------------------------------------------------------------------------------
     def run(self, only: Sequence[str] = ()) -> None:
@@ -195,14 +196,20 @@ class Migration:
         self._emit(what, hosts, "drain", detail)
 
     def _owners_ready(self, nodes: Sequence[str]) -> dict[str, int]:
-        """Ready pods per controller, cluster-wide, for the controllers whose pods the drain will evict."""
-
-        owners = {v.pod.owner.uid for v in plan_drain(self.cluster, nodes, self.drain_opts)
+        """Ready pods per controller ("namespace/uid"), for the controllers whose pods the drain will evict."""
+        owners = {(v.pod.namespace, v.pod.owner.uid) for v in plan_drain(self.cluster, nodes, self.drain_opts)
                   if v.action == EVICT and v.pod.owner is not None}
-        counts = dict.fromkeys(owners, 0)
-        for pod in self.cluster.list_pods():
-            if pod.owner is not None and pod.owner.uid in counts and pod.ready:
-                counts[pod.owner.uid] += 1
+        self._drained = set()  # before the drain every Ready pod counts, wherever it runs
+        return self._ready_counts(owners)
+
+    def _ready_counts(self, owners: set[tuple[str, str]]) -> dict[str, int]:
+        """One LIST per namespace involved, not of the whole cluster: a 4,000-pod cluster stays cheap to poll."""
+        counts = {f"{ns}/{uid}": 0 for ns, uid in owners}
+        for namespace in sorted({ns for ns, _ in owners}):
+            for pod in self.cluster.list_pods(namespace=namespace):
+                key = f"{namespace}/{pod.owner.uid}" if pod.owner is not None else ""
+                if key in counts and pod.ready and not self._on_drained_node(pod.node_name):
+                    counts[key] += 1
         return counts
 
     def _verify(self, move: HostMove) -> Mapping[str, Any]:
@@ -232,12 +239,12 @@ class Migration:
     def _short(self, wanted: Mapping[str, int]) -> list[str]:
         if not wanted:
             return []
-        drained = {n.name for n in self.cluster.list_nodes() if n.unschedulable}
-        ready = dict.fromkeys(wanted, 0)
-        for pod in self.cluster.list_pods():
-            if pod.owner is not None and pod.owner.uid in ready and pod.ready and pod.node_name not in drained:
-                ready[pod.owner.uid] += 1
-        return [uid for uid, n in wanted.items() if ready[uid] < n]
+        self._drained = {n.name for n in self.cluster.list_nodes() if n.unschedulable}
+        ready = self._ready_counts({(key.split("/", 1)[0], key.split("/", 1)[1]) for key in wanted})
+        return [key for key, n in wanted.items() if ready.get(key, 0) < n]
+
+    def _on_drained_node(self, node: str | None) -> bool:
+        return node in self._drained
 
     def _etcd(self, move: HostMove) -> Mapping[str, Any]:
         if not move.is_control_plane or self.etcd is None or not move.address:

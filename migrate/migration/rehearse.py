@@ -123,7 +123,7 @@ def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | N
             try:
                 engine.run()
             except UserError as exc:  # a refusal or a budget that never allows: the real run would stop here too
-                blockers.append(f"{exc}" + (f" ({exc.hint})" if exc.hint else ""))
+                blockers.append(str(exc))  # the message with its where and hint
             makespan = clock.now() - start
             steps = ledger.steps()
             ledger.close()

@@ -27,6 +27,9 @@ _FAULT_REASONS = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUna
 _SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
 
 
+MAX_BODY = 3 * 1024 * 1024  # bytes: the API server refuses larger request bodies with 413
+
+
 class TwinServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -105,14 +108,22 @@ class TwinHandler(BaseHTTPRequestHandler):
         if not raw:
             return {}
         try:
-            if "yaml" in content_type:
-                return yaml.safe_load(raw)
-            return json.loads(raw)
+            body = yaml.safe_load(raw) if "yaml" in content_type else json.loads(raw)
         except (ValueError, yaml.YAMLError) as exc:
             raise bad_request(f"the body of the request could not be decoded: {exc}") from None
+        if not isinstance(body, dict) and "json-patch" not in content_type:  # only a JSON patch is a list
+            raise bad_request(f"Object 'Kind' is missing: the body must be an object, not {type(body).__name__}")
+        return body
 
     def _dispatch(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            return self._send(400, bad_request("Content-Length is not a number").body())
+        if length > MAX_BODY:  # kube-apiserver's limit; the body is not read, so the connection cannot be reused
+            self.close_connection = True
+            return self._send(413, ApiError(413, "RequestEntityTooLarge", "the request body is too large").body())
         self._raw = self.rfile.read(length) if length else b""  # always consumed: the connection is kept alive
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}

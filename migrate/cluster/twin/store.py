@@ -22,7 +22,7 @@ from typing import Any
 from migrate.clock import Clock, rfc3339
 from migrate.cluster.twin.resources import ResourceType
 from migrate.cluster.twin.selectors import EVERYTHING, FieldSelector, LabelSelector
-from migrate.cluster.twin.status import STALE, already_exists, bad_request, conflict, gone, not_found
+from migrate.cluster.twin.status import STALE, already_exists, bad_request, conflict, gone, invalid, not_found
 
 Key = tuple[str, str]  # (namespace, name); namespace "" for cluster-scoped objects
 _SYSTEM_META = (
@@ -99,6 +99,18 @@ class Watch:
     def close(self) -> None:
         self.closed = True
         self.queue.put(None)
+
+
+def check_shape(rt: ResourceType, obj: Any) -> None:
+    """The API server decodes into typed structs: a list as a body, or `spec: 5`, never reaches the controllers."""
+    name = str(((obj.get("metadata") or {}) if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict)
+                else {}).get("name", ""))
+    if not isinstance(obj, dict):
+        raise invalid(rt.kind, name, [("<body>", "FieldValueInvalid", f"must be an object, not {type(obj).__name__}")])
+    wrong = [(f, "FieldValueInvalid", f"must be an object, not {type(obj[f]).__name__}")
+             for f in ("metadata", "spec", "status") if f in obj and obj[f] is not None and not isinstance(obj[f], dict)]
+    if wrong:
+        raise invalid(rt.kind, name, wrong)
 
 
 class Store:
@@ -203,6 +215,7 @@ class Store:
         return obj
 
     def create(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        check_shape(rt, obj)
         with self.lock:
             obj = clone(obj)
             meta = obj.setdefault("metadata", {})
@@ -254,7 +267,9 @@ class Store:
         `status=True` is the status subresource: only .status changes. Otherwise .status is kept as stored
         (for types with a status subresource) unless `whole` (a controller writing spec and status at once),
         system metadata is kept, and generation moves when spec does.
+        A body whose metadata, spec or status is not an object is 422, as the API server's decoder refuses it.
         """
+        check_shape(rt, obj)
         with self.lock:
             meta = obj.get("metadata") or {}
             ns, name = meta.get("namespace", "") if rt.namespaced else "", meta.get("name", "")
