@@ -79,7 +79,7 @@ def read_live_pair(inventory: Path, kubeconfig: Path | None, context: str | None
 
 
 def read_side(path: Path, options: InventoryOptions, notify: Notify, carried: ClusterSpec | None) -> Side:
-    from migrate.talos.read import is_plan_dir, read_plan
+    from migrate.talos.plan_dir import is_plan_dir, read_plan
 
     if is_plan_dir(path):
         read = read_plan(path, carried=carried)

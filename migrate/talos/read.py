@@ -1,32 +1,32 @@
 """Talos machine configs back into a ClusterSpec: what the cluster will really run, Talos defaults included.
 
-Reads ours or anyone's documents (Talos 1.8–1.13: v1alpha1 plus HostnameConfig, ResolverConfig,
-TimeSyncConfig, RegistryMirrorConfig, RegistryTLSConfig, EnvironmentConfig) and fills, for every field
+Reads ours or anyone's documents (Talos 1.8–1.14: v1alpha1 plus HostnameConfig, ResolverConfig,
+TimeSyncConfig, RegistryMirrorConfig, RegistryTLSConfig, EnvironmentConfig, and 1.14's Kube*Config documents
+folded back by multidoc.fold) and fills, for every field
 the documents leave out, the value Talos itself would use (reference/talos.md §B, §D, §H).
 Some things Talos does not run at all (the CNI when `cni: none`, the DNS service when CoreDNS is
 disabled): those are `carried` over from the cluster as it runs today, when the caller knows it.
+Talos's own defaults live in talos/defaults.py; reading a plan directory in talos/plan_dir.py.
 """
+# long: one reader per ClusterSpec section over one MachineConfig view; split further, a reader of one section
+# would need the others' private helpers (flags, addresses, defaults) and the mapping would scatter
 
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from migrate import component_flags as flags
-from migrate.bounds import MAX_FILE_BYTES, check_inside, check_text_shape, read_bounded
+from migrate.component_flags import flag_value
 from migrate.errors import UserError
-from migrate.fingerprint import Fingerprints
 from migrate.spec import (
     CNI,
     ROLE_CONTROL_PLANE,
     ROLE_ETCD,
     ROLE_WORKER,
-    Audit,
     ClusterSpec,
     Component,
     ContainerRuntime,
@@ -44,68 +44,29 @@ from migrate.spec import (
     to_dict,
 )
 from migrate.talos import multidoc
+from migrate.talos.defaults import (
+    APISERVER_TYPED_FLAGS,
+    CONTROL_PLANE_TAINT,
+    CONTROLLER_TYPED_FLAGS,
+    DEFAULT_DNS_DOMAIN,
+    DEFAULT_NTP_SERVERS,
+    DEFAULT_POD_SUBNETS,
+    DEFAULT_SERVICE_SUBNETS,
+    ENCRYPTION_KEYS,
+    ETCD_CERT_DIR,
+    HOST_DNS_IP,
+    KUBELET_DEFAULTS,
+    NFTABLES_SINCE,
+    TALOS_AUDIT,
+    TALOS_SYSTEM_RESERVED,
+    TALOS_SYSTEM_RESERVED_MEMORY,
+    UPSTREAM_KUBE_REPOS,
+)
 from migrate.talos.encryption import carried_encryption
-from migrate.talos.merge import apply_patch, load_documents
-from migrate.talos.secret_items import plan_fingerprints
+from migrate.talos.merge import load_documents
+from migrate.version import require_minor
 
-# Talos defaults (talosctl gen config and the machined controllers)
-DEFAULT_POD_SUBNETS = {4: "10.244.0.0/16", 6: "fc00:db8:10::/56"}
-DEFAULT_SERVICE_SUBNETS = {4: "10.96.0.0/12", 6: "fc00:db8:20::/112"}
-DEFAULT_DNS_DOMAIN = "cluster.local"
-DEFAULT_NTP_SERVERS = ("time.cloudflare.com",)
-NFTABLES_SINCE = (1, 31)  # kube-proxy mode when cluster.proxy.mode is unset
-CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane:NoSchedule"
-ETCD_CERT_DIR = "/system/secrets/etcd"
-TALOS_AUDIT = Audit(
-    log_path="/var/log/audit/kube/kube-apiserver.log", policy_file="/system/config/kubernetes/audit-policy.yaml"
-)
-UPSTREAM_KUBE_REPOS = ("registry.k8s.io", "k8s.gcr.io")
 _ABSENT = object()
-HOST_DNS_IP = "169.254.116.108"  # Talos hostDNS, never a nodelocaldns
-# Talos's key names in the EncryptionConfiguration it writes: the name stored in every encrypted value
-ENCRYPTION_KEYS = {"secretboxEncryptionSecret": ("secretbox", "key2"), "aescbcEncryptionSecret": ("aescbc", "key1")}
-# KubeletConfiguration fields Talos sets in code when extraConfig leaves them out (§H)
-KUBELET_DEFAULTS = {
-    "failSwapOn": False,
-    "serializeImagePulls": False,
-    "shutdownGracePeriod": "30s",
-    "shutdownGracePeriodCriticalPods": "10s",
-    "tlsMinVersion": "VersionTLS13",
-    "protectKernelDefaults": True,
-    "rotateCertificates": True,
-    "cgroupDriver": "cgroupfs",
-}
-# systemReserved Talos sets when extraConfig has none (memory differs by machine type, §H)
-TALOS_SYSTEM_RESERVED = {"cpu": "50m", "ephemeral-storage": "256Mi", "pid": "100"}
-TALOS_SYSTEM_RESERVED_MEMORY = {"controlplane": "512Mi", "worker": "384Mi"}
-# kube-apiserver flags the spec models as typed fields; the rest stay in extra_args
-APISERVER_TYPED_FLAGS = frozenset(
-    {
-        "service-account-issuer",
-        "api-audiences",
-        "authorization-mode",
-        "enable-admission-plugins",
-        "disable-admission-plugins",
-        "service-node-port-range",
-        "anonymous-auth",
-        "feature-gates",
-        "oidc-issuer-url",
-        "oidc-client-id",
-        "oidc-username-claim",
-        "oidc-username-prefix",
-        "oidc-groups-claim",
-        "oidc-groups-prefix",
-        "oidc-ca-file",
-        "audit-log-path",
-        "audit-log-maxage",
-        "audit-log-maxbackup",
-        "audit-log-maxsize",
-        "audit-policy-file",
-    }
-)
-
-# kube-controller-manager flags the spec models in Network (node_cidr_mask_size*)
-CONTROLLER_TYPED_FLAGS = frozenset({"node-cidr-mask-size", "node-cidr-mask-size-ipv4", "node-cidr-mask-size-ipv6"})
 
 
 @dataclass(frozen=True)
@@ -139,45 +100,6 @@ class MachineConfig:
     def machine_type(self) -> str:
         kind = self.get("machine", "type", default="worker")
         return "controlplane" if kind in ("controlplane", "init") else "worker"
-
-
-@dataclass(frozen=True)
-class PlanRead:
-    """A plan directory as Talos will run it."""
-
-    spec: ClusterSpec
-    report: dict  # report.json, {} when absent
-    node_configs: dict[str, MachineConfig] = field(default_factory=dict)
-    secrets: Fingerprints | None = None  # the plan's secret material, comparable only
-
-
-def is_plan_dir(path: Path) -> bool:
-    return Path(path).is_dir() and (Path(path) / "controlplane.yaml").is_file()
-
-
-def read_plan(plan_dir: Path, carried: ClusterSpec | None = None) -> PlanRead:
-    """controlplane.yaml + worker.yaml + nodes/<host>.yaml (per-node patches) → the spec Talos will run."""
-    plan_dir = Path(plan_dir)
-    if not is_plan_dir(plan_dir):
-        raise UserError("not a plan directory: no controlplane.yaml", where=str(plan_dir))
-    check_inside(plan_dir, [plan_dir / n for n in ("report.json", "controlplane.yaml", "worker.yaml", "secrets.yaml",
-                                                   "nodes")] + list((plan_dir / "nodes").glob("*.y*ml")))
-    report = _read_report(plan_dir / "report.json")
-    bases = {"controlplane": _read_docs(plan_dir / "controlplane.yaml")}
-    worker_file = plan_dir / "worker.yaml"
-    bases["worker"] = _read_docs(worker_file) if worker_file.is_file() else bases["controlplane"]
-    roles_by_host = _report_roles(report)
-    node_configs: dict[str, MachineConfig] = {}
-    for patch_file in sorted((plan_dir / "nodes").glob("*.y*ml")):
-        patch = _read_docs(patch_file)
-        host = patch_file.stem
-        kind = _patch_machine_type(patch) or roles_by_host.get(host, "worker")
-        merged = MachineConfig(tuple(apply_patch(bases[kind], patch, where=str(patch_file))))
-        node_configs[host] = merged
-    cluster = MachineConfig(tuple(bases["controlplane"]))
-    spec = read_config(cluster, node_configs.values(), carried=carried, node_names=list(node_configs))
-    secrets = plan_fingerprints(plan_dir, bases["controlplane"])
-    return PlanRead(spec=spec, report=report, node_configs=node_configs, secrets=secrets)
 
 
 def read_documents(text: str, where: str = "<config>", carried: ClusterSpec | None = None) -> ClusterSpec:
@@ -241,14 +163,14 @@ def _network(config: MachineConfig, version: str, carried: ClusterSpec | None) -
     cluster_dns = tuple(str(ip) for ip in config.get("machine", "kubelet", "clusterDNS", default=[])) or (tenth,)
     link_local = [ip for ip in cluster_dns if _is_nodelocal(ip)]
     proxy = config.get("cluster", "proxy", default={})
-    proxy_args = {k: _flag(v) for k, v in (proxy.get("extraArgs") or {}).items()}
+    proxy_args = {k: flag_value(v) for k, v in (proxy.get("extraArgs") or {}).items()}
     strict_arp = proxy_args.pop("ipvs-strict-arp", "false").lower() == "true"
     cm_args = config.get("cluster", "controllerManager", "extraArgs", default={})
     was = carried.network if carried else None
     return Network(
         pod_subnets=pods,
         service_subnets=service,
-        node_cidr_mask_size=int(_flag(cm_args.get("node-cidr-mask-size-ipv4", cm_args.get("node-cidr-mask-size", 24)))),
+        node_cidr_mask_size=int(flag_value(cm_args.get("node-cidr-mask-size-ipv4", cm_args.get("node-cidr-mask-size", 24)))),
         node_cidr_mask_size_ipv6=_int_or_none(cm_args.get("node-cidr-mask-size-ipv6")),
         dns_domain=str(net.get("dnsDomain") or DEFAULT_DNS_DOMAIN),
         # with Talos's CoreDNS off, the DNS the cluster has today keeps serving (Talos does not touch it)
@@ -276,7 +198,7 @@ def _cni(cni: Mapping, was: Network | None) -> CNI:
 
 
 def _default_proxy_mode(version: str) -> str:
-    return "nftables" if _minor(version) >= NFTABLES_SINCE else "iptables"
+    return "nftables" if require_minor(version, "Kubernetes version") >= NFTABLES_SINCE else "iptables"
 
 
 def _is_nodelocal(ip: str) -> bool:
@@ -305,7 +227,7 @@ def _control_plane(config: MachineConfig, network: Network, nodes: tuple[NodeSpe
             "cluster.controlPlane.endpoint is missing", hint="every Talos config needs the API endpoint URL"
         )
     endpoint = _endpoint(str(endpoint_url), nodes)
-    args = {k: _flag(v) for k, v in (api.get("extraArgs") or {}).items()}
+    args = {k: flag_value(v) for k, v in (api.get("extraArgs") or {}).items()}
     issuers = flags.split_list(args.get("service-account-issuer")) or [endpoint.url]
     audiences = flags.split_list(args.get("api-audiences")) or [endpoint.url]
     return ControlPlane(
@@ -372,7 +294,7 @@ def _pod_security_defaults(api: Mapping) -> bool:
 
 
 def _component(section: Mapping, typed: frozenset[str] = frozenset()) -> Component:
-    args = {k: _flag(v) for k, v in (section.get("extraArgs") or {}).items() if k not in typed}
+    args = {k: flag_value(v) for k, v in (section.get("extraArgs") or {}).items() if k not in typed}
     gates = flags.feature_gates(args.pop("feature-gates", None))
     return Component(extra_args=args, feature_gates=gates)
 
@@ -394,7 +316,7 @@ def _encryption(config: MachineConfig) -> SecretsEncryption | None:
 
 def _kubelet(config: MachineConfig) -> Kubelet:
     kubelet = config.get("machine", "kubelet", default={})
-    args = {k: _flag(v) for k, v in (kubelet.get("extraArgs") or {}).items()}
+    args = {k: flag_value(v) for k, v in (kubelet.get("extraArgs") or {}).items()}
     gates = flags.feature_gates(args.pop("feature-gates", None))
     reserved = {**TALOS_SYSTEM_RESERVED, "memory": TALOS_SYSTEM_RESERVED_MEMORY[config.machine_type]}
     settings = {**KUBELET_DEFAULTS, "systemReserved": reserved, **(kubelet.get("extraConfig") or {})}
@@ -416,7 +338,7 @@ def _etcd(config: MachineConfig, nodes: tuple[NodeSpec, ...], advertised: dict[s
         if n.is_control_plane and n.name
         for ip in [advertised.get(n.name)]
     )
-    args = {k: _flag(v) for k, v in (config.get("cluster", "etcd", "extraArgs", default={})).items()}
+    args = {k: flag_value(v) for k, v in (config.get("cluster", "etcd", "extraArgs", default={})).items()}
     return Etcd(deployment_type="talos", members=members, cert_dir=ETCD_CERT_DIR, extra_args=args)
 
 
@@ -612,13 +534,6 @@ def _image_tag(image: Any) -> str | None:
     return text.rsplit(":", 1)[1].lstrip("v").split("@")[0] if ":" in text.rsplit("/", 1)[-1] else None
 
 
-def _flag(value: Any) -> str:
-    """An extraArgs value; Talos ≥1.13 allows a list (a repeated flag), kept comma-joined."""
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _merge_additive(defaults: list[str], extra: list[str]) -> list[str]:
@@ -627,15 +542,9 @@ def _merge_additive(defaults: list[str], extra: list[str]) -> list[str]:
 
 
 def _int_or_none(value: Any) -> int | None:
-    return int(_flag(value)) if value not in (None, "") else None
+    return int(flag_value(value)) if value not in (None, "") else None
 
 
-def _minor(version: str) -> tuple[int, int]:
-    parts = version.lstrip("v").split(".")
-    try:
-        return int(parts[0]), int(parts[1])
-    except (IndexError, ValueError):
-        raise UserError(f"not a Kubernetes version: {version!r}") from None
 
 
 def _url_host(ip: str) -> str:
@@ -644,41 +553,3 @@ def _url_host(ip: str) -> str:
 
 def _host_of(url: str | None) -> str:
     return urlsplit(url or "").netloc
-
-
-def _read_docs(path: Path) -> list[dict]:
-    try:
-        return load_documents(read_bounded(path), where=str(path))
-    except OSError as exc:
-        raise UserError(f"cannot read: {exc.strerror}", where=str(path)) from None
-
-
-def _read_report(path: Path) -> dict:
-    if not path.is_file():
-        return {}
-    try:
-        text = read_bounded(path)
-        check_text_shape(text, str(path), max_line=MAX_FILE_BYTES)  # report.json is one document, nested a little
-        return json.loads(text)
-    except (OSError, json.JSONDecodeError, RecursionError) as exc:
-        raise UserError(f"not a readable plan report: {exc}", where=str(path)) from None
-
-
-def _patch_machine_type(patch: list[dict]) -> str | None:
-    for doc in patch:
-        if "kind" not in doc and (doc.get("machine") or {}).get("type"):
-            return "controlplane" if doc["machine"]["type"] in ("controlplane", "init") else "worker"
-    return None
-
-
-def _report_roles(report: Mapping) -> dict[str, str]:
-    """host → controlplane|worker from the plan report's node list (`role`, or any text naming a control plane)."""
-    roles: dict[str, str] = {}
-    nodes = report.get("nodes") or []
-    items = (
-        nodes.items() if isinstance(nodes, Mapping) else ((n.get("name"), n) for n in nodes if isinstance(n, Mapping))
-    )
-    for name, node in items:
-        text = str(node.get("role") if isinstance(node, Mapping) and "role" in node else json.dumps(node)).lower()
-        roles[str(name)] = "controlplane" if "control" in text else "worker"
-    return roles

@@ -124,7 +124,7 @@ def test_identical_secrets_are_no_difference(plans, tmp_path):
 def test_fingerprints_never_serialize_or_show_their_digests(plans):
     import pickle
 
-    from migrate.talos.read import read_plan
+    from migrate.talos.plan_dir import read_plan
 
     read = read_plan(plans["pki"])
     assert "kubernetes_ca" in repr(read.secrets) and not re.search(r"[0-9a-f]{16}|\\x", repr(read))

@@ -9,7 +9,8 @@ import pytest
 
 from migrate.diff import diff_specs, explain, report_verdicts
 from migrate.talos.plan import PlanRequest, plan_cluster
-from migrate.talos.read import read_documents, read_plan
+from migrate.talos.plan_dir import read_plan
+from migrate.talos.read import read_documents
 from migrate.talos.render import to_yaml
 from tests.conftest import FIXTURES, INVENTORIES
 from tests.talos.plan_fixtures import matrix, resolved, versions_for

@@ -9,7 +9,8 @@ import pytest
 from migrate.errors import UserError
 from migrate.spec import ROLE_CONTROL_PLANE, ROLE_WORKER
 from migrate.talos.merge import apply_patch, load_documents
-from migrate.talos.read import MachineConfig, read_config, read_documents, read_plan
+from migrate.talos.plan_dir import read_plan
+from migrate.talos.read import MachineConfig, read_config, read_documents
 from migrate.talos.versions import all_versions
 from tests.conftest import TALOS_NOT_YET_SUPPORTED, shared_path, talos_reference_dirs
 

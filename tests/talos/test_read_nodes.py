@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from migrate.cli import cli
-from migrate.talos.read import read_plan
+from migrate.talos.plan_dir import read_plan
 from tests.cli.test_diff import make_plan
 from tests.conftest import FIXTURES, INVENTORIES
 
