@@ -40,6 +40,8 @@ class ReadCluster(Protocol):
     @property
     def release(self) -> str: ...  # the Kubespray release read, "v2.27"
     @property
+    def release_reason(self) -> str: ...  # how it was chosen: a flag, a checkout, or a guess from kube_version
+    @property
     def warnings(self) -> Sequence[str]: ...
 
 

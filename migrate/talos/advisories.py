@@ -25,6 +25,7 @@ class Situation:
     settings: Mapping[str, Any]  # name -> Setting (value, origin, secret)
     talos: TalosVersion
     joinable: bool
+    release_reason: str = ""  # how the reader chose the Kubespray release (from a flag, a checkout, or a guess)
 
     def value(self, name: str, default: Any = None) -> Any:
         setting = self.settings.get(name)
@@ -75,6 +76,20 @@ def kube_proxy_labels(s: Situation) -> Finding | None:
                    "DaemonSet must carry the labels tier=node and k8s-app=kube-proxy; kubeadm's has only k8s-app and "
                    "selectors are immutable: export it, relabel, delete and re-apply.",
                    talos_path="cluster.proxy", area="kube-proxy")
+
+
+def guessed_kubernetes_version(s: Situation) -> Finding | None:
+    """No kube_version in the inventory and no release named: every image would be pinned to a guess."""
+    setting = s.settings.get("kube_version")
+    if setting is not None and " default " not in f" {getattr(setting, 'origin', '')} ":
+        return None  # the inventory says it
+    if "--kubespray-version" in s.release_reason or " read from " in s.release_reason:
+        return None  # the operator named the release (to the patch) or its checkout
+    return finding("kube_version", MANUAL, f"The inventory does not set kube_version, so the plan assumes Kubernetes "
+                   f"{s.spec.kubernetes_version} ({s.release_reason}) and pins every image to it. Confirm it: pass "
+                   "--kubespray-version with the release that deployed the cluster (to the patch, e.g. 2.28.0), "
+                   "or --kubespray-dir with its checkout; `kubectl version` shows what the cluster runs.",
+                   talos_path="machine.kubelet.image, cluster.*.image", severity="blocker", area="control plane")
 
 
 def etcd_versions(s: Situation) -> Finding | None:
@@ -132,6 +147,7 @@ def etcd_placement(s: Situation) -> Finding | None:
 
 CHECKS: tuple[Check, ...] = (
     cluster_identity,
+    guessed_kubernetes_version,
     localhost_proxy,
     cluster_info,
     kube_proxy_labels,

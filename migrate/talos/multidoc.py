@@ -160,6 +160,8 @@ def _split_encryption(root: Doc, doc: Callable[..., Doc]) -> None:
     carried = next((f for f in files if f.get("path") in mounted), None)
     if carried is not None:
         files.remove(carried)
+        if not files:
+            machine.pop("files", None)  # 1.14's v1alpha1 has no machine.files at all
         body = yaml.safe_load(carried["content"]) or {}
         doc("KubeEtcdEncryptionConfig")["config"] = {k: v for k, v in body.items() if k not in ("apiVersion", "kind")}
     for field, (provider, key_name) in ENCRYPTION_FIELDS.items():

@@ -73,7 +73,8 @@ def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress
                          encryption_carried=rendered.encryption.carried,
                          encryption_provider=rendered.encryption.provider)
     findings = evaluate(resolved.settings, spec, ctx)
-    findings += advise(Situation(spec, resolved.settings, talos, bundle.joinable)) + rendered.findings
+    findings += advise(Situation(spec, resolved.settings, talos, bundle.joinable, resolved.release_reason))
+    findings += rendered.findings
     progress("validating documents")
     files = rendered.files()
     problems, schema_state = _validate(rendered, talos)

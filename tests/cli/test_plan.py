@@ -160,3 +160,23 @@ def test_a_split_inventory_is_read_from_all_its_paths(tmp_path):
     workers = {"sp-wk1", "sp-wk2", "sp-wk3", "sp-wk4"}  # only workers.yml names them
     assert {name for name, role in nodes.items() if role == "worker"} == workers
     assert {f"nodes/{name}.yaml" for name in nodes} <= set(snapshot(out))
+
+
+def test_a_guessed_kubernetes_version_is_a_blocker_until_the_release_is_named(tmp_path):
+    import re
+    import shutil
+
+    inv = tmp_path / "inv"
+    shutil.copytree(INVENTORIES / "demo", inv)
+    for f in inv.rglob("*.yml"):
+        f.write_text(re.sub(r"(?m)^kube_version:.*$", "", f.read_text()))
+    guessed = run(str(inv), "--pki", str(FIXTURES / "pki" / "demo"), "--out", str(tmp_path / "a"), "-o", "json")
+    blockers = [f for f in json.loads(guessed.stdout)["findings"] if f["severity"] == "blocker"]
+    assert guessed.returncode == 1 and [f["setting"] for f in blockers] == ["kube_version"]
+    assert "--kubespray-version" in blockers[0]["reason"]
+    # Talos 1.14 with the cluster's PKI: the carried EncryptionConfiguration moves into KubeEtcdEncryptionConfig
+    assert "invalid output" not in guessed.stderr and "KubeEtcdEncryptionConfig" in (tmp_path / "a" / "controlplane.yaml").read_text()
+    named = run(str(inv), "--pki", str(FIXTURES / "pki" / "demo"), "--out", str(tmp_path / "b"),
+                "--kubespray-version", "2.28.0", "-o", "json")
+    report = json.loads(named.stdout)
+    assert named.returncode == 0 and report["kubernetes_version"] == "1.32.5"  # 2.28.0's default, not 2.28.1's
