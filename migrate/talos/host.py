@@ -37,6 +37,9 @@ class HostPart:
         return self
 
 
+SEARCH_DOMAINS_SINCE = (1, 9)  # machine.network.searchDomains is in the v1alpha1 schema from Talos 1.9
+
+
 def document(kind: str, **fields: Any) -> dict[str, Any]:
     return {"apiVersion": API_VERSION, "kind": kind, **fields}
 
@@ -56,11 +59,17 @@ def resolvers(spec: ClusterSpec, talos: TalosVersion) -> HostPart:
             doc["searchDomains"] = {"domains": domains}
         return HostPart(documents=[doc])
     network: dict[str, Any] = {}
+    findings: list[Finding] = []
     if servers:
         network["nameservers"] = servers
-    if domains:
+    if domains and talos.key >= SEARCH_DOMAINS_SINCE:
         network["searchDomains"] = domains
-    return HostPart(machine={"network": network})
+    elif domains:  # the 1.8 schema has no machine.network.searchDomains: never write what Talos would reject
+        findings.append(finding("host search domains", MANUAL, f"Talos {talos.minor} cannot set the hosts' search domains "
+                                f"({', '.join(domains)}); machine.network.searchDomains came in 1.9. Pods resolve "
+                                "through CoreDNS as before; target Talos ≥1.9 if host processes need them.",
+                                talos_path="machine.network.searchDomains", area="DNS"))
+    return HostPart(machine={"network": network} if network else {}, findings=findings)
 
 
 def time_servers(spec: ClusterSpec, talos: TalosVersion) -> HostPart:

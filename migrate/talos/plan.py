@@ -16,7 +16,7 @@ from typing import Any
 from migrate.atomic import SECRET_DIR_MODE, SECRET_FILE_MODE, free_sibling, staged_directory
 from migrate.errors import UserError
 from migrate.mapping.engine import ReadCluster, evaluate
-from migrate.mapping.finding import Finding
+from migrate.mapping.finding import MANUAL, Finding, finding
 from migrate.mapping.transforms import MappingContext
 from migrate.talos import report, secrets, validate, versions
 from migrate.talos.advisories import Situation, advise
@@ -78,6 +78,10 @@ def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress
     progress("validating documents")
     files = rendered.files()
     problems, schema_state = _validate(rendered, talos)
+    # a plan never holds a document its own validation rejects without saying so where blockers are counted
+    findings += [finding(f"Talos document {p.file} [{p.document}] {p.path}", MANUAL,
+                         f"Talos {talos.minor} would reject it: {p.message} ({p.rule}).", severity="blocker",
+                         area="validation") for p in problems]
     endpoints = [n.ip or n.name for n in spec.control_planes] or [spec.control_plane.endpoint.host]
     meta = {
         "tool": "kubespray2talos plan",

@@ -180,3 +180,20 @@ def test_a_guessed_kubernetes_version_is_a_blocker_until_the_release_is_named(tm
                 "--kubespray-version", "2.28.0", "-o", "json")
     report = json.loads(named.stdout)
     assert named.returncode == 0 and report["kubernetes_version"] == "1.32.5"  # 2.28.0's default, not 2.28.1's
+
+
+def test_a_plan_never_holds_a_document_its_validation_rejects_silently(tmp_path):
+    """Talos 1.8 has no machine.network.searchDomains: the domains become a manual finding, not a schema error;
+    and any document validation does reject is a blocker finding, counted in the exit status."""
+    import shutil
+
+    inv = tmp_path / "inv"
+    shutil.copytree(INVENTORIES / "demo", inv)
+    with (inv / "group_vars" / "all" / "all.yml").open("a") as fh:
+        fh.write("\nsearchdomains: [corp.example]\n")
+    old = run(str(inv), "--out", str(tmp_path / "p18"), "--talos-version", "1.8", "-o", "json")
+    findings = {f["setting"]: f for f in json.loads(old.stdout)["findings"]}
+    assert "invalid output" not in old.stderr and findings["host search domains"]["verdict"] == "manual"
+    new = run(str(inv), "--out", str(tmp_path / "p19"), "--talos-version", "1.9", "-o", "json")
+    assert "host search domains" not in {f["setting"] for f in json.loads(new.stdout)["findings"]}
+    assert "corp.example" in (tmp_path / "p19" / "controlplane.yaml").read_text()
