@@ -7,6 +7,7 @@ read-back and the diff see one shape whatever version wrote a plan. The moves ar
 a field; the few that change shape (CAs as PEM, CNI, encryption, install disk) are named functions.
 """
 # exercised by tests/talos/test_multidoc.py
+# long: one table of moves and both its directions (split to write, fold to read); apart, the two would drift
 
 from __future__ import annotations
 
