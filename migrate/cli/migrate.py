@@ -17,7 +17,6 @@ from migrate.errors import UserError
 from migrate.migration.dryrun import WavePreview
 from migrate.migration.engine import Event
 from migrate.migration.filters import DrainOptions
-from migrate.migration.plan_file import MigrationPlan, default_plan
 
 
 @click.command()
@@ -79,7 +78,7 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
     if max_unavailable is not None:
         if max_unavailable < 1:
             raise UserError("must be at least 1", where="--max-unavailable")
-        plan = _rewave(plan, max_unavailable)
+        plan = plan_file.rewave(plan, max_unavailable)
     timeout = plan_file.parse_duration(drain_timeout, "--drain-timeout") if drain_timeout else plan.drain_timeout
     opts = DrainOptions(delete_emptydir_data=delete_emptydir_data, force=force, timeout=timeout)
     unknown = [h for h in only if h not in {m.host for m in plan.hosts}]
@@ -123,16 +122,6 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
         sys.exit(1)
     ui.note(f"done: {sum(1 for h in ledger.hosts() if h.state.value == 'decommissioned')} of "
             f"{len(plan.hosts)} hosts decommissioned (kubespray2talos status {plan_dir})")
-
-
-def _rewave(plan: MigrationPlan, budget: int) -> MigrationPlan:
-    """Waves recomputed for another budget: control planes still one per wave."""
-
-    report = {"cluster": plan.cluster, "nodes": [{"name": m.host, "role": m.role, "ip": m.address}
-                                                 for m in plan.hosts]}
-    waves = {m.host: m.wave for m in default_plan(report, max_unavailable=budget).hosts}
-    return dataclasses.replace(plan, max_unavailable=budget,
-                               hosts=tuple(dataclasses.replace(m, wave=waves[m.host]) for m in plan.hosts))
 
 
 def _show_preview(waves: list[WavePreview], fmt: str) -> None:

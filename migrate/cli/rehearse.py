@@ -39,13 +39,12 @@ def rehearse(snapshot: Path, plan_dir: Path, max_unavailable: int | None, seed: 
       kubespray2talos snapshot --out cluster.json && kubespray2talos rehearse cluster.json plan/
       kubespray2talos rehearse playbook_fixtures/clusters/demo.json build/demo/plan --delete-emptydir-data --force
     """
-    from migrate.cli.migrate import _rewave
     from migrate.migration import plan_file
     from migrate.migration.rehearse import rehearse as run
 
     plan = plan_file.load(plan_dir)
     if max_unavailable is not None:
-        plan = _rewave(plan, max_unavailable)
+        plan = plan_file.rewave(plan, max_unavailable)
     with ui.err.status("rehearsing on the twin…"):
         result = run(snapshot, plan, seed=seed,
                      drain=DrainOptions(delete_emptydir_data=delete_emptydir_data, force=force, timeout=plan.drain_timeout))

@@ -8,6 +8,7 @@ waves of at most `max_unavailable` nodes, grouped by zone (topology.kubernetes.i
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -93,6 +94,14 @@ def default_plan(report: Mapping[str, Any], *, max_unavailable: int = 1, strateg
         moves.append(_move(n, wave, strategy))
         size += 1
     return MigrationPlan(str(report.get("cluster") or ""), strategy, max_unavailable, 600.0, tuple(moves))
+
+
+def rewave(plan: MigrationPlan, budget: int) -> MigrationPlan:
+    """The same hosts in waves for another budget (`--max-unavailable`): control planes still one per wave."""
+    report = {"cluster": plan.cluster, "nodes": [{"name": m.host, "role": m.role, "ip": m.address} for m in plan.hosts]}
+    waves = {m.host: m.wave for m in default_plan(report, max_unavailable=budget).hosts}
+    return dataclasses.replace(plan, max_unavailable=budget,
+                               hosts=tuple(dataclasses.replace(m, wave=waves[m.host]) for m in plan.hosts))
 
 
 def _move(node: Mapping[str, Any], wave: int, strategy: str) -> HostMove:

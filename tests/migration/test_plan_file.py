@@ -44,3 +44,11 @@ def test_each_bad_field_is_named(edit, where):
     with pytest.raises(UserError) as caught:
         parse(data, "migration.yaml")
     assert where in str(caught.value)
+
+
+def test_rewave_keeps_control_planes_alone_and_sizes_worker_waves_to_the_budget():
+    from migrate.migration.plan_file import rewave
+
+    plan = rewave(default_plan(REPORT, max_unavailable=1), 3)
+    assert [[m.host for m in w] for w in plan.waves()] == [["cp1"], ["cp2"], ["w1", "w2", "w3"], ["w4", "w5"]]
+    assert plan.max_unavailable == 3
