@@ -97,16 +97,8 @@ class EtcdctlMembership:
             raise
 
     def add_learner(self, name: str, peer_url: str) -> Member:
-        """`member add --learner`; etcd answers "unhealthy cluster" until its members have talked for 5 s: retried."""
-        deadline = self.clock.now() + 3 * self.timeout
-        while True:
-            try:
-                data = self._json("member", "add", name, f"--peer-urls={peer_url}", "--learner")
-                return _member(data["member"])
-            except EtcdError as exc:
-                if "unhealthy cluster" not in str(exc) or self.clock.now() >= deadline:
-                    raise
-                self.clock.sleep(1.0)
+        data = json.loads(self._reconfigure("member", "add", name, f"--peer-urls={peer_url}", "--learner") or "{}")
+        return _member(data["member"])
 
     def wait_promoted(self, peer_url: str, timeout: float) -> Member:
         deadline = self.clock.now() + timeout
@@ -139,7 +131,19 @@ class EtcdctlMembership:
         verdict = projected_quorum(members, self.health(), leaving=member_id)
         if not verdict.holds:
             raise EtcdError(f"refusing to remove member {member_id:x}: {verdict.reason}")
-        self._run("member", "remove", f"{member_id:x}")
+        self._reconfigure("member", "remove", f"{member_id:x}")
+
+    def _reconfigure(self, *args: str) -> str:
+        """A membership change. etcd answers "unhealthy cluster" until its leader has been in touch with a
+        quorum for 5 s (after a start or a leader change): retried with a deadline, never forced."""
+        deadline = self.clock.now() + 3 * self.timeout
+        while True:
+            try:
+                return self._run(*args)
+            except EtcdError as exc:
+                if "unhealthy cluster" not in str(exc) or self.clock.now() >= deadline:
+                    raise
+                self.clock.sleep(1.0)
 
     # --- etcdctl -----------------------------------------------------------------------------------------------
     def _json(self, *args: str, endpoints: Sequence[str] | None = None) -> Any:

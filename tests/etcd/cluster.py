@@ -120,7 +120,7 @@ def start_cluster(root: Path, size: int = 3) -> EtcdCluster:
     return cluster
 
 
-def wait_healthy(cluster: EtcdCluster, timeout: float = 30.0, skip: tuple[str, ...] = ()) -> None:
+def wait_healthy(cluster: EtcdCluster, timeout: float = 60.0, skip: tuple[str, ...] = ()) -> None:
     """Every running member answers `endpoint health` (a learner does not serve it: name it in `skip`)."""
     deadline = time.monotonic() + timeout
     access = cluster.access()
