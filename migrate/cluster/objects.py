@@ -103,7 +103,11 @@ def lease_from(obj: dict[str, Any]) -> Lease:
 
 def lease_body(lease: Lease) -> dict[str, Any]:
     """MicroTime fields carry microseconds, as the API server requires for renewTime/acquireTime."""
-    when = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(lease.renew_time)) + f".{int(lease.renew_time % 1 * 1e6):06d}Z"
+    micros = int(lease.renew_time % 1 * 1e6)
+    # the official client re-encodes the body through datetime.isoformat(), which drops a zero fraction and the
+    # API server then refuses the MicroTime ("cannot parse ... as .000000"): never send a whole second
+    micros = micros or 1
+    when = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(lease.renew_time)) + f".{micros:06d}Z"
     meta: dict[str, Any] = {"name": lease.name, "namespace": lease.namespace}
     if lease.resource_version:
         meta["resourceVersion"] = lease.resource_version
