@@ -154,5 +154,25 @@ def validate(rt: ResourceType, obj: dict[str, Any]) -> None:
                 f'Unsupported value: "{spec["unhealthyPodEvictionPolicy"]}": supported values: "AlwaysAllow", "IfHealthyBudget"',
             )
         )
+    if rt.kind == "Lease":
+        causes += _lease(spec)
     if causes:
-        raise invalid(rt.kind, name, causes)
+        raise invalid(rt.kind, name, causes, rt.group)
+
+
+def _lease(spec: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """pkg/apis/coordination/validation: positive duration, non-negative transitions, preferredHolder needs a strategy."""
+    causes = []
+    if spec.get("leaseDurationSeconds") is not None and spec["leaseDurationSeconds"] <= 0:
+        causes.append(("spec.leaseDurationSeconds", "FieldValueInvalid",
+                       f"Invalid value: {spec['leaseDurationSeconds']}: must be greater than 0"))
+    if spec.get("leaseTransitions") is not None and spec["leaseTransitions"] < 0:
+        causes.append(("spec.leaseTransitions", "FieldValueInvalid",
+                       f"Invalid value: {spec['leaseTransitions']}: must be greater than or equal to 0"))
+    if spec.get("strategy") not in (None, "", "OldestEmulationVersion"):
+        causes.append(("spec.strategy", "FieldValueNotSupported",
+                       f'Unsupported value: "{spec["strategy"]}": supported values: "OldestEmulationVersion"'))
+    if spec.get("preferredHolder") and not spec.get("strategy"):
+        causes.append(("spec.preferredHolder", "FieldValueForbidden",
+                       "Forbidden: may only be specified if `strategy` is defined"))
+    return causes

@@ -8,6 +8,7 @@ from typing import Any
 
 from migrate.clock import rfc3339
 from migrate.cluster.twin import admission
+from migrate.cluster.twin.decode import decode, decode_patched
 from migrate.cluster.twin.patch import apply_patch
 from migrate.cluster.twin.pdb import admit_eviction
 from migrate.cluster.twin.resources import NAMESPACES, PODS, RESOURCES, ResourceType
@@ -57,7 +58,7 @@ class Api:
     def create(
         self, rt: ResourceType, namespace: str | None, body: dict[str, Any], dry_run: bool = False
     ) -> dict[str, Any]:
-        obj = clone(body)
+        obj = decode(rt, clone(body))
         meta = obj.setdefault("metadata", {})
         if rt.namespaced:
             if meta.get("namespace") and namespace and meta["namespace"] != namespace:
@@ -94,6 +95,24 @@ class Api:
                 )
             return self.store.create(rt, obj)
 
+    def put(
+        self, rt: ResourceType, namespace: str, name: str, body: Any, subresource: str | None = None,
+        dry_run: bool = False,
+    ) -> tuple[dict[str, Any], bool]:
+        """PUT: (object, created?). Types whose strategy allows it (Leases, Services, Events) are created when
+        missing, as the generic registry does (201)."""
+        obj = decode(rt, clone(body))
+        with self.store.lock:
+            if subresource is None and rt.create_on_update and self.store.find(rt, namespace, name) is None:
+                meta = obj.setdefault("metadata", {})
+                if meta.get("name") and meta["name"] != name:
+                    raise bad_request(
+                        f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
+                meta["name"] = name
+                meta.pop("resourceVersion", None)
+                return self.create(rt, namespace, obj, dry_run), True
+            return self.replace(rt, namespace, name, obj, subresource, dry_run), False
+
     def replace(
         self,
         rt: ResourceType,
@@ -103,10 +122,10 @@ class Api:
         subresource: str | None = None,
         dry_run: bool = False,
     ) -> dict[str, Any]:
-        meta = body.get("metadata") or {}
+        obj = decode(rt, clone(body))
+        meta = obj.get("metadata") or {}
         if meta.get("name") and meta["name"] != name:
             raise bad_request(f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
-        obj = clone(body)
         obj.setdefault("metadata", {})["name"] = name
         if rt.namespaced:
             obj["metadata"]["namespace"] = namespace
@@ -127,13 +146,10 @@ class Api:
     ) -> dict[str, Any]:
         with self.store.lock:
             current = self.store.get(rt, namespace, name)
-            patched = apply_patch(current, patch, content_type)
+            # the patch applies to the stored object, resourceVersion included: a patch that sets another
+            # resourceVersion (a stale one) asks for optimistic concurrency and gets 409, as on a real server
+            patched = decode_patched(rt, apply_patch(current, patch, content_type))
             patched.setdefault("metadata", {})
-            # a patch may carry a resourceVersion to ask for optimistic concurrency; otherwise it applies to the latest
-            if patched["metadata"].get("resourceVersion") == current["metadata"][
-                "resourceVersion"
-            ] or "resourceVersion" not in _metadata_of(patch):
-                patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
             return self.replace(rt, namespace, name, patched, subresource, dry_run)
 
     def delete(
@@ -225,10 +241,6 @@ class Api:
 
 def _selectors(rt: ResourceType, label_selector: str | None, field_selector: str | None) -> tuple[LabelSelector, FieldSelector]:
     return parse_label_selector(label_selector), parse_field_selector(field_selector, rt.fields)
-
-
-def _metadata_of(patch: Any) -> dict[str, Any]:
-    return (patch.get("metadata") or {}) if isinstance(patch, dict) else {}
 
 
 def _now(store: Store) -> str:

@@ -108,10 +108,11 @@ class TwinHandler(BaseHTTPRequestHandler):
         if not raw:
             return {}
         try:
-            body = yaml.safe_load(raw) if "yaml" in content_type else json.loads(raw)
+            body = yaml.safe_load(raw) if "yaml" in content_type else json.loads(raw, parse_constant=_no_constant)
         except (ValueError, yaml.YAMLError) as exc:
             raise bad_request(f"the body of the request could not be decoded: {exc}") from None
-        if not isinstance(body, dict) and "json-patch" not in content_type:  # only a JSON patch is a list
+        # only a JSON patch is a list; a merge patch that is not an object replaces the object (RFC 7386)
+        if not isinstance(body, dict) and not ("json-patch" in content_type or "merge-patch" in content_type):
             raise bad_request(f"Object 'Kind' is missing: the body must be an object, not {type(body).__name__}")
         return body
 
@@ -310,7 +311,8 @@ class TwinHandler(BaseHTTPRequestHandler):
             obj = api.get(rt, namespace, name)
             return self._send(200, self._as_table(rt, obj, query) if self._wants_table() else obj)
         if method == "PUT":
-            return self._send(200, api.replace(rt, namespace, name, self._body(), sub, dry_run=bool(query.get("dryRun"))))
+            obj, created = api.put(rt, namespace, name, self._body(), sub, dry_run=bool(query.get("dryRun")))
+            return self._send(201 if created else 200, obj)
         if method == "PATCH":
             content_type = self.headers.get("Content-Type") or "application/json"
             if content_type.startswith(APPLY_PATCH):
@@ -359,6 +361,10 @@ class TwinHandler(BaseHTTPRequestHandler):
                 "status": {"replicas": (obj.get("status") or {}).get("replicas", 0)},
             },
         )
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"invalid character '{name[0]}' looking for beginning of value")  # Go's JSON has no NaN
 
 
 def _delete_query(query: dict[str, str]) -> dict[str, Any]:
