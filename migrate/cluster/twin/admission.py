@@ -23,6 +23,7 @@ _DEFAULT_TOLERATIONS = [
     {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
 ]
 _WORKLOADS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job")
+_STRUCT_SPEC = (*_WORKLOADS, "Pod", "Node", "Service", "PodDisruptionBudget", "Namespace", "Lease")
 
 
 def default_pod_spec(spec: dict[str, Any]) -> None:
@@ -45,6 +46,10 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
 
 def default(rt: ResourceType, obj: dict[str, Any]) -> None:
     """Fill what the API server fills on create (a subset: the fields controllers and drain read)."""
+    if rt.kind in _STRUCT_SPEC:  # non-pointer structs: a real server always writes them back, if only as {}
+        obj.setdefault("spec", {})
+        if rt.kind != "Lease":
+            obj.setdefault("status", {})
     spec = obj.get("spec")
     if rt.kind == "Pod":
         spec = obj.setdefault("spec", {})
