@@ -201,12 +201,14 @@ class Store:
         force: bool = False,
         whole: bool = False,
         dry_run: bool = False,
+        owned: bool = False,
     ) -> dict[str, Any]:
         """Replace an object. A given resourceVersion must be current (409 otherwise) unless `force`.
 
         `status=True` is the status subresource: only .status changes. Otherwise .status is kept as stored
         (for types with a status subresource) unless `whole` (a controller writing spec and status at once),
-        system metadata is kept, and generation moves when spec does.
+        system metadata is kept, and generation moves when spec does. `owned`: the caller built `obj` afresh
+        (its metadata a new dict) and hands it over, so it is not copied.
         A body whose metadata, spec or status is not an object is 422, as the API server's decoder refuses it.
         """
         check_shape(rt, obj)
@@ -229,7 +231,7 @@ class Store:
             if status:
                 new = {**old, "status": clone(obj.get("status", {})), "metadata": dict(old["metadata"])}
             else:
-                new = clone(obj)
+                new = obj if owned else clone(obj)  # owned: a fresh dict the caller never touches again
                 new["apiVersion"], new["kind"] = rt.api_version, rt.kind
                 new_meta = new["metadata"]
                 for system in _SYSTEM_META:
