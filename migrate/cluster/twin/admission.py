@@ -7,6 +7,7 @@ import base64
 import re
 from typing import Any
 
+from migrate.cluster.twin import validation
 from migrate.cluster.twin.resources import ResourceType
 from migrate.cluster.twin.selectors import from_label_selector
 from migrate.cluster.twin.status import invalid
@@ -117,14 +118,13 @@ def validate(rt: ResourceType, obj: dict[str, Any]) -> None:
     elif not _DNS_SUBDOMAIN.match(meta["name"]) or len(meta["name"]) > 253:
         causes.append(("metadata.name", "FieldValueInvalid", f'Invalid value: "{meta["name"]}": {_SUBDOMAIN_HELP}'))
     spec = obj.get("spec") or {}
-    if rt.kind == "Pod" and not spec.get("containers"):
-        causes.append(("spec.containers", "FieldValueRequired", "Required value"))
     if rt.kind in _WORKLOADS and rt.kind != "Job":
         selector = spec.get("selector")
         labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
         if not selector:
             causes.append(("spec.selector", "FieldValueRequired", "Required value"))
-        elif not from_label_selector(selector).matches(labels):
+        elif not validation.label_selector("spec.selector", selector) and \
+                not from_label_selector(selector).matches(labels):
             shown = "map[string]string{" + ", ".join(f'"{k}":"{v}"' for k, v in sorted(labels.items())) + "}"
             causes.append(
                 (
@@ -133,8 +133,6 @@ def validate(rt: ResourceType, obj: dict[str, Any]) -> None:
                     f"Invalid value: {shown}: `selector` does not match template `labels`",
                 )
             )
-        if not (spec.get("template") or {}).get("spec", {}).get("containers"):
-            causes.append(("spec.template.spec.containers", "FieldValueRequired", "Required value"))
     if (
         rt.kind == "PodDisruptionBudget"
         and spec.get("minAvailable") is not None
@@ -161,6 +159,7 @@ def validate(rt: ResourceType, obj: dict[str, Any]) -> None:
         )
     if rt.kind == "Lease":
         causes += _lease(spec)
+    causes += validation.causes_for(rt.kind, obj)
     if causes:
         raise invalid(rt.kind, name, causes, rt.group)
 
