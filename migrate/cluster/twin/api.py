@@ -40,8 +40,17 @@ class Api:
         field_selector: str | None = None,
         limit: int = 0,
         continue_token: str | None = None,
+        resource_version: str | None = None,
+        match: str | None = None,
     ) -> ListPage:
-        return self.store.list(rt, namespace, *_selectors(rt, label_selector, field_selector), limit, continue_token)
+        """`resource_version` with `match` Exact reads history; any other non-zero one must not be ahead of the
+        store (504 otherwise), and the list is served at the latest revision, as NotOlderThan allows."""
+        labels, fields = _selectors(rt, label_selector, field_selector)
+        if match == "Exact" and resource_version:
+            return self.store.list_at(rt, namespace, labels, fields, resource_version)
+        if resource_version and resource_version != "0" and not continue_token:
+            self.store.revision_of(resource_version)
+        return self.store.list(rt, namespace, labels, fields, limit, continue_token)
 
     def watch(
         self,

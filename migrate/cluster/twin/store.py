@@ -319,7 +319,7 @@ class Store:
         with self.lock:
             w = Watch(rt, namespace, labels, fields)
             if resource_version and resource_version != "0" and not initial_events:
-                for event in self.history.since(self._revision_of(resource_version)):
+                for event in self.history.since(self.revision_of(resource_version)):
                     w.offer(event)
             else:
                 for obj in self.list(rt, namespace, labels, fields).items:
@@ -333,13 +333,13 @@ class Store:
                 resource_version: str) -> ListPage:
         """A list as it was at exactly `resource_version` (resourceVersionMatch=Exact), from history."""
         with self.lock:
-            revision = self._revision_of(resource_version)
+            revision = self.revision_of(resource_version)
             items = [o for o in self.history.as_of(rt, self.objects(rt), revision)
                      if (namespace is None or o["metadata"].get("namespace") == namespace)
                      and labels.matches(o["metadata"].get("labels")) and (fields is None or fields.matches(o))]
             return ListPage(items, str(revision))
 
-    def _revision_of(self, resource_version: str) -> int:
+    def revision_of(self, resource_version: str) -> int:
         try:
             revision = int(resource_version)
         except ValueError:
