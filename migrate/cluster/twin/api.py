@@ -13,11 +13,12 @@ from migrate.cluster.twin.patch import apply_patch
 from migrate.cluster.twin.pdb import admit_eviction
 from migrate.cluster.twin.resources import NAMESPACES, PODS, RESOURCES, ResourceType
 from migrate.cluster.twin.selectors import FieldSelector, LabelSelector, parse_field_selector, parse_label_selector
-from migrate.cluster.twin.status import ApiError, bad_request, conflict, not_found
+from migrate.cluster.twin.status import ApiError, bad_request, conflict, invalid, not_found
 from migrate.cluster.twin.store import ListPage, Store, Watch, clone
 
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # what the API server draws generateName suffixes from
 SUCCESS = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+ORPHAN, FOREGROUND = "orphan", "foregroundDeletion"  # the garbage collector's finalizers
 
 
 class Api:
@@ -166,12 +167,14 @@ class Api:
     ) -> tuple[dict[str, Any], bool]:
         options = options or {}
         pre = options.get("preconditions") or {}
+        finalizer = _gc_finalizer(options)
         with self.store.lock:
             obj = self.store.get(rt, namespace, name)
             grace = self._grace(rt, obj, options.get("gracePeriodSeconds"))
             if options.get("dryRun"):
-                return obj, grace == 0
-            result = self.store.delete(rt, namespace, name, grace, pre.get("uid"), pre.get("resourceVersion"))
+                return obj, grace == 0 and not finalizer
+            result = self.store.delete(rt, namespace, name, grace, pre.get("uid"), pre.get("resourceVersion"),
+                                       finalizer)
             if rt is NAMESPACES and result[0]:
                 self._empty_namespace(name)
             return result
@@ -246,6 +249,22 @@ class Api:
             bound = {**pod, "spec": {**pod["spec"], "nodeName": target}, "status": status}
             self.store.update(PODS, bound, force=True, whole=True)
         return dict(SUCCESS)
+
+
+def _gc_finalizer(options: dict[str, Any]) -> str | None:
+    """The finalizer a propagation policy puts on the object for the garbage collector (Background: none)."""
+    policy, orphan = options.get("propagationPolicy"), options.get("orphanDependents")
+    if policy is not None and orphan is not None:
+        raise invalid("DeleteOptions", "", [("propagationPolicy", "FieldValueInvalid", f'Invalid value: "{policy}": '
+                                             "orphanDependents and deletionPropagation cannot be both set")],
+                      "meta.k8s.io")
+    if policy not in (None, "Orphan", "Foreground", "Background"):
+        raise invalid("DeleteOptions", "", [("propagationPolicy", "FieldValueNotSupported", f'Unsupported value: '
+                                             f'"{policy}": supported values: "Foreground", "Background", "Orphan", "nil"')],
+                      "meta.k8s.io")
+    if policy == "Orphan" or orphan is True:
+        return ORPHAN
+    return FOREGROUND if policy == "Foreground" else None
 
 
 def _selectors(rt: ResourceType, label_selector: str | None, field_selector: str | None) -> tuple[LabelSelector, FieldSelector]:

@@ -21,6 +21,7 @@ from migrate.cluster.twin.resources import LEASES, NODES, PODS
 from migrate.cluster.twin.store import Store, clone
 
 NODE_LEASES = "kube-node-lease"
+MIRROR = "kubernetes.io/config.mirror"
 LEASE_SECONDS = 40  # the kubelet's nodeLeaseDurationSeconds
 RENEW_EVERY = 10.0  # the kubelet renews at a quarter of the duration
 REPORT_EVERY = 300.0  # nodeStatusReportFrequency: an unchanged status is still posted every five minutes
@@ -45,6 +46,7 @@ class NodeAgents:
         self._renewed: dict[str, float] = {}  # node name -> the renewTime of its Lease
         self._next_post: dict[str, float] = {}  # node name -> when its kubelet must post status again
         self._restore: dict[str, set[str]] = {}  # node -> pod uids the node controller marked not ready meanwhile
+        self.manifests: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}  # node -> its static pods
 
     # --- what a rehearsal or a test does to kubelets --------------------------------------------
     def start(self, name: str, now: float, *, already_ready: bool = False) -> None:
@@ -57,6 +59,18 @@ class NodeAgents:
 
     def running(self, name: str) -> bool:
         return name in self._started
+
+    def add_static_pod(self, node: str, pod: dict[str, Any]) -> None:
+        """A manifest in the node's static pod directory: its kubelet keeps a mirror pod for it in the API."""
+        meta = pod["metadata"]
+        annotations = {**(meta.get("annotations") or {}), MIRROR: (meta.get("annotations") or {}).get(MIRROR, "x")}
+        kept = {k: meta[k] for k in ("name", "namespace", "labels") if k in meta}
+        self.manifests.setdefault(node, {})[(meta["namespace"], meta["name"])] = {
+            "metadata": {**kept, "annotations": annotations}, "spec": clone(pod.get("spec") or {}),
+            "status": clone(pod.get("status") or {})}
+
+    def remove_static_pod(self, node: str, namespace: str, name: str) -> None:
+        self.manifests.get(node, {}).pop((namespace, name), None)
 
     def mark_unready(self, node: str, uid: str) -> None:
         """The node controller marked a pod not ready: a kubelet that comes back reports it Ready again."""
@@ -75,6 +89,9 @@ class NodeAgents:
             self._renew_lease(index.nodes[name], now)
             if self._restore.get(name):
                 self._report_pods_ready(index, name, now)
+            for (namespace, pod_name), manifest in self.manifests.get(name, {}).items():
+                if self.store.find(PODS, namespace, pod_name) is None:
+                    self._mirror(index.nodes[name], manifest)
 
     def next_due(self, now: float) -> float | None:
         """When a starting kubelet turns its node Ready (renewals are not scheduled moments, see above)."""
@@ -131,6 +148,14 @@ class NodeAgents:
             renewed = {**lease, "metadata": dict(lease["metadata"]), "spec": {**(lease.get("spec") or {}), **spec}}
             self.store.update(LEASES, renewed, force=True, owned=True)  # 200 nodes: a renewal must be cheap
         self._renewed[name] = now
+
+    def _mirror(self, node: dict[str, Any], manifest: dict[str, Any]) -> None:
+        """A deleted mirror pod comes back while its manifest is there (the static pod never stopped)."""
+        pod = clone(manifest)
+        pod["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": node["metadata"]["name"],
+                                               "uid": node["metadata"]["uid"], "controller": True}]
+        pod["spec"]["nodeName"] = node["metadata"]["name"]
+        self.store.create(PODS, pod)
 
     def _report_pods_ready(self, index: ClusterIndex, name: str, now: float) -> None:
         node = index.nodes[name]

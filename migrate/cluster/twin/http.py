@@ -249,7 +249,11 @@ class TwinHandler(CollectionReads, BaseHTTPRequestHandler):
             )
         if method == "DELETE":
             options = {**self._body(), **_delete_query(query)}
-            obj, _ = api.delete(rt, namespace, name, options)
+            obj, gone = api.delete(rt, namespace, name, options)
+            if gone and not rt.returns_deleted:  # the generic registry's finalizeDelete: a Status naming what went
+                details = {"name": name, "group": rt.group, "kind": rt.plural, "uid": obj["metadata"]["uid"]}
+                return self._send(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                                        "details": {k: v for k, v in details.items() if v}})
             return self._send(200, obj)
         raise method_not_allowed()
 
@@ -289,6 +293,10 @@ def _delete_query(query: dict[str, str]) -> dict[str, Any]:
         options["gracePeriodSeconds"] = int(query["gracePeriodSeconds"])
     if "dryRun" in query:
         options["dryRun"] = [query["dryRun"]]
+    if "propagationPolicy" in query:
+        options["propagationPolicy"] = query["propagationPolicy"]
+    if "orphanDependents" in query:
+        options["orphanDependents"] = query["orphanDependents"] == "true"
     return options
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrate.clock import rfc3339
-from migrate.cluster.twin.heartbeat import NodeAgents
+from migrate.cluster.twin.heartbeat import MIRROR, NodeAgents
 from migrate.cluster.twin.index import ClusterIndex
 from migrate.cluster.twin.podnet import PodNetwork
 from migrate.cluster.twin.resources import PODS
@@ -51,6 +51,9 @@ class Kubelets:
         meta, status = pod["metadata"], pod.get("status") or {}
         phase = status.get("phase", "Pending")
         if meta.get("deletionTimestamp"):
+            if MIRROR in (meta.get("annotations") or {}):  # only the API's copy goes; the static pod runs on
+                self.store.remove(PODS, meta["namespace"], meta["name"])
+                return
             grace = meta.get("deletionGracePeriodSeconds") or 0
             if phase == "Running" and any(c.get("type") == "Ready" and c.get("status") == "True"
                                           for c in status.get("conditions") or []):

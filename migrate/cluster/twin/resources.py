@@ -27,6 +27,7 @@ class ResourceType:
     unconditional_update: bool = True
     create_on_update: bool = False
     generation: bool = False
+    returns_deleted: bool = False  # DELETE answers with the object even when it went at once (else a Status)
 
     @property
     def api_version(self) -> str:
@@ -98,11 +99,12 @@ RESOURCES: tuple[ResourceType, ...] = (
         ),
         _WORKLOAD,
         generation=True,  # PodObservedGenerationTracking (on by default since 1.34)
+        returns_deleted=True,
     ),
     ResourceType("", "v1", "configmaps", "ConfigMap", True, ("cm",)),
     ResourceType("", "v1", "secrets", "Secret", True, (), (), ("metadata.name", "metadata.namespace", "type")),
     ResourceType("", "v1", "services", "Service", True, ("svc",), (_status("Service"),), categories=_WORKLOAD,
-                 create_on_update=True),
+                 create_on_update=True, returns_deleted=True),
     ResourceType(
         "",
         "v1",

@@ -19,19 +19,19 @@ from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.controllers import (
     DaemonSetController,
     DeploymentController,
-    GarbageCollector,
     JobController,
     ReplicaSetController,
     StatefulSetController,
 )
 from migrate.cluster.twin.etcd import TwinEtcd
-from migrate.cluster.twin.heartbeat import NodeAgents
+from migrate.cluster.twin.garbage import GarbageCollector
+from migrate.cluster.twin.heartbeat import MIRROR, NodeAgents
 from migrate.cluster.twin.index import ClusterIndex, is_ready
 from migrate.cluster.twin.kubelet import Kubelets, KubeletTiming
 from migrate.cluster.twin.nodes import NodeLifecycle, node_manifest
 from migrate.cluster.twin.pdb import DisruptionController
 from migrate.cluster.twin.podnet import DEFAULT_POD_SUBNET, PodNetwork
-from migrate.cluster.twin.resources import NAMESPACES, NODES, by_path
+from migrate.cluster.twin.resources import NAMESPACES, NODES, PODS, by_path
 from migrate.cluster.twin.scheduler import Scheduler
 from migrate.cluster.twin.store import Store, clone
 
@@ -116,6 +116,9 @@ class Twin:
             for node in self.store.objects(NODES):
                 if is_ready(node):  # its kubelet was running when captured
                     self.agents.start(node["metadata"]["name"], now, already_ready=True)
+            for pod in self.store.objects(PODS):  # a mirror pod says a static manifest is on its node
+                if MIRROR in (pod["metadata"].get("annotations") or {}) and pod["spec"].get("nodeName"):
+                    self.agents.add_static_pod(pod["spec"]["nodeName"], pod)
         self._seed_etcd()
         self.reconcile()
 

@@ -261,11 +261,15 @@ class Store:
         grace_seconds: int = 0,
         precondition_uid: str | None = None,
         precondition_rv: str | None = None,
+        finalizer: str | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Start deletion. Returns (object, gone?): with grace or finalizers the object stays, marked."""
+        """Start deletion. Returns (object, gone?): with grace or finalizers the object stays, marked.
+        `finalizer`: the garbage collector's (orphan, foregroundDeletion), added in the same write."""
         with self.lock:
             old = self.get(rt, namespace, name)
             meta = old["metadata"]
+            if finalizer and not meta.get("deletionTimestamp") and finalizer not in (meta.get("finalizers") or []):
+                meta = {**meta, "finalizers": [*(meta.get("finalizers") or []), finalizer]}
             if precondition_uid and precondition_uid != meta["uid"]:
                 raise conflict(
                     rt.qualified,
