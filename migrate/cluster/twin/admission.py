@@ -7,6 +7,7 @@ import base64
 import re
 from typing import Any
 
+from migrate.cluster.twin import validation
 from migrate.cluster.twin.resources import ResourceType
 from migrate.cluster.twin.selectors import from_label_selector
 from migrate.cluster.twin.status import invalid
@@ -23,6 +24,7 @@ _DEFAULT_TOLERATIONS = [
     {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
 ]
 _WORKLOADS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job")
+_STRUCT_SPEC = (*_WORKLOADS, "Pod", "Node", "Service", "PodDisruptionBudget", "Namespace", "Lease")
 
 
 def default_pod_spec(spec: dict[str, Any]) -> None:
@@ -45,6 +47,10 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
 
 def default(rt: ResourceType, obj: dict[str, Any]) -> None:
     """Fill what the API server fills on create (a subset: the fields controllers and drain read)."""
+    if rt.kind in _STRUCT_SPEC:  # non-pointer structs: a real server always writes them back, if only as {}
+        obj.setdefault("spec", {})
+        if rt.kind != "Lease":
+            obj.setdefault("status", {})
     spec = obj.get("spec")
     if rt.kind == "Pod":
         spec = obj.setdefault("spec", {})
@@ -112,14 +118,13 @@ def validate(rt: ResourceType, obj: dict[str, Any]) -> None:
     elif not _DNS_SUBDOMAIN.match(meta["name"]) or len(meta["name"]) > 253:
         causes.append(("metadata.name", "FieldValueInvalid", f'Invalid value: "{meta["name"]}": {_SUBDOMAIN_HELP}'))
     spec = obj.get("spec") or {}
-    if rt.kind == "Pod" and not spec.get("containers"):
-        causes.append(("spec.containers", "FieldValueRequired", "Required value"))
     if rt.kind in _WORKLOADS and rt.kind != "Job":
         selector = spec.get("selector")
         labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
         if not selector:
             causes.append(("spec.selector", "FieldValueRequired", "Required value"))
-        elif not from_label_selector(selector).matches(labels):
+        elif not validation.label_selector("spec.selector", selector) and \
+                not from_label_selector(selector).matches(labels):
             shown = "map[string]string{" + ", ".join(f'"{k}":"{v}"' for k, v in sorted(labels.items())) + "}"
             causes.append(
                 (
@@ -128,8 +133,6 @@ def validate(rt: ResourceType, obj: dict[str, Any]) -> None:
                     f"Invalid value: {shown}: `selector` does not match template `labels`",
                 )
             )
-        if not (spec.get("template") or {}).get("spec", {}).get("containers"):
-            causes.append(("spec.template.spec.containers", "FieldValueRequired", "Required value"))
     if (
         rt.kind == "PodDisruptionBudget"
         and spec.get("minAvailable") is not None
@@ -154,5 +157,26 @@ def validate(rt: ResourceType, obj: dict[str, Any]) -> None:
                 f'Unsupported value: "{spec["unhealthyPodEvictionPolicy"]}": supported values: "AlwaysAllow", "IfHealthyBudget"',
             )
         )
+    if rt.kind == "Lease":
+        causes += _lease(spec)
+    causes += validation.causes_for(rt.kind, obj)
     if causes:
-        raise invalid(rt.kind, name, causes)
+        raise invalid(rt.kind, name, causes, rt.group)
+
+
+def _lease(spec: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """pkg/apis/coordination/validation: positive duration, non-negative transitions, preferredHolder needs a strategy."""
+    causes = []
+    if spec.get("leaseDurationSeconds") is not None and spec["leaseDurationSeconds"] <= 0:
+        causes.append(("spec.leaseDurationSeconds", "FieldValueInvalid",
+                       f"Invalid value: {spec['leaseDurationSeconds']}: must be greater than 0"))
+    if spec.get("leaseTransitions") is not None and spec["leaseTransitions"] < 0:
+        causes.append(("spec.leaseTransitions", "FieldValueInvalid",
+                       f"Invalid value: {spec['leaseTransitions']}: must be greater than or equal to 0"))
+    if spec.get("strategy") not in (None, "", "OldestEmulationVersion"):
+        causes.append(("spec.strategy", "FieldValueNotSupported",
+                       f'Unsupported value: "{spec["strategy"]}": supported values: "OldestEmulationVersion"'))
+    if spec.get("preferredHolder") and not spec.get("strategy"):
+        causes.append(("spec.preferredHolder", "FieldValueForbidden",
+                       "Forbidden: may only be specified if `strategy` is defined"))
+    return causes

@@ -8,15 +8,17 @@ from typing import Any
 
 from migrate.clock import rfc3339
 from migrate.cluster.twin import admission
+from migrate.cluster.twin.decode import decode, decode_patched
 from migrate.cluster.twin.patch import apply_patch
 from migrate.cluster.twin.pdb import admit_eviction
 from migrate.cluster.twin.resources import NAMESPACES, PODS, RESOURCES, ResourceType
 from migrate.cluster.twin.selectors import FieldSelector, LabelSelector, parse_field_selector, parse_label_selector
-from migrate.cluster.twin.status import ApiError, bad_request, conflict, not_found
+from migrate.cluster.twin.status import ApiError, bad_request, conflict, invalid, not_found
 from migrate.cluster.twin.store import ListPage, Store, Watch, clone
 
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # what the API server draws generateName suffixes from
 SUCCESS = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+ORPHAN, FOREGROUND = "orphan", "foregroundDeletion"  # the garbage collector's finalizers
 
 
 class Api:
@@ -39,8 +41,17 @@ class Api:
         field_selector: str | None = None,
         limit: int = 0,
         continue_token: str | None = None,
+        resource_version: str | None = None,
+        match: str | None = None,
     ) -> ListPage:
-        return self.store.list(rt, namespace, *_selectors(rt, label_selector, field_selector), limit, continue_token)
+        """`resource_version` with `match` Exact reads history; any other non-zero one must not be ahead of the
+        store (504 otherwise), and the list is served at the latest revision, as NotOlderThan allows."""
+        labels, fields = _selectors(rt, label_selector, field_selector)
+        if match == "Exact" and resource_version:
+            return self.store.list_at(rt, namespace, labels, fields, resource_version)
+        if resource_version and resource_version != "0" and not continue_token:
+            self.store.revision_of(resource_version)
+        return self.store.list(rt, namespace, labels, fields, limit, continue_token)
 
     def watch(
         self,
@@ -57,7 +68,7 @@ class Api:
     def create(
         self, rt: ResourceType, namespace: str | None, body: dict[str, Any], dry_run: bool = False
     ) -> dict[str, Any]:
-        obj = clone(body)
+        obj = decode(rt, clone(body))
         meta = obj.setdefault("metadata", {})
         if rt.namespaced:
             if meta.get("namespace") and namespace and meta["namespace"] != namespace:
@@ -94,6 +105,24 @@ class Api:
                 )
             return self.store.create(rt, obj)
 
+    def put(
+        self, rt: ResourceType, namespace: str, name: str, body: Any, subresource: str | None = None,
+        dry_run: bool = False,
+    ) -> tuple[dict[str, Any], bool]:
+        """PUT: (object, created?). Types whose strategy allows it (Leases, Services, Events) are created when
+        missing, as the generic registry does (201)."""
+        obj = decode(rt, clone(body))
+        with self.store.lock:
+            if subresource is None and rt.create_on_update and self.store.find(rt, namespace, name) is None:
+                meta = obj.setdefault("metadata", {})
+                if meta.get("name") and meta["name"] != name:
+                    raise bad_request(
+                        f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
+                meta["name"] = name
+                meta.pop("resourceVersion", None)
+                return self.create(rt, namespace, obj, dry_run), True
+            return self.replace(rt, namespace, name, obj, subresource, dry_run), False
+
     def replace(
         self,
         rt: ResourceType,
@@ -103,10 +132,10 @@ class Api:
         subresource: str | None = None,
         dry_run: bool = False,
     ) -> dict[str, Any]:
-        meta = body.get("metadata") or {}
+        obj = decode(rt, clone(body))
+        meta = obj.get("metadata") or {}
         if meta.get("name") and meta["name"] != name:
             raise bad_request(f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
-        obj = clone(body)
         obj.setdefault("metadata", {})["name"] = name
         if rt.namespaced:
             obj["metadata"]["namespace"] = namespace
@@ -127,13 +156,10 @@ class Api:
     ) -> dict[str, Any]:
         with self.store.lock:
             current = self.store.get(rt, namespace, name)
-            patched = apply_patch(current, patch, content_type)
+            # the patch applies to the stored object, resourceVersion included: a patch that sets another
+            # resourceVersion (a stale one) asks for optimistic concurrency and gets 409, as on a real server
+            patched = decode_patched(rt, apply_patch(current, patch, content_type))
             patched.setdefault("metadata", {})
-            # a patch may carry a resourceVersion to ask for optimistic concurrency; otherwise it applies to the latest
-            if patched["metadata"].get("resourceVersion") == current["metadata"][
-                "resourceVersion"
-            ] or "resourceVersion" not in _metadata_of(patch):
-                patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
             return self.replace(rt, namespace, name, patched, subresource, dry_run)
 
     def delete(
@@ -141,12 +167,14 @@ class Api:
     ) -> tuple[dict[str, Any], bool]:
         options = options or {}
         pre = options.get("preconditions") or {}
+        finalizer = _gc_finalizer(options)
         with self.store.lock:
             obj = self.store.get(rt, namespace, name)
             grace = self._grace(rt, obj, options.get("gracePeriodSeconds"))
             if options.get("dryRun"):
-                return obj, grace == 0
-            result = self.store.delete(rt, namespace, name, grace, pre.get("uid"), pre.get("resourceVersion"))
+                return obj, grace == 0 and not finalizer
+            result = self.store.delete(rt, namespace, name, grace, pre.get("uid"), pre.get("resourceVersion"),
+                                       finalizer)
             if rt is NAMESPACES and result[0]:
                 self._empty_namespace(name)
             return result
@@ -223,12 +251,24 @@ class Api:
         return dict(SUCCESS)
 
 
+def _gc_finalizer(options: dict[str, Any]) -> str | None:
+    """The finalizer a propagation policy puts on the object for the garbage collector (Background: none)."""
+    policy, orphan = options.get("propagationPolicy"), options.get("orphanDependents")
+    if policy is not None and orphan is not None:
+        raise invalid("DeleteOptions", "", [("propagationPolicy", "FieldValueInvalid", f'Invalid value: "{policy}": '
+                                             "orphanDependents and deletionPropagation cannot be both set")],
+                      "meta.k8s.io")
+    if policy not in (None, "Orphan", "Foreground", "Background"):
+        raise invalid("DeleteOptions", "", [("propagationPolicy", "FieldValueNotSupported", f'Unsupported value: '
+                                             f'"{policy}": supported values: "Foreground", "Background", "Orphan", "nil"')],
+                      "meta.k8s.io")
+    if policy == "Orphan" or orphan is True:
+        return ORPHAN
+    return FOREGROUND if policy == "Foreground" else None
+
+
 def _selectors(rt: ResourceType, label_selector: str | None, field_selector: str | None) -> tuple[LabelSelector, FieldSelector]:
     return parse_label_selector(label_selector), parse_field_selector(field_selector, rt.fields)
-
-
-def _metadata_of(patch: Any) -> dict[str, Any]:
-    return (patch.get("metadata") or {}) if isinstance(patch, dict) else {}
 
 
 def _now(store: Store) -> str:

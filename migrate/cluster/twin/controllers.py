@@ -1,4 +1,4 @@
-"""Workload controllers: Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, and the garbage collector.
+"""Workload controllers: Deployment, ReplicaSet, StatefulSet, DaemonSet, Job (the garbage collector is garbage.py).
 
 Each reconciles every object of its kind once per pass against a ClusterIndex, writing through the
 store like a real controller writes through the API. Simplified where the migration cannot tell
@@ -364,29 +364,3 @@ class JobController(Controller):
                     self.api.create(PODS, ns, pod_from_template(job, spec["template"], name, labels))
                 new.setdefault("startTime", status.get("startTime", now))
             _write_status(store, JOBS, job, new)
-
-
-class GarbageCollector(Controller):
-    """Deletes dependents whose controlling owner is gone (background cascading deletion)."""
-
-    OWNERS = {
-        "Deployment": DEPLOYMENTS,
-        "ReplicaSet": REPLICASETS,
-        "StatefulSet": STATEFULSETS,
-        "DaemonSet": DAEMONSETS,
-        "Job": JOBS,
-    }
-
-    def reconcile(self, index: ClusterIndex) -> None:
-        store = self.api.store
-        dirty = index.pass_dirty
-        pods = (list(self.live(PODS, index)) if dirty is None
-                else [p for ns in dirty for p in index.in_namespace(ns) if not p["metadata"].get("deletionTimestamp")])
-        for rt, objects in ((REPLICASETS, list(self.live(REPLICASETS, index))), (PODS, pods)):
-            for obj in objects:
-                ref = controller_ref(obj)
-                if ref is None or ref.get("kind") not in self.OWNERS:
-                    continue
-                owner = store.find(self.OWNERS[ref["kind"]], obj["metadata"]["namespace"], ref["name"])
-                if owner is None or owner["metadata"]["uid"] != ref["uid"]:
-                    self.api.retire(rt, obj["metadata"]["namespace"], obj["metadata"]["name"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,11 @@ from migrate.atomic import write_file
 from migrate.clock import VirtualClock
 from migrate.cluster.twin import discovery, openapi
 from migrate.cluster.twin.patch import APPLY_PATCH
+from migrate.cluster.twin.reads import CollectionReads
 from migrate.cluster.twin.resources import ResourceType, by_path
 from migrate.cluster.twin.simulation import Twin
 from migrate.cluster.twin.status import ApiError, bad_request, internal, method_not_allowed, not_found
-from migrate.cluster.twin.table import to_table
 
-DEFAULT_WATCH_SECONDS = 1800
 _FAULT_REASONS = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout", 403: "Forbidden", 401: "Unauthorized"}
 _SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
 
@@ -40,6 +38,7 @@ class TwinServer(ThreadingHTTPServer):
         self.token = token  # when set, requests must carry it as a bearer token (401 otherwise)
         self.stopping = threading.Event()
         self.faults: list[int] = []  # HTTP codes the next requests fail with: rehearse flaky API servers
+        self.bookmark_every = 60.0  # wall seconds an idle watch that allows bookmarks waits before sending one
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up (keep-alive closed at exit) is not an error worth a traceback on stderr."""
@@ -61,7 +60,7 @@ class TwinServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
 
-class TwinHandler(BaseHTTPRequestHandler):
+class TwinHandler(CollectionReads, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a read costs a round trip, not a TCP handshake
     disable_nagle_algorithm = True  # without it every response waits ~40 ms for a delayed ACK
     server: TwinServer
@@ -108,10 +107,11 @@ class TwinHandler(BaseHTTPRequestHandler):
         if not raw:
             return {}
         try:
-            body = yaml.safe_load(raw) if "yaml" in content_type else json.loads(raw)
+            body = yaml.safe_load(raw) if "yaml" in content_type else json.loads(raw, parse_constant=_no_constant)
         except (ValueError, yaml.YAMLError) as exc:
             raise bad_request(f"the body of the request could not be decoded: {exc}") from None
-        if not isinstance(body, dict) and "json-patch" not in content_type:  # only a JSON patch is a list
+        # only a JSON patch is a list; a merge patch that is not an object replaces the object (RFC 7386)
+        if not isinstance(body, dict) and not ("json-patch" in content_type or "merge-patch" in content_type):
             raise bad_request(f"Object 'Kind' is missing: the body must be an object, not {type(body).__name__}")
         return body
 
@@ -196,33 +196,7 @@ class TwinHandler(BaseHTTPRequestHandler):
         if method == "GET" and query.get("watch") in ("true", "1"):
             return self._watch(rt, namespace, query)
         if method == "GET":
-            page = api.list(
-                rt,
-                namespace,
-                query.get("labelSelector"),
-                query.get("fieldSelector"),
-                int(query.get("limit") or 0),
-                query.get("continue"),
-            )
-            if self._wants_table():
-                return self._send(
-                    200,
-                    to_table(
-                        rt,
-                        page.items,
-                        self.server.twin.clock.now(),
-                        page.resource_version,
-                        query.get("includeObject", "Metadata"),
-                        page.continue_token,
-                    ),
-                )
-            meta: dict[str, Any] = {"resourceVersion": page.resource_version}
-            if page.continue_token:
-                meta["continue"] = page.continue_token
-                meta["remainingItemCount"] = page.remaining
-            return self._send(
-                200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version, "metadata": meta, "items": page.items}
-            )
+            return self._list(rt, namespace, query)
         if method == "POST":
             body = self._body()
             return self._send(201, api.create(rt, namespace, body, dry_run=bool(query.get("dryRun"))))
@@ -235,63 +209,6 @@ class TwinHandler(BaseHTTPRequestHandler):
                 200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version, "metadata": {}, "items": page.items}
             )
         raise method_not_allowed()
-
-    def _watch(self, rt: ResourceType, namespace: str | None, query: dict[str, str]) -> None:
-        api = self.server.twin.api
-        try:
-            watch = api.watch(
-                rt, namespace, query.get("labelSelector"), query.get("fieldSelector"), query.get("resourceVersion"),
-                initial_events=query.get("sendInitialEvents") == "true",
-            )
-        except ApiError as exc:
-            if exc.code != 410:
-                raise
-            # as the API server does: the stream opens, then carries one ERROR event with the Status
-            self._start_stream()
-            self._chunk({"type": "ERROR", "object": exc.body()})
-            return self._end_stream()
-        deadline = time.monotonic() + float(query.get("timeoutSeconds") or DEFAULT_WATCH_SECONDS)
-        as_table = self._wants_table()  # `kubectl get -w`: every event carries a one-row Table, as the API server sends
-        self._start_stream()
-        try:
-            while not self.server.stopping.is_set():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                event = watch.next(timeout=min(left, 0.5))
-                if event is None:
-                    if watch.closed:
-                        break
-                    continue
-                self._chunk({"type": event[0], "object": self._as_table(rt, event[1], query) if as_table and event[0] != "BOOKMARK" else event[1]})
-            self._end_stream()
-        finally:
-            watch.close()
-
-    def _start_stream(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-
-    def _chunk(self, event: dict[str, Any]) -> None:
-        raw = json.dumps(event, separators=(",", ":")).encode() + b"\n"
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
-        self.wfile.flush()
-
-    def _end_stream(self) -> None:
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-
-    def _as_table(self, rt: ResourceType, obj: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
-        if obj.get("kind") == "Status":
-            return obj
-        return to_table(rt, [obj], self.server.twin.clock.now(), obj["metadata"].get("resourceVersion", ""),
-                        query.get("includeObject", "Metadata"))
-
-    def _wants_table(self) -> bool:
-        accept = self.headers.get("Accept") or ""
-        return "as=Table" in accept
 
     # --- members -------------------------------------------------------------------------------
     def _member(
@@ -310,7 +227,8 @@ class TwinHandler(BaseHTTPRequestHandler):
             obj = api.get(rt, namespace, name)
             return self._send(200, self._as_table(rt, obj, query) if self._wants_table() else obj)
         if method == "PUT":
-            return self._send(200, api.replace(rt, namespace, name, self._body(), sub, dry_run=bool(query.get("dryRun"))))
+            obj, created = api.put(rt, namespace, name, self._body(), sub, dry_run=bool(query.get("dryRun")))
+            return self._send(201 if created else 200, obj)
         if method == "PATCH":
             content_type = self.headers.get("Content-Type") or "application/json"
             if content_type.startswith(APPLY_PATCH):
@@ -331,7 +249,11 @@ class TwinHandler(BaseHTTPRequestHandler):
             )
         if method == "DELETE":
             options = {**self._body(), **_delete_query(query)}
-            obj, _ = api.delete(rt, namespace, name, options)
+            obj, gone = api.delete(rt, namespace, name, options)
+            if gone and not rt.returns_deleted:  # the generic registry's finalizeDelete: a Status naming what went
+                details = {"name": name, "group": rt.group, "kind": rt.plural, "uid": obj["metadata"]["uid"]}
+                return self._send(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                                        "details": {k: v for k, v in details.items() if v}})
             return self._send(200, obj)
         raise method_not_allowed()
 
@@ -361,12 +283,20 @@ class TwinHandler(BaseHTTPRequestHandler):
         )
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"invalid character '{name[0]}' looking for beginning of value")  # Go's JSON has no NaN
+
+
 def _delete_query(query: dict[str, str]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if "gracePeriodSeconds" in query:
         options["gracePeriodSeconds"] = int(query["gracePeriodSeconds"])
     if "dryRun" in query:
         options["dryRun"] = [query["dryRun"]]
+    if "propagationPolicy" in query:
+        options["propagationPolicy"] = query["propagationPolicy"]
+    if "orphanDependents" in query:
+        options["orphanDependents"] = query["orphanDependents"] == "true"
     return options
 
 

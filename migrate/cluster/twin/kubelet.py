@@ -1,7 +1,9 @@
 """Kubelets: start bound pods after a delay, finish graceful deletions, complete Job pods.
 
-A kubelet acts only while its node is Ready: on a NotReady node pods stay as they are (terminating
-pods stay terminating), as with a real node that stopped reporting.
+A kubelet acts only while it runs (`heartbeat.NodeAgents`): on a node whose kubelet stopped, pods stay as they
+are (terminating pods stay terminating), as with a real node that stopped reporting. A pod being deleted goes
+through what a kubelet reports before the API object goes: Ready=False with its containers terminated, then the
+terminal phase, then DELETED.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrate.clock import rfc3339
-from migrate.cluster.twin.index import ClusterIndex, is_ready
+from migrate.cluster.twin.heartbeat import MIRROR, NodeAgents
+from migrate.cluster.twin.index import ClusterIndex
 from migrate.cluster.twin.podnet import PodNetwork
 from migrate.cluster.twin.resources import PODS
 from migrate.cluster.twin.store import Store, clone
@@ -24,9 +27,10 @@ class KubeletTiming:
 
 
 class Kubelets:
-    def __init__(self, store: Store, timing: KubeletTiming, network: PodNetwork | None = None):
+    def __init__(self, store: Store, timing: KubeletTiming, agents: NodeAgents, network: PodNetwork | None = None):
         self.store = store
         self.timing = timing
+        self.agents = agents
         self.network = network or PodNetwork()
         self._seen: dict[tuple[str, str], float] = {}  # (uid, state) -> when this kubelet first saw it
 
@@ -39,7 +43,7 @@ class Kubelets:
         for pod in list(index.kubelet_work.values()):
             node = index.nodes.get(pod["spec"]["nodeName"])
             live.add(pod["metadata"]["uid"])
-            if node is not None and is_ready(node):
+            if node is not None and self.agents.running(pod["spec"]["nodeName"]):
                 self._step(pod, node, now, index)
         self._seen = {k: v for k, v in self._seen.items() if k[0] in live}
 
@@ -47,8 +51,16 @@ class Kubelets:
         meta, status = pod["metadata"], pod.get("status") or {}
         phase = status.get("phase", "Pending")
         if meta.get("deletionTimestamp"):
+            if MIRROR in (meta.get("annotations") or {}):  # only the API's copy goes; the static pod runs on
+                self.store.remove(PODS, meta["namespace"], meta["name"])
+                return
             grace = meta.get("deletionGracePeriodSeconds") or 0
+            if phase == "Running" and any(c.get("type") == "Ready" and c.get("status") == "True"
+                                          for c in status.get("conditions") or []):
+                pod = self._stop_containers(pod, now)
             if now >= self._since(pod, "stopping", now) + min(self.timing.stop_delay, grace):
+                if phase not in ("Succeeded", "Failed", "Pending"):
+                    self._set_phase(pod, "Succeeded", now)  # a deleted pod reaches a terminal phase first
                 self.store.remove(PODS, meta["namespace"], meta["name"])
             return
         if phase == "Pending" and now >= self._since(pod, "bound", now) + self.timing.start_delay:
@@ -104,6 +116,18 @@ class Kubelets:
             }
         )
         self.store.update(PODS, {**pod, "status": status}, status=True, force=True)
+
+    def _stop_containers(self, pod: dict[str, Any], now: float) -> dict[str, Any]:
+        """SIGTERM sent: the pod stops being Ready and its containers report terminated."""
+        status = clone(pod.get("status") or {})
+        for c in status.get("conditions") or []:
+            if c.get("type") in ("Ready", "ContainersReady"):
+                c.update(status="False", reason="ContainersNotReady", lastTransitionTime=rfc3339(now))
+        for cs in status.get("containerStatuses") or []:
+            started = ((cs.get("state") or {}).get("running") or {}).get("startedAt", rfc3339(now))
+            cs.update(ready=False, started=False, state={"terminated": {
+                "exitCode": 0, "reason": "Completed", "startedAt": started, "finishedAt": rfc3339(now)}})
+        return self.store.update(PODS, {**pod, "status": status}, status=True, force=True)
 
     def _set_phase(self, pod: dict[str, Any], phase: str, now: float) -> None:
         status = clone(pod.get("status") or {})

@@ -1,4 +1,4 @@
-"""Node lifecycle: a provisioner that brings new nodes to Ready, condition taints, NoExecute eviction, pod GC."""
+"""Node lifecycle: node health from Lease age, condition taints, NoExecute eviction, pod GC."""
 # exercised by tests/cluster/twin/test_kubelet.py
 
 from __future__ import annotations
@@ -8,12 +8,16 @@ from typing import Any
 
 from migrate.clock import parse_rfc3339, rfc3339
 from migrate.cluster.twin.api import Api
+from migrate.cluster.twin.heartbeat import NODE_LEASES, NodeAgents
 from migrate.cluster.twin.index import ClusterIndex, is_ready
-from migrate.cluster.twin.resources import NODES, PODS
+from migrate.cluster.twin.resources import LEASES, NODES, PODS
 from migrate.cluster.twin.scheduler import UNSCHEDULABLE_TAINT, tolerates
 from migrate.cluster.twin.store import clone
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+MONITOR_GRACE = 40.0  # --node-monitor-grace-period (50 s from Kubernetes 1.32)
+STARTUP_GRACE = 60.0  # --node-startup-grace-period: a registered node that never reported
 
 
 def node_manifest(
@@ -29,7 +33,7 @@ def node_manifest(
     pods: str = "110",
     pod_cidr: str | None = None,
 ) -> dict[str, Any]:
-    """A Node as a kubelet registers it: no conditions yet, the provisioner makes it Ready later."""
+    """A Node as a kubelet registers it: no conditions yet, its kubelet reports them once started."""
     node = {
         "metadata": {
             "name": name,
@@ -66,72 +70,114 @@ def node_manifest(
 
 
 class NodeLifecycle:
-    def __init__(self, api: Api, ready_delay: float = 5.0):
+    """The node lifecycle controller: node health from Lease age, condition taints, pods marked not ready on an
+    unreachable node, taint-based eviction, and pod garbage collection for deleted nodes."""
+
+    def __init__(self, api: Api, agents: NodeAgents, monitor_grace: float = MONITOR_GRACE,
+                 startup_grace: float = STARTUP_GRACE):
         self.api = api
-        self.ready_delay = ready_delay
-        self._registered: dict[str, float] = {}  # node uid -> when first seen without a Ready condition
+        self.agents = agents
+        self.monitor_grace, self.startup_grace = monitor_grace, startup_grace
+        self._health_due: dict[str, float] = {}  # node without a live kubelet -> when it turns Unknown
         self._taint_due: list[float] = []  # when a tolerationSeconds runs out
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
         now = store.clock.now()
-        for node in list(index.nodes.values()):
-            node = self._provision(node, now)
-            self._taint_by_condition(node, now)
+        self._health_due = {}
+        for name, node in list(index.nodes.items()):
+            if not self.agents.running(name):
+                node = self._monitor(node, now)
+            node = self._taint_by_condition(node, now)
+            if _ready_status(node) == "Unknown":
+                self._mark_pods_not_ready(index, name, now)
         self._evict_untolerated(index, now)
         for name in [n for n in index.by_node if n not in index.nodes]:  # pod GC: the node is gone, so are its pods
             for pod in index.on_node(name):
                 store.remove(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
+        if index.pass_dirty is None or "" in index.pass_dirty:
+            self._collect_node_leases(index)
 
     def next_due(self, now: float) -> float | None:
-        future = [t + self.ready_delay for t in self._registered.values() if t + self.ready_delay > now]
-        future += [t for t in self._taint_due if t > now]
+        future = [t for t in self._taint_due if t > now] + [t for t in self._health_due.values() if t > now]
         return min(future) if future else None
 
-    def _provision(self, node: dict[str, Any], now: float) -> dict[str, Any]:
+    def _monitor(self, node: dict[str, Any], now: float) -> dict[str, Any]:
+        """No kubelet renews this node's Lease: once the grace period passes, every condition is Unknown."""
         conditions = (node.get("status") or {}).get("conditions") or []
-        uid = node["metadata"]["uid"]
-        if any(c.get("type") == "Ready" for c in conditions) and uid not in self._registered:
+        ready = next((c for c in conditions if c.get("type") == "Ready"), None)
+        if ready is not None and ready.get("status") == "Unknown":
             return node
-        since = self._registered.setdefault(uid, now)
-        ready = now >= since + self.ready_delay
-        if ready:
-            del self._registered[uid]
+        created = parse_rfc3339(node["metadata"]["creationTimestamp"])
+        if ready is None:
+            probe, grace = created, self.startup_grace
+        else:
+            lease = self.api.store.find(LEASES, NODE_LEASES, node["metadata"]["name"])
+            renewed = ((lease or {}).get("spec") or {}).get("renewTime")
+            beat = ready.get("lastHeartbeatTime")
+            probe = max([parse_rfc3339(t) for t in (renewed, beat) if t] or [created])
+            grace = self.monitor_grace
+        if now < probe + grace:
+            self._health_due[node["metadata"]["name"]] = probe + grace
+            return node
         stamp = rfc3339(now)
-        status = clone(node.get("status") or {})
-        status["conditions"] = [c for c in conditions if c.get("type") != "Ready"] + [
-            {
-                "type": "Ready",
-                "status": "True" if ready else "False",
-                "lastHeartbeatTime": stamp,
-                "lastTransitionTime": stamp,
-                "reason": "KubeletReady" if ready else "KubeletNotReady",
-                "message": "kubelet is posting ready status"
-                if ready
-                else "container runtime status check may not have completed yet",
-            }
-        ]
+        fresh = []
+        for kind in ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready"):
+            old = next((c for c in conditions if c.get("type") == kind), None)
+            if old is None:
+                fresh.append({"type": kind, "status": "Unknown", "lastHeartbeatTime": node["metadata"]["creationTimestamp"],
+                              "lastTransitionTime": stamp, "reason": "NodeStatusNeverUpdated",
+                              "message": "Kubelet never posted node status."})
+            elif old.get("status") != "Unknown":
+                fresh.append({**old, "status": "Unknown", "lastTransitionTime": stamp, "reason": "NodeStatusUnknown",
+                              "message": "Kubelet stopped posting node status."})
+            else:
+                fresh.append(old)
+        others = [c for c in conditions if c.get("type") not in ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")]
+        status = {**clone(node.get("status") or {}), "conditions": others + fresh}
         return self.api.store.update(NODES, {**node, "status": status}, status=True, force=True)
+
+    def _mark_pods_not_ready(self, index: ClusterIndex, name: str, now: float) -> None:
+        """MarkPodsNotReady: what the node controller does to the pods of a node it cannot hear from."""
+        for pod in index.on_node(name):
+            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed") or not is_ready(pod):
+                continue
+            status = clone(pod["status"])
+            for condition in status.get("conditions") or []:
+                if condition.get("type") == "Ready":
+                    condition.update(status="False", lastTransitionTime=rfc3339(now))
+            self.api.store.update(PODS, {**pod, "status": status}, status=True, force=True)
+            self.agents.mark_unready(name, pod["metadata"]["uid"])
+
+    def _collect_node_leases(self, index: ClusterIndex) -> None:
+        """The garbage collector's share: a node Lease goes with the Node that owns it."""
+        uids = {n["metadata"]["uid"] for n in index.nodes.values()}
+        for lease in list(self.api.store.objects(LEASES, NODE_LEASES)):
+            owners = [r for r in lease["metadata"].get("ownerReferences") or [] if r.get("kind") == "Node"]
+            if owners and not any(r.get("uid") in uids for r in owners):
+                self.api.store.remove(LEASES, NODE_LEASES, lease["metadata"]["name"])
 
     def _taint_by_condition(self, node: dict[str, Any], now: float) -> dict[str, Any]:
         """What the node lifecycle controller keeps in sync: not-ready and unschedulable taints."""
         taints = list((node.get("spec") or {}).get("taints") or [])
         wanted = []
-        if not is_ready(node):
-            wanted += [
-                {"key": NOT_READY_TAINT, "effect": "NoSchedule"},
-                {"key": NOT_READY_TAINT, "effect": "NoExecute"},
-            ]
+        ready = _ready_status(node)
+        if ready == "Unknown":
+            wanted += [{"key": UNREACHABLE_TAINT, "effect": "NoSchedule"}, {"key": UNREACHABLE_TAINT, "effect": "NoExecute"}]
+        elif ready == "False":
+            wanted += [{"key": NOT_READY_TAINT, "effect": "NoSchedule"}, {"key": NOT_READY_TAINT, "effect": "NoExecute"}]
+        elif ready is None:  # registered, never reported: the admission plugin's taint stays
+            wanted.append({"key": NOT_READY_TAINT, "effect": "NoSchedule"})
         if (node.get("spec") or {}).get("unschedulable"):
             wanted.append({"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule"})
-        managed = {NOT_READY_TAINT, UNSCHEDULABLE_TAINT}
+        managed = {NOT_READY_TAINT, UNREACHABLE_TAINT, UNSCHEDULABLE_TAINT}
         kept = [t for t in taints if t.get("key") not in managed or any(_same_taint(t, w) for w in wanted)]
         for w in wanted:
             if not any(_same_taint(t, w) for t in kept):
                 kept.append({**w, "timeAdded": rfc3339(now)} if w["effect"] == "NoExecute" else w)
         if kept == taints:
             return node
-        return self.api.store.update(NODES, {**node, "spec": {**node["spec"], "taints": kept}}, force=True)
+        return self.api.store.update(NODES, {**node, "spec": {**(node.get("spec") or {}), "taints": kept}}, force=True)
 
     def _evict_untolerated(self, index: ClusterIndex, now: float) -> None:
         """NoExecute taints evict pods that do not tolerate them (after tolerationSeconds, if set)."""
@@ -157,6 +203,11 @@ class NodeLifecycle:
         deadline = added + min(t["tolerationSeconds"] for t in matching)
         due.append(deadline)
         return now >= deadline
+
+
+def _ready_status(node: dict[str, Any]) -> str | None:
+    return next((c.get("status") for c in (node.get("status") or {}).get("conditions") or []
+                 if c.get("type") == "Ready"), None)
 
 
 def _same_taint(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -39,10 +39,10 @@ def apply_patch(target: dict[str, Any], patch: Any, content_type: str) -> dict[s
         if not isinstance(patch, list):
             raise bad_request("json patch must be a list of operations")
         return json_patch(target, patch)
-    if not isinstance(patch, dict):
-        raise bad_request("merge patch must be a JSON object")
     if kind == MERGE_PATCH:
-        return merge_patch(target, patch)
+        return merge_patch(target, patch)  # a non-object patch replaces the target: decoding it then fails (422)
+    if not isinstance(patch, dict):
+        raise bad_request("unable to find api field in struct for the patch: the patch must be a JSON object")
     if kind == STRATEGIC_MERGE_PATCH:
         return strategic_merge(target, patch)
     raise ApiError(

@@ -22,6 +22,12 @@ class ResourceType:
     subresources: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = ()
     fields: tuple[str, ...] = ("metadata.name", "metadata.namespace")
     categories: tuple[str, ...] = ()
+    # the registry strategy's answers (pkg/registry/*/strategy.go): PUT without resourceVersion allowed,
+    # PUT to a missing object creates it, metadata.generation kept
+    unconditional_update: bool = True
+    create_on_update: bool = False
+    generation: bool = False
+    returns_deleted: bool = False  # DELETE answers with the object even when it went at once (else a Status)
 
     @property
     def api_version(self) -> str:
@@ -31,6 +37,11 @@ class ResourceType:
     def qualified(self) -> str:
         """How error messages name it: `pods`, `deployments.apps`."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def qualified_kind(self) -> str:
+        """How validation errors name it: `Pod`, `Deployment.apps`, `Lease.coordination.k8s.io`."""
+        return f"{self.kind}.{self.group}" if self.group else self.kind
 
     @property
     def singular(self) -> str:
@@ -54,7 +65,8 @@ _WORKLOAD = ("all",)
 
 def _scalable_workload(plural: str, kind: str, short: str) -> ResourceType:
     """An apps/v1 workload with status and scale subresources (Deployment, ReplicaSet, StatefulSet)."""
-    return ResourceType("apps", "v1", plural, kind, True, (short,), (_status(kind, "apps"), _scale()), categories=_WORKLOAD)
+    return ResourceType("apps", "v1", plural, kind, True, (short,), (_status(kind, "apps"), _scale()), categories=_WORKLOAD,
+                        generation=True)
 RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
         "", "v1", "namespaces", "Namespace", False, ("ns",), (_status("Namespace"),), ("metadata.name", "status.phase")
@@ -86,10 +98,13 @@ RESOURCES: tuple[ResourceType, ...] = (
             "status.nominatedNodeName",
         ),
         _WORKLOAD,
+        generation=True,  # PodObservedGenerationTracking (on by default since 1.34)
+        returns_deleted=True,
     ),
     ResourceType("", "v1", "configmaps", "ConfigMap", True, ("cm",)),
     ResourceType("", "v1", "secrets", "Secret", True, (), (), ("metadata.name", "metadata.namespace", "type")),
-    ResourceType("", "v1", "services", "Service", True, ("svc",), (_status("Service"),), categories=_WORKLOAD),
+    ResourceType("", "v1", "services", "Service", True, ("svc",), (_status("Service"),), categories=_WORKLOAD,
+                 create_on_update=True, returns_deleted=True),
     ResourceType(
         "",
         "v1",
@@ -108,14 +123,17 @@ RESOURCES: tuple[ResourceType, ...] = (
             "reason",
             "type",
         ),
+        create_on_update=True,
     ),
     _scalable_workload("deployments", "Deployment", "deploy"),
     _scalable_workload("replicasets", "ReplicaSet", "rs"),
     _scalable_workload("statefulsets", "StatefulSet", "sts"),
     ResourceType(
-        "apps", "v1", "daemonsets", "DaemonSet", True, ("ds",), (_status("DaemonSet", "apps"),), categories=_WORKLOAD
+        "apps", "v1", "daemonsets", "DaemonSet", True, ("ds",), (_status("DaemonSet", "apps"),), categories=_WORKLOAD,
+        generation=True,
     ),
-    ResourceType("batch", "v1", "jobs", "Job", True, (), (_status("Job", "batch"),), categories=_WORKLOAD),
+    ResourceType("batch", "v1", "jobs", "Job", True, (), (_status("Job", "batch"),), categories=_WORKLOAD,
+                 generation=True),
     ResourceType(
         "policy",
         "v1",
@@ -124,8 +142,10 @@ RESOURCES: tuple[ResourceType, ...] = (
         True,
         ("pdb",),
         (_status("PodDisruptionBudget", "policy"),),
+        generation=True,
     ),
-    ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True),
+    ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True, unconditional_update=False,
+                 create_on_update=True),
 )
 
 _BY_PATH = {(rt.group, rt.version, rt.plural): rt for rt in RESOURCES}
@@ -139,6 +159,7 @@ PODS = _BY_PATH[("", "v1", "pods")]
 NAMESPACES = _BY_PATH[("", "v1", "namespaces")]
 CONFIGMAPS = _BY_PATH[("", "v1", "configmaps")]
 SECRETS = _BY_PATH[("", "v1", "secrets")]
+SERVICES = _BY_PATH[("", "v1", "services")]
 EVENTS = _BY_PATH[("", "v1", "events")]
 DEPLOYMENTS = _BY_PATH[("apps", "v1", "deployments")]
 REPLICASETS = _BY_PATH[("apps", "v1", "replicasets")]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,21 +19,25 @@ from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.controllers import (
     DaemonSetController,
     DeploymentController,
-    GarbageCollector,
     JobController,
     ReplicaSetController,
     StatefulSetController,
 )
-from migrate.cluster.twin.index import ClusterIndex
+from migrate.cluster.twin.etcd import TwinEtcd
+from migrate.cluster.twin.garbage import GarbageCollector
+from migrate.cluster.twin.heartbeat import MIRROR, NodeAgents
+from migrate.cluster.twin.index import ClusterIndex, is_ready
 from migrate.cluster.twin.kubelet import Kubelets, KubeletTiming
 from migrate.cluster.twin.nodes import NodeLifecycle, node_manifest
 from migrate.cluster.twin.pdb import DisruptionController
 from migrate.cluster.twin.podnet import DEFAULT_POD_SUBNET, PodNetwork
-from migrate.cluster.twin.resources import NAMESPACES, NODES, by_path
+from migrate.cluster.twin.resources import NAMESPACES, NODES, PODS, by_path
 from migrate.cluster.twin.scheduler import Scheduler
 from migrate.cluster.twin.store import Store, clone
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
+log = logging.getLogger(__name__)
 MAX_PASSES = 50  # a pass that keeps changing the store this often is a controller fight, not convergence
 
 
@@ -49,9 +55,13 @@ class Twin:
         self.store = Store(self.clock, seed=seed)
         self.api = Api(self.store, seed=seed)
         self.version = version
-        self.kubelets = Kubelets(self.store, timing or KubeletTiming())
-        self.nodes = NodeLifecycle(self.api, node_ready_delay)
+        self.agents = NodeAgents(self.store, node_ready_delay)
+        self.kubelets = Kubelets(self.store, timing or KubeletTiming(), self.agents)
+        self.nodes = NodeLifecycle(self.api, self.agents)
+        self.etcd = TwinEtcd(self.clock)  # members for the control planes, as Kubespray named them (etcd1..N)
+        self.failures: Counter[str] = Counter()  # actor -> exceptions caught; the loop goes on regardless
         self.actors = [
+            self.agents,
             self.nodes,
             GarbageCollector(self.api),
             DeploymentController(self.api),
@@ -102,21 +112,71 @@ class Twin:
                     obj = clone(obj)
                     admission.default(rt, obj)  # as the API server defaults what it reads back from etcd
                     self.store.load(rt, obj, owned=True)
+            now = self.clock.now()
+            for node in self.store.objects(NODES):
+                if is_ready(node):  # its kubelet was running when captured
+                    self.agents.start(node["metadata"]["name"], now, already_ready=True)
+            for pod in self.store.objects(PODS):  # a mirror pod says a static manifest is on its node
+                if MIRROR in (pod["metadata"].get("annotations") or {}) and pod["spec"].get("nodeName"):
+                    self.agents.add_static_pod(pod["spec"]["nodeName"], pod)
+        self._seed_etcd()
         self.reconcile()
+
+    def _seed_etcd(self) -> None:
+        """One voting member per captured control plane, named etcd1..N in node-name order as Kubespray does."""
+        if self.etcd.members():
+            return
+        planes = sorted((n for n in self.store.objects(NODES)
+                         if {CONTROL_PLANE, "node-role.kubernetes.io/master"} & set(n["metadata"].get("labels") or {})),
+                        key=lambda n: n["metadata"]["name"])
+        for i, node in enumerate(planes, start=1):
+            address = _internal_ip(node)
+            if address:
+                self.etcd.add_member(f"etcd{i}", address)
 
     @staticmethod
     def _version_from(objects: dict[str, Any]) -> str | None:
         nodes = objects.get("nodes") or []
         return nodes[0].get("status", {}).get("nodeInfo", {}).get("kubeletVersion") if nodes else None
 
-    def add_node(self, name: str, address: str, **kwargs: Any) -> dict[str, Any]:
-        """The provisioner's entry point: a replacement node registers now and turns Ready after the delay."""
+    def join_node(self, name: str, address: str, *, control_plane: bool = False, **kwargs: Any) -> dict[str, Any]:
+        """How a node (a Talos replacement) joins a rehearsal: its kubelet registers the Node and starts, so it
+        turns Ready after `node_ready_delay` and keeps its Lease fresh; a control plane's etcd member joins as a
+        learner and is promoted once caught up. A Node created through the API instead has no kubelet and
+        stays NotReady, as on a real cluster."""
         kwargs.setdefault("kubelet_version", self.version)
-        return self.api.create(NODES, None, node_manifest(name, address, **kwargs))
+        if control_plane:
+            kwargs["labels"] = {CONTROL_PLANE: "", **(kwargs.get("labels") or {})}
+        with self.store.lock:
+            node = self.api.create(NODES, None, node_manifest(name, address, **kwargs))
+            self.agents.start(name, self.clock.now())
+            self._settled = None
+            if control_plane and self.etcd.member_for(address) is None:
+                self.etcd.add_member(name, address, learner=bool(self.etcd.members()))
+            return node
+
+    add_node = join_node  # the name rehearsals and tests have used
+
+    def stop_kubelet(self, name: str) -> None:
+        """A node failing: its kubelet posts nothing more; the node controller notices after the grace period."""
+        with self.store.lock:
+            self.agents.stop(name)
+            self._settled = None  # what is due changed without a write
+
+    def start_kubelet(self, name: str) -> None:
+        """A kubelet (re)starting on an existing Node: it reports Ready after `node_ready_delay`."""
+        with self.store.lock:
+            self.agents.start(name, self.clock.now())
+            self._settled = None
 
     def set_node_ready(self, name: str, ready: bool, reason: str = "NodeStatusUnknown") -> dict[str, Any]:
-        """What a node failing (or coming back) looks like: its Ready condition, as the node controller sets it."""
+        """A node failing (or coming back) at once: its kubelet stops (or runs) and the Ready condition says so
+        now, without waiting for the node controller's grace period."""
         with self.store.lock:
+            if ready:
+                self.agents.start(name, self.clock.now(), already_ready=True)
+            else:
+                self.agents.stop(name)
             node = self.store.get(NODES, "", name)
             status = clone(node.get("status") or {})
             stamp = rfc3339(self.clock.now())
@@ -132,23 +192,37 @@ class Twin:
         with self.store.lock:
             for _ in range(MAX_PASSES):
                 revision, now = self.store.revision, self.clock.now()
+                renewal = self.agents.renewal_due()
                 if (
                     self._settled
                     and self._settled[0] == revision
                     and (self._settled[1] is None or now < self._settled[1])
+                    and (renewal is None or now < renewal)
                 ):
                     return
                 index = self.index
                 index.start_pass()
                 for actor in self.actors:
-                    actor.reconcile(index)
+                    self._run_actor(actor, index)
                 if self.store.revision == revision:
                     self._settled = (revision, self.next_due())
                     return
 
+    def _run_actor(self, actor: Any, index: ClusterIndex) -> None:
+        """A controller that fails is logged and counted, and the others (and the next pass) go on."""
+        try:
+            actor.reconcile(index)
+        except Exception as exc:  # noqa: BLE001 - one bad object must not stop every controller
+            name = type(actor).__name__
+            self.failures[name] += 1
+            if self.failures[name] <= 3 or self.failures[name] % 1000 == 0:
+                log.error("twin: %s failed (%d so far), the others go on: %s: %s", name, self.failures[name],
+                          type(exc).__name__, exc, exc_info=self.failures[name] == 1)
+
     def next_due(self) -> float | None:
         now = self.clock.now()
-        due = [d for d in (self.kubelets.next_due(now), self.nodes.next_due(now)) if d is not None]
+        due = [d for d in (self.kubelets.next_due(now), self.nodes.next_due(now), self.agents.next_due(now))
+               if d is not None]
         return min(due) if due else None
 
     def advance(self, seconds: float) -> None:
@@ -217,6 +291,11 @@ class Twin:
             self._thread.join(timeout=5)
             self._thread = None
         self.store.close_watches()
+
+
+def _internal_ip(node: dict[str, Any]) -> str | None:
+    return next((a.get("address") for a in (node.get("status") or {}).get("addresses") or []
+                 if a.get("type") == "InternalIP"), None)
 
 
 def _pod_subnet(objects: dict[str, Any]) -> str | None:

@@ -55,11 +55,17 @@ def conflict(qualified: str, name: str, why: str) -> ApiError:
 STALE = "the object has been modified; please apply your changes to the latest version and try again"
 
 
-def invalid(kind: str, name: str, causes: list[tuple[str, str, str]]) -> ApiError:
-    """causes: (field, reason e.g. FieldValueRequired, message)"""
-    text = ", ".join(f"{field}: {msg}" for field, _, msg in causes)
-    details = {"name": name, "kind": kind, "causes": [{"reason": r, "message": m, "field": f} for f, r, m in causes]}
-    return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {text}', details)
+def invalid(kind: str, name: str, causes: list[tuple[str, str, str]], group: str = "") -> ApiError:
+    """causes: (field, reason e.g. FieldValueRequired, message). The message names the kind with its group
+    (`Deployment.apps "web" is invalid: ...`), as apierrors.NewInvalid does."""
+    text = causes[0][0] + ": " + causes[0][2] if len(causes) == 1 else \
+        "[" + ", ".join(f"{field}: {msg}" for field, _, msg in causes) + "]"
+    details: dict[str, Any] = {"name": name, "kind": kind}
+    if group:
+        details["group"] = group
+    details["causes"] = [{"reason": r, "message": m, "field": f} for f, r, m in causes]
+    qualified = f"{kind}.{group}" if group else kind
+    return ApiError(422, "Invalid", f'{qualified} "{name}" is invalid: {text}', details)
 
 
 def bad_request(message: str) -> ApiError:

@@ -11,18 +11,19 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import queue
 import threading
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from migrate.clock import Clock, rfc3339
+from migrate.cluster.twin.history import COMPACTION_INTERVAL, Event, History, Watch, too_large
 from migrate.cluster.twin.resources import ResourceType
 from migrate.cluster.twin.selectors import EVERYTHING, FieldSelector, LabelSelector
 from migrate.cluster.twin.status import STALE, already_exists, bad_request, conflict, gone, invalid, not_found
+
+__all__ = ["Event", "ListPage", "Store", "Watch", "check_shape", "clone"]
 
 Key = tuple[str, str]  # (namespace, name); namespace "" for cluster-scoped objects
 _SYSTEM_META = (
@@ -41,64 +42,12 @@ EXPIRED_CONTINUE = (
 )
 
 
-@dataclass(frozen=True)
-class Event:
-    type: str  # ADDED | MODIFIED | DELETED
-    resource: ResourceType
-    object: dict[str, Any]
-    old: dict[str, Any] | None
-    revision: int
-
-
 @dataclass
 class ListPage:
     items: list[dict[str, Any]]
     resource_version: str
     continue_token: str | None = None
     remaining: int | None = None
-
-
-@dataclass
-class Watch:
-    """A subscription: events already translated for this watcher's selectors, in order."""
-
-    resource: ResourceType
-    namespace: str | None
-    labels: LabelSelector
-    fields: FieldSelector
-    queue: queue.Queue[tuple[str, dict[str, Any]] | None] = field(default_factory=queue.Queue)
-    closed: bool = False
-
-    def matches(self, obj: dict[str, Any] | None) -> bool:
-        if obj is None:
-            return False
-        meta = obj["metadata"]
-        if self.namespace and meta.get("namespace") != self.namespace:
-            return False
-        return self.labels.matches(meta.get("labels")) and self.fields.matches(obj)
-
-    def offer(self, event: Event) -> None:
-        """Translate a change as the watch cache does: an object moving out of the selector is DELETED for us."""
-        if event.resource is not self.resource:
-            return
-        now, before = self.matches(event.object), self.matches(event.old)
-        if event.type == "MODIFIED" and now != before:
-            kind = "ADDED" if now else "DELETED"
-        elif now or (event.type == "DELETED" and before):
-            kind = event.type
-        else:
-            return
-        self.queue.put((kind, event.object))
-
-    def next(self, timeout: float | None = None) -> tuple[str, dict[str, Any]] | None:
-        try:
-            return self.queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def close(self) -> None:
-        self.closed = True
-        self.queue.put(None)
 
 
 def check_shape(rt: ResourceType, obj: Any) -> None:
@@ -114,14 +63,14 @@ def check_shape(rt: ResourceType, obj: Any) -> None:
 
 
 class Store:
-    def __init__(self, clock: Clock, history: int = 50_000, seed: int = 0):
+    def __init__(self, clock: Clock, history: int = 50_000, seed: int = 0,
+                 compaction_interval: float = COMPACTION_INTERVAL):
         self.clock = clock
         self.lock = threading.RLock()
         self.revision = 0
         self.changed = threading.Condition(self.lock)
         self._objects: dict[ResourceType, dict[Key, dict[str, Any]]] = {}
-        self._history: deque[Event] = deque(maxlen=history)
-        self._compacted = 0  # revisions at or below this are no longer watchable
+        self.history = History(history, compaction_interval)
         self._watches: list[Watch] = []
         self._uid = uuid.UUID(int=seed)
         self._listeners: list[Callable[[Event], None]] = []
@@ -184,7 +133,7 @@ class Store:
             raise bad_request(
                 "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"
             ) from None
-        if revision <= self._compacted:
+        if revision <= self.history.compacted:
             raise gone(EXPIRED_CONTINUE)
         return revision, key
 
@@ -203,9 +152,7 @@ class Store:
             obj["metadata"] = {**obj["metadata"], "resourceVersion": str(self.revision)}
             del self._objects[rt][_key(rt, obj)]
         event = Event(kind, rt, obj, old, self.revision)
-        self._history.append(event)
-        if len(self._history) == self._history.maxlen:
-            self._compacted = self._history[0].revision - 1
+        self.history.record(event, self.clock.now())
         self._watches = [w for w in self._watches if not w.closed]
         for w in self._watches:
             w.offer(event)
@@ -228,14 +175,7 @@ class Store:
             obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
             meta["uid"] = self._next_uid()
             meta["creationTimestamp"] = rfc3339(self.clock.now())
-            if "spec" in obj or rt.kind in (
-                "Deployment",
-                "ReplicaSet",
-                "StatefulSet",
-                "DaemonSet",
-                "Job",
-                "PodDisruptionBudget",
-            ):
+            if rt.generation:  # only the types whose strategy tracks spec changes (not Nodes, Services, Leases)
                 meta["generation"] = 1
             return self._commit("ADDED", rt, obj, None)
 
@@ -261,12 +201,14 @@ class Store:
         force: bool = False,
         whole: bool = False,
         dry_run: bool = False,
+        owned: bool = False,
     ) -> dict[str, Any]:
         """Replace an object. A given resourceVersion must be current (409 otherwise) unless `force`.
 
         `status=True` is the status subresource: only .status changes. Otherwise .status is kept as stored
         (for types with a status subresource) unless `whole` (a controller writing spec and status at once),
-        system metadata is kept, and generation moves when spec does.
+        system metadata is kept, and generation moves when spec does. `owned`: the caller built `obj` afresh
+        (its metadata a new dict) and hands it over, so it is not copied.
         A body whose metadata, spec or status is not an object is 422, as the API server's decoder refuses it.
         """
         check_shape(rt, obj)
@@ -275,6 +217,9 @@ class Store:
             ns, name = meta.get("namespace", "") if rt.namespaced else "", meta.get("name", "")
             old = self.get(rt, ns, name)
             rv = meta.get("resourceVersion")
+            if not rv and not force and not rt.unconditional_update:
+                raise invalid(rt.plural, name, [("metadata.resourceVersion", "FieldValueInvalid",
+                                                 "Invalid value: 0x0: must be specified for an update")], rt.group)
             if rv and not force and rv != old["metadata"]["resourceVersion"]:
                 raise conflict(rt.qualified, name, STALE)
             if meta.get("uid") and meta["uid"] != old["metadata"]["uid"]:
@@ -286,7 +231,7 @@ class Store:
             if status:
                 new = {**old, "status": clone(obj.get("status", {})), "metadata": dict(old["metadata"])}
             else:
-                new = clone(obj)
+                new = obj if owned else clone(obj)  # owned: a fresh dict the caller never touches again
                 new["apiVersion"], new["kind"] = rt.api_version, rt.kind
                 new_meta = new["metadata"]
                 for system in _SYSTEM_META:
@@ -316,11 +261,15 @@ class Store:
         grace_seconds: int = 0,
         precondition_uid: str | None = None,
         precondition_rv: str | None = None,
+        finalizer: str | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Start deletion. Returns (object, gone?): with grace or finalizers the object stays, marked."""
+        """Start deletion. Returns (object, gone?): with grace or finalizers the object stays, marked.
+        `finalizer`: the garbage collector's (orphan, foregroundDeletion), added in the same write."""
         with self.lock:
             old = self.get(rt, namespace, name)
             meta = old["metadata"]
+            if finalizer and not meta.get("deletionTimestamp") and finalizer not in (meta.get("finalizers") or []):
+                meta = {**meta, "finalizers": [*(meta.get("finalizers") or []), finalizer]}
             if precondition_uid and precondition_uid != meta["uid"]:
                 raise conflict(
                     rt.qualified,
@@ -374,30 +323,39 @@ class Store:
         with self.lock:
             w = Watch(rt, namespace, labels, fields)
             if resource_version and resource_version != "0" and not initial_events:
-                try:
-                    since = int(resource_version)
-                except ValueError:
-                    raise bad_request(f"invalid resource version: {resource_version}") from None
-                if since < self._compacted:
-                    raise gone(f"too old resource version: {since} ({self._compacted + 1})")
-                for event in self._history:
-                    if event.revision > since:
-                        w.offer(event)
+                for event in self.history.since(self.revision_of(resource_version)):
+                    w.offer(event)
             else:
                 for obj in self.list(rt, namespace, labels, fields).items:
                     w.queue.put(("ADDED", obj))
                 if initial_events:
-                    marker = {"kind": rt.kind, "apiVersion": rt.api_version,
-                              "metadata": {"resourceVersion": str(self.revision), "annotations": {"k8s.io/initial-events-end": "true"}}}
-                    w.queue.put(("BOOKMARK", marker))
+                    w.bookmark(self.revision, {"k8s.io/initial-events-end": "true"})
             self._watches.append(w)
             return w
+
+    def list_at(self, rt: ResourceType, namespace: str | None, labels: LabelSelector, fields: FieldSelector | None,
+                resource_version: str) -> ListPage:
+        """A list as it was at exactly `resource_version` (resourceVersionMatch=Exact), from history."""
+        with self.lock:
+            revision = self.revision_of(resource_version)
+            items = [o for o in self.history.as_of(rt, self.objects(rt), revision)
+                     if (namespace is None or o["metadata"].get("namespace") == namespace)
+                     and labels.matches(o["metadata"].get("labels")) and (fields is None or fields.matches(o))]
+            return ListPage(items, str(revision))
+
+    def revision_of(self, resource_version: str) -> int:
+        try:
+            revision = int(resource_version)
+        except ValueError:
+            raise bad_request(f"invalid resource version: {resource_version}") from None
+        if revision > self.revision:
+            raise too_large(revision, self.revision)
+        return revision
 
     def compact(self) -> None:
         """Forget history up to now, as etcd compaction does: older watches and continue tokens get 410."""
         with self.lock:
-            self._compacted = self.revision
-            self._history.clear()
+            self.history.compact(self.revision)
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
         self._listeners.append(listener)

@@ -1,0 +1,86 @@
+"""The garbage collector: cascading deletion through owner references, in the three ways the API offers.
+
+Background (the default): the owner goes at once and its dependents are deleted after it. Foreground: the
+owner stays with the `foregroundDeletion` finalizer until every dependent is gone (a dependent that owns
+others is deleted in the foreground too). Orphan: the `orphan` finalizer holds the owner until its
+dependents no longer refer to it, then it goes and they stay.
+"""
+# exercised by tests/cluster/twin/test_deletion.py
+
+from __future__ import annotations
+
+from typing import Any
+
+from migrate.cluster.twin.api import FOREGROUND, ORPHAN
+from migrate.cluster.twin.controllers import Controller
+from migrate.cluster.twin.index import ClusterIndex, controller_ref
+from migrate.cluster.twin.resources import DAEMONSETS, DEPLOYMENTS, JOBS, PODS, REPLICASETS, STATEFULSETS, ResourceType
+from migrate.cluster.twin.store import clone
+
+OWNERS = {"Deployment": DEPLOYMENTS, "ReplicaSet": REPLICASETS, "StatefulSet": STATEFULSETS, "DaemonSet": DAEMONSETS,
+          "Job": JOBS}
+DEPENDENTS = (REPLICASETS, PODS)  # what the workload kinds own
+
+
+class GarbageCollector(Controller):
+    def reconcile(self, index: ClusterIndex) -> None:
+        if index.pass_dirty is None or index.pass_dirty:  # owners wait on writes (their dependents going)
+            self._finalize_owners()
+        self._collect_orphans(index)
+
+    def _collect_orphans(self, index: ClusterIndex) -> None:
+        """Background: a dependent whose controlling owner is gone (or is another object now) is deleted."""
+        store = self.api.store
+        dirty = index.pass_dirty
+        pods = (list(self.live(PODS, index)) if dirty is None
+                else [p for ns in dirty for p in index.in_namespace(ns) if not p["metadata"].get("deletionTimestamp")])
+        for rt, objects in ((REPLICASETS, list(self.live(REPLICASETS, index))), (PODS, pods)):
+            for obj in objects:
+                ref = controller_ref(obj)
+                if ref is None or ref.get("kind") not in OWNERS:
+                    continue
+                owner = store.find(OWNERS[ref["kind"]], obj["metadata"]["namespace"], ref["name"])
+                if owner is None or owner["metadata"]["uid"] != ref["uid"]:
+                    self.api.retire(rt, obj["metadata"]["namespace"], obj["metadata"]["name"])
+
+    def _finalize_owners(self) -> None:
+        """Owners being deleted with a garbage-collector finalizer: orphan or delete their dependents, then let go."""
+        store = self.api.store
+        for rt in OWNERS.values():
+            for owner in list(store.objects(rt)):
+                meta = owner["metadata"]
+                finalizers = meta.get("finalizers") or []
+                if not meta.get("deletionTimestamp") or not ({ORPHAN, FOREGROUND} & set(finalizers)):
+                    continue
+                dependents = self._dependents(meta["namespace"], meta["uid"])
+                if ORPHAN in finalizers:
+                    for rtype, dependent in dependents:
+                        self._drop_owner(rtype, dependent, meta["uid"])
+                    self._release(rt, owner, ORPHAN)
+                elif dependents:
+                    for rtype, dependent in dependents:
+                        if not dependent["metadata"].get("deletionTimestamp"):
+                            nested = rtype is not PODS and self._dependents(meta["namespace"],
+                                                                            dependent["metadata"]["uid"])
+                            self.api.delete(rtype, meta["namespace"], dependent["metadata"]["name"],
+                                            {"propagationPolicy": "Foreground"} if nested else None)
+                else:
+                    self._release(rt, owner, FOREGROUND)
+
+    def _dependents(self, namespace: str, uid: str) -> list[tuple[ResourceType, dict[str, Any]]]:
+        return [(rt, obj) for rt in DEPENDENTS for obj in self.api.store.objects(rt, namespace)
+                if any(r.get("uid") == uid for r in obj["metadata"].get("ownerReferences") or [])]
+
+    def _drop_owner(self, rt: ResourceType, obj: dict[str, Any], uid: str) -> None:
+        meta = clone(obj["metadata"])
+        meta["ownerReferences"] = [r for r in meta.get("ownerReferences") or [] if r.get("uid") != uid]
+        if not meta["ownerReferences"]:
+            del meta["ownerReferences"]
+        self.api.store.update(rt, {**obj, "metadata": meta}, force=True, whole=True)
+
+    def _release(self, rt: ResourceType, owner: dict[str, Any], finalizer: str) -> None:
+        meta = clone(owner["metadata"])
+        meta["finalizers"] = [f for f in meta.get("finalizers") or [] if f != finalizer]
+        if not meta["finalizers"]:
+            del meta["finalizers"]
+        self.api.store.update(rt, {**owner, "metadata": meta}, force=True, whole=True)
