@@ -29,7 +29,7 @@ def strip_control(value: str) -> str:
 class _Console(Console):
     """A console whose strings never carry raw control sequences: rich's own styling is added after this."""
 
-    def render_str(self, text: str, **kwargs: Any) -> Text:  # type: ignore[override]
+    def render_str(self, text: str, **kwargs: Any) -> Text:
         return super().render_str(strip_control(text), **kwargs)
 
 

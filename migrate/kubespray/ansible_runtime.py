@@ -83,12 +83,12 @@ def ansible_warnings_collected() -> Iterator[AnsibleNotices]:
     display = Display()
     notices = AnsibleNotices()
     original = display.warning, display.error_as_warning
-    display.warning = lambda msg, *a, **k: notices.warnings.append(" ".join(str(msg).split()))  # type: ignore[method-assign]
-    display.error_as_warning = lambda msg, exception, **k: notices.failures.append(exception)  # type: ignore[method-assign]
+    display.warning = lambda msg, *a, **k: notices.warnings.append(" ".join(str(msg).split()))
+    display.error_as_warning = lambda msg, exception, **k: notices.failures.append(exception)
     try:
         yield notices
     finally:
-        display.warning, display.error_as_warning = original  # type: ignore[method-assign]
+        display.warning, display.error_as_warning = original
 
 
 @contextmanager
@@ -102,7 +102,7 @@ def group_vars_read_once() -> Iterator[None]:
     from ansible.inventory.group import Group
 
     original = manager.get_vars_from_inventory_sources
-    answers: dict[tuple, Any] = {}
+    answers: dict[tuple[object, ...], Any] = {}
 
     def remembered(loader: Any, sources: Any, entities: Any, stage: Any) -> Any:
         if not all(isinstance(e, Group) for e in entities):

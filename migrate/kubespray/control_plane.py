@@ -77,7 +77,9 @@ def _cert_sans(r: Resolution, cps: list[s.NodeSpec], dns_domain: str, apiserver_
 def _oidc(r: Resolution) -> s.OIDC | None:
     if not (r.value("kube_oidc_auth", False) and r.defined("kube_oidc_url") and r.defined("kube_oidc_client_id")):
         return None
-    opt = lambda name: (str(r.value(name)) if r.defined(name) else None)  # noqa: E731
+    def opt(name: str) -> str | None:
+        return str(r.value(name)) if r.defined(name) else None
+
     return s.OIDC(
         issuer_url=str(r.value("kube_oidc_url")), client_id=str(r.value("kube_oidc_client_id")),
         username_claim=opt("kube_oidc_username_claim"), username_prefix=opt("kube_oidc_username_prefix"),

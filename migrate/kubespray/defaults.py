@@ -79,13 +79,15 @@ def other_role_defaults(release: Release) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def _load_role_defaults() -> list[dict[str, Any]]:
     with open(MAPPINGS / "role-defaults.yaml") as fh:
-        return _trusted(yaml.load(fh, Loader=_TextLoader))
+        documents: list[dict[str, Any]] = _trusted(yaml.load(fh, Loader=_TextLoader))
+        return documents
 
 
 @cache
 def _load_bundled(name: str) -> dict[str, Any]:
     with open(MAPPINGS / f"{name}.yaml") as fh:
-        return _trusted(yaml.load(fh, Loader=_TextLoader))
+        defaults: dict[str, Any] = _trusted(yaml.load(fh, Loader=_TextLoader))
+        return defaults
 
 
 def from_checkout(kubespray_dir: Path) -> KubesprayDefaults:

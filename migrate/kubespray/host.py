@@ -51,7 +51,9 @@ def runtime(r: Resolution) -> s.ContainerRuntime:
 def host_os(r: Resolution) -> s.HostOS:
     proxy = None
     if any(r.defined(v) for v in ("http_proxy", "https_proxy")):
-        opt = lambda name: (str(r.value(name)) if r.defined(name) and r.value(name) else None)  # noqa: E731
+        def opt(name: str) -> str | None:
+            return str(r.value(name)) if r.defined(name) and r.value(name) else None
+
         proxy = s.Proxy(opt("http_proxy"), opt("https_proxy"), opt("no_proxy"))
     sysctls = {"net.ipv6.conf.all.forwarding": "1"} if stack_ipv6(r) else {}  # preinstall sets it for IPv6 stacks
     for item in r.value("additional_sysctl", [], needed=False) or []:

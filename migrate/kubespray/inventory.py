@@ -249,7 +249,7 @@ def _cluster_hosts(groups: dict[str, tuple[str, ...]]) -> list[str]:
     return list(ordered)
 
 
-def _explain(exc: Exception, source: Path, vault_password_file: Path | None) -> UserError:
+def _explain(exc: BaseException, source: Path, vault_password_file: Path | None) -> UserError:
     """Turn Ansible's exception into one message that names the file and line and says what to do."""
     text = _first_line(getattr(exc, "message", None) or str(exc))
     origin = _origin_of(exc)
@@ -275,24 +275,24 @@ def _explain(exc: Exception, source: Path, vault_password_file: Path | None) -> 
                      hint="fix that line so that `ansible-inventory -i <it> --list` accepts it")
 
 
-def _yaml_problem(exc: BaseException) -> tuple[str, str | None] | None:
+def _yaml_problem(exc: BaseException | None) -> tuple[str, str | None] | None:
     """A YAML syntax error in full: the context (with its line) and the problem, at the problem's line."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        mark = getattr(exc, "problem_mark", None)
-        if mark is not None and getattr(exc, "problem", None):
+        mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+        if mark is not None and problem:
             context = getattr(exc, "context", None)
             context_mark = getattr(exc, "context_mark", None)
             where_context = f" (line {context_mark.line + 1})" if context_mark is not None else ""
-            text = f"{context}{where_context}: {exc.problem}" if context else str(exc.problem)
+            text = f"{context}{where_context}: {problem}" if context else str(problem)
             path = mark.name if mark.name and not mark.name.startswith("<") else None
             return "YAML syntax: " + " ".join(text.split()), (f"{_short(path)}:{mark.line + 1}" if path else None)
         exc = exc.__cause__ or exc.__context__
     return None
 
 
-def _root_cause(exc: BaseException) -> str | None:
+def _root_cause(exc: BaseException | None) -> str | None:
     """The innermost message in the chain: the plugin's reason, not 'failed to parse'."""
     message = None
     seen = set()
@@ -338,7 +338,7 @@ def _first_line(text: str) -> str:
     return " ".join(text.strip().split("\n")[0].split())
 
 
-def _origin_of(exc: Exception) -> str | None:
+def _origin_of(exc: BaseException | None) -> str | None:
     """file:line of the offending input, from Ansible's own error (or the exception it wraps)."""
     seen = set()
     while exc is not None and id(exc) not in seen:

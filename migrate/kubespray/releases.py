@@ -63,9 +63,9 @@ def release_named(text: str) -> Release:
             raise UserError(f"unknown Kubespray patch release {text!r}", where="--kubespray-version",
                             hint=f"releases of 2.{m.group(1)} this tool knows: {same}; or give the minor (2.{m.group(1)})")
         return Release(release.minor, known[tag]["kube"], tag, known[tag]["etcd"])
-    known = f"{RELEASES[0].name[1:]} to {RELEASES[-1].name[1:]}"
+    span = f"{RELEASES[0].name[1:]} to {RELEASES[-1].name[1:]}"
     raise UserError(
-        f"unknown Kubespray release {text!r}: this tool knows releases {known}",
+        f"unknown Kubespray release {text!r}: this tool knows releases {span}",
         where="--kubespray-version",
         hint="give the release your cluster was deployed with (e.g. 2.27), or --kubespray-dir with your Kubespray checkout",
     )
@@ -82,7 +82,7 @@ def release_for_kube_version(kube_version: str) -> tuple[Release, str]:
     if minor is None:
         latest = RELEASES[-1]
         return latest, f"no usable kube_version in the inventory; assuming the newest known release {latest.name}"
-    best = min(RELEASES, key=lambda r: (abs(minor_of(r.default_kube)[1] - minor[1]), -r.minor))
+    best = min(RELEASES, key=lambda r: (abs((minor_of(r.default_kube) or (0, 0))[1] - minor[1]), -r.minor))
     exact = minor_of(best.default_kube) == minor
     why = (
         f"Kubespray release inferred from kube_version {kube_version}: {best.name} deploys {minor[0]}.{minor[1]} by default"

@@ -24,7 +24,7 @@ def check_expansion(path: Path) -> None:
     if path.suffix not in ("", ".yml", ".yaml", ".json") or "*" not in text or "&" not in text:
         return  # no aliases: nothing can explode
     try:
-        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        documents: list[yaml.Node | None] = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except (yaml.YAMLError, RecursionError):
         return  # Ansible reports syntax errors itself, with the line
     sizes: dict[int, int] = {}

@@ -98,7 +98,7 @@ def _mismatch(on_node: str, inventory: str) -> Finding:
         talos_path=f"cluster.{BUNDLE_FIELDS.get(on_node, on_node)}", severity="warning", area="encryption")
 
 
-def carried_encryption(files: list, volumes: list) -> SecretsEncryption | None:
+def carried_encryption(files: list[Any], volumes: list[Any]) -> SecretsEncryption | None:
     """What the API server really encrypts with when the cluster's file is mounted over Talos's (None: not carried)."""
     sources = {v.get("hostPath") for v in volumes or [] if v.get("mountPath") == TALOS_ENCRYPTION_CONFIG}
     text = next((f.get("content") for f in files or [] if f.get("path") in sources and f.get("content")), None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -30,7 +31,10 @@ REPLACED_PATHS = frozenset(
 )
 
 
-def _interface_identity(item: dict) -> Any:
+Identity = Callable[[dict[str, Any]], Any]  # a list item → the key that matches it across documents
+
+
+def _interface_identity(item: dict[str, Any]) -> Any:
     if "interface" in item:
         return ("interface", item["interface"])
     if "deviceSelector" in item:
@@ -38,7 +42,7 @@ def _interface_identity(item: dict) -> Any:
     return None
 
 
-def _vlan_identity(item: dict) -> Any:
+def _vlan_identity(item: dict[str, Any]) -> Any:
     return ("vlanId", item.get("vlanId")) if "vlanId" in item else None
 
 
@@ -65,7 +69,7 @@ GoYamlLoader.add_implicit_resolver(
 )
 
 
-def load_documents(text: str, where: str = "<config>") -> list[dict]:
+def load_documents(text: str, where: str = "<config>") -> list[dict[str, Any]]:
     """All non-empty documents of a (multi-document) Talos config, as plain dicts."""
     check_text_shape(text, where)  # a plan from a merge request is input: bounded before it is parsed
     try:
@@ -85,14 +89,14 @@ def load_documents(text: str, where: str = "<config>") -> list[dict]:
     return docs
 
 
-def document_identity(doc: dict) -> tuple[str, str, str]:
+def document_identity(doc: dict[str, Any]) -> tuple[str, str, str]:
     """kind + apiVersion + name; the v1alpha1 root document has no kind, only `version`."""
     if "kind" not in doc:
         return ("v1alpha1", doc.get("version", "v1alpha1"), "")
     return (str(doc["kind"]), str(doc.get("apiVersion", "")), str(doc.get("name", "")))
 
 
-def apply_patch(base: list[dict], patch: list[dict], where: str = "<patch>") -> list[dict]:
+def apply_patch(base: list[dict[str, Any]], patch: list[dict[str, Any]], where: str = "<patch>") -> list[dict[str, Any]]:
     """Strategic-merge `patch` documents into `base` documents; returns new documents, inputs untouched."""
     result = [copy.deepcopy(d) for d in base]
     seen: set[tuple[str, str, str]] = set()
@@ -137,7 +141,7 @@ def merge_value(base: Any, patch: Any, path: tuple[str, ...]) -> Any:
     return _strip_directives(copy.deepcopy(patch))
 
 
-def _merge_keyed(base: list, patch: list, path: tuple[str, ...], identity) -> list:
+def _merge_keyed(base: list[Any], patch: list[Any], path: tuple[str, ...], identity: Identity) -> list[Any]:
     merged = copy.deepcopy(base)
     for item in patch:
         key = identity(item) if isinstance(item, dict) else None

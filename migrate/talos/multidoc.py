@@ -275,7 +275,8 @@ def fold(documents: list[Doc]) -> list[Doc]:
                 _put(root, path, copy.deepcopy(d[field]))
         _FOLDERS.get(kind, _ignore)(root, d)
     kinds = {d.get("kind") for d in documents}
-    if root.get("machine", {}).get("type") in ("controlplane", "init") and not kinds & _CNI_KINDS:
+    machine = root.get("machine")
+    if isinstance(machine, dict) and machine.get("type") in ("controlplane", "init") and not kinds & _CNI_KINDS:
         _put(root, ("cluster", "network", "cni"), {"name": "none"})  # 1.14: no CNI document, no CNI deployed
     return [root, *keep]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import yaml
@@ -68,7 +69,7 @@ def secret_yaml(text: str, *, where: str, hint: str) -> object:
         raise UserError(f"is not valid YAML{at}", where=where, hint=hint) from None
 
 
-def _keys(resources: object, where: str):
+def _keys(resources: object, where: str) -> Iterator[EncryptionKey]:
     if not isinstance(resources, list):
         raise UserError("has no `resources` list", where=where, hint="copy the file again, unchanged")
     for r, resource in enumerate(resources):
@@ -85,7 +86,7 @@ def _keys(resources: object, where: str):
                     yield from _provider_keys(kind, body, f"resources[{r}].providers[{p}].{kind}", where)
 
 
-def _provider_keys(kind: str, body: object, path: str, where: str):
+def _provider_keys(kind: str, body: object, path: str, where: str) -> Iterator[EncryptionKey]:
     entries = body.get("keys") if isinstance(body, dict) else None
     if not isinstance(entries, list) or not entries:
         raise UserError(f"{path} has no keys", where=where, hint="copy the file again, unchanged")

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificateIssuerPrivateKeyTypes,
+    CertificateIssuerPublicKeyTypes,
+)
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from migrate.talos.pki import TALOS_ED25519_LABEL
@@ -17,6 +21,10 @@ from migrate.talos.pki import TALOS_ED25519_LABEL
 CA_VALIDITY = timedelta(days=3650)  # Talos: 87600h
 CLIENT_VALIDITY = timedelta(days=365)  # Talos: admin certificate TTL of one year
 _PEM, _DER = serialization.Encoding.PEM, serialization.Encoding.DER
+
+# the private keys that can sign a certificate (X25519/X448 and DH keys only agree on secrets)
+ISSUER_KEY_TYPES = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey,
+                    dsa.DSAPrivateKey)
 
 
 def new_ecdsa_key() -> ec.EllipticCurvePrivateKey:
@@ -82,7 +90,7 @@ def client_certificate(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(cert_sign=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(cast(CertificateIssuerPublicKeyTypes, ca.public_key())), critical=False)
     )
     return _sign(builder, ca_key).public_bytes(_PEM).decode(), key_pem(key)
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from migrate.bounds import MAX_FILE_BYTES, check_inside, check_text_shape, read_bounded
 from migrate.errors import UserError
@@ -22,7 +23,7 @@ class PlanRead:
     """A plan directory as Talos will run it."""
 
     spec: ClusterSpec
-    report: dict  # report.json, {} when absent
+    report: dict[str, Any]  # report.json, {} when absent
     node_configs: dict[str, MachineConfig] = field(default_factory=dict)
     secrets: Fingerprints | None = None  # the plan's secret material, comparable only
 
@@ -56,32 +57,33 @@ def read_plan(plan_dir: Path, carried: ClusterSpec | None = None) -> PlanRead:
     return PlanRead(spec=spec, report=report, node_configs=node_configs, secrets=secrets)
 
 
-def _read_docs(path: Path) -> list[dict]:
+def _read_docs(path: Path) -> list[dict[str, Any]]:
     try:
         return load_documents(read_bounded(path), where=str(path))
     except OSError as exc:
         raise UserError(f"cannot read: {exc.strerror}", where=str(path)) from None
 
 
-def _read_report(path: Path) -> dict:
+def _read_report(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
         text = read_bounded(path)
         check_text_shape(text, str(path), max_line=MAX_FILE_BYTES)  # report.json is one document, nested a little
-        return json.loads(text)
+        report: dict[str, Any] = json.loads(text)
+        return report
     except (OSError, json.JSONDecodeError, RecursionError) as exc:
         raise UserError(f"not a readable plan report: {exc}", where=str(path)) from None
 
 
-def _patch_machine_type(patch: list[dict]) -> str | None:
+def _patch_machine_type(patch: list[dict[str, Any]]) -> str | None:
     for doc in patch:
         if "kind" not in doc and (doc.get("machine") or {}).get("type"):
             return "controlplane" if doc["machine"]["type"] in ("controlplane", "init") else "worker"
     return None
 
 
-def _report_roles(report: Mapping) -> dict[str, str]:
+def _report_roles(report: Mapping[str, Any]) -> dict[str, str]:
     """host → controlplane|worker from the plan report's node list (`role`, or any text naming a control plane)."""
     roles: dict[str, str] = {}
     nodes = report.get("nodes") or []

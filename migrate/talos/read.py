@@ -76,13 +76,13 @@ class MachineConfig:
     Documents in Talos 1.14's form are folded into the v1alpha1 form on the way in (multidoc.fold), so every
     reader below sees one shape whichever Talos version wrote them."""
 
-    documents: tuple[dict, ...]
+    documents: tuple[dict[str, Any], ...]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "documents", tuple(multidoc.fold(list(self.documents))))
 
     @property
-    def root(self) -> dict:
+    def root(self) -> dict[str, Any]:
         return next((d for d in self.documents if "kind" not in d), {})
 
     def get(self, *path: str, default: Any = None) -> Any:
@@ -93,7 +93,7 @@ class MachineConfig:
             node = node[key]
         return default if node is None else node
 
-    def kind(self, kind: str) -> list[dict]:
+    def kind(self, kind: str) -> list[dict[str, Any]]:
         return [d for d in self.documents if d.get("kind") == kind]
 
     @property
@@ -188,7 +188,7 @@ def _network(config: MachineConfig, version: str, carried: ClusterSpec | None) -
     )
 
 
-def _cni(cni: Mapping, was: Network | None) -> CNI:
+def _cni(cni: Mapping[str, Any], was: Network | None) -> CNI:
     name = str(cni.get("name") or "flannel")
     if name == "flannel":
         return CNI(name="flannel")
@@ -266,7 +266,9 @@ def _endpoint(url: str, nodes: tuple[NodeSpec, ...]) -> ControlPlaneEndpoint:
     )
 
 
-def _apiserver_sans(api: Mapping, endpoint: ControlPlaneEndpoint, network: Network, nodes) -> tuple[str, ...]:
+def _apiserver_sans(
+    api: Mapping[str, Any], endpoint: ControlPlaneEndpoint, network: Network, nodes: Iterable[NodeSpec]
+) -> tuple[str, ...]:
     """certSANs plus what Talos always adds: the endpoint host, the in-cluster names, the CP addresses."""
     domain = network.dns_domain
     sans = [str(s) for s in api.get("certSANs") or []]
@@ -280,11 +282,11 @@ def _apiserver_sans(api: Mapping, endpoint: ControlPlaneEndpoint, network: Netwo
 
 def _audits_nothing(policy: Any) -> bool:
     """A policy whose every rule is `level: None` logs no event: auditing is off (Talos's default policy logs)."""
-    rules = (policy or {}).get("rules") if isinstance(policy, Mapping) else None
-    return bool(rules) and all(str(r.get("level")) == "None" for r in rules)
+    rules = policy.get("rules") if isinstance(policy, Mapping) else None
+    return isinstance(rules, list) and bool(rules) and all(str(r.get("level")) == "None" for r in rules)
 
 
-def _pod_security_defaults(api: Mapping) -> bool:
+def _pod_security_defaults(api: Mapping[str, Any]) -> bool:
     """A PodSecurity admission config whose defaults restrict anything (all-privileged restricts nothing)."""
     for plugin in api.get("admissionControl") or []:
         defaults = (plugin.get("configuration") or {}).get("defaults") or {}
@@ -293,7 +295,7 @@ def _pod_security_defaults(api: Mapping) -> bool:
     return False
 
 
-def _component(section: Mapping, typed: frozenset[str] = frozenset()) -> Component:
+def _component(section: Mapping[str, Any], typed: frozenset[str] = frozenset()) -> Component:
     args = {k: flag_value(v) for k, v in (section.get("extraArgs") or {}).items() if k not in typed}
     gates = flags.feature_gates(args.pop("feature-gates", None))
     return Component(extra_args=args, feature_gates=gates)
@@ -352,7 +354,7 @@ def _etcd_address(machine: MachineConfig) -> str | None:
 
 
 def _runtime(config: MachineConfig, carried: ClusterSpec | None) -> ContainerRuntime:
-    mirrors: dict[str, dict] = {}  # registry → endpoints, and those whose path is used as is
+    mirrors: dict[str, dict[str, Any]] = {}  # registry → endpoints, and those whose path is used as is
     for host, mirror in (config.get("machine", "registries", "mirrors", default={})).items():
         endpoints = list(mirror.get("endpoints") or [])
         mirrors[host] = {"endpoints": endpoints, "override": endpoints if mirror.get("overridePath") else []}

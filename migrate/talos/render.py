@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -68,7 +68,13 @@ def render(spec: ClusterSpec, bundle: Any, talos: TalosVersion, etcd_image_tag: 
     return Rendered(controlplane, worker, nodes, findings, enc)
 
 
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml's emitter when available: 1,000 patches
+if TYPE_CHECKING:
+    _BaseDumper = yaml.SafeDumper
+else:
+    _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BaseDumper):  # libyaml's emitter when available: 1,000 patches
     """Multi-line strings (file contents, policies) as literal blocks a reviewer can read."""
 
 

@@ -29,7 +29,7 @@ ITEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 CARRIED_ENCRYPTION = "encryption_configuration"  # the cluster's own EncryptionConfiguration mounted over Talos's
 
 
-def plan_fingerprints(plan_dir: Path, control_plane: list[dict]) -> Fingerprints:
+def plan_fingerprints(plan_dir: Path, control_plane: list[dict[str, Any]]) -> Fingerprints:
     """The plan's secrets bundle (secrets.yaml) item by item, or the control-plane config's when there is no
     bundle; plus the EncryptionConfiguration the config carries."""
     bundle_file = Path(plan_dir) / "secrets.yaml"
@@ -43,7 +43,7 @@ def plan_fingerprints(plan_dir: Path, control_plane: list[dict]) -> Fingerprints
     return Fingerprints(values, order=(*ITEMS, CARRIED_ENCRYPTION))
 
 
-def _carried_encryption_text(root: Mapping) -> str | None:
+def _carried_encryption_text(root: Mapping[str, Any]) -> str | None:
     volumes = _at(root, ("cluster", "apiServer", "extraVolumes")) or []
     sources = {v.get("hostPath") for v in volumes if v.get("mountPath") == TALOS_ENCRYPTION_CONFIG}
     files = _at(root, ("machine", "files")) or []

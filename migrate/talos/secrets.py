@@ -13,9 +13,11 @@ import os
 import re
 import secrets as random
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -25,6 +27,7 @@ from migrate.errors import UserError
 from migrate.talos.pki import CertKey, check_ca_pair, private_key_from_pem, read_pki
 from migrate.talos.pki_encryption import secret_yaml
 from migrate.talos.pki_issue import (
+    ISSUER_KEY_TYPES,
     client_certificate,
     key_pem,
     new_ca,
@@ -161,17 +164,20 @@ def load_bundle(path: Path | str) -> SecretsBundle:
             )
         return node
 
+    def need(dotted: str) -> str:
+        return get(dotted) or ""  # get() raised already when a required field is missing
+
     for token in ("secrets.bootstraptoken", "trustdinfo.token"):
-        if not TOKEN.match(get(token)):
+        if not TOKEN.match(need(token)):
             raise UserError(f"`{token}` is not in the form [a-z0-9]{{6}}.[a-z0-9]{{16}}", where=where)
-    cas = {name: _pem_pair(get, section, where) for name, section in CA_FIELDS.items()}
-    sa_key = _pem(get, "certs.k8sserviceaccount.key", where)
+    cas = {name: _pem_pair(need, section, where) for name, section in CA_FIELDS.items()}
+    sa_key = _pem(need, "certs.k8sserviceaccount.key", where)
     private_key_from_pem(sa_key, where=f"{where}: certs.k8sserviceaccount.key", what="service-account")
     return SecretsBundle(
-        cluster_id=get("cluster.id"),
-        cluster_secret=get("cluster.secret"),
-        bootstrap_token=get("secrets.bootstraptoken"),
-        trustd_token=get("trustdinfo.token"),
+        cluster_id=need("cluster.id"),
+        cluster_secret=need("cluster.secret"),
+        bootstrap_token=need("secrets.bootstraptoken"),
+        trustd_token=need("trustdinfo.token"),
         secretbox_encryption_secret=get("secrets.secretboxencryptionsecret", required=False),
         aescbc_encryption_secret=get("secrets.aescbcencryptionsecret", required=False),
         k8s_service_account=CertKey(None, sa_key),
@@ -193,7 +199,11 @@ def talosconfig(bundle: SecretsBundle, *, context: str, endpoints: list[str]) ->
     """A talosctl client config with an os:admin cert signed by the bundle's Talos API CA; same bundle, same bytes."""
     if not endpoints:
         raise UserError("talosconfig needs at least one endpoint", hint="pass the control-plane node addresses")
+    if not bundle.os.crt or not bundle.os.key:
+        raise UserError("the secrets bundle has no Talos API (os) CA", hint="pass a complete Talos secrets.yaml")
     ca_key = private_key_from_pem(bundle.os.key, where="secrets bundle: certs.os.key", what="Talos API (os) CA")
+    if not isinstance(ca_key, ISSUER_KEY_TYPES):
+        raise UserError("the Talos API (os) CA key cannot sign certificates", where="secrets bundle: certs.os.key")
     seed = b"kubespray2talos talosconfig " + ADMIN_ROLE.encode() + b"\0" + private_key_der(ca_key)
     crt, key = client_certificate(bundle.os.crt, ca_key, organization=ADMIN_ROLE, seed=seed)
     doc = {
@@ -205,7 +215,7 @@ def talosconfig(bundle: SecretsBundle, *, context: str, endpoints: list[str]) ->
     return yaml.safe_dump(doc, sort_keys=False, indent=4, width=1 << 16)
 
 
-def _talos_only_parts(now: datetime) -> dict:
+def _talos_only_parts(now: datetime) -> dict[str, Any]:
     """What Talos adds to any cluster: its API CA, trustd and bootstrap tokens, discovery id and secret."""
     return {
         "cluster_id": base64.urlsafe_b64encode(random.token_bytes(32)).decode(),
@@ -223,7 +233,10 @@ def _new_ca(organization: str | None, now: datetime, *, ed25519: bool = False) -
 
 def _new_token() -> str:
     alphabet = string.ascii_lowercase + string.digits
-    pick = lambda n: "".join(random.choice(alphabet) for _ in range(n))  # noqa: E731
+
+    def pick(n: int) -> str:
+        return "".join(random.choice(alphabet) for _ in range(n))
+
     return f"{pick(6)}.{pick(16)}"
 
 
@@ -244,14 +257,14 @@ def _unb64(value: str, where: str, field_name: str = "encryption-config comment"
         ) from None
 
 
-def _pem(get, dotted: str, where: str) -> str:
+def _pem(get: Callable[[str], str], dotted: str, where: str) -> str:
     text = _unb64(get(dotted), where, dotted)
     if "-----BEGIN " not in text:
         raise UserError(f"`{dotted}` does not hold PEM", where=where, hint="pass a Talos secrets.yaml")
     return text
 
 
-def _pem_pair(get, section: str, where: str) -> CertKey:
+def _pem_pair(get: Callable[[str], str], section: str, where: str) -> CertKey:
     crt, key = _pem(get, f"certs.{section}.crt", where), _pem(get, f"certs.{section}.key", where)
     check_ca_pair(crt, key, where=f"{where}: certs.{section}", what=f"{section} CA")
     return CertKey(crt, key)

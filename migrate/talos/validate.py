@@ -97,8 +97,8 @@ def talos_rules(file: str, documents: list[dict[str, Any]], talos: TalosVersion)
         for field_name in sorted(set(extra) & protected_kubelet_fields()):
             problems.append(Problem(file, label, f"machine.kubelet.extraConfig.{field_name}",
                                     "protected kubelet field", "talos"))
-        for path in _STRING_MAPS:
-            problems += _string_map(file, label, path, _get(doc, path))
+        for string_map in _STRING_MAPS:
+            problems += _string_map(file, label, string_map, _get(doc, string_map))
         for kind, legacy in _CONFLICTS.items():
             if kind in kinds and _get(doc, legacy) not in (None, {}, []):
                 problems.append(Problem(file, label, ".".join(legacy), f"conflicts with the {kind} document", "talos"))
@@ -120,7 +120,7 @@ def talosctl_validate(paths: Iterable[Path]) -> list[Problem] | None:
     return problems
 
 
-def _args_values(file: str, label: str, path: tuple[str, ...], args: Mapping, talos: TalosVersion) -> list[Problem]:
+def _args_values(file: str, label: str, path: tuple[str, ...], args: Mapping[str, Any], talos: TalosVersion) -> list[Problem]:
     out = []
     for flag, value in sorted(args.items()):
         is_list = isinstance(value, list) and all(isinstance(v, str) for v in value)
@@ -138,7 +138,7 @@ def _string_map(file: str, label: str, path: tuple[str, ...], values: Any) -> li
             for k, v in sorted(values.items(), key=lambda kv: str(kv[0])) if not isinstance(v, str)]
 
 
-def _get(doc: Mapping, path: tuple[str, ...]) -> Any:
+def _get(doc: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     current: Any = doc
     for part in path:
         if not isinstance(current, Mapping):
@@ -170,8 +170,8 @@ def _validator(schema_file: str, kind: str) -> jsonschema.protocols.Validator | 
     """A validator for one document kind: the root oneOf hides which branch failed, so pick the branch by kind."""
     schema = json.loads(Path(schema_file).read_text())
     defs = schema["$defs"]
-    name = "v1alpha1.Config" if kind == "v1alpha1" else next(
-        (n for n, d in defs.items() if kind in (d.get("properties", {}).get("kind", {}).get("enum") or ())), None)
+    names: list[str] = [n for n, d in defs.items() if kind in (d.get("properties", {}).get("kind", {}).get("enum") or ())]
+    name = "v1alpha1.Config" if kind == "v1alpha1" else (names[0] if names else None)
     if name is None:
         return None
     return jsonschema.Draft202012Validator({"$ref": f"#/$defs/{name}", "$defs": defs})

@@ -6,6 +6,7 @@ The facts live in mappings/talos/versions.yaml; this module only picks and check
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from migrate.errors import UserError
 from migrate.mapping.data import load_mapping
@@ -26,9 +27,9 @@ class TalosVersion:
     documents: frozenset[str]  # multi-doc kinds this version reads
     kubernetes_documents: bool = False  # ≥1.14: Kubernetes settings live in Kube*Config documents
     etcd_bridge: str | None = None  # an older etcd tag this Talos also runs, pinned while the cluster catches up
-    gen_defaults: dict = field(default_factory=dict, compare=False)  # section -> fields gen config adds
+    gen_defaults: dict[str, Any] = field(default_factory=dict, compare=False)  # section -> fields gen config adds
 
-    def defaults_for(self, section: str) -> dict:
+    def defaults_for(self, section: str) -> dict[str, Any]:
         return dict(self.gen_defaults.get(section, {}))
 
     def has(self, kind: str) -> bool:
@@ -52,7 +53,8 @@ class TalosVersion:
 
 
 def images() -> dict[str, str]:
-    return load_mapping("talos", "versions.yaml")["images"]
+    table: dict[str, str] = load_mapping("talos", "versions.yaml")["images"]
+    return table
 
 
 def all_versions() -> tuple[TalosVersion, ...]:

@@ -102,7 +102,7 @@ def _qos_class(spec: dict[str, Any]) -> str:
         return "BestEffort"
     guaranteed = all(
         r.get("limits")
-        and all(r.get("limits", {}).get(k) == (r.get("requests") or r.get("limits")).get(k) for k in ("cpu", "memory"))
+        and all(r.get("limits", {}).get(k) == (r.get("requests") or r.get("limits") or {}).get(k) for k in ("cpu", "memory"))
         and {"cpu", "memory"} <= set(r["limits"])
         for r in resources
     )

@@ -126,7 +126,7 @@ class NodeAgents:
                           and old.get("lastTransitionTime") else stamp, "reason": reason, "message": message})
         moved = current is None or current.get("status") != wanted
         fresh.append({"type": "Ready", "status": wanted, "lastHeartbeatTime": stamp,
-                      "lastTransitionTime": stamp if moved else current.get("lastTransitionTime", stamp),
+                      "lastTransitionTime": stamp if moved or current is None else current.get("lastTransitionTime", stamp),
                       "reason": "KubeletReady" if ready else "KubeletNotReady",
                       "message": "kubelet is posting ready status" if ready
                       else "container runtime status check may not have completed yet"})

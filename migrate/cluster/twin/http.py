@@ -57,7 +57,7 @@ class TwinServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
 
 class TwinHandler(CollectionReads, BaseHTTPRequestHandler):

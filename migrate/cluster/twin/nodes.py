@@ -34,7 +34,7 @@ def node_manifest(
     pod_cidr: str | None = None,
 ) -> dict[str, Any]:
     """A Node as a kubelet registers it: no conditions yet, its kubelet reports them once started."""
-    node = {
+    node: dict[str, Any] = {
         "metadata": {
             "name": name,
             "labels": {
@@ -200,7 +200,7 @@ class NodeLifecycle:
         if any(t.get("tolerationSeconds") is None for t in matching):
             return False
         added = parse_rfc3339(taint["timeAdded"]) if taint.get("timeAdded") else now
-        deadline = added + min(t["tolerationSeconds"] for t in matching)
+        deadline = added + float(min(t["tolerationSeconds"] for t in matching))
         due.append(deadline)
         return now >= deadline
 

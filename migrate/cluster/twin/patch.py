@@ -40,11 +40,13 @@ def apply_patch(target: dict[str, Any], patch: Any, content_type: str) -> dict[s
             raise bad_request("json patch must be a list of operations")
         return json_patch(target, patch)
     if kind == MERGE_PATCH:
-        return merge_patch(target, patch)  # a non-object patch replaces the target: decoding it then fails (422)
+        merged: dict[str, Any] = merge_patch(target, patch)
+        return merged  # a non-object patch replaces the target: decoding it then fails (422)
     if not isinstance(patch, dict):
         raise bad_request("unable to find api field in struct for the patch: the patch must be a JSON object")
     if kind == STRATEGIC_MERGE_PATCH:
-        return strategic_merge(target, patch)
+        strategic: dict[str, Any] = strategic_merge(target, patch)
+        return strategic
     raise ApiError(
         415,
         "UnsupportedMediaType",
@@ -85,8 +87,8 @@ def strategic_merge(target: Any, patch: Any) -> Any:
             result.pop(key, None)
         elif key in REPLACE_FIELDS and isinstance(value, dict):
             result[key] = {k: copy.deepcopy(v) for k, v in value.items() if not k.startswith("$")}
-        elif isinstance(value, list) and MERGE_KEYS.get(key):
-            result[key] = _merge_keyed_list(result.get(key) or [], value, MERGE_KEYS[key])
+        elif isinstance(value, list) and (merge_key := MERGE_KEYS.get(key)):
+            result[key] = _merge_keyed_list(result.get(key) or [], value, merge_key)
         else:
             merged = strategic_merge(result.get(key), value)
             if merged is None:

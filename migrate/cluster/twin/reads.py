@@ -75,8 +75,9 @@ class CollectionReads:
                                          int(query.get("limit") or 0), query.get("continue"),
                                          query.get("resourceVersion"), query.get("resourceVersionMatch"))
         if self._wants_table():
-            return self._send(200, to_table(rt, page.items, self.server.twin.clock.now(), page.resource_version,
-                                            query.get("includeObject", "Metadata"), page.continue_token))
+            self._send(200, to_table(rt, page.items, self.server.twin.clock.now(), page.resource_version,
+                                     query.get("includeObject", "Metadata"), page.continue_token))
+            return
         meta: dict[str, Any] = {"resourceVersion": page.resource_version}
         if page.continue_token:
             meta["continue"] = page.continue_token

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 from migrate.clock import rfc3339
@@ -38,7 +38,7 @@ def tolerates_all(tolerations: list[dict[str, Any]], node: dict[str, Any], effec
 
 
 def pod_requests(spec: dict[str, Any]) -> dict[str, float]:
-    total: Counter[str] = Counter()
+    total: dict[str, float] = defaultdict(float)
     for container in spec.get("containers") or []:
         for name, value in ((container.get("resources") or {}).get("requests") or {}).items():
             total[name] += parse_quantity(value)
