@@ -24,3 +24,12 @@ def require_minor(text: str, what: str = "version") -> tuple[int, int]:
     if found is None:
         raise UserError(f"not a {what}: {text!r}", hint="use MAJOR.MINOR, e.g. 1.13")
     return found
+
+
+_RELEASE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def release_of(text: object) -> tuple[int, int, int] | None:
+    """(major, minor, patch), patch 0 when absent; None when the text does not start with MAJOR.MINOR."""
+    m = _RELEASE.match(str(text).strip()) if text is not None else None
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)) if m else None

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from migrate.errors import UserError
-from migrate.version import minor_of, require_minor
+from migrate.version import minor_of, release_of, require_minor
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,9 @@ def test_not_a_version_is_none_or_a_user_error(text: str | None) -> None:
 @given(st.integers(0, 999), st.integers(0, 999), st.integers(0, 999), st.booleans())
 def test_minor_of_round_trips(major: int, minor: int, patch: int, v: bool) -> None:
     assert minor_of(f"{'v' if v else ''}{major}.{minor}.{patch}") == (major, minor)
+
+
+def test_release_of_orders_patches_and_refuses_text():
+    assert release_of("v2.19.14") == (2, 19, 14) and release_of("1.30") == (1, 30, 0)
+    assert release_of("2.18.0") < release_of("2.18.10") < release_of("2.19")
+    assert release_of("{{ kube_version }}") is None and release_of(None) is None

@@ -29,13 +29,16 @@ VERDICT_STYLE = {"kept": "green", "changed": "yellow", "dropped": "dim", "manual
               help="The cluster's PKI (from fetch-pki): makes the Talos nodes joinable.")
 @click.option("--secrets", "secrets_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Use this Talos secrets bundle (secrets.yaml) instead of importing or generating one.")
+@click.option("--kubernetes-version", metavar="X.Y.Z",
+              help="Preview the plan at the Kubernetes version the cluster will run after Kubespray upgrades "
+                   "(an old cluster's way onto Talos); the plan then carries a blocker until the cluster runs it.")
 @click.option("--force", is_flag=True,
               help="Replace DIR even if its secrets differ or it holds other files; the old DIR is kept as "
                    "DIR.previous (0700).")
 @click.option("--output", "-o", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @inventory_options
-def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path | None, secrets_file: Path | None, force: bool,
-         fmt: str, kubespray_version: str | None, kubespray_dir: Path | None, vault_password_file: Path | None) -> None:
+def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path | None, secrets_file: Path | None,
+         kubernetes_version: str | None, force: bool, fmt: str, kubespray_version: str | None, kubespray_dir: Path | None, vault_password_file: Path | None) -> None:
     """Write Talos configs that JOIN the running cluster, and a report with a verdict for every setting.
 
     Reads INVENTORY like `inspect` (several paths for a split inventory: hosts file, group files), then writes into DIR (--out): controlplane.yaml and worker.yaml
@@ -56,6 +59,7 @@ def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path |
       kubespray2talos plan inventory/mycluster --pki pki/ --out plan/
       kubespray2talos plan inventory/mycluster --out plan/ --talos-version 1.12 --output json | jq .summary
       kubespray2talos plan inventory/split/hosts inventory/split/workers.yml --out plan/
+      kubespray2talos plan inventory/old --out preview/ --kubernetes-version 1.29.10   # after Kubespray upgrades
       talosctl apply-config --insecure -n 10.0.10.11 --file plan/controlplane.yaml --config-patch @plan/nodes/cp1.yaml
     """
     started = time.monotonic()
@@ -63,7 +67,7 @@ def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path |
     from migrate.kubespray import load_cluster  # ansible-core: imported only when a verb reads an inventory
 
     request = PlanRequest(inventory=inventory, out=out, talos_version=talos_version, pki=pki, secrets=secrets_file,
-                          force=force)
+                          force=force, kubernetes_version=kubernetes_version)
     from migrate.ledger.plandir import enter_plan, kept_across_replan
 
     with ui.err.status("reading the inventory with Ansible…") as status, kept_across_replan(out, replacing=force):

@@ -8,16 +8,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib.metadata import version as installed_version
 from pathlib import Path
 
 from migrate.errors import UserError
 from migrate.kubespray.defaults import KubesprayDefaults, bundled, from_checkout
 from migrate.kubespray.inventory import LoadedInventory, load_inventory
 from migrate.kubespray.model import build_spec, require_control_plane
-from migrate.kubespray.releases import RELEASES, release_for_kube_version, release_named
+from migrate.kubespray.releases import RELEASES, release_for_kube_version, release_named, upgrade_path
 from migrate.kubespray.resolve import HostTemplates, Resolution, Setting, is_vaulted
+from migrate.kubespray.retired import ansible_finding, retired_findings, retired_variables
 from migrate.kubespray.settings import HOST_SETTINGS, SETTINGS
 from migrate.kubespray.yaml_guard import check_kubespray_checkout
+from migrate.mapping.finding import Finding
 from migrate.spec import ClusterSpec
 
 __all__ = ["ResolvedCluster", "Setting", "load_cluster"]
@@ -37,6 +40,13 @@ class ResolvedCluster:
     # the first control plane's variables as the inventory wrote them (secrets included): in memory only,
     # for comparing secret settings by fingerprint; never printed, never part of equality
     inventory_vars: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+    # what Kubespray's own checks would say of this inventory: renamed variables, its Ansible range
+    findings: tuple[Finding, ...] = ()
+
+    def kubespray_upgrade(self, target: str) -> list[tuple[str, str]]:
+        """The Kubespray releases that step the cluster's Kubernetes up to `target`'s minor, one minor each."""
+        wanted = target.lstrip("v").split(".")
+        return upgrade_path(self.spec.kubernetes_version, (int(wanted[0]), int(wanted[1])))
 
 
 def load_cluster(
@@ -62,6 +72,11 @@ def load_cluster(
     warnings = list(inventory.warnings) + ([reason] if guessed else [])
     for r in hosts.values():
         warnings.extend(w for w in r.warnings if w not in warnings)
+    effective = {name: setting.value for name, setting in settings.items()}
+    retired = retired_variables(inventory.host_vars, defaults.release,
+                                {n: cluster.origin(n) for n in inventory.host_vars[reference]}, effective)
+    findings = retired_findings(retired, defaults.release)
+    ansible = ansible_finding(defaults.release, installed_version("ansible-core"))
     return ResolvedCluster(
         spec=spec,
         settings=settings,
@@ -73,6 +88,7 @@ def load_cluster(
         reference_host=reference,
         warnings=tuple(warnings),
         inventory_vars=inventory.host_vars[reference],
+        findings=tuple(findings) + ((ansible,) if ansible else ()),
     )
 
 

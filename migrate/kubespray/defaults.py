@@ -21,7 +21,7 @@ import yaml
 from jinja2 import Environment, meta
 
 from migrate.errors import UserError
-from migrate.kubespray.releases import RELEASES, Release, release_named
+from migrate.kubespray.releases import RELEASES, Release, defaults_dirs, release_named
 from migrate.kubespray.settings import SETTINGS
 from migrate.mapping.data import MAPPINGS_DIR
 
@@ -229,7 +229,7 @@ def _write_bundled(shared_defaults: Path, out: Path) -> None:
     """Regenerate mappings/kubespray/vX.Y.yaml from Kubespray's defaults role of each release."""
     for release in RELEASES:
         role = next(
-            (p for p in shared_defaults.glob(f"v{release.name[1:]}*/*") if p.name in ("kubespray_defaults", "kubespray-defaults")),
+            (p for p in shared_defaults.glob(f"{defaults_dirs(release)}/*") if p.name in ("kubespray_defaults", "kubespray-defaults")),
             None,
         )
         if role is None:

@@ -37,11 +37,40 @@ RELEASES = tuple(
     for minor, kube in (
         (16, "1.20.7"), (17, "1.21.6"), (18, "1.22.8"), (19, "1.23.7"), (20, "1.24.6"), (21, "1.25.6"),
         (22, "1.26.13"), (23, "1.27.10"), (24, "1.28.14"), (25, "1.29.10"), (26, "1.30.6"), (27, "1.31.9"),
-        (28, "1.32.8"), (29, "1.33.7"), (30, "1.34.3"), (31, "1.35.4"),
+        (28, "1.32.8"), (29, "1.33.7"), (30, "1.34.3"), (31, "1.35.4"), (32, "1.36.4"),
     )
 )
+# minors with no tag yet: their defaults come from master at a known commit (../shared/kubespray/defaults/)
+UNTAGGED = {32: "master-46dbdd399"}
 _BY_MINOR = {r.minor: r for r in RELEASES}
 _RELEASE_TEXT = re.compile(r"^v?2\.(\d+)(\.\d+)?([-+].*)?$")
+
+
+def defaults_dirs(release: Release) -> str:
+    """The glob, under Kubespray's per-release defaults folders, of the tree this release's defaults come from."""
+    return UNTAGGED.get(release.minor, f"v2.{release.minor}.*")
+
+
+def upgrade_path(kubernetes_version: str, target: tuple[int, int]) -> list[tuple[str, str]]:
+    """The Kubespray releases to run upgrade-cluster.yml with, one Kubernetes minor a step, each at its newest
+    patch with that patch's default Kubernetes: [("v2.22.2", "1.26.11"), ...] ("" where no release is known)."""
+    have = minor_of(kubernetes_version)
+    if have is None:
+        return []
+    newest: dict[tuple[int, int], tuple[str, str]] = {}
+    for tag, facts in patches().items():
+        minor = minor_of(facts["kube"])
+        if minor is not None:
+            newest[minor] = (tag, facts["kube"])  # patches.yaml lists tags oldest first
+    for release in RELEASES:
+        minor = minor_of(release.default_kube)
+        if minor is not None and minor not in newest:
+            newest[minor] = (release.name[1:], release.default_kube)
+    steps = []
+    for m in range(have[1] + 1, target[1] + 1):
+        tag, kube = newest.get((have[0], m), ("", ""))
+        steps.append((f"v{tag}", kube) if tag else ("", f"{have[0]}.{m}"))
+    return steps
 
 
 def patches() -> dict[str, dict[str, str]]:

@@ -43,6 +43,10 @@ class ReadCluster(Protocol):
     def release_reason(self) -> str: ...  # how it was chosen: a flag, a checkout, or a guess from kube_version
     @property
     def warnings(self) -> Sequence[str]: ...
+    @property
+    def findings(self) -> Sequence[Finding]: ...  # what the release's own checks say of the inventory
+
+    def kubespray_upgrade(self, target: str) -> list[tuple[str, str]]: ...  # (release, Kubernetes) steps up to it
 
 
 def evaluate(settings: Mapping[str, SettingLike], spec: ClusterSpec, ctx: MappingContext) -> list[Finding]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,12 @@ from migrate.errors import UserError
 from migrate.mapping.engine import ReadCluster, evaluate
 from migrate.mapping.finding import MANUAL, Finding, finding
 from migrate.mapping.transforms import MappingContext
+from migrate.spec import ClusterSpec
 from migrate.talos import report, secrets, validate, versions
 from migrate.talos.advisories import Situation, advise
 from migrate.talos.render import Rendered, render
 from migrate.talos.versions import TalosVersion
+from migrate.version import release_of
 
 SECRETS_FILE = "secrets.yaml"
 # files that carry keys or tokens: 0600 (the directory itself is 0700)
@@ -38,6 +40,7 @@ class PlanRequest:
     pki: Path | None = None
     secrets: Path | None = None
     force: bool = False
+    kubernetes_version: str | None = None  # preview: the version the cluster will run after Kubespray upgrades
 
 
 @dataclass
@@ -58,11 +61,33 @@ class PlanResult:
 Progress = Callable[[str], None]
 
 
+def _preview(resolved: ReadCluster, target: str | None) -> tuple[ClusterSpec, Finding | None]:
+    """The spec at the Kubernetes version the cluster will run once Kubespray upgraded it, and the blocker that
+    says so: a Talos kubelet newer than the running API servers breaks the version-skew policy."""
+    spec = resolved.spec
+    have, want = release_of(spec.kubernetes_version), release_of(target)
+    if target is None or want == have:
+        return spec, None
+    if want is None or have is None or want < have:
+        raise UserError(f"cannot preview Kubernetes {target}: the cluster runs {spec.kubernetes_version}",
+                        where="--kubernetes-version",
+                        hint="give a full version (1.32.5) at or above the cluster's: a cluster is never downgraded")
+    shown = target.lstrip("v")
+    steps = [f"{tag} (Kubernetes {kube})" for tag, kube in resolved.kubespray_upgrade(shown) if tag]
+    through = f" through {' → '.join(steps)}" if steps else ""
+    return replace(spec, kubernetes_version=shown), finding(
+        "Kubernetes version (preview)", MANUAL,
+        f"This plan previews Kubernetes {shown}; the cluster runs {spec.kubernetes_version}. A kubelet may not be "
+        f"newer than the API server, so these configs cannot join the cluster as it is: upgrade it with Kubespray "
+        f"first{through} (upgrade-cluster.yml, one minor a step), then plan again without --kubernetes-version.",
+        talos_path="machine.kubelet.image, cluster.apiServer.image", severity="blocker", area="kubernetes")
+
+
 def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress = lambda _: None) -> PlanResult:
     """The plan for a cluster the Kubespray reader has read (migrate.kubespray.load_cluster's result); reading
     stays with the caller, so talos/ never imports kubespray/."""
-    spec = resolved.spec
-    talos = versions.choose(request.talos_version, spec.kubernetes_version)
+    spec, preview = _preview(resolved, request.kubernetes_version)
+    talos = versions.choose(request.talos_version, spec.kubernetes_version, resolved.kubespray_upgrade)
     refuse_foreign_files(request)
     bundle = choose_bundle(request, spec.etcd.deployment_type)
     progress(f"rendering Talos {talos.minor} configs for {len(spec.nodes)} nodes")
@@ -75,6 +100,8 @@ def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress
     findings = evaluate(resolved.settings, spec, ctx)
     findings += advise(Situation(spec, resolved.settings, talos, bundle.joinable, resolved.release_reason))
     findings += rendered.findings
+    findings += resolved.findings
+    findings += [preview] if preview else []
     progress("validating documents")
     files = rendered.files()
     problems, schema_state = _validate(rendered, talos)

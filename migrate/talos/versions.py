@@ -5,6 +5,7 @@ The facts live in mappings/talos/versions.yaml; this module only picks and check
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,8 +79,13 @@ def all_versions() -> tuple[TalosVersion, ...]:
     return tuple(sorted(found, key=lambda t: t.key))
 
 
-def choose(requested: str, kubernetes_version: str) -> TalosVersion:
-    """`auto`: the newest Talos supporting the cluster's Kubernetes; an explicit minor must support it too."""
+# target Kubernetes -> the Kubespray releases that step up to it, one minor each: [("v2.19.1", "1.23.7"), ...]
+Upgrades = Callable[[str], list[tuple[str, str]]]
+
+
+def choose(requested: str, kubernetes_version: str, upgrades: Upgrades | None = None) -> TalosVersion:
+    """`auto`: the newest Talos supporting the cluster's Kubernetes; an explicit minor must support it too.
+    `upgrades` names the Kubespray releases to step through when the cluster is too old for the target."""
     versions = all_versions()
     if requested == AUTO:
         fitting = [v for v in versions if v.supports(kubernetes_version)]
@@ -88,7 +94,7 @@ def choose(requested: str, kubernetes_version: str) -> TalosVersion:
             raise UserError(
                 f"no supported Talos version runs Kubernetes {kubernetes_version}",
                 hint=f"Talos {versions[0].minor}–{versions[-1].minor} cover Kubernetes {span}; "
-                "upgrade the cluster with Kubespray first",
+                + _upgrade_first(kubernetes_version, versions[0], upgrades),
             )
         return fitting[-1]
     wanted = ".".join(str(p) for p in minor_key(requested))
@@ -99,7 +105,7 @@ def choose(requested: str, kubernetes_version: str) -> TalosVersion:
                     f"Talos {v.minor} supports Kubernetes {v.kubernetes_range}, "
                     f"the cluster runs {kubernetes_version}",
                     where="--talos-version",
-                    hint=_way_out(v, kubernetes_version, versions),
+                    hint=_way_out(v, kubernetes_version, versions, upgrades),
                 )
             return v
     known = ", ".join(v.minor for v in versions)
@@ -140,16 +146,27 @@ def etcd_step(cluster_etcd: str | None, talos: TalosVersion) -> EtcdStep:
                     "Upgrade etcd with Kubespray first (etcd_version, one minor at a time), or target an older Talos.")
 
 
-def _way_out(target: TalosVersion, kubernetes_version: str, versions: tuple[TalosVersion, ...]) -> str:
+def _way_out(target: TalosVersion, kubernetes_version: str, versions: tuple[TalosVersion, ...],
+             upgrades: Upgrades | None = None) -> str:
     """The newest Talos that runs the cluster as it is, and the Kubespray upgrades that reach the target's range."""
     fitting = [v for v in versions if v.supports(kubernetes_version)]
     now = f"--talos-version {fitting[-1].minor} runs Kubernetes {kubernetes_version} today" if fitting else (
         "no supported Talos runs it today")
     have, low, high = minor_key(kubernetes_version), minor_key(target.kubernetes_min), minor_key(target.kubernetes_max)
     if have < low:
-        steps = " → ".join(f"1.{m}" for m in range(have[1] + 1, low[1] + 1))
-        return f"{now}; to target Talos {target.minor}, upgrade Kubernetes with Kubespray first, one minor a step: {steps}"
+        return f"{now}; to target Talos {target.minor}, " + _upgrade_first(kubernetes_version, target, upgrades)
     return f"{now}; Talos {target.minor} runs at most Kubernetes {_m(high)} and a cluster cannot be downgraded"
+
+
+def _upgrade_first(kubernetes_version: str, target: TalosVersion, upgrades: Upgrades | None) -> str:
+    """Kubespray upgrades one Kubernetes minor per release: name each step, and how to preview the end state."""
+    have, low = minor_key(kubernetes_version), minor_key(target.kubernetes_min)
+    releases = upgrades(target.kubernetes_min) if upgrades else []
+    steps = [f"{tag} (Kubernetes {kube})" for tag, kube in releases if tag]
+    steps = steps or [f"Kubernetes {have[0]}.{m}" for m in range(have[1] + 1, low[1] + 1)]
+    end = releases[-1][1] if releases and releases[-1][1] else f"{_m(low)}.x"
+    return (f"upgrade Kubernetes with Kubespray first, one minor a step (upgrade-cluster.yml with each release): "
+            f"{' → '.join(steps)}; preview the plan at that version with --kubernetes-version {end}")
 
 
 def _m(minor: tuple[int, int]) -> str:

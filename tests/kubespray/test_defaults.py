@@ -6,13 +6,13 @@ import pytest
 import yaml
 
 from migrate.kubespray.defaults import MAPPINGS, extract
-from migrate.kubespray.releases import RELEASES, release_for_kube_version, release_named
+from migrate.kubespray.releases import RELEASES, defaults_dirs, release_for_kube_version, release_named
 from tests.conftest import SHARED
 
 
 @pytest.mark.parametrize("release", RELEASES, ids=lambda r: r.name)
 def test_bundled_defaults_are_current(release):
-    roles = [p for p in (SHARED / "kubespray" / "defaults").glob(f"v2.{release.minor}.*/*") if p.is_dir()]
+    roles = [p for p in (SHARED / "kubespray" / "defaults").glob(f"{defaults_dirs(release)}/*") if p.is_dir()]
     assert roles, f"no defaults role for v2.{release.minor} under ../shared/kubespray/defaults"
     bundled = yaml.safe_load((MAPPINGS / f"{release.name}.yaml").read_text())
     fresh = extract(roles[0])

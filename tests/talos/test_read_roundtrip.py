@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,9 +15,9 @@ from migrate.kubespray import load_cluster
 from migrate.talos.merge import apply_patch, load_documents
 from migrate.talos.read import MachineConfig, read_config
 from migrate.talos.render import render, to_yaml
-from migrate.talos.secrets import generate_bundle
+from migrate.talos.secrets import generate_bundle, import_pki
 from migrate.talos.versions import all_versions
-from tests.conftest import INVENTORIES
+from tests.conftest import FIXTURES, INVENTORIES
 
 
 @cache
@@ -29,9 +30,9 @@ def _bundle():
     return generate_bundle(now=datetime(2026, 1, 1, tzinfo=UTC))
 
 
-def _read_back(spec, talos):
+def _read_back(spec, talos, bundle=None):
     """Render, serialise to YAML as the plan writes it, parse as Talos would, apply each node's patch."""
-    rendered = render(spec, _bundle(), talos)
+    rendered = render(spec, bundle or _bundle(), talos)
     bases = {
         "controlplane": load_documents(to_yaml(rendered.controlplane)),
         "worker": load_documents(to_yaml(rendered.worker)),
@@ -110,3 +111,40 @@ def test_render_then_read_keeps_what_the_plan_keeps(case):
     assert {m.registry: m.endpoints for m in back.runtime.mirrors} == {
         m.registry: m.endpoints for m in spec.runtime.mirrors
     }
+
+
+def _demo_pki(spec):
+    return import_pki(FIXTURES / "pki" / "demo", etcd_deployment_type=spec.etcd.deployment_type,
+                      now=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+@cache
+def _cluster(name: str):
+    return load_cluster(INVENTORIES / name).spec
+
+
+def _flags(component) -> dict[str, str]:
+    return dict(component.extra_args)
+
+
+@pytest.mark.parametrize("talos", all_versions(), ids=lambda t: t.minor)
+@pytest.mark.parametrize("inventory", ["demo", "encryption-aescbc", "oidc-proxy-ntp", "dual-stack", "ha-external-lb"])
+def test_every_talos_version_keeps_the_clusters_values(inventory, talos):
+    """One cluster planned for each Talos 1.8–1.14 (at a Kubernetes that version runs) and read back: the same
+    CIDRs, DNS, endpoint, SANs, encryption and component flags, whichever document form the version uses."""
+    spec = replace(_cluster(inventory), kubernetes_version=f"{talos.kubernetes_max}.0")
+    joinable = inventory == "demo"  # its PKI, encryption key included, is bundled: the key must survive
+    back = _read_back(spec, talos, _demo_pki(spec) if joinable else None)
+    assert back.network.pod_subnets == spec.network.pod_subnets
+    assert back.network.service_subnets == spec.network.service_subnets
+    assert (back.network.dns_domain, back.network.cluster_dns) == (spec.network.dns_domain, spec.network.cluster_dns)
+    assert back.control_plane.endpoint.url == spec.control_plane.endpoint.url
+    assert set(spec.control_plane.cert_sans) <= set(back.control_plane.cert_sans)
+    assert back.control_plane.service_account_issuer == spec.control_plane.service_account_issuer
+    if joinable:
+        assert spec.control_plane.encryption is not None
+        assert back.control_plane.encryption == spec.control_plane.encryption
+    for part in ("apiserver", "controller_manager", "scheduler"):
+        wanted, got = _flags(getattr(spec.control_plane, part)), _flags(getattr(back.control_plane, part))
+        assert {k: got.get(k) for k in wanted} == wanted, part
+    assert back.kubernetes_version == spec.kubernetes_version

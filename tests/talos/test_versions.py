@@ -61,8 +61,9 @@ def test_version_facts_agree_with_the_published_schema(talos):
 
 
 @pytest.mark.parametrize("kubernetes, talos, says", [
-    ("1.31.4", "1.14", ["--talos-version 1.13 runs Kubernetes 1.31.4", "one minor a step: 1.32"]),
-    ("1.25.0", "1.14", ["no supported Talos runs it today", "1.26 → 1.27 → 1.28 → 1.29 → 1.30 → 1.31 → 1.32"]),
+    ("1.31.4", "1.14", ["--talos-version 1.13 runs Kubernetes 1.31.4", "one minor a step", ": Kubernetes 1.32;"]),
+    ("1.25.0", "1.14", ["no supported Talos runs it today", "Kubernetes 1.26 → Kubernetes 1.27 → Kubernetes 1.28",
+                        "Kubernetes 1.31 → Kubernetes 1.32;"]),
     ("1.37.1", "1.12", ["--talos-version 1.14 runs Kubernetes 1.37.1", "cannot be downgraded"]),
 ])
 def test_a_target_outside_the_range_names_the_way_out(kubernetes, talos, says):
