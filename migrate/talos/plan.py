@@ -21,6 +21,7 @@ from migrate.mapping.transforms import MappingContext
 from migrate.spec import ClusterSpec
 from migrate.talos import report, secrets, validate, versions
 from migrate.talos.advisories import Situation, advise
+from migrate.talos.merge import apply_patch
 from migrate.talos.render import Rendered, render
 from migrate.talos.versions import TalosVersion
 from migrate.version import release_of
@@ -104,7 +105,7 @@ def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress
     findings += [preview] if preview else []
     progress("validating documents")
     files = rendered.files()
-    problems, schema_state = _validate(rendered, talos)
+    problems, schema_state = check_documents(rendered, talos, {n.name for n in spec.control_planes})
     # a plan never holds a document its own validation rejects without saying so where blockers are counted
     findings += [finding(f"Talos document {p.file} [{p.document}] {p.path}", MANUAL,
                          f"Talos {talos.minor} would reject it: {p.message} ({p.rule}).", severity="blocker",
@@ -226,11 +227,19 @@ def same_identity(a: Any, b: Any) -> bool:
     )
 
 
-def _validate(rendered: Rendered, talos: TalosVersion) -> tuple[list[validate.Problem], str]:
+def check_documents(rendered: Rendered, talos: TalosVersion,
+                    control_planes: set[str]) -> tuple[list[validate.Problem], str]:
+    """Validate what each node will run: the base configs, and each node's patch applied to its base (a patch
+    is not a whole document: a 1.14 KubeletConfig patch carrying only labels merges into the base's, image and
+    all), reporting for a node only what its patch adds."""
     schemas = validate.schema_dir()
     problems = validate.validate("controlplane.yaml", rendered.controlplane, talos, schemas)
     problems += validate.validate("worker.yaml", rendered.worker, talos, schemas)
+    known = {(p.document, p.path, p.message) for p in problems}
     for name, docs in sorted(rendered.nodes.items()):
-        problems += validate.validate(f"nodes/{name}.yaml", docs, talos, schemas)
+        base = rendered.controlplane if name in control_planes else rendered.worker
+        merged = apply_patch(base, docs, where=f"nodes/{name}.yaml")
+        problems += [p for p in validate.validate(f"nodes/{name}.yaml", merged, talos, schemas)
+                     if (p.document, p.path, p.message) not in known]
     state = f"checked against Talos {talos.release} schema" if schemas else "skipped (schemas not available)"
     return problems, state

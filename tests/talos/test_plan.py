@@ -171,3 +171,38 @@ def test_force_replaces_a_directory_whose_secrets_yaml_is_not_a_bundle_and_keeps
     result = make("demo", out, pki=DEMO_PKI, force=True)
     assert (result.previous / "secrets.yaml").read_text() == "password: not-a-talos-bundle\n"
     assert load_bundle(out / "secrets.yaml").joinable
+
+
+def _bundled_fixtures() -> list[str]:
+    return sorted(p.name for p in (FIXTURES / "inventories").iterdir()
+                  if p.is_dir() and p.name not in ("single-node",) and not p.name.startswith("vault"))
+
+
+@pytest.mark.parametrize("case", [f"fixture:{n}" for n in _bundled_fixtures()] + _real_world_cases())
+def test_talos_1_14_documents_validate_for_every_cluster(case):
+    """Talos 1.14 is the target for new migrations: every cluster we can read, rendered for 1.14 at a Kubernetes it
+    runs (the version the cluster reaches through Kubespray upgrades), gives only documents 1.14's schema accepts."""
+    from dataclasses import replace
+
+    from migrate.kubespray import load_cluster
+    from migrate.talos.plan import check_documents
+    from migrate.talos.render import render
+    from migrate.talos.secrets import generate_bundle
+    from migrate.talos.versions import all_versions
+
+    if case.startswith("fixture:"):
+        path = FIXTURES / "inventories" / case.split(":", 1)[1]
+    else:
+        expected = json.loads(shared_path("kubespray", "expected", f"{case}.json").read_text())
+        if expected["status"] != "ok":
+            return  # Kubespray itself cannot read it (test_real_public_inventories_plan_cleanly covers the refusal)
+        path = shared_path("kubespray", "real-world", case, expected["inventory_sources"][0])
+    talos = all_versions()[-1]
+    assert talos.minor == "1.14"
+    spec = load_cluster(path).spec
+    if not talos.supports(spec.kubernetes_version):
+        spec = replace(spec, kubernetes_version=f"{talos.kubernetes_min}.0")
+    rendered = render(spec, generate_bundle(), talos)
+    problems, state = check_documents(rendered, talos, {n.name for n in spec.control_planes})
+    assert problems == [] and state.startswith("checked against Talos 1.14")
+    assert any(d.get("kind") == "KubeAPIServerConfig" for d in rendered.controlplane)
