@@ -46,8 +46,9 @@ def bundled(release: Release) -> KubesprayDefaults:
     """The defaults shipped with this tool for a Kubespray release."""
     data = _load_bundled(release.name)
     defaults = {**other_role_defaults(release), **data["defaults"]}
-    if release.patch:  # the minor's role, with what that patch release deployed by default
-        defaults.update(kube_version=f"v{release.default_kube}", etcd_version=f"v{release.default_etcd}")
+    if release.patch:  # the minor's role, with what that patch release deployed by default, spelt as it spells them
+        v = "v" if str(data["defaults"].get("kube_version", "v")).startswith("v") else ""  # 2.28+: no "v"
+        defaults.update(kube_version=f"{v}{release.default_kube}", etcd_version=f"{v}{release.default_etcd}")
     return KubesprayDefaults(release, defaults, data["vars"], f"mappings/kubespray/{release.name}.yaml")
 
 
