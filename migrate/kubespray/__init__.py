@@ -17,7 +17,7 @@ from migrate.kubespray.inventory import LoadedInventory, load_inventory
 from migrate.kubespray.model import build_spec, require_control_plane
 from migrate.kubespray.releases import RELEASES, release_for_kube_version, release_named, upgrade_path
 from migrate.kubespray.resolve import HostTemplates, Resolution, Setting, is_vaulted
-from migrate.kubespray.retired import ansible_finding, retired_findings, retired_variables
+from migrate.kubespray.retired import ansible_finding, ansible_range, retired_findings, retired_variables
 from migrate.kubespray.settings import HOST_SETTINGS, SETTINGS
 from migrate.kubespray.yaml_guard import check_kubespray_checkout
 from migrate.mapping.finding import Finding
@@ -42,6 +42,12 @@ class ResolvedCluster:
     inventory_vars: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
     # what Kubespray's own checks would say of this inventory: renamed variables, its Ansible range
     findings: tuple[Finding, ...] = ()
+
+    @property
+    def kubespray_ansible(self) -> str | None:
+        """The ansible-core range the release's playbooks assert (">=2.18.0,<2.19.0"), None when not known."""
+        wanted = ansible_range(release_named(self.release))
+        return str(wanted) if wanted else None
 
     def kubespray_upgrade(self, target: str) -> list[tuple[str, str]]:
         """The Kubespray releases that step the cluster's Kubernetes up to `target`'s minor, one minor each."""

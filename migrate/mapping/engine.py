@@ -46,6 +46,9 @@ class ReadCluster(Protocol):
     @property
     def findings(self) -> Sequence[Finding]: ...  # what the release's own checks say of the inventory
 
+    @property
+    def kubespray_ansible(self) -> str | None: ...  # the ansible-core range the release's playbooks assert
+
     def kubespray_upgrade(self, target: str) -> list[tuple[str, str]]: ...  # (release, Kubernetes) steps up to it
 
 

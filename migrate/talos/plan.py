@@ -116,6 +116,7 @@ def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress
         "cluster": spec.name,
         "kubernetes_version": spec.kubernetes_version,
         "kubespray_release": resolved.release,
+        "kubespray_ansible": resolved.kubespray_ansible,  # what its playbooks (remove-node.yml, reset.yml) need
         "talos": {"version": talos.minor, "release": talos.release, "kubernetes_range": talos.kubernetes_range,
                   "installer": talos.installer_image},
         "joinable": bundle.joinable,

@@ -117,3 +117,10 @@ def test_a_preview_at_the_upgraded_version_pins_it_and_blocks_until_the_cluster_
 def test_a_preview_below_the_running_version_is_refused(tmp_path: Path):
     run = _plan(str(INVENTORIES / "demo"), "--out", str(tmp_path / "plan"), "--kubernetes-version", "1.30.2")
     assert run.returncode == 2 and "never downgraded" in run.stderr and not (tmp_path / "plan").exists()
+
+
+def test_the_plan_records_the_ansible_range_kubesprays_playbooks_need(tmp_path: Path):
+    run = _plan(str(INVENTORIES / "demo"), "--out", str(tmp_path / "plan"), "--kubespray-version", "2.31.0")
+    assert run.returncode in (0, 1), run.stderr
+    report = yaml.safe_load((tmp_path / "plan" / "report.json").read_text())
+    assert report["kubespray_ansible"] == ">=2.18.0,<2.19.0"
