@@ -12,6 +12,7 @@ from types import FrameType
 import click
 
 from migrate import ui
+from migrate.cli.etcd_access import etcd_membership, etcd_options
 from migrate.clock import SystemClock
 from migrate.errors import UserError
 from migrate.migration.dryrun import WavePreview
@@ -32,11 +33,7 @@ from migrate.migration.filters import DrainOptions
 @click.option("--drain-timeout", metavar="DURATION", help="How long a drain may wait for budgets, e.g. 10m.")
 @click.option("--delete-emptydir-data", is_flag=True, help="Evict pods with emptyDir volumes (their data is lost).")
 @click.option("--force", is_flag=True, help="Evict pods no controller will recreate (they are gone for good).")
-@click.option("--etcd-endpoints", metavar="URL,…", help="etcd client URLs (https://10.0.10.11:2379,…): control "
-              "planes are migrated only with etcd membership.")
-@click.option("--etcd-certs", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              help="Kubespray's etcd_cert_dir copy (ca.pem, admin-HOST.pem, admin-HOST-key.pem).")
-@click.option("--etcd-admin", metavar="HOST", help="Whose admin-HOST.pem to use (default: the first control plane).")
+@etcd_options
 @click.option("--output", "-o", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_run: bool, yes: bool,
             only: tuple[str, ...], max_unavailable: int | None, drain_timeout: str | None, delete_emptydir_data: bool,
@@ -96,15 +93,7 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
         if typed != plan.cluster:
             raise UserError("the name typed does not match; nothing was changed", where="confirmation")
     run_id = f"{actor()}-{int(clock.now())}"
-    etcd = None
-    if etcd_endpoints or etcd_certs:
-        if not (etcd_endpoints and etcd_certs):
-            raise UserError("give both --etcd-endpoints and --etcd-certs", where="--etcd-endpoints")
-        from migrate.etcd.etcdctl import EtcdAccess, EtcdctlMembership
-
-        admin = etcd_admin or next(m.host for m in plan.hosts if m.is_control_plane)
-        etcd = EtcdctlMembership(EtcdAccess.kubespray(etcd_endpoints.split(","), etcd_certs, admin),
-                                 snapshot_dir=plan_dir / "etcd-snapshots", clock=clock)
+    etcd = etcd_membership(plan, plan_dir, etcd_endpoints, etcd_certs, etcd_admin, clock)
     engine = Migration(plan, cluster, ledger, HookHands(), clock, run_id=run_id, etcd=etcd,
                        lock=MigrationLock(cluster, holder_identity(), clock), drain=opts,
                        on_event=lambda e: _show_event(e, fmt))
