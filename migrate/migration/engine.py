@@ -17,18 +17,22 @@ from typing import Any, Protocol
 from migrate.clock import Clock
 from migrate.cluster.base import Cluster
 from migrate.errors import UserError
-from migrate.etcd.membership import EtcdMembership, member_for_peer
+from migrate.etcd.membership import EtcdMembership, member_for_peer, peer_url
 from migrate.etcd.quorum import projected_quorum
 from migrate.ledger import HostState, Ledger
 from migrate.migration.drain import drain_nodes, plan_drain
 from migrate.migration.filters import EVICT, DrainOptions
+from migrate.migration.in_place import InPlace
 from migrate.migration.lock import MigrationLock
 from migrate.migration.plan_file import HostMove, MigrationPlan
 
 STEPS = ("provision", "cordon", "drain", "verify", "etcd", "delete-node", "decommission")
+# in-place: the machine itself becomes the Talos node, so it leaves Kubernetes and etcd before it is reinstalled
+IN_PLACE_STEPS = ("cordon", "drain", "verify", "etcd", "delete-node", "decommission", "reinstall", "rejoin")
 STATE_AFTER: dict[str, HostState] = {"provision": HostState.REPLACEMENT_READY, "cordon": HostState.CORDONED,
                                      "drain": HostState.DRAINED, "delete-node": HostState.REMOVED,
                                      "decommission": HostState.DECOMMISSIONED}
+IN_PLACE_STATE_AFTER = {**STATE_AFTER, "decommission": HostState.DECOMMISSIONING, "rejoin": HostState.DECOMMISSIONED}
 POLL = 2.0  # seconds between looks at the cluster while waiting
 
 
@@ -64,6 +68,9 @@ class Migration:
         self.drain_opts = drain or DrainOptions(timeout=plan.drain_timeout)
         self.stop_requested = False
         self._drained: set[str] = set()  # cordoned nodes, as last seen by verify
+        self.in_place = InPlace(self) if plan.strategy == "in-place" else None
+        self.steps = steps_for(plan.strategy)
+        self.state_after = IN_PLACE_STATE_AFTER if self.in_place else STATE_AFTER
 
     # --- the loop --------------------------------------------------------------------------------------------
     def run(self, only: Sequence[str] = ()) -> None:
@@ -83,7 +90,7 @@ class Migration:
             self.lock.release()
 
     def _wave(self, moves: list[HostMove]) -> None:
-        for step in STEPS:
+        for step in self.steps:
             if step == "drain":
                 self._drain(moves)
                 continue
@@ -97,8 +104,8 @@ class Migration:
             raise Stopped("stopped on request before the next step", where=f"host {move.host}",
                           hint="run the same command again to go on from here")
         self.lock.renew_if_due()
-        action, holds = self._actions(move, step)
-        self._journal(move.host, step, action, holds)
+        action, holds = self.in_place.actions(move, step) if self.in_place else self._actions(move, step)
+        self._journal(move.host, step, action, holds, self.in_place.intent(move, step) if self.in_place else None)
 
     def _journal(self, host: str, step: str, action: Callable[[], Mapping[str, Any]],
                  holds: Callable[[], bool] | None, intent: Mapping[str, Any] | None = None) -> None:
@@ -106,7 +113,7 @@ class Migration:
             self.ledger.finish_step(unfinished.id, "failed", {"interrupted": True})  # a crash left it open
         evidence: Mapping[str, Any] = {}
         if holds is not None and holds():
-            sid = self.ledger.begin_step(host, step, run_id=self.run_id, intent={"resumed": True})
+            sid = self.ledger.begin_step(host, step, run_id=self.run_id, intent={**(intent or {}), "resumed": True})
             self.ledger.finish_step(sid, "ok", {"postcondition": "already held"})
             self._emit("step-skipped", host, step, "postcondition already held")
         else:
@@ -122,7 +129,7 @@ class Migration:
                 raise
             self.ledger.finish_step(sid, "ok", evidence)
             self._emit("step-done", host, step)
-        after = None if evidence.get("by_hand") else STATE_AFTER.get(step)  # no hook: a person retires the host
+        after = None if evidence.get("by_hand") else self.state_after.get(step)  # no hook: a person retires the host
         if after is not None and self.ledger.host(host).state != after:
             if after == HostState.DECOMMISSIONED and self.ledger.host(host).state != HostState.DECOMMISSIONING:
                 self.ledger.transition(host, HostState.DECOMMISSIONING, run_id=self.run_id, step=step)
@@ -254,9 +261,7 @@ class Migration:
         old = member_for_peer(before, move.address)
         if old is None:
             return {"etcd": "no member at this address"}
-        address = move.replacement_address or ""
-        peer = f"https://[{address}]:2380" if ":" in address else f"https://{address}:2380"
-        new = etcd.wait_promoted(peer, timeout=self.plan.drain_timeout)
+        new = etcd.wait_promoted(peer_url(move.replacement_address or ""), timeout=self.plan.drain_timeout)
         leader = etcd.leader()
         if leader is not None and leader.id == old.id:
             etcd.move_leader(new.id)
@@ -284,6 +289,11 @@ class Migration:
 
     def _emit(self, kind: str, host: str, step: str = "", detail: str = "") -> None:
         self.on_event(Event(kind, host, step, detail, self.clock.now()))
+
+
+def steps_for(strategy: str) -> tuple[str, ...]:
+    """The steps of every host, in order: surge joins the replacement first, in-place reinstalls the host last."""
+    return IN_PLACE_STEPS if strategy == "in-place" else STEPS
 
 
 def _ready(node: Any) -> bool:

@@ -1,0 +1,86 @@
+"""strategy: in-place over HTTP against the twin: each machine leaves Kubernetes and etcd, is reinstalled and comes
+back under its own name as a new Node; a control plane only while etcd keeps quorum without it; a run killed
+anywhere resumes to the same end without a second drain or deleting the node that came back."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from migrate.errors import UserError
+from migrate.ledger import HostState, Ledger
+from migrate.migration.engine import IN_PLACE_STEPS
+from tests.migration.harness import NODES, Crash, CrashingCluster, rig
+
+SEEDS = range(10)
+
+
+def _uids(r):
+    return {n.name: n.uid for n in r.cluster.list_nodes()}
+
+
+def test_every_machine_comes_back_as_a_new_node_of_the_same_name(tmp_path):
+    with rig(tmp_path, strategy="in-place") as r:
+        before = _uids(r)
+        peers = {m.peer_urls for m in r.etcd.members()}
+        r.engine().run()
+        after = _uids(r)
+        assert set(after) == set(before) and all(after[n] != before[n] for n in before)  # same names, new Nodes
+        web = [p for p in r.cluster.list_pods(namespace="default") if p.labels.get("app") == "web"]
+        assert len(web) == 3 and all(p.ready for p in web)
+        members = r.etcd.members()
+        assert {m.peer_urls for m in members} == peers and not any(m.is_learner for m in members)
+        assert not {m.name for m in members} & {"etcd1", "etcd2", "etcd3"}  # every member was replaced
+        ledger = Ledger.open(r.ledger_path)
+        assert {h.state for h in ledger.hosts()} == {HostState.DECOMMISSIONED}
+        for host, _ in NODES:
+            done = [s.step for s in ledger.steps(host) if s.outcome == "ok"]
+            assert done == [s for s in IN_PLACE_STEPS if s in done] and done[-1] == "rejoin"
+            assert "provision" not in done  # nothing joins before the host leaves
+        states = [e.after for e in ledger.events("w1")]
+        assert states == [HostState.ACTIVE, HostState.CORDONED, HostState.DRAINED, HostState.REMOVED,
+                          HostState.DECOMMISSIONING, HostState.DECOMMISSIONED]
+
+
+def test_a_control_plane_stays_untouched_when_etcd_would_lose_quorum_while_it_reinstalls(tmp_path):
+    with rig(tmp_path, strategy="in-place") as r:
+        r.etcd.kill(next(m.id for m in r.etcd.members() if m.name == "etcd3"))
+        with pytest.raises(UserError, match="would risk quorum") as refused:
+            r.engine().run()
+        assert "strategy: surge" in refused.value.hint
+        assert not r.cluster.get_node("cp1").unschedulable  # refused before the cordon, not after a drain
+        assert len(r.etcd.members()) == 3
+
+
+@pytest.fixture(scope="module")
+def calls_in_a_whole_run(tmp_path_factory):
+    with rig(tmp_path_factory.mktemp("count"), strategy="in-place") as r:
+        counter = CrashingCluster(r.cluster, at=10**9)
+        r.engine(counter).run()
+        return 10**9 - counter._left
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_in_place_run_killed_anywhere_resumes_to_the_same_end(seed, tmp_path, calls_in_a_whole_run):
+    at = random.Random(1000 + seed).randint(1, calls_in_a_whole_run)
+    with rig(tmp_path, strategy="in-place") as r:
+        before = _uids(r)
+        with pytest.raises(Crash):
+            r.engine(CrashingCluster(r.cluster, at), run_id="first", holder="op@ci:1").run()
+        r.engine(run_id="second", holder="op@ci:1").run()
+        ledger = Ledger.open(r.ledger_path)
+        assert {h.state for h in ledger.hosts()} == {HostState.DECOMMISSIONED}
+        after = _uids(r)
+        assert set(after) == set(before) and all(after[n] != before[n] for n in before)
+        web = [p for p in r.cluster.list_pods(namespace="default") if p.labels.get("app") == "web"]
+        assert len(web) == 3 and all(p.ready for p in web)
+        for host, _ in NODES:
+            steps = ledger.steps(host)
+            drains = [s for s in steps if s.step == "drain" and s.outcome == "ok"]
+            assert len(drains) == 1, f"{host} drained twice"
+            deleted = [s for s in steps if s.step == "delete-node" and s.outcome == "ok"]
+            assert len(deleted) == 1 and deleted[0].started_at >= drains[0].finished_at
+            rejoined = [s for s in steps if s.step == "rejoin" and s.outcome == "ok"]
+            assert len(rejoined) == 1 and rejoined[0].started_at >= deleted[0].finished_at
+        assert len(r.etcd.members()) == 3 and not any(m.is_learner for m in r.etcd.members())
