@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import signal
 import sys
 from pathlib import Path
@@ -13,10 +11,10 @@ import click
 
 from migrate import ui
 from migrate.cli.etcd_access import etcd_membership, etcd_options
+from migrate.cli.progress import Progress
 from migrate.clock import SystemClock
 from migrate.errors import UserError
 from migrate.migration.dryrun import WavePreview
-from migrate.migration.engine import Event
 from migrate.migration.filters import DrainOptions
 
 
@@ -89,14 +87,17 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
         _show_preview(waves, fmt)
         return
     if not yes:
-        typed = click.prompt(f"This drains and removes nodes of cluster {plan.cluster!r}. Type its name to go on")
+        # the question and the answer's echo stay off stdout, which carries the run's events (click.prompt's do not)
+        ui.err.print(ui.text(f"This drains and removes nodes of cluster {plan.cluster!r}. Type its name to go on: "),
+                     end="")
+        typed = sys.stdin.readline().strip()
         if typed != plan.cluster:
             raise UserError("the name typed does not match; nothing was changed", where="confirmation")
     run_id = f"{actor()}-{int(clock.now())}"
     etcd = etcd_membership(plan, plan_dir, etcd_endpoints, etcd_certs, etcd_admin, clock)
+    progress = Progress(fmt)
     engine = Migration(plan, cluster, ledger, HookHands(), clock, run_id=run_id, etcd=etcd,
-                       lock=MigrationLock(cluster, holder_identity(), clock), drain=opts,
-                       on_event=lambda e: _show_event(e, fmt))
+                       lock=MigrationLock(cluster, holder_identity(), clock), drain=opts, on_event=progress)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         engine.stop_requested = True
@@ -107,8 +108,11 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
     try:
         engine.run(only)
     except Stopped as exc:
+        progress.close()
         ui.warn(str(exc))
         sys.exit(1)
+    finally:
+        progress.close()
     ui.note(f"done: {sum(1 for h in ledger.hosts() if h.state.value == 'decommissioned')} of "
             f"{len(plan.hosts)} hosts decommissioned (kubespray2talos status {plan_dir})")
 
@@ -127,12 +131,3 @@ def _show_preview(waves: list[WavePreview], fmt: str) -> None:
             ui.out.print(ui.text(f"  REFUSED: {w.refused}"))
     ui.note("dry run: nothing was changed")
 
-
-def _show_event(event: Event, fmt: str) -> None:
-    data = dataclasses.asdict(event)
-    if fmt == "json":  # JSON lines: one event per line, for jq and log shippers
-        click.echo(json.dumps(data, default=str))
-        return
-    if data["kind"] in ("step-started", "waiting"):
-        return
-    ui.out.print(ui.text(f"{data['kind']:<13} {data['host']:<24} {data['step']:<13} {data['detail']}"))

@@ -49,11 +49,14 @@ class Stopped(UserError):
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # step-started | step-done | step-skipped | step-failed | evicted | blocked | waiting | wave
-    host: str
+    kind: str  # wave | step-started | step-done | step-skipped | step-failed | to-evict | evicted | blocked | waiting
+    host: str  # a host, or the hosts of a wave (comma-separated) for wave and drain events
     step: str = ""
     detail: str = ""
     at: float = 0.0
+    wave: int = 0  # the wave (from 1) this event belongs to
+    pods_left: int | None = None  # drain events: pods still to evict
+    pdb: str = ""  # blocked: the PodDisruptionBudget (namespace/name) that holds the pod
 
 
 OnEvent = Callable[[Event], None]
@@ -68,6 +71,7 @@ class Migration:
         self.drain_opts = drain or DrainOptions(timeout=plan.drain_timeout)
         self.stop_requested = False
         self._drained: set[str] = set()  # cordoned nodes, as last seen by verify
+        self._wave_number, self._pods_left = 0, 0
         self.in_place = InPlace(self) if plan.strategy == "in-place" else None
         self.steps = steps_for(plan.strategy)
         self.state_after = IN_PLACE_STATE_AFTER if self.in_place else STATE_AFTER
@@ -84,6 +88,7 @@ class Migration:
             for number, wave in enumerate(self.plan.waves(), start=1):
                 moves = [m for m in wave if (not only or m.host in only) and not self._finished(m.host)]
                 if moves:
+                    self._wave_number = number
                     self._emit("wave", ",".join(m.host for m in moves), detail=f"wave {number}")
                     self._wave(moves)
         finally:
@@ -200,7 +205,13 @@ class Migration:
 
     def _drain_event(self, hosts: str, what: str, detail: str) -> None:
         self.lock.renew_if_due()  # a long drain keeps the lock
-        self._emit(what, hosts, "drain", detail)
+        if what == "to-evict":
+            self._pods_left = int(detail)
+            detail = f"{detail} pod(s) to evict"
+        elif what == "evicted":
+            self._pods_left = max(0, self._pods_left - 1)
+        pdb = detail.rsplit(" by ", 1)[1] if what == "blocked" and " by " in detail else ""
+        self.on_event(Event(what, hosts, "drain", detail, self.clock.now(), self._wave_number, self._pods_left, pdb))
 
     def _owners_ready(self, nodes: Sequence[str]) -> dict[str, int]:
         """Ready pods per controller ("namespace/uid"), for the controllers whose pods the drain will evict."""
@@ -288,7 +299,7 @@ class Migration:
         return {"deleted": self.cluster.delete_node(move.host)}
 
     def _emit(self, kind: str, host: str, step: str = "", detail: str = "") -> None:
-        self.on_event(Event(kind, host, step, detail, self.clock.now()))
+        self.on_event(Event(kind, host, step, detail, self.clock.now(), self._wave_number))
 
 
 def steps_for(strategy: str) -> tuple[str, ...]:

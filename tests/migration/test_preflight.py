@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 
 import pytest
-
-import dataclasses
 
 from migrate.clock import SystemClock
 from migrate.cluster.twin import Twin, serve_in_thread
