@@ -1,5 +1,5 @@
 """The --etcd-* options of the verbs that read or change etcd membership (preflight, migrate), declared once."""
-# exercised by tests/cli/test_migrate.py and tests/cli/test_preflight.py
+# exercised by tests/cli/test_migrate_progress.py (migrate) and tests/migration/test_preflight.py (preflight)
 
 from __future__ import annotations
 

@@ -43,7 +43,12 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
     evicted workloads are Ready elsewhere, a control plane's etcd member is removed (leadership moved off,
     the replacement promoted, projected quorum held, a snapshot first), the Node is deleted and the
     decommission hook retires the host. Control planes go one at a time; workers in waves of at most
-    --max-unavailable.
+    --max-unavailable. With `strategy: in-place` in migration.yaml each machine is drained and removed first,
+    then reinstalled (its provision hook) and waited for until it rejoins as a new Node; a control plane only
+    while etcd keeps quorum without its member.
+
+    On a terminal the run is a live board (waves, hosts, steps, pods left to evict, the budget holding a
+    drain); in a pipe one line per event; with -o json one JSON object per event.
 
     Every step is written to the plan's ledger before and after it acts: stop it (Ctrl-C stops after the
     current step), or lose the machine, and the same command goes on where it was. A Lease in kube-system

@@ -199,6 +199,7 @@ class Migration:
             for move in rest:  # the wave drained together, so it failed together: every node stays cordoned
                 self.ledger.transition(move.host, HostState.FAILED, run_id=self.run_id, step="drain",
                                        outcome="failed", evidence={"error": str(exc), "drained_with": head.host})
+                self._emit("step-failed", move.host, "drain", f"drained with {head.host}: {exc}")
             raise
         for move in rest:
             self._journal(move.host, "drain", lambda: {"drained_with": head.host}, None)
@@ -210,7 +211,10 @@ class Migration:
             detail = f"{detail} pod(s) to evict"
         elif what == "evicted":
             self._pods_left = max(0, self._pods_left - 1)
-        pdb = detail.rsplit(" by ", 1)[1] if what == "blocked" and " by " in detail else ""
+        pdb = ""
+        if what == "blocked" and " by " in detail:  # "ns/pod by budget": a budget lives in its pod's namespace
+            pod, pdb = detail.rsplit(" by ", 1)
+            pdb = pdb if "/" in pdb or " " in pdb else f"{pod.split('/', 1)[0]}/{pdb}"
         self.on_event(Event(what, hosts, "drain", detail, self.clock.now(), self._wave_number, self._pods_left, pdb))
 
     def _owners_ready(self, nodes: Sequence[str]) -> dict[str, int]:

@@ -84,3 +84,15 @@ def test_an_in_place_run_killed_anywhere_resumes_to_the_same_end(seed, tmp_path,
             rejoined = [s for s in steps if s.step == "rejoin" and s.outcome == "ok"]
             assert len(rejoined) == 1 and rejoined[0].started_at >= deleted[0].finished_at
         assert len(r.etcd.members()) == 3 and not any(m.is_learner for m in r.etcd.members())
+
+
+def test_a_dry_run_shows_the_in_place_order_and_changes_nothing(tmp_path):
+    from migrate.migration.dryrun import preview
+    from migrate.migration.filters import DrainOptions
+
+    with rig(tmp_path, strategy="in-place") as r:
+        before = _uids(r)
+        waves = preview(r.plan, r.cluster, DrainOptions())
+        assert waves[0].steps == list(IN_PLACE_STEPS)  # a control plane: its etcd member leaves before the reinstall
+        assert waves[-1].steps == [s for s in IN_PLACE_STEPS if s != "etcd"]
+        assert all(not n.unschedulable for n in r.cluster.list_nodes()) and _uids(r) == before
