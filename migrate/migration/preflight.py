@@ -14,7 +14,8 @@ from typing import Any
 from migrate.clock import Clock
 from migrate.cluster.base import Cluster, DisruptionBudget, Pod
 from migrate.errors import UserError
-from migrate.etcd.membership import EtcdError, EtcdMembership
+from migrate.etcd.membership import EtcdError, EtcdMembership, member_for_peer
+from migrate.etcd.quorum import projected_quorum
 from migrate.migration.capacity import capacity_per_wave
 from migrate.migration.checks import FAIL, PASS, WARN, Check, worst
 from migrate.migration.lock import NAME, NAMESPACE
@@ -52,8 +53,8 @@ def preflight(plan: MigrationPlan, cluster: Cluster, clock: Clock, planned: Plan
 def _etcd(etcd: EtcdMembership | None, plan: MigrationPlan) -> Check:
     name = "etcd members"
     if etcd is None:
-        verdict = FAIL if any(m.is_control_plane for m in plan.hosts) else PASS
-        return Check(name, verdict, "not checked: no etcd access given" if verdict == FAIL else
+        result = FAIL if any(m.is_control_plane for m in plan.hosts) else PASS
+        return Check(name, result, "not checked: no etcd access given" if result == FAIL else
                      "no control plane in the plan", "give --etcd-endpoints and --etcd-certs (as to migrate)")
     try:
         members, health = etcd.members(), {h.member_id: h for h in etcd.health()}
@@ -68,6 +69,16 @@ def _etcd(etcd: EtcdMembership | None, plan: MigrationPlan) -> Check:
     if problems:
         return Check(name, FAIL, "; ".join(problems), "wait for a joining member to be promoted, remove a member that "
                      "never started (`etcdctl member remove`), bring unhealthy members back: then run preflight again")
+    if plan.strategy == "in-place":  # each control plane's member is away for its whole reinstall
+        refused = []
+        for move in (m for m in plan.hosts if m.is_control_plane and m.address):
+            member = member_for_peer(members, move.address or "")
+            verdict = projected_quorum(members, list(health.values()), leaving=member.id) if member else None
+            if verdict is not None and not verdict.holds:
+                refused.append(f"{move.host} ({verdict.reason})")
+        if refused:
+            return Check(name, FAIL, f"in-place would take etcd below quorum while reinstalling {', '.join(refused)}",
+                         "use strategy: surge for the control planes, or add members first")
     return Check(name, PASS, f"{len(members)} members, all started, voting and healthy")
 
 

@@ -4,6 +4,7 @@ anywhere resumes to the same end without a second drain or deleting the node tha
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -80,7 +81,7 @@ def test_an_in_place_run_killed_anywhere_resumes_to_the_same_end(seed, tmp_path,
                   for step in ("drain", "delete-node", "reinstall", "rejoin")}
             assert all(len(records) == 1 for records in ok.values()), {k: len(v) for k, v in ok.items()}
             order = [records[0] for records in ok.values()]
-            assert all(later.started_at >= earlier.finished_at for earlier, later in zip(order, order[1:]))
+            assert all(later.started_at >= earlier.finished_at for earlier, later in itertools.pairwise(order))
         assert len(r.etcd.members()) == 3 and not any(m.is_learner for m in r.etcd.members())
 
 

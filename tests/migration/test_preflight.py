@@ -11,6 +11,7 @@ import pytest
 
 from migrate.clock import SystemClock
 from migrate.cluster.twin import Twin, serve_in_thread
+from migrate.cluster.twin.etcd import TwinEtcd
 from migrate.cluster.twin.resources import CONFIGMAPS, DEPLOYMENTS, SERVICES
 from migrate.migration.preflight import Planned, preflight, worst
 from migrate.spec import ControlPlaneEndpoint, Network
@@ -139,6 +140,12 @@ def test_etcd_with_a_learner_or_a_dead_member_fails(tmp_path):
         r.etcd.kill(r.etcd.members()[1].id)
         dead = checks_of(r)["etcd members"]
         assert dead.result == "fail" and "unhealthy: etcd2 (no answer)" in dead.reason
+        in_place = dataclasses.replace(r.plan, strategy="in-place")
+        solo = TwinEtcd(r.twin.clock)
+        solo.add_member("etcd1", "10.0.10.11")
+        alone = checks_of(r, plan=in_place, etcd=solo)["etcd members"]
+        assert alone.result == "fail" and "below quorum while reinstalling cp1" in alone.reason
+        assert checks_of(r, plan=dataclasses.replace(r.plan), etcd=solo)["etcd members"].result == "pass"  # surge
         unchecked = checks_of(r, etcd=None)["etcd members"]
         assert unchecked.result == "fail" and "--etcd-endpoints" in unchecked.fix
 
@@ -161,3 +168,29 @@ def test_the_demo_cluster_warns_about_what_a_drain_would_refuse(demo):
     assert run.returncode == 2, run.stderr  # etcd was not given, so its check cannot pass
     assert {n for n, c in checks.items() if c["result"] == "fail"} == {"etcd members"}
     assert checks["pods a drain refuses"]["result"] == "warn" and "default/debug-shell" in checks["pods a drain refuses"]["reason"]
+
+
+def test_the_cli_reads_a_real_etcd_and_fails_on_a_learner_that_never_started(demo, tmp_path):
+    """Real etcd 3.4 (TLS, Kubespray's cert layout) through etcdctl, as migrate reads it: a member added as a
+    learner for a control plane that never came up is named, and the exit status is 2."""
+    from migrate.etcd.etcdctl import EtcdctlMembership
+    from tests.etcd.cluster import require_etcd, start_cluster
+
+    require_etcd()
+    plan, kubeconfig = demo
+    etcd = start_cluster(tmp_path / "etcd")
+    try:
+        argv = [sys.executable, "-m", "migrate", "preflight", str(plan), "--kubeconfig", str(kubeconfig), "-o", "json",
+                "--etcd-endpoints", ",".join(m.client_url for m in etcd.members), "--etcd-certs", str(etcd.certs),
+                "--etcd-admin", "etcd1"]
+        healthy = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+        check = {c["check"]: c for c in json.loads(healthy.stdout)}["etcd members"]
+        assert check["result"] == "pass" and "3 members" in check["reason"], healthy.stderr
+        EtcdctlMembership(etcd.access(), snapshot_dir=tmp_path / "s", timeout=5).add_learner(
+            "talos-cp1", "https://127.0.0.9:2380")
+        run = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+        check = {c["check"]: c for c in json.loads(run.stdout)}["etcd members"]
+        assert run.returncode == 2 and check["result"] == "fail"
+        assert "not started" in check["reason"] and "learners" in check["reason"] and "etcdctl member remove" in check["fix"]
+    finally:
+        etcd.stop()
