@@ -6,12 +6,13 @@ tolerated, the pod's nodeSelector and required node affinity must match, and its
 already runs there. Hosts of earlier waves count as their replacements of the same shape (labels, taints,
 allocatable). Each wave is judged from today's placement, so this is the scheduler's first answer, not a proof.
 """
-# exercised by tests/migration/test_preflight.py
+# exercised by tests/migration/test_capacity.py and tests/migration/test_preflight.py
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from migrate.cluster.base import MIRROR_ANNOTATION
@@ -90,32 +91,38 @@ def unfit(pod: Obj, node: Obj, need: Mapping[str, float], used: Mapping[str, flo
     return None
 
 
-def place(moving: Sequence[Obj], nodes: Sequence[Obj], running: Sequence[Obj]) -> dict[str, Counter[str]]:
-    """Place `moving` pods on `nodes` beside `running`; returns, per pod that fits nowhere, why (reason -> nodes)."""
-    used: dict[str, Counter[str]] = {n["metadata"]["name"]: Counter() for n in nodes}
+@dataclass
+class Placement:
+    assigned: dict[str, str] = field(default_factory=dict)  # pod (namespace/name) -> node
+    homeless: dict[str, Counter[str]] = field(default_factory=dict)  # pod -> why not, as reason -> nodes
+    used: dict[str, Counter[str]] = field(default_factory=dict)  # node -> requests placed on it, running included
+
+
+def place(moving: Sequence[Obj], nodes: Sequence[Obj], running: Sequence[Obj]) -> Placement:
+    """Place `moving` pods on `nodes` beside `running`, largest request first, each on the least loaded that fits."""
+    out = Placement(used={n["metadata"]["name"]: Counter() for n in nodes})
     for pod in running:
         node = (pod.get("spec") or {}).get("nodeName")
-        if node in used:
-            used[node].update(pod_requests(dict(pod.get("spec") or {})))
-    homeless: dict[str, Counter[str]] = {}
+        if node in out.used:
+            out.used[node].update(pod_requests(dict(pod.get("spec") or {})))
     needs = [(pod, pod_requests(dict(pod.get("spec") or {}))) for pod in moving]
     needs.sort(key=lambda pn: (-pn[1].get("cpu", 0.0), -pn[1].get("memory", 0.0), _key(pn[0])))
     for pod, need in needs:
         why: Counter[str] = Counter()
         fits = []
         for node in nodes:
-            name = node["metadata"]["name"]
-            reason = unfit(pod, node, need, used[name])
+            reason = unfit(pod, node, need, out.used[node["metadata"]["name"]])
             if reason is None:
                 fits.append(node)
             else:
                 why[reason] += 1
         if not fits:
-            homeless[_key(pod)] = why
+            out.homeless[_key(pod)] = why
             continue
-        best = min(fits, key=lambda n: (_load(used[n["metadata"]["name"]], n), n["metadata"]["name"]))
-        used[best["metadata"]["name"]].update(need)
-    return homeless
+        best = min(fits, key=lambda n: (_load(out.used[n["metadata"]["name"]], n), n["metadata"]["name"]))
+        out.used[best["metadata"]["name"]].update(need)
+        out.assigned[_key(pod)] = best["metadata"]["name"]
+    return out
 
 
 def _load(used: Counter[str], node: Obj) -> float:
@@ -139,7 +146,7 @@ def capacity_per_wave(waves: Sequence[Sequence[str]], raw_nodes: Sequence[Obj], 
         moving = [p for p in raw_pods if (p.get("spec") or {}).get("nodeName") in leaving and evicted_by_drain(p)]
         running = [p for p in raw_pods if (p.get("spec") or {}).get("nodeName") not in leaving
                    and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
-        homeless = place(moving, remaining, running)
+        homeless = place(moving, remaining, running).homeless
         if homeless:
             pod, why = next(iter(homeless.items()))
             detail = ", ".join(f"{n} {r}" for r, n in sorted(why.items())) or "no node left"
