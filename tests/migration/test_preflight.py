@@ -30,7 +30,6 @@ def service(namespace, name, cluster_ip):
 def with_services(twin, api_ip="10.233.0.1", dns_ip="10.233.0.3"):
     twin.api.create(SERVICES, "default", service("default", "kubernetes", api_ip))
     twin.api.create(SERVICES, "kube-system", service("kube-system", "coredns", dns_ip))
-    twin.settle()
 
 
 def checks_of(r, planned=PLANNED, plan=None, etcd="rig"):
@@ -194,3 +193,38 @@ def test_the_cli_reads_a_real_etcd_and_fails_on_a_learner_that_never_started(dem
         assert "not started" in check["reason"] and "learners" in check["reason"] and "etcdctl member remove" in check["fix"]
     finally:
         etcd.stop()
+
+
+def test_a_snapshot_crafted_to_fail_the_plan_checks_fails_them_through_the_cli(demo, tmp_path):
+    """The demo cluster captured as if Kubespray had run without a load balancer and with kubeadm's networks: the
+    endpoint is cp1's address, the Services sit in 10.96.0.0/12 and the plan (made from the inventory) disagrees."""
+    import yaml
+
+    plan, _ = demo
+    snapshot = json.loads((CLUSTERS / "demo.json").read_text())
+    objects = snapshot["objects"]
+    config_map = next(c for c in objects["configmaps"] if c["metadata"]["name"] == "kubeadm-config")
+    config = yaml.safe_load(config_map["data"]["ClusterConfiguration"])
+    config["controlPlaneEndpoint"] = "10.0.10.11:6443"
+    config["networking"]["serviceSubnet"] = "10.96.0.0/12"
+    config_map["data"]["ClusterConfiguration"] = yaml.safe_dump(config)
+    snapshot["metadata"]["kubernetesVersion"] = "v1.30.9"
+    crafted = tmp_path / "crafted.json"
+    crafted.write_text(json.dumps(snapshot))
+    twin = Twin.from_snapshot(crafted, SystemClock())
+    with_services(twin, api_ip="10.96.0.1", dns_ip="10.96.0.10")  # snapshots carry no Services: made as kubeadm would
+    handle = serve_in_thread(twin)
+    try:
+        kubeconfig = handle.write_kubeconfig(tmp_path / "kubeconfig")
+        run = subprocess.run([sys.executable, "-m", "migrate", "preflight", str(plan), "--kubeconfig", str(kubeconfig),
+                              "-o", "json"], capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+    finally:
+        handle.stop()
+    assert run.returncode == 2, run.stderr
+    checks = {c["check"]: c for c in json.loads(run.stdout)}
+    assert checks["API version"]["result"] == "fail" and "v1.30.9" in checks["API version"]["reason"]
+    endpoint = checks["stable control-plane endpoint"]
+    assert endpoint["result"] == "fail" and "10.0.10.11, the address of node cp1" in endpoint["reason"]
+    cidrs = checks["CIDRs and DNS"]
+    assert cidrs["result"] == "fail" and "default/kubernetes is 10.96.0.1" in cidrs["reason"]
+    assert "serviceSubnet 10.96.0.0/12" in cidrs["reason"] and "kube_service_addresses" in cidrs["fix"]
