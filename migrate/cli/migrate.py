@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import signal
 import sys
 from pathlib import Path
@@ -12,10 +10,11 @@ from types import FrameType
 import click
 
 from migrate import ui
+from migrate.cli.etcd_access import etcd_membership, etcd_options
+from migrate.cli.progress import Progress
 from migrate.clock import SystemClock
 from migrate.errors import UserError
 from migrate.migration.dryrun import WavePreview
-from migrate.migration.engine import Event
 from migrate.migration.filters import DrainOptions
 
 
@@ -32,11 +31,7 @@ from migrate.migration.filters import DrainOptions
 @click.option("--drain-timeout", metavar="DURATION", help="How long a drain may wait for budgets, e.g. 10m.")
 @click.option("--delete-emptydir-data", is_flag=True, help="Evict pods with emptyDir volumes (their data is lost).")
 @click.option("--force", is_flag=True, help="Evict pods no controller will recreate (they are gone for good).")
-@click.option("--etcd-endpoints", metavar="URL,…", help="etcd client URLs (https://10.0.10.11:2379,…): control "
-              "planes are migrated only with etcd membership.")
-@click.option("--etcd-certs", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              help="Kubespray's etcd_cert_dir copy (ca.pem, admin-HOST.pem, admin-HOST-key.pem).")
-@click.option("--etcd-admin", metavar="HOST", help="Whose admin-HOST.pem to use (default: the first control plane).")
+@etcd_options
 @click.option("--output", "-o", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_run: bool, yes: bool,
             only: tuple[str, ...], max_unavailable: int | None, drain_timeout: str | None, delete_emptydir_data: bool,
@@ -48,7 +43,12 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
     evicted workloads are Ready elsewhere, a control plane's etcd member is removed (leadership moved off,
     the replacement promoted, projected quorum held, a snapshot first), the Node is deleted and the
     decommission hook retires the host. Control planes go one at a time; workers in waves of at most
-    --max-unavailable.
+    --max-unavailable. With `strategy: in-place` in migration.yaml each machine is drained and removed first,
+    then reinstalled (its provision hook) and waited for until it rejoins as a new Node; a control plane only
+    while etcd keeps quorum without its member.
+
+    On a terminal the run is a live board (waves, hosts, steps, pods left to evict, the budget holding a
+    drain); in a pipe one line per event; with -o json one JSON object per event.
 
     Every step is written to the plan's ledger before and after it acts: stop it (Ctrl-C stops after the
     current step), or lose the machine, and the same command goes on where it was. A Lease in kube-system
@@ -92,22 +92,17 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
         _show_preview(waves, fmt)
         return
     if not yes:
-        typed = click.prompt(f"This drains and removes nodes of cluster {plan.cluster!r}. Type its name to go on")
+        # the question and the answer's echo stay off stdout, which carries the run's events (click.prompt's do not)
+        ui.err.print(ui.text(f"This drains and removes nodes of cluster {plan.cluster!r}. Type its name to go on: "),
+                     end="")
+        typed = sys.stdin.readline().strip()
         if typed != plan.cluster:
             raise UserError("the name typed does not match; nothing was changed", where="confirmation")
     run_id = f"{actor()}-{int(clock.now())}"
-    etcd = None
-    if etcd_endpoints or etcd_certs:
-        if not (etcd_endpoints and etcd_certs):
-            raise UserError("give both --etcd-endpoints and --etcd-certs", where="--etcd-endpoints")
-        from migrate.etcd.etcdctl import EtcdAccess, EtcdctlMembership
-
-        admin = etcd_admin or next(m.host for m in plan.hosts if m.is_control_plane)
-        etcd = EtcdctlMembership(EtcdAccess.kubespray(etcd_endpoints.split(","), etcd_certs, admin),
-                                 snapshot_dir=plan_dir / "etcd-snapshots", clock=clock)
+    etcd = etcd_membership(plan, plan_dir, etcd_endpoints, etcd_certs, etcd_admin, clock)
+    progress = Progress(fmt)
     engine = Migration(plan, cluster, ledger, HookHands(), clock, run_id=run_id, etcd=etcd,
-                       lock=MigrationLock(cluster, holder_identity(), clock), drain=opts,
-                       on_event=lambda e: _show_event(e, fmt))
+                       lock=MigrationLock(cluster, holder_identity(), clock), drain=opts, on_event=progress)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         engine.stop_requested = True
@@ -118,8 +113,11 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
     try:
         engine.run(only)
     except Stopped as exc:
+        progress.close()
         ui.warn(str(exc))
         sys.exit(1)
+    finally:
+        progress.close()
     ui.note(f"done: {sum(1 for h in ledger.hosts() if h.state.value == 'decommissioned')} of "
             f"{len(plan.hosts)} hosts decommissioned (kubespray2talos status {plan_dir})")
 
@@ -138,12 +136,3 @@ def _show_preview(waves: list[WavePreview], fmt: str) -> None:
             ui.out.print(ui.text(f"  REFUSED: {w.refused}"))
     ui.note("dry run: nothing was changed")
 
-
-def _show_event(event: Event, fmt: str) -> None:
-    data = dataclasses.asdict(event)
-    if fmt == "json":  # JSON lines: one event per line, for jq and log shippers
-        click.echo(json.dumps(data, default=str))
-        return
-    if data["kind"] in ("step-started", "waiting"):
-        return
-    ui.out.print(ui.text(f"{data['kind']:<13} {data['host']:<24} {data['step']:<13} {data['detail']}"))

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import click
 from rich.table import Table
 
 from migrate import ui
+from migrate.cli.etcd_access import etcd_membership, etcd_options
 
 STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
 
@@ -20,11 +20,19 @@ STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
 @click.option("--kubeconfig", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Kubeconfig of the cluster (default: $KUBECONFIG or ~/.kube/config).")
 @click.option("--context", help="The kubeconfig context to use.")
+@etcd_options
 @click.option("--output", "-o", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def preflight(plan_dir: Path, kubeconfig: Path | None, context: str | None, fmt: str) -> None:
-    """Check, without changing anything, what would stop the migration of PLAN_DIR: the API and its version,
-    the plan's hosts, budgets that can never allow a disruption, pods under two budgets, pods a drain refuses
-    (no controller, emptyDir data), single-replica workloads, and another run holding the lock.
+def preflight(plan_dir: Path, kubeconfig: Path | None, context: str | None, etcd_endpoints: str | None,
+              etcd_certs: Path | None, etcd_admin: str | None, fmt: str) -> None:
+    """Check, without changing anything, what would stop the migration of PLAN_DIR: the API server's version
+    against the plan's, a stable control-plane endpoint (not one node's address, not localhost), the Service
+    and pod CIDRs and the DNS Service address as planned, the plan's hosts, budgets that can never allow a
+    disruption, pods under two budgets, pods a drain refuses (no controller, emptyDir data), single-replica
+    workloads, whether each wave's pods fit on the nodes that remain (requests, taints, selectors, required
+    affinity), etcd (every member started and healthy, none a learner) and another run holding the lock.
+
+    Each check passes, warns or fails with the reason and the fix. Control planes need the etcd check: give
+    the same --etcd-* options as to `migrate`, or it fails as not checked.
 
     Exit status: 0 every check passes; 1 a warning; 2 a check fails (or bad input).
 
@@ -32,20 +40,20 @@ def preflight(plan_dir: Path, kubeconfig: Path | None, context: str | None, fmt:
     Examples:
       kubespray2talos preflight plan/
       kubespray2talos preflight plan/ -o json | jq '.[] | select(.result != "pass")'
+      kubespray2talos preflight plan/ --etcd-endpoints https://10.0.10.11:2379 --etcd-certs etcd-ssl/
     """
     from migrate.clock import SystemClock
     from migrate.cluster.kube import KubeCluster
     from migrate.migration import plan_file
     from migrate.migration.preflight import preflight as run
     from migrate.migration.preflight import worst
+    from migrate.migration.preflight_plan import planned_from
 
     plan = plan_file.load(plan_dir)
-    version = ""
-    report = plan_dir / "report.json"
-    if report.is_file():
-        version = str(json.loads(report.read_text()).get("kubernetes_version") or "")
+    planned = planned_from(plan_dir)
     clock = SystemClock()
-    checks = run(plan, KubeCluster(kubeconfig, context, clock=clock), clock, version)
+    etcd = etcd_membership(plan, plan_dir, etcd_endpoints, etcd_certs, etcd_admin, clock)
+    checks = run(plan, KubeCluster(kubeconfig, context, clock=clock), clock, planned, etcd)
     if fmt == "json":
         ui.emit([c.to_dict() for c in checks], "json")
     else:

@@ -66,6 +66,11 @@ class EtcdMembership(Protocol):
     def remove_member(self, member_id: int) -> None: ...  # callers check projected_quorum_holds first
 
 
+def peer_url(address: str) -> str:
+    """The peer URL etcd (Kubespray's and Talos's) listens on at this host address."""
+    return f"https://[{address}]:2380" if ":" in address else f"https://{address}:2380"
+
+
 def member_for_peer(members: Sequence[Member], address: str) -> Member | None:
     """The member whose peer URL carries this host address (https://10.0.0.1:2380 for 10.0.0.1)."""
     bracketed = f"[{address}]" if ":" in address else address

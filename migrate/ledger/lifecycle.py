@@ -27,7 +27,7 @@ S = HostState
 # forward along the lifecycle, back before anything irreversible (an aborted drain uncordons), and out by hand
 _ANYWHERE_BEFORE_END = (S.FAILED, S.RETIRED)
 TRANSITIONS: dict[HostState, frozenset[HostState]] = {
-    S.ACTIVE: frozenset({S.REPLACEMENT_READY, *_ANYWHERE_BEFORE_END}),
+    S.ACTIVE: frozenset({S.REPLACEMENT_READY, S.CORDONED, *_ANYWHERE_BEFORE_END}),  # in-place: no replacement first
     S.REPLACEMENT_READY: frozenset({S.CORDONED, S.ACTIVE, *_ANYWHERE_BEFORE_END}),
     S.CORDONED: frozenset({S.DRAINED, S.REPLACEMENT_READY, *_ANYWHERE_BEFORE_END}),
     S.DRAINED: frozenset({S.REMOVED, S.REPLACEMENT_READY, *_ANYWHERE_BEFORE_END}),

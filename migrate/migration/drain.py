@@ -33,7 +33,7 @@ class DrainResult:
     attempts: int = 0
 
 
-OnEvent = Callable[[str, str], None]  # (what, detail): "evicted" pod, "blocked" pod by PDB, "waiting" …
+OnEvent = Callable[[str, str], None]  # (what, detail): "to-evict" count, "evicted" pod, "blocked" pod by PDB …
 
 
 def _wait_gone(cluster: Cluster, nodes: Sequence[str], pods: Sequence[Pod], clock: Clock, timeout: float) -> list[Pod]:
@@ -74,6 +74,7 @@ def drain_nodes(cluster: Cluster, nodes: Sequence[str], opts: DrainOptions, cloc
         raise refused
     result = DrainResult(tuple(nodes), skipped=[v.pod.key for v in verdicts if v.action != EVICT])
     pending: list[Pod] = [v.pod for v in verdicts if v.action == EVICT]
+    on_event("to-evict", str(len(pending)))  # how many the drain has ahead of it, for a progress view
     deadline = clock.now() + opts.timeout
     evicted: list[Pod] = []
     while pending:

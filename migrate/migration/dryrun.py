@@ -11,7 +11,7 @@ from typing import Any
 from migrate.cluster.base import Cluster, DisruptionBudget, Pod
 from migrate.ledger import Ledger
 from migrate.migration.drain import plan_drain, refusal
-from migrate.migration.engine import STEPS
+from migrate.migration.engine import steps_for
 from migrate.migration.filters import EVICT, DrainOptions
 from migrate.migration.plan_file import MigrationPlan
 
@@ -39,7 +39,7 @@ def preview(plan: MigrationPlan, cluster: Cluster, opts: DrainOptions, ledger: L
         hosts = [m.host for m in wave if (not only or m.host in only) and not _done(ledger, m.host)]
         if not hosts:
             continue
-        steps = [s for s in STEPS if not (s == "etcd" and not any(m.is_control_plane for m in wave))]
+        steps = [s for s in steps_for(plan.strategy) if not (s == "etcd" and not any(m.is_control_plane for m in wave))]
         verdicts = plan_drain(cluster, [h for h in hosts if cluster.get_node(h) is not None], opts)
         evicted = [v.pod for v in verdicts if v.action == EVICT]
         refused = refusal(verdicts)

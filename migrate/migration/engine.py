@@ -17,18 +17,22 @@ from typing import Any, Protocol
 from migrate.clock import Clock
 from migrate.cluster.base import Cluster
 from migrate.errors import UserError
-from migrate.etcd.membership import EtcdMembership, member_for_peer
+from migrate.etcd.membership import EtcdMembership, member_for_peer, peer_url
 from migrate.etcd.quorum import projected_quorum
 from migrate.ledger import HostState, Ledger
 from migrate.migration.drain import drain_nodes, plan_drain
 from migrate.migration.filters import EVICT, DrainOptions
+from migrate.migration.in_place import InPlace
 from migrate.migration.lock import MigrationLock
 from migrate.migration.plan_file import HostMove, MigrationPlan
 
 STEPS = ("provision", "cordon", "drain", "verify", "etcd", "delete-node", "decommission")
+# in-place: the machine itself becomes the Talos node, so it leaves Kubernetes and etcd before it is reinstalled
+IN_PLACE_STEPS = ("cordon", "drain", "verify", "etcd", "delete-node", "decommission", "reinstall", "rejoin")
 STATE_AFTER: dict[str, HostState] = {"provision": HostState.REPLACEMENT_READY, "cordon": HostState.CORDONED,
                                      "drain": HostState.DRAINED, "delete-node": HostState.REMOVED,
                                      "decommission": HostState.DECOMMISSIONED}
+IN_PLACE_STATE_AFTER = {**STATE_AFTER, "decommission": HostState.DECOMMISSIONING, "rejoin": HostState.DECOMMISSIONED}
 POLL = 2.0  # seconds between looks at the cluster while waiting
 
 
@@ -45,11 +49,14 @@ class Stopped(UserError):
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # step-started | step-done | step-skipped | step-failed | evicted | blocked | waiting | wave
-    host: str
+    kind: str  # wave | step-started | step-done | step-skipped | step-failed | to-evict | evicted | blocked | waiting
+    host: str  # a host, or the hosts of a wave (comma-separated) for wave and drain events
     step: str = ""
     detail: str = ""
     at: float = 0.0
+    wave: int = 0  # the wave (from 1) this event belongs to
+    pods_left: int | None = None  # drain events: pods still to evict
+    pdb: str = ""  # blocked: the PodDisruptionBudget (namespace/name) that holds the pod
 
 
 OnEvent = Callable[[Event], None]
@@ -64,6 +71,10 @@ class Migration:
         self.drain_opts = drain or DrainOptions(timeout=plan.drain_timeout)
         self.stop_requested = False
         self._drained: set[str] = set()  # cordoned nodes, as last seen by verify
+        self._wave_number, self._pods_left = 0, 0
+        self.in_place = InPlace(self) if plan.strategy == "in-place" else None
+        self.steps = steps_for(plan.strategy)
+        self.state_after = IN_PLACE_STATE_AFTER if self.in_place else STATE_AFTER
 
     # --- the loop --------------------------------------------------------------------------------------------
     def run(self, only: Sequence[str] = ()) -> None:
@@ -77,13 +88,14 @@ class Migration:
             for number, wave in enumerate(self.plan.waves(), start=1):
                 moves = [m for m in wave if (not only or m.host in only) and not self._finished(m.host)]
                 if moves:
+                    self._wave_number = number
                     self._emit("wave", ",".join(m.host for m in moves), detail=f"wave {number}")
                     self._wave(moves)
         finally:
             self.lock.release()
 
     def _wave(self, moves: list[HostMove]) -> None:
-        for step in STEPS:
+        for step in self.steps:
             if step == "drain":
                 self._drain(moves)
                 continue
@@ -97,8 +109,8 @@ class Migration:
             raise Stopped("stopped on request before the next step", where=f"host {move.host}",
                           hint="run the same command again to go on from here")
         self.lock.renew_if_due()
-        action, holds = self._actions(move, step)
-        self._journal(move.host, step, action, holds)
+        action, holds = self.in_place.actions(move, step) if self.in_place else self._actions(move, step)
+        self._journal(move.host, step, action, holds, self.in_place.intent(move, step) if self.in_place else None)
 
     def _journal(self, host: str, step: str, action: Callable[[], Mapping[str, Any]],
                  holds: Callable[[], bool] | None, intent: Mapping[str, Any] | None = None) -> None:
@@ -106,7 +118,7 @@ class Migration:
             self.ledger.finish_step(unfinished.id, "failed", {"interrupted": True})  # a crash left it open
         evidence: Mapping[str, Any] = {}
         if holds is not None and holds():
-            sid = self.ledger.begin_step(host, step, run_id=self.run_id, intent={"resumed": True})
+            sid = self.ledger.begin_step(host, step, run_id=self.run_id, intent={**(intent or {}), "resumed": True})
             self.ledger.finish_step(sid, "ok", {"postcondition": "already held"})
             self._emit("step-skipped", host, step, "postcondition already held")
         else:
@@ -122,7 +134,7 @@ class Migration:
                 raise
             self.ledger.finish_step(sid, "ok", evidence)
             self._emit("step-done", host, step)
-        after = None if evidence.get("by_hand") else STATE_AFTER.get(step)  # no hook: a person retires the host
+        after = None if evidence.get("by_hand") else self.state_after.get(step)  # no hook: a person retires the host
         if after is not None and self.ledger.host(host).state != after:
             if after == HostState.DECOMMISSIONED and self.ledger.host(host).state != HostState.DECOMMISSIONING:
                 self.ledger.transition(host, HostState.DECOMMISSIONING, run_id=self.run_id, step=step)
@@ -187,13 +199,23 @@ class Migration:
             for move in rest:  # the wave drained together, so it failed together: every node stays cordoned
                 self.ledger.transition(move.host, HostState.FAILED, run_id=self.run_id, step="drain",
                                        outcome="failed", evidence={"error": str(exc), "drained_with": head.host})
+                self._emit("step-failed", move.host, "drain", f"drained with {head.host}: {exc}")
             raise
         for move in rest:
             self._journal(move.host, "drain", lambda: {"drained_with": head.host}, None)
 
     def _drain_event(self, hosts: str, what: str, detail: str) -> None:
         self.lock.renew_if_due()  # a long drain keeps the lock
-        self._emit(what, hosts, "drain", detail)
+        if what == "to-evict":
+            self._pods_left = int(detail)
+            detail = f"{detail} pod(s) to evict"
+        elif what == "evicted":
+            self._pods_left = max(0, self._pods_left - 1)
+        pdb = ""
+        if what == "blocked" and " by " in detail:  # "ns/pod by budget": a budget lives in its pod's namespace
+            pod, pdb = detail.rsplit(" by ", 1)
+            pdb = pdb if "/" in pdb or " " in pdb else f"{pod.split('/', 1)[0]}/{pdb}"
+        self.on_event(Event(what, hosts, "drain", detail, self.clock.now(), self._wave_number, self._pods_left, pdb))
 
     def _owners_ready(self, nodes: Sequence[str]) -> dict[str, int]:
         """Ready pods per controller ("namespace/uid"), for the controllers whose pods the drain will evict."""
@@ -254,9 +276,7 @@ class Migration:
         old = member_for_peer(before, move.address)
         if old is None:
             return {"etcd": "no member at this address"}
-        address = move.replacement_address or ""
-        peer = f"https://[{address}]:2380" if ":" in address else f"https://{address}:2380"
-        new = etcd.wait_promoted(peer, timeout=self.plan.drain_timeout)
+        new = etcd.wait_promoted(peer_url(move.replacement_address or ""), timeout=self.plan.drain_timeout)
         leader = etcd.leader()
         if leader is not None and leader.id == old.id:
             etcd.move_leader(new.id)
@@ -283,7 +303,12 @@ class Migration:
         return {"deleted": self.cluster.delete_node(move.host)}
 
     def _emit(self, kind: str, host: str, step: str = "", detail: str = "") -> None:
-        self.on_event(Event(kind, host, step, detail, self.clock.now()))
+        self.on_event(Event(kind, host, step, detail, self.clock.now(), self._wave_number))
+
+
+def steps_for(strategy: str) -> tuple[str, ...]:
+    """The steps of every host, in order: surge joins the replacement first, in-place reinstalls the host last."""
+    return IN_PLACE_STEPS if strategy == "in-place" else STEPS
 
 
 def _ready(node: Any) -> bool:

@@ -107,8 +107,9 @@ def rewave(plan: MigrationPlan, budget: int) -> MigrationPlan:
 def _move(node: Mapping[str, Any], wave: int, strategy: str) -> HostMove:
     name = str(node["name"])
     role = "controlplane" if node.get("role") == "controlplane" else "worker"
-    replacement = name if strategy == "in-place" else f"{name}-talos"
-    return HostMove(name, role, node.get("ip"), wave, replacement)
+    if strategy == "in-place":  # the same machine, at the same address
+        return HostMove(name, role, node.get("ip"), wave, name, node.get("ip"))
+    return HostMove(name, role, node.get("ip"), wave, f"{name}-talos")
 
 
 def to_yaml(plan: MigrationPlan) -> str:
@@ -179,7 +180,8 @@ def _parse_move(entry: Any, where: str, strategy: str) -> HostMove:
     if strategy == "surge" and name == host:
         raise UserError("a surge replacement needs its own node name", where=f"{where}.replacement.name",
                         hint="name the new Talos node, or set strategy: in-place")
-    return HostMove(host, role, entry.get("address"), wave, name, replacement.get("address"),
+    same_machine = entry.get("address") if strategy == "in-place" else None  # in-place: the address stays
+    return HostMove(host, role, entry.get("address"), wave, name, replacement.get("address") or same_machine,
                     _hook(entry.get("provision"), f"{where}.provision"),
                     _hook(entry.get("decommission"), f"{where}.decommission"))
 

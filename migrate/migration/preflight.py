@@ -9,55 +9,85 @@ run holds. GETs and LISTs only.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from migrate.clock import Clock
 from migrate.cluster.base import Cluster, DisruptionBudget, Pod
 from migrate.errors import UserError
+from migrate.etcd.membership import EtcdError, EtcdMembership, member_for_peer
+from migrate.etcd.quorum import projected_quorum
+from migrate.migration.capacity import capacity_per_wave
+from migrate.migration.checks import FAIL, PASS, WARN, Check, worst
 from migrate.migration.lock import NAME, NAMESPACE
 from migrate.migration.plan_file import MigrationPlan
+from migrate.migration.preflight_plan import LiveFacts, Planned, api_version, kubeadm_config, networks, stable_endpoint
 
-PASS, WARN, FAIL = "pass", "warn", "fail"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    result: str  # pass | warn | fail
-    reason: str
-    fix: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"check": self.name, "result": self.result, "reason": self.reason, "fix": self.fix}
+__all__ = ["FAIL", "PASS", "WARN", "Check", "Planned", "preflight", "worst"]
 
 
-def preflight(plan: MigrationPlan, cluster: Cluster, clock: Clock, kubernetes_version: str = "") -> list[Check]:
+def preflight(plan: MigrationPlan, cluster: Cluster, clock: Clock, planned: Planned | None = None,
+              etcd: EtcdMembership | None = None) -> list[Check]:
+    planned = planned or Planned()
     try:
         nodes = cluster.list_nodes()
     except UserError as exc:
         return [Check("API reachable", FAIL, str(exc).splitlines()[0], "check the kubeconfig and the server")]
-    checks = [_api(nodes, kubernetes_version), _hosts(plan, {n.name for n in nodes})]
+    checks = [_api(nodes, planned.kubernetes_version), _hosts(plan, {n.name for n in nodes})]
+    found = cluster.get_configmap("kube-system", "kubeadm-config")
+    kubeadm = kubeadm_config(found.data if found else None)
+    checks.append(stable_endpoint(planned, nodes, str(kubeadm.get("controlPlaneEndpoint") or "") or None))
     pods = [p for p in cluster.list_pods() if not p.finished]
     budgets = cluster.list_pdbs()
     checks += [_budgets_that_never_allow(budgets), _pods_under_two_budgets(pods, budgets),
-               _pods_a_drain_refuses(pods, {m.host for m in plan.hosts}), _single_replicas(pods),
-               _lock(cluster, clock)]
+               _pods_a_drain_refuses(pods, {m.host for m in plan.hosts}), _single_replicas(pods)]
+    if isinstance(cluster, LiveFacts):
+        raw_nodes = cluster.list_raw("", "v1", "nodes")
+        checks.insert(1, api_version(cluster.server_version(), planned))
+        checks.append(networks(planned, cluster.list_raw("", "v1", "services"), raw_nodes, kubeadm))
+        checks.append(capacity_per_wave([[m.host for m in wave] for wave in plan.waves()], raw_nodes,
+                                        cluster.list_raw("", "v1", "pods"), in_place=plan.strategy == "in-place"))
+    checks += [_etcd(etcd, plan), _lock(cluster, clock)]
     return checks
 
 
-def worst(checks: list[Check]) -> int:
-    """The exit status: 0 all pass, 1 a warning, 2 a failure."""
-    results = {c.result for c in checks}
-    return 2 if FAIL in results else 1 if WARN in results else 0
+def _etcd(etcd: EtcdMembership | None, plan: MigrationPlan) -> Check:
+    name = "etcd members"
+    if etcd is None:
+        result = FAIL if any(m.is_control_plane for m in plan.hosts) else PASS
+        return Check(name, result, "not checked: no etcd access given" if result == FAIL else
+                     "no control plane in the plan", "give --etcd-endpoints and --etcd-certs (as to migrate)")
+    try:
+        members, health = etcd.members(), {h.member_id: h for h in etcd.health()}
+    except EtcdError as exc:
+        return Check(name, FAIL, f"etcd did not answer: {exc}", "check the endpoints and certificates")
+    unstarted = [m.hex_id for m in members if not m.started]
+    learners = [m.name or m.hex_id for m in members if m.is_learner]
+    sick = [f"{m.name or m.hex_id} ({health[m.id].error if m.id in health else 'no answer'})" for m in members
+            if m.id not in health or not health[m.id].healthy]
+    problems = ([f"not started: {', '.join(unstarted)}"] if unstarted else []) + \
+               ([f"learners: {', '.join(learners)}"] if learners else []) + ([f"unhealthy: {', '.join(sick)}"] if sick else [])
+    if problems:
+        return Check(name, FAIL, "; ".join(problems), "wait for a joining member to be promoted, remove a member that "
+                     "never started (`etcdctl member remove`), bring unhealthy members back: then run preflight again")
+    if plan.strategy == "in-place":  # each control plane's member is away for its whole reinstall
+        refused = []
+        for move in (m for m in plan.hosts if m.is_control_plane and m.address):
+            member = member_for_peer(members, move.address or "")
+            verdict = projected_quorum(members, list(health.values()), leaving=member.id) if member else None
+            if verdict is not None and not verdict.holds:
+                refused.append(f"{move.host} ({verdict.reason})")
+        if refused:
+            return Check(name, FAIL, f"in-place would take etcd below quorum while reinstalling {', '.join(refused)}",
+                         "use strategy: surge for the control planes, or add members first")
+    return Check(name, PASS, f"{len(members)} members, all started, voting and healthy")
 
 
 def _api(nodes: list[Any], kubernetes_version: str) -> Check:
     running = sorted({n.kubelet_version.lstrip("v") for n in nodes if n.kubelet_version})
     if kubernetes_version and running and kubernetes_version not in running:
-        return Check("API and version", WARN, f"nodes run {', '.join(running)}, the plan was made for "
+        return Check("kubelet versions", WARN, f"nodes run {', '.join(running)}, the plan was made for "
                      f"{kubernetes_version}", "re-plan with the cluster's version (--kubespray-version) before migrating")
-    return Check("API and version", PASS, f"{len(nodes)} nodes; kubelets {', '.join(running) or 'unknown'}")
+    return Check("kubelet versions", PASS, f"{len(nodes)} nodes; kubelets {', '.join(running) or 'unknown'}")
 
 
 def _hosts(plan: MigrationPlan, nodes: set[str]) -> Check:

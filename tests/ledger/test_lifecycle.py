@@ -81,3 +81,11 @@ def test_any_sequence_of_calls_leaves_a_history_that_replays_to_the_stored_state
         for host in reopened.hosts():
             last = reopened.events(host.name)[-1]
             assert (host.changed_at, host.actor) == (last.at, last.actor)
+
+
+def test_an_in_place_host_is_cordoned_without_a_replacement_and_walks_to_decommissioned(tmp_path):
+    in_place = [S.CORDONED, S.DRAINED, S.REMOVED, S.DECOMMISSIONING, S.DECOMMISSIONED]
+    with Ledger.create(tmp_path / "ledger.db", "p1", [("w1", "worker")]) as ledger:
+        for state in in_place:
+            ledger.transition("w1", state, run_id="r", step=f"to-{state}")
+        assert [e.after for e in ledger.events("w1")] == [S.ACTIVE, *in_place]

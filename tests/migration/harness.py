@@ -55,14 +55,15 @@ def build(tmp: Path, *, budget: dict[str, Any] | None = None, max_unavailable: i
 
 
 @contextmanager
-def rig(tmp: Path, *, budget: dict[str, Any] | None = None, max_unavailable: int = 2) -> Iterator[Rig]:
+def rig(tmp: Path, *, budget: dict[str, Any] | None = None, max_unavailable: int = 2,
+        strategy: str = "surge") -> Iterator[Rig]:
     twin = build(tmp, budget=budget)
     etcd = TwinEtcd(twin.clock)
     for i, (_, address) in enumerate(NODES[:3], start=1):
         etcd.add_member(f"etcd{i}", address)
     report = {"cluster": "demo", "nodes": [{"name": n, "role": "controlplane" if n.startswith("cp") else "worker",
                                             "ip": ip} for n, ip in NODES]}
-    plan = with_addresses(default_plan(report, max_unavailable=max_unavailable))
+    plan = with_addresses(default_plan(report, max_unavailable=max_unavailable, strategy=strategy))
     ledger_path = tmp / "ledger.db"
     Ledger.create(ledger_path, "test-plan", [(m.host, m.role) for m in plan.hosts], clock=twin.clock).close()
     served = serve_in_thread(twin)
