@@ -146,6 +146,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     ),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True, unconditional_update=False,
                  create_on_update=True),
+    # what `prepare` may add: kubeadm's bindings for bootstrap-token groups
+    ResourceType("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
 )
 
 _BY_PATH = {(rt.group, rt.version, rt.plural): rt for rt in RESOURCES}
