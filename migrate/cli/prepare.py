@@ -50,6 +50,7 @@ def prepare(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
     from migrate.ledger import Ledger, plan_id
     from migrate.ledger.identity import actor
     from migrate.migration import prepare as prep
+    from migrate.migration.lock import MigrationLock, holder_identity
     from migrate.migration.plan_file import parse_duration
     from migrate.migration.prepare_host import host_steps, load_facts, read_report
     from migrate.cluster.base import ObjectRef
@@ -83,10 +84,15 @@ def prepare(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
             if typed != cluster_name:
                 raise UserError("the name typed does not match; nothing was changed", where="confirmation")
         run_id = f"prepare-{actor()}-{int(clock.now())}"
-        with Ledger.open(plan_dir / "ledger.db", plan_id(plan_dir), clock=clock) as ledger:
-            act = prep.revert if revert else prep.apply
-            done = act(cluster, ledger, changes, plan_dir, run_id=run_id,
-                       notify=(lambda c, what: ui.note(f"{what}: {c.action} {c.ref}")) if fmt == "table" else None)
+        lock = MigrationLock(cluster, holder_identity(), clock)  # never while a migrate (or another prepare) runs
+        lock.acquire()
+        try:
+            with Ledger.open(plan_dir / "ledger.db", plan_id(plan_dir), clock=clock) as ledger:
+                act = prep.revert if revert else prep.apply
+                done = act(cluster, ledger, changes, plan_dir, run_id=run_id,
+                           notify=(lambda c, what: ui.note(f"{what}: {c.action} {c.ref}")) if fmt == "table" else None)
+        finally:
+            lock.release()
         if fmt == "json":
             ui.emit(_json(changes, steps, dry_run=False, revert=revert), "json")
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import difflib
 import hashlib
 import json
@@ -42,6 +43,7 @@ class Change:
     after: Mapping[str, Any] | None  # ... and once the change is made
     body: Obj | None = None  # what is written (never shown: it may hold the token)
     recreate: bool = False
+    original: Obj | None = None  # a recreated object as it was: put back if its successor cannot be created
 
     @property
     def changes(self) -> bool:
@@ -77,7 +79,8 @@ def _change(target: Target, current: Obj | None, desired: Obj) -> Change:
     before, after = view(current, target.fields), view(desired, target.fields)
     action = NONE if before == after else CREATE if current is None else RECREATE if target.recreate else UPDATE
     body = fresh(desired) if action in (CREATE, RECREATE) else desired
-    return Change(target.ref, target.title, target.why, action, before, after, body, target.recreate)
+    original = fresh(current) if action == RECREATE and current is not None else None
+    return Change(target.ref, target.title, target.why, action, before, after, body, target.recreate, original)
 
 
 def apply(cluster: ObjectWriter, ledger: Ledger, changes: list[Change], plan_dir: Path, *, run_id: str,
@@ -86,9 +89,15 @@ def apply(cluster: ObjectWriter, ledger: Ledger, changes: list[Change], plan_dir
     state = State.load(plan_dir)
     done = []
     for change in (c for c in changes if c.changes):
+        kept = copy.deepcopy(state.entries)
         state.remember(change)
         state.save(plan_dir)
-        _journalled(cluster, ledger, change, f"prepare {change.ref}", run_id, notify)
+        try:
+            _journalled(cluster, ledger, change, f"prepare {change.ref}", run_id, notify)
+        except UserError:
+            if _fields_now(cluster, change) == change.before:  # refused, nothing moved: the old record still holds
+                State(kept).save(plan_dir)
+            raise
         done.append(change)
     return done
 
@@ -106,6 +115,9 @@ def plan_revert(cluster: ObjectWriter, plan_dir: Path) -> list[Change]:
         before = entry["before"]
         if now == before:
             changes.append(Change(ref, "already as before", "", NONE, now, before))
+        elif now is None and entry.get("object"):  # prepare stopped between deleting and creating it anew
+            changes.append(Change(ref, "create again what prepare deleted", "", CREATE, None, before,
+                                  with_view(entry["object"], before)))
         elif _digest(now) != entry["after_sha256"]:
             drifted.append(f"{ref} ({'deleted' if now is None else ' or '.join(entry['fields']) + ' differs'})")
         elif before is None:
@@ -114,7 +126,8 @@ def plan_revert(cluster: ObjectWriter, plan_dir: Path) -> list[Change]:
             restored = with_view(current or {}, before)
             action = RECREATE if entry.get("recreate") else UPDATE
             changes.append(Change(ref, "restore the recorded before-state", "", action, now, before,
-                                  fresh(restored) if action == RECREATE else restored, action == RECREATE))
+                                  fresh(restored) if action == RECREATE else restored, action == RECREATE,
+                                  fresh(current or {}) if action == RECREATE else None))
     if drifted:
         raise UserError("cannot revert: changed since prepare wrote them: " + "; ".join(drifted),
                         where=str(Path(plan_dir) / STATE_FILE),
@@ -168,16 +181,25 @@ def _write(cluster: ObjectWriter, change: Change) -> Obj | None:
     else:
         if change.action == RECREATE:
             cluster.delete_object(ref)  # the API refuses a new selector in place
-        written = cluster.create_object(ref, change.body or {})
+        try:
+            written = cluster.create_object(ref, change.body or {})
+        except BaseException:
+            if change.original is not None:  # never leave the cluster without it: the old one comes back
+                cluster.create_object(ref, change.original)
+            raise
         if written is None:
             raise UserError(f"{ref} already exists (409): something else created it meanwhile", where=str(ref),
                             hint="run prepare again: it reads the object anew")
-    fields = tuple(tuple(k.split("/")) for k in (change.after or change.before or {}))
-    now = view(cluster.read_object(ref), fields)
+    now = _fields_now(cluster, change)
     if now != change.after:  # the postcondition, read back from the API server
         raise UserError(f"{ref} does not hold what prepare wrote ({_changed_fields(now, change.after)})",
                         where=str(ref), hint="something else manages this object; see the ledger for what was written")
     return written
+
+
+def _fields_now(cluster: ObjectWriter, change: Change) -> Mapping[str, Any] | None:
+    fields = tuple(tuple(k.split("/")) for k in (change.after or change.before or {}))
+    return view(cluster.read_object(change.ref), fields)
 
 
 # --- the before-states ---------------------------------------------------------------------------------------------
@@ -215,7 +237,8 @@ class State:
                 entry["after_sha256"] = after
                 return
         self.entries.append({"ref": key, "fields": list(change.after or change.before or {}),
-                             "before": change.before, "after_sha256": after, "recreate": change.recreate})
+                             "before": change.before, "after_sha256": after, "recreate": change.recreate,
+                             **({"object": change.original} if change.original is not None else {})})
 
     def forget(self, ref: ObjectRef) -> None:
         self.entries = [e for e in self.entries if e["ref"] != _ref_dict(ref)]

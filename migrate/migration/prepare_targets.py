@@ -136,14 +136,15 @@ def _discovery_kubeconfig(facts: Facts) -> str:
 def _bootstrap_token(secret: Obj | None, facts: Facts, now: float) -> Obj | None:
     wanted = facts.token
     expiration = rfc3339(now + facts.token_ttl)
+    groups: tuple[str, ...] = (KUBEADM_NODE_GROUP,)
     if secret is not None:
         have = bootstrap_token_from(secret)
         left = _seconds_left(have.expiration, now)
         if have.secret == wanted.secret and (left is None or left >= MIN_TOKEN_LIFE):
             expiration = have.expiration or expiration  # still good: a second prepare leaves its expiry alone
+        groups = tuple(dict.fromkeys((*have.groups, KUBEADM_NODE_GROUP)))  # Talos's own group, if it made it, stays
     body = bootstrap_token_secret(BootstrapToken(wanted.token_id, wanted.secret, expiration,
-                                                 "kubespray2talos: Talos kubelets join with this token",
-                                                 (KUBEADM_NODE_GROUP,)))
+                                                 "kubespray2talos: Talos kubelets join with this token", groups))
     return body if secret is None else with_view(secret, view(body, TOKEN_FIELDS) or {})
 
 

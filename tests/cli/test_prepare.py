@@ -93,3 +93,17 @@ def test_bad_or_empty_input_is_said_plainly(demo_plan: Path, kubeconfig: Path, a
 def test_a_directory_that_is_not_a_plan_is_refused(tmp_path: Path, kubeconfig: Path) -> None:
     run = cli("prepare", tmp_path, "--kubeconfig", kubeconfig, "--dry-run")
     assert run.returncode == 2 and "report.json" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_prepare_waits_for_no_one_while_a_migration_holds_the_lock(demo_plan: Path, kubeconfig: Path) -> None:
+    from migrate.migration.lock import MigrationLock
+
+    cluster = KubeCluster(kubeconfig)
+    try:
+        MigrationLock(cluster, "ops@bastion-2:4242", SystemClock()).acquire()
+        before = _versions(kubeconfig)
+        run = cli("prepare", demo_plan, "--kubeconfig", kubeconfig, "--yes")
+        assert run.returncode == 2 and "ops@bastion-2:4242" in run.stderr and "Traceback" not in run.stderr
+        assert _versions(kubeconfig) == before
+    finally:
+        cluster.close()

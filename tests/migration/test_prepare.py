@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from migrate.cluster.base import BootstrapToken, ObjectRef
 from migrate.cluster.kube import KubeCluster
 from migrate.cluster.twin import Twin, VirtualClock, serve_in_thread
+from migrate.cluster.twin.http import ServedTwin
 from migrate.cluster.twin.resources import CONFIGMAPS
 from migrate.errors import UserError
 from migrate.ledger import Ledger
@@ -66,6 +67,7 @@ class Rig:
     cluster: KubeCluster
     plan_dir: Path
     ledger: Ledger
+    served: ServedTwin
 
     def now(self) -> float:
         return self.twin.clock.now()
@@ -102,7 +104,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     plan_dir.mkdir()
     ledger = Ledger.create(plan_dir / "ledger.db", "test-plan", [("cp1", "controlplane")], clock=twin.clock)
     try:
-        yield Rig(twin, cluster, plan_dir, ledger)
+        yield Rig(twin, cluster, plan_dir, ledger, served)
     finally:
         ledger.close()
         cluster.close()
@@ -201,6 +203,27 @@ def test_an_object_already_put_back_by_hand_is_left_alone(rig: Rig) -> None:
     rig.cluster.delete_object(BINDING)
     changes = prep.plan_revert(rig.cluster, rig.plan_dir)
     assert next(c for c in changes if c.ref == BINDING).action == "none"
+
+
+def test_a_daemonset_that_cannot_be_created_anew_is_put_back_as_it_was(rig: Rig) -> None:
+    [relabel] = [c for c in rig.changes() if c.ref == PROXY_DS]
+    rig.served.fail_next(0, 403)  # the delete goes through, the create of its successor is forbidden
+    with pytest.raises(UserError, match="forbidden"):
+        prep.apply(rig.cluster, rig.ledger, [relabel], rig.plan_dir, run_id="prepare-1")
+    ds = rig.cluster.read_object(PROXY_DS) or {}
+    assert ds["spec"]["selector"]["matchLabels"] == {"k8s-app": "kube-proxy"}
+    assert [e.outcome for e in rig.ledger.events() if e.step == f"prepare {PROXY_DS}"] == ["intent", "failed"]
+    assert json.loads((rig.plan_dir / prep.STATE_FILE).read_text())["objects"] == []  # nothing to revert
+
+
+def test_revert_creates_again_a_daemonset_lost_between_delete_and_create(rig: Rig) -> None:
+    rig.apply()
+    rig.cluster.delete_object(PROXY_DS)  # as if prepare had died right after deleting it
+    changes = prep.plan_revert(rig.cluster, rig.plan_dir)
+    assert next(c for c in changes if c.ref == PROXY_DS).action == "create"
+    prep.revert(rig.cluster, rig.ledger, changes, rig.plan_dir, run_id="prepare-revert")
+    ds = rig.cluster.read_object(PROXY_DS) or {}
+    assert ds["spec"]["selector"]["matchLabels"] == {"k8s-app": "kube-proxy"} and "tier" not in ds["metadata"]["labels"]
 
 
 def test_an_expiring_token_is_renewed_and_nothing_else_moves(rig: Rig) -> None:

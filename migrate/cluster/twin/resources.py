@@ -170,6 +170,7 @@ DAEMONSETS = _BY_PATH[("apps", "v1", "daemonsets")]
 JOBS = _BY_PATH[("batch", "v1", "jobs")]
 PDBS = _BY_PATH[("policy", "v1", "poddisruptionbudgets")]
 LEASES = _BY_PATH[("coordination.k8s.io", "v1", "leases")]
+CLUSTERROLEBINDINGS = _BY_PATH[("rbac.authorization.k8s.io", "v1", "clusterrolebindings")]
 
 
 def by_path(group: str, version: str, plural: str) -> ResourceType:
