@@ -52,12 +52,13 @@ def prepare(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
     from migrate.migration import prepare as prep
     from migrate.migration.lock import MigrationLock, holder_identity
     from migrate.migration.plan_file import parse_duration
-    from migrate.migration.prepare_host import host_steps, load_facts, read_report
+    from migrate.ledger.fleet import read_plan_report
+    from migrate.migration.prepare_host import host_steps, load_facts
     from migrate.cluster.base import ObjectRef
 
     ttl = parse_duration(token_ttl, "--token-ttl")
     clock = SystemClock()
-    cluster_name = str(read_report(plan_dir).get("cluster") or "")
+    cluster_name = str(read_plan_report(plan_dir).get("cluster") or "")
     cluster = KubeCluster(kubeconfig, context, clock=clock)
     try:
         if revert:

@@ -5,16 +5,17 @@ variables to set before re-running Kubespray on the old control planes."""
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
 from migrate.cluster.base import BootstrapToken
 from migrate.errors import UserError
+from migrate.ledger.fleet import read_plan_report
 from migrate.migration.prepare_targets import Facts
 from migrate.talos.secrets import load_bundle
 
@@ -36,11 +37,19 @@ class HostStep:
 
 def load_facts(plan_dir: Path, token_ttl: float) -> Facts:
     """The endpoint, the Talos bootstrap token and the cluster CA, from report.json and secrets.yaml."""
-    report = read_report(plan_dir)
+    report = read_plan_report(plan_dir)
     endpoint = report.get("endpoint")
     if not isinstance(endpoint, str) or not endpoint.startswith("https://"):
         raise UserError("report.json has no https endpoint", where=str(plan_dir / "report.json"),
                         hint="re-run `kubespray2talos plan` with a stable endpoint (loadbalancer_apiserver)")
+    host = urlsplit(endpoint).hostname or ""
+    nodes = {str(n.get(k)): str(n.get("name")) for n in report.get("nodes") or [] if isinstance(n, dict)
+             for k in ("ip", "name") if n.get(k)}
+    if host in nodes:  # Kubespray without loadbalancer_apiserver: the first control plane, which the migration retires
+        raise UserError(f"the plan's endpoint {endpoint} is host {nodes[host]}, which the migration replaces: kube-proxy "
+                        "and the CNI would lose the API with it", where=str(plan_dir / "report.json"),
+                        hint="give the cluster a stable endpoint first (loadbalancer_apiserver: a load balancer, VIP "
+                             "or DNS name in front of old and new API servers), then re-run plan")
     secrets = plan_dir / "secrets.yaml"
     if not secrets.is_file():
         raise UserError("no secrets.yaml: the plan's bootstrap token and CA are needed", where=str(secrets),
@@ -49,18 +58,6 @@ def load_facts(plan_dir: Path, token_ttl: float) -> Facts:
     token_id, _, token_secret = bundle.bootstrap_token.partition(".")
     return Facts(endpoint=endpoint.rstrip("/"), token=BootstrapToken(token_id, token_secret),
                  ca_data=base64.b64encode((bundle.k8s.crt or "").encode()).decode(), token_ttl=token_ttl)
-
-
-def read_report(plan_dir: Path) -> dict[str, Any]:
-    path = plan_dir / "report.json"
-    try:
-        report = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read the plan's report: {exc}", where=str(path),
-                        hint="give the directory `kubespray2talos plan --out` wrote") from None
-    if not isinstance(report, dict):
-        raise UserError("report.json is not an object", where=str(path))
-    return report
 
 
 def talos_issuers(plan_dir: Path) -> list[str]:
@@ -102,7 +99,7 @@ def old_issuers(kubeadm_config: Mapping[str, Any] | None) -> list[str]:
 
 
 def host_steps(plan_dir: Path, kubeadm_config: Mapping[str, Any] | None) -> list[HostStep]:
-    report = read_report(plan_dir)
+    report = read_plan_report(plan_dir)
     return [_issuer_step(talos_issuers(plan_dir), old_issuers(kubeadm_config), str(report.get("kubespray_release") or "")),
             *_manual_findings(report)]
 

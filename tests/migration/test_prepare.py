@@ -22,7 +22,7 @@ from migrate.cluster.twin.resources import CONFIGMAPS
 from migrate.errors import UserError
 from migrate.ledger import Ledger
 from migrate.migration import prepare as prep
-from migrate.migration.prepare_host import host_steps, old_issuers
+from migrate.migration.prepare_host import host_steps, load_facts, old_issuers
 from migrate.migration.prepare_targets import MIN_TOKEN_LIFE, Facts, view, with_view
 from tests.conftest import CLUSTERS
 
@@ -276,3 +276,11 @@ def test_writing_fields_then_their_before_view_restores_them(obj: dict[str, Any]
     assert before is not None
     changed = with_view(obj, {"/".join(p): v for p, v in zip(fields, new, strict=False)})
     assert view(with_view(changed, before), fields) == before
+
+
+def test_an_endpoint_that_is_a_host_being_replaced_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "report.json").write_text(json.dumps({"endpoint": "https://10.0.10.11:6443", "nodes": [
+        {"name": "cp1", "role": "controlplane", "ip": "10.0.10.11"}]}))
+    with pytest.raises(UserError) as refused:
+        load_facts(tmp_path, 3600.0)
+    assert "is host cp1" in str(refused.value) and "loadbalancer_apiserver" in str(refused.value)
