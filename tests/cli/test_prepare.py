@@ -77,11 +77,10 @@ def test_dry_run_then_apply_then_nothing_left_then_revert(demo_plan: Path, kubec
     assert "+    tier: node" in table.stdout and token not in table.stdout + table.stderr
     assert "changed 6 object(s)" in table.stderr
 
-    seen = _kubectl(kubeconfig, tmp_path, "get", "clusterrolebinding", "kubeadm:kubelet-bootstrap", "-o",
-                    "jsonpath={.subjects[0].name}")  # a real kubectl sees what prepare wrote
-    assert seen == "system:bootstrappers:kubeadm:default-node-token"
-    assert _kubectl(kubeconfig, tmp_path, "-n", "kube-system", "get", "ds", "kube-proxy", "-o",
-                    "jsonpath={.spec.selector.matchLabels.tier}") == "node"
+    seen = json.loads(_kubectl(kubeconfig, tmp_path, "-n", "kube-system", "get", "ds/kube-proxy",
+                               "clusterrolebinding/kubeadm:kubelet-bootstrap", "-o", "json"))["items"]
+    assert seen[0]["spec"]["selector"]["matchLabels"]["tier"] == "node"  # a real kubectl sees what prepare wrote
+    assert seen[1]["subjects"][0]["name"] == "system:bootstrappers:kubeadm:default-node-token"
 
     again = cli("prepare", plan, "--kubeconfig", kubeconfig, "-o", "json")
     assert again.returncode == 0 and {c["action"] for c in json.loads(again.stdout)["changes"]} == {"none"}
