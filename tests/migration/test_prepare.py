@@ -23,7 +23,7 @@ from migrate.errors import UserError
 from migrate.ledger import Ledger
 from migrate.migration import prepare as prep
 from migrate.migration.prepare_host import host_steps, load_facts, old_issuers
-from migrate.migration.prepare_targets import MIN_TOKEN_LIFE, Facts, view, with_view
+from migrate.migration.prepare_targets import MIN_TOKEN_LIFE, Facts, targets, view, with_view
 from tests.conftest import CLUSTERS
 
 ENDPOINT = "https://lb.prod.example:6443"
@@ -284,3 +284,26 @@ def test_an_endpoint_that_is_a_host_being_replaced_is_refused(tmp_path: Path) ->
     with pytest.raises(UserError) as refused:
         load_facts(tmp_path, 3600.0)
     assert "is host cp1" in str(refused.value) and "loadbalancer_apiserver" in str(refused.value)
+
+
+_HOSTS = st.sampled_from(["localhost", "127.0.0.1", "[::1]", "10.0.10.11", "lb.prod.example", "k8s-api.internal"])
+
+
+@given(host=_HOSTS, port=st.integers(1, 65535), calico_host=_HOSTS, now=st.floats(1e9, 2e9))
+def test_every_target_is_idempotent_and_leaves_no_localhost_behind(host: str, port: int, calico_host: str,
+                                                                  now: float) -> None:
+    objects: dict[str, Any] = {
+        str(KUBE_PROXY): {"metadata": {"name": "kube-proxy"}, "data": {
+            "kubeconfig.conf": PROXY_KUBECONFIG.replace("127.0.0.1:6443", f"{host}:{port}")}},
+        str(CALICO): {"metadata": {"name": "kubernetes-services-endpoint"}, "data": {
+            "KUBERNETES_SERVICE_HOST": calico_host, "KUBERNETES_SERVICE_PORT": str(port)}},
+        str(CLUSTER_INFO): None, str(TOKEN): None, str(PROXY_DS): None}
+    for target in targets(FACTS):
+        once = target.desire(objects.get(str(target.ref)), FACTS, now)
+        if once is None:
+            continue
+        twice = target.desire(once, FACTS, now)
+        assert view(twice, target.fields) == view(once, target.fields), target.ref
+        shown = json.dumps(view(once, target.fields))
+        if target.ref in (KUBE_PROXY, CALICO):
+            assert not any(f"{local}:" in shown or f'"{local}"' in shown for local in ("localhost", "127.0.0.1", "[::1]"))
