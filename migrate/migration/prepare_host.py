@@ -5,6 +5,7 @@ variables to set before re-running Kubespray on the old control planes."""
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,11 +101,12 @@ def old_issuers(kubeadm_config: Mapping[str, Any] | None) -> list[str]:
 
 def host_steps(plan_dir: Path, kubeadm_config: Mapping[str, Any] | None) -> list[HostStep]:
     report = read_plan_report(plan_dir)
-    return [_issuer_step(talos_issuers(plan_dir), old_issuers(kubeadm_config), str(report.get("kubespray_release") or "")),
+    return [_issuer_step(talos_issuers(plan_dir), old_issuers(kubeadm_config), str(report.get("kubespray_release") or ""),
+                         str(report.get("kubernetes_version") or "<the running version>")),
             *_manual_findings(report)]
 
 
-def _issuer_step(talos: list[str], old: list[str], release: str) -> HostStep:
+def _issuer_step(talos: list[str], old: list[str], release: str, version: str) -> HostStep:
     title = "the old API servers accept the service-account issuer Talos signs with"
     if not talos:
         return HostStep(title, False, "the plan sets no service-account-issuer; Talos signs with its endpoint, which "
@@ -114,17 +116,32 @@ def _issuer_step(talos: list[str], old: list[str], release: str) -> HostStep:
         return HostStep(title, False, f"Talos signs service-account tokens as {signing}, which the kubeadm API servers "
                                       "already accept: nothing to change on the hosts.")
     audiences = ",".join(dict.fromkeys([*old, signing]))
-    variables = yaml.safe_dump({
-        "kube_kubeadm_apiserver_extra_args": {"api-audiences": audiences},
-        "kubeadm_patches": [{"target": "kube-apiserver", "type": "json", "patch": [
-            {"op": "add", "path": "/spec/containers/0/command/-", "value": f"--{ISSUER_FLAG}={signing}"}]}],
-    }, sort_keys=False)
+    patch = [{"op": "add", "path": "/spec/containers/0/command/-", "value": f"--{ISSUER_FLAG}={signing}"}]
+    if _release(release) < (2, 27):  # before 2.27 kubeadm_patches named a directory of patch files
+        variables = yaml.safe_dump({"kube_kubeadm_apiserver_extra_args": {"api-audiences": audiences},
+                                    "kubeadm_patches": {"enabled": True, "source_dir": "{{ inventory_dir }}/patches",
+                                                        "dest_dir": "{{ kube_config_dir }}/patches"}}, sort_keys=False)
+        variables += "# and the file {{ inventory_dir }}/patches/kube-apiserver0+json.yaml:\n# " + json.dumps(patch) + "\n"
+    else:
+        variables = yaml.safe_dump({"kube_kubeadm_apiserver_extra_args": {"api-audiences": audiences},
+                                    "kubeadm_patches": [{"target": "kube-apiserver", "type": "json", "patch": patch}]},
+                                   sort_keys=False)
     why = (f"Talos signs tokens as {signing}; the kubeadm API servers accept only {', '.join(old)} and would reject "
            "pods' tokens from Talos nodes. Kubespray's extra-args map holds one value per flag, so the extra issuer is "
-           "appended with a kubeadm patch (accepted, not signing) and api-audiences lists both"
-           + (f" (kubeadm_patches as a list needs Kubespray 2.27+; this cluster: {release})." if release else "."))
+           f"appended with a kubeadm patch (accepted, not signing) and api-audiences lists both (Kubespray {release}).")
     return HostStep(title, True, why, variables,
-                    "ansible-playbook -b -i INVENTORY cluster.yml --limit kube_control_plane  # Kubespray's own run")
+                    # kubeadm re-renders existing API server manifests only on the upgrade path (upgrade_cluster_setup)
+                    f"ansible-playbook -b -i INVENTORY upgrade-cluster.yml -e kube_version={version}  # from the "
+                    "cluster's Kubespray checkout: a rolling re-render at the same version")
+
+
+def _release(text: str) -> tuple[int, int]:
+    """`v2.26.0` → (2, 26); an unknown release reads as current (the list form)."""
+    parts = text.lstrip("v").split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (ValueError, IndexError):
+        return 99, 0
 
 
 def _manual_findings(report: Mapping[str, Any]) -> list[HostStep]:

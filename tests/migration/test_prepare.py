@@ -245,7 +245,8 @@ def test_existing_rbac_is_never_rewritten(rig: Rig) -> None:
 
 
 def test_host_side_issuer_is_shown_as_kubespray_variables(tmp_path: Path) -> None:
-    (tmp_path / "report.json").write_text(json.dumps({"kubespray_release": "v2.29.1", "findings": []}))
+    (tmp_path / "report.json").write_text(json.dumps({"kubespray_release": "v2.29.1", "kubernetes_version": "v1.32.5",
+                                                     "findings": []}))
     (tmp_path / "controlplane.yaml").write_text(
         "cluster:\n  apiServer:\n    extraArgs:\n      service-account-issuer:\n      - https://lb.prod.example:6443\n"
         "      - https://kubernetes.default.svc.cluster.local\n")
@@ -253,7 +254,11 @@ def test_host_side_issuer_is_shown_as_kubespray_variables(tmp_path: Path) -> Non
     [step] = host_steps(tmp_path, kubeadm)
     assert step.needed and "--service-account-issuer=https://lb.prod.example:6443" in step.variables
     assert "api-audiences: https://kubernetes.default.svc.cluster.local,https://lb.prod.example:6443" in step.variables
-    assert "kubeadm_patches" in step.variables and "cluster.yml" in step.run
+    assert "kubeadm_patches" in step.variables and "upgrade-cluster.yml -e kube_version=v1.32.5" in step.run
+    (tmp_path / "report.json").write_text(json.dumps({"kubespray_release": "v2.24.1", "findings": []}))
+    [older] = host_steps(tmp_path, kubeadm)
+    assert "source_dir:" in older.variables and "patches/kube-apiserver0+json.yaml" in older.variables
+    assert "--service-account-issuer=https://lb.prod.example:6443" in older.variables
     assert old_issuers({"data": {"ClusterConfiguration": "apiServer:\n  extraArgs:\n    service-account-issuer: "
                                                           "https://lb.prod.example:6443\n"}}) == [ENDPOINT]
     [kept] = host_steps(tmp_path, {"data": {"ClusterConfiguration": "apiServer:\n  extraArgs:\n  - name: "
