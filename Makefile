@@ -35,8 +35,10 @@ demo: $(STAMP)
 	  for i in $$(seq 100); do [ -s $(DEMO_OUT)/twin.kubeconfig ] && break; sleep 0.1; done; \
 	  $(BIN)/kubectl --kubeconfig $(DEMO_OUT)/twin.kubeconfig get nodes -o wide; \
 	  $(K2T) diff $(DEMO_INV) --live --kubeconfig $(DEMO_OUT)/twin.kubeconfig; rc=$$?; \
-	  if [ $$rc -le 1 ]; then echo "== 5. preflight, then migrate --dry-run: what would stop the night, every wave, every eviction"; \
+	  if [ $$rc -le 1 ]; then echo "== 5. preflight, prepare --dry-run, then migrate --dry-run: what would stop the night, what the cluster needs first, every wave"; \
 	    $(K2T) preflight $(DEMO_OUT)/plan --kubeconfig $(DEMO_OUT)/twin.kubeconfig; rc=$$?; fi; \
+	  if [ $$rc -le 1 ]; then \
+	    $(K2T) prepare $(DEMO_OUT)/plan --kubeconfig $(DEMO_OUT)/twin.kubeconfig --dry-run; rc=$$?; fi; \
 	  if [ $$rc -le 1 ]; then \
 	    $(K2T) migrate $(DEMO_OUT)/plan --kubeconfig $(DEMO_OUT)/twin.kubeconfig --dry-run --delete-emptydir-data --force; rc=$$?; fi; \
 	  kill $$(cat $(DEMO_OUT)/twin.pid); [ $$rc -le 1 ] || exit $$rc

@@ -143,6 +143,29 @@ class BootstrapToken:
         return f"bootstrap-token-{self.token_id}"
 
 
+@dataclass(frozen=True)
+class ObjectRef:
+    """Which object: `ConfigMap kube-system/kube-proxy`, `ClusterRoleBinding kubeadm:kubelet-bootstrap`."""
+
+    kind: str  # ConfigMap | Secret | DaemonSet | ClusterRoleBinding
+    name: str
+    namespace: str = ""  # "" for a cluster-scoped object
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+@runtime_checkable
+class ObjectWriter(Protocol):
+    """Whole objects read and written as JSON (`prepare`'s ConfigMaps, Secrets, DaemonSets and RBAC). A write that
+    names a resourceVersion answers None when another writer got there first (409), as a Lease update does."""
+
+    def read_object(self, ref: ObjectRef) -> dict[str, Any] | None: ...
+    def create_object(self, ref: ObjectRef, body: dict[str, Any]) -> dict[str, Any] | None: ...
+    def replace_object(self, ref: ObjectRef, body: dict[str, Any]) -> dict[str, Any] | None: ...
+    def delete_object(self, ref: ObjectRef) -> bool: ...
+
+
 @runtime_checkable
 class RawLister(Protocol):
     """A connection that can also list objects as plain JSON (the official client's KubeCluster can): observe reads

@@ -28,6 +28,7 @@ from migrate.cluster.base import (
     EvictionResult,
     Lease,
     Node,
+    ObjectRef,
     Pod,
     Taint,
 )
@@ -76,6 +77,7 @@ class KubeCluster:
         self.apps = client.AppsV1Api(self.api_client)
         self.policy = client.PolicyV1Api(self.api_client)
         self.coordination = client.CoordinationV1Api(self.api_client)
+        self.rbac = client.RbacAuthorizationV1Api(self.api_client)
 
     def close(self) -> None:
         self.api_client.close()
@@ -290,6 +292,41 @@ class KubeCluster:
         obj = self._call(f"lease {lease.namespace}/{lease.name}", self.coordination.replace_namespaced_lease,
                          lease.name, lease.namespace, lease_body(lease), conflict_ok=True, missing_ok=True)
         return lease_from(obj) if obj else None
+
+    # --- whole objects, for prepare ------------------------------------------------------------
+    def _verbs(self, ref: ObjectRef) -> tuple[Callable[..., Any], ...]:
+        """The typed client's read, create, replace and delete for the kind, with the name/namespace bound."""
+        api, suffix = {"ConfigMap": (self.core, "config_map"), "Secret": (self.core, "secret"),
+                       "DaemonSet": (self.apps, "daemon_set"),
+                       "ClusterRoleBinding": (self.rbac, "cluster_role_binding")}.get(ref.kind, (None, ""))
+        if api is None:
+            raise UserError(f"prepare cannot write a {ref.kind}", where=str(ref))
+        if not ref.namespace:
+            return (lambda **kw: getattr(api, f"read_{suffix}")(ref.name, **kw),
+                    lambda body, **kw: getattr(api, f"create_{suffix}")(body, **kw),
+                    lambda body, **kw: getattr(api, f"replace_{suffix}")(ref.name, body, **kw),
+                    lambda **kw: getattr(api, f"delete_{suffix}")(ref.name, **kw))
+        return (lambda **kw: getattr(api, f"read_namespaced_{suffix}")(ref.name, ref.namespace, **kw),
+                lambda body, **kw: getattr(api, f"create_namespaced_{suffix}")(ref.namespace, body, **kw),
+                lambda body, **kw: getattr(api, f"replace_namespaced_{suffix}")(ref.name, ref.namespace, body, **kw),
+                lambda **kw: getattr(api, f"delete_namespaced_{suffix}")(ref.name, ref.namespace, **kw))
+
+    def read_object(self, ref: ObjectRef) -> dict[str, Any] | None:
+        obj: dict[str, Any] | None = self._call(str(ref), self._verbs(ref)[0], missing_ok=True)
+        return obj
+
+    def create_object(self, ref: ObjectRef, body: dict[str, Any]) -> dict[str, Any] | None:
+        obj: dict[str, Any] | None = self._call(str(ref), self._verbs(ref)[1], body, conflict_ok=True)
+        return obj
+
+    def replace_object(self, ref: ObjectRef, body: dict[str, Any]) -> dict[str, Any] | None:
+        obj: dict[str, Any] | None = self._call(str(ref), self._verbs(ref)[2], body, conflict_ok=True, missing_ok=True)
+        return obj
+
+    def delete_object(self, ref: ObjectRef) -> bool:
+        # Background, as kubectl deletes: the object goes now, its pods after it (a recreated DaemonSet replaces them)
+        return self._call(str(ref), self._verbs(ref)[3], body={"propagationPolicy": "Background"},
+                          missing_ok=True) is not None
 
     def server_version(self) -> str:
         version: str = self._call("GET /version", client.VersionApi(self.api_client).get_code).get("gitVersion", "")

@@ -16,7 +16,7 @@ from migrate.ledger.store import Ledger
 # the database and what SQLite (and the busy note) keep beside it
 LEDGER_FILES = (LEDGER_FILE, f"{LEDGER_FILE}-wal", f"{LEDGER_FILE}-shm", f"{LEDGER_FILE}-holder")
 # what a person or a run owns in a plan directory: a re-plan carries it over instead of replacing it
-CARRIED_FILES = (*LEDGER_FILES, "migration.yaml")
+CARRIED_FILES = (*LEDGER_FILES, "migration.yaml", "prepare-state.json")  # prepare's before-states: --revert needs them
 
 
 def transit_dir(plan_dir: Path) -> Path:

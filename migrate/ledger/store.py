@@ -207,6 +207,16 @@ class Ledger:
             event_id = self._append(now, run_id, "", f"finding {status}", None, None, "ok", blob, note)
         return Event(event_id, now, self.actor, run_id, "", f"finding {status}", None, None, "ok", from_json(blob), note)
 
+    def record(self, step: str, *, run_id: str, outcome: str = "ok", evidence: Mapping[str, Any] | None = None,
+               note: str = "") -> Event:
+        """A plan-wide event (no host): a change to the cluster as a whole, e.g. `prepare`'s intent before it acts
+        and its outcome after."""
+        blob = to_json(evidence)
+        with self._write(run_id):
+            now = self._clock.now()
+            event_id = self._append(now, run_id, "", step, None, None, outcome, blob, note)
+        return Event(event_id, now, self.actor, run_id, "", step, None, None, outcome, from_json(blob), note)
+
     def adopt_plan(self, plan_id: str, *, run_id: str = "plan") -> Event | None:
         """The plan in this ledger's directory was re-rendered (a fixed inventory, a node added): the history stays,
         the fingerprint follows, and the change is an event. Only `plan` calls this, for its own --out."""

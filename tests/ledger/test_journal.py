@@ -84,3 +84,16 @@ def test_latest_events_and_counts_agree_with_the_full_history(tmp_path):
         assert [e.id for e in latest if e.host == host] == [e.id for e in mine[-2:]]
         assert counts[host] == (len(mine), mine[0].at)
     assert all(e.evidence == {} for e in latest) and full[-3].evidence == {"i": 6}
+
+
+def test_a_plan_wide_record_keeps_intent_then_outcome_without_secrets(tmp_path):
+    clock = VirtualClock(100.0)
+    with Ledger.create(tmp_path / "ledger.db", "p1", [("w1", "worker")], clock=clock) as ledger:
+        intent = ledger.record("prepare Secret kube-system/bootstrap-token-ab12cd", run_id="r", outcome="intent",
+                               evidence={"diff": "+token: ab12cd.q7x2m9k4p1v8c3n6"})
+        clock.advance(2.0)
+        done = ledger.record("prepare Secret kube-system/bootstrap-token-ab12cd", run_id="r")
+        events = [e for e in ledger.events() if e.step.startswith("prepare ")]
+    assert [(e.host, e.outcome, e.at) for e in events] == [("", "intent", 100.0), ("", "ok", 102.0)]
+    assert events[0].id == intent.id and events[1].id == done.id and events[0].before is None
+    assert b"q7x2m9k4p1v8c3n6" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())

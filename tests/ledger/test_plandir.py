@@ -79,3 +79,13 @@ def test_a_plan_for_other_hosts_does_not_adopt_the_ledger(template, tmp_path):
     enter_plan(plan, [("cp1", "controlplane"), ("w9", "worker")])  # the same cluster, a host added: adopted
     with Ledger.open(default_path(plan), plan_id(plan)) as ledger:
         assert ledger.host("w9").state is HostState.ACTIVE and ledger.events()[-2].step == "replan"
+
+
+def test_prepare_before_states_are_carried_across_a_replan_with_the_ledger(template, tmp_path):
+    plan = shutil.copytree(template, tmp_path / "plan")
+    (plan / "prepare-state.json").write_text('{"version": 1, "objects": []}\n')
+    with kept_across_replan(plan):
+        assert not (plan / "prepare-state.json").exists()  # the body may replace the directory as a whole
+        shutil.rmtree(plan)
+        plan.mkdir()
+    assert (plan / "prepare-state.json").read_text() == '{"version": 1, "objects": []}\n'

@@ -115,6 +115,10 @@ def validate(rt: ResourceType, obj: dict[str, Any]) -> None:
     causes: list[tuple[str, str, str]] = []
     if not meta.get("name"):
         causes.append(("metadata.name", "FieldValueRequired", "Required value: name or generateName is required"))
+    elif rt.group == "rbac.authorization.k8s.io":  # RBAC names are path segments: `kubeadm:kubelet-bootstrap`
+        if meta["name"] in (".", "..") or "/" in meta["name"] or "%" in meta["name"]:
+            causes.append(("metadata.name", "FieldValueInvalid", f'Invalid value: "{meta["name"]}": may not contain'
+                                                                 ' "/" or "%" and may not be "." or ".."'))
     elif not _DNS_SUBDOMAIN.match(meta["name"]) or len(meta["name"]) > 253:
         causes.append(("metadata.name", "FieldValueInvalid", f'Invalid value: "{meta["name"]}": {_SUBDOMAIN_HELP}'))
     spec = obj.get("spec") or {}
@@ -180,3 +184,11 @@ def _lease(spec: dict[str, Any]) -> list[tuple[str, str, str]]:
         causes.append(("spec.preferredHolder", "FieldValueForbidden",
                        "Forbidden: may only be specified if `strategy` is defined"))
     return causes
+
+
+def validate_update(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """apps/v1 selectors are immutable (why a relabelled kube-proxy DaemonSet is deleted and created anew)."""
+    if rt.group == "apps" and (old.get("spec") or {}).get("selector") != (new.get("spec") or {}).get("selector"):
+        shown = (new.get("spec") or {}).get("selector")
+        raise invalid(rt.kind, old["metadata"]["name"], [("spec.selector", "FieldValueInvalid",
+                                                          f"Invalid value: {shown}: field is immutable")], rt.group)

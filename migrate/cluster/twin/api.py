@@ -142,6 +142,8 @@ class Api:
         if subresource is None:
             admission.validate(rt, obj)
             admission.default(rt, obj)
+            if (current := self.store.find(rt, namespace, name)) is not None:
+                admission.validate_update(rt, current, obj)
         return self.store.update(rt, obj, status=subresource == "status", dry_run=dry_run)
 
     def patch(

@@ -8,7 +8,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
@@ -163,7 +163,7 @@ class TwinHandler(CollectionReads, BaseHTTPRequestHandler):
             gv = path[len("/openapi/v3/") :].split("/")
             doc = openapi.document("" if gv[0] == "api" else gv[1], gv[-1])
             return self._send(200, doc) if doc else self._send(404, _not_found_body())
-        parts = path.strip("/").split("/")
+        parts = [unquote(p) for p in path.strip("/").split("/")]  # clients escape `:` in `kubeadm:kubelet-bootstrap`
         if parts[0] == "api" and len(parts) >= 2:
             group, version, rest = "", parts[1], parts[2:]
         elif parts[0] == "apis" and len(parts) == 2:

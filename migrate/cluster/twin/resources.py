@@ -146,6 +146,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     ),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True, unconditional_update=False,
                  create_on_update=True),
+    # what `prepare` may add: kubeadm's bindings for bootstrap-token groups
+    ResourceType("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
 )
 
 _BY_PATH = {(rt.group, rt.version, rt.plural): rt for rt in RESOURCES}
@@ -168,6 +170,7 @@ DAEMONSETS = _BY_PATH[("apps", "v1", "daemonsets")]
 JOBS = _BY_PATH[("batch", "v1", "jobs")]
 PDBS = _BY_PATH[("policy", "v1", "poddisruptionbudgets")]
 LEASES = _BY_PATH[("coordination.k8s.io", "v1", "leases")]
+CLUSTERROLEBINDINGS = _BY_PATH[("rbac.authorization.k8s.io", "v1", "clusterrolebindings")]
 
 
 def by_path(group: str, version: str, plural: str) -> ResourceType:

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from migrate.cluster.twin.resources import (
+    CLUSTERROLEBINDINGS,
     DAEMONSETS,
     DEPLOYMENTS,
     JOBS,
@@ -149,3 +150,20 @@ def test_a_node_without_spec_is_valid_and_stored_with_an_empty_spec() -> None:
     assert node["spec"] == {} and "generation" not in node["metadata"]
     twin.advance(120)
     assert not twin.failures
+
+
+def test_a_workload_selector_cannot_change_in_place_and_rbac_names_may_hold_colons() -> None:
+    twin = small_twin(workers=1)
+    ds = copy.deepcopy(twin.api.create(DAEMONSETS, "default", {"metadata": {"name": "proxy"}, "spec": {
+        "selector": copy.deepcopy(SELECTOR), "template": copy.deepcopy(TEMPLATE)}}))
+    ds["spec"]["selector"] = {"matchLabels": {"app": "x", "tier": "node"}}
+    ds["spec"]["template"]["metadata"]["labels"]["tier"] = "node"
+    with pytest.raises(ApiError) as refused:
+        twin.api.replace(DAEMONSETS, "default", "proxy", ds)
+    assert refused.value.code == 422 and "spec.selector" in refused.value.message and "immutable" in refused.value.message
+    binding = {"metadata": {"name": "kubeadm:kubelet-bootstrap"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "r"}}
+    assert twin.api.create(CLUSTERROLEBINDINGS, "", binding)["metadata"]["name"] == "kubeadm:kubelet-bootstrap"
+    with pytest.raises(ApiError) as bad:
+        twin.api.create(CLUSTERROLEBINDINGS, "", {**binding, "metadata": {"name": "a/b"}})
+    assert bad.value.code == 422
