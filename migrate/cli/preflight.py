@@ -32,7 +32,7 @@ def preflight(plan_dir: Path, kubeconfig: Path | None, context: str | None, etcd
     affinity), etcd (every member started and healthy, none a learner) and another run holding the lock.
 
     Each check passes, warns or fails with the reason and the fix. Control planes need the etcd check: give
-    the same --etcd-* options as to `migrate`, or it fails as not checked.
+    the same --etcd-* options as to `migrate`, or it warns that etcd was not checked.
 
     Exit status: 0 every check passes; 1 a warning; 2 a check fails (or bad input).
 

@@ -53,9 +53,11 @@ def preflight(plan: MigrationPlan, cluster: Cluster, clock: Clock, planned: Plan
 def _etcd(etcd: EtcdMembership | None, plan: MigrationPlan) -> Check:
     name = "etcd members"
     if etcd is None:
-        result = FAIL if any(m.is_control_plane for m in plan.hosts) else PASS
-        return Check(name, result, "not checked: no etcd access given" if result == FAIL else
-                     "no control plane in the plan", "give --etcd-endpoints and --etcd-certs (as to migrate)")
+        # unknown is not broken: a warning, and `migrate` itself refuses control planes without etcd access
+        result = WARN if any(m.is_control_plane for m in plan.hosts) else PASS
+        return Check(name, result, "not checked: no etcd access given (migrate refuses control planes without it)"
+                     if result == WARN else "no control plane in the plan",
+                     "give --etcd-endpoints and --etcd-certs (as to migrate)")
     try:
         members, health = etcd.members(), {h.member_id: h for h in etcd.health()}
     except EtcdError as exc:
