@@ -48,15 +48,15 @@ def prepare(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
       kubespray2talos prepare plan/ --revert --yes
     """
     from migrate.clock import SystemClock
+    from migrate.cluster.base import ObjectRef
     from migrate.cluster.kube import KubeCluster
     from migrate.ledger import Ledger, plan_id
+    from migrate.ledger.fleet import read_plan_report
     from migrate.ledger.identity import actor
     from migrate.migration import prepare as prep
     from migrate.migration.lock import MigrationLock, holder_identity
     from migrate.migration.plan_file import parse_duration
-    from migrate.ledger.fleet import read_plan_report
     from migrate.migration.prepare_host import host_steps, load_facts
-    from migrate.cluster.base import ObjectRef
 
     ttl = parse_duration(token_ttl, "--token-ttl")
     clock = SystemClock()
