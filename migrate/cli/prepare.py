@@ -23,9 +23,11 @@ from migrate.errors import UserError
 @click.option("--token-ttl", default="168h", show_default=True, metavar="DURATION",
               help="Lifetime of the bootstrap token Talos kubelets join with (renewed by a later prepare).")
 @click.option("--yes", is_flag=True, help="Do not ask for the cluster name before changing the cluster.")
+@click.option("--force", is_flag=True, help="Revert even though Talos nodes have joined (their kube-proxy and CNI "
+                                            "lose the API).")
 @click.option("--output", "-o", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def prepare(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_run: bool, revert: bool, token_ttl: str,
-            yes: bool, fmt: str) -> None:
+            yes: bool, force: bool, fmt: str) -> None:
     """Make the running Kubespray cluster ready for Talos nodes, before the first one joins: kube-proxy's kubeconfig
     and Calico's/Cilium's API endpoint off Kubespray's localhost:6443 nginx proxy onto the plan's stable endpoint,
     kube-public/cluster-info, the bootstrap token Secret Talos kubelets use (kubeadm's node group, an expiry),
@@ -79,6 +81,11 @@ def prepare(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
             return
         if fmt == "table":
             _show(pending, [], fmt, dry_run=True, revert=revert)
+        joined = prep.talos_nodes(cluster.list_nodes()) if revert else []
+        if joined and not force:
+            raise UserError(f"Talos nodes have joined ({', '.join(joined[:5])}{'…' if len(joined) > 5 else ''}): a "
+                            "revert points their kube-proxy and CNI back at localhost:6443, where nothing listens",
+                            where="--revert", hint="revert only before the first Talos node joins, or pass --force")
         if not yes:
             verb = "reverts" if revert else "changes"
             typed = click.prompt(f"This {verb} {len(pending)} object(s) of cluster {cluster_name!r}. Type its name to go on")

@@ -15,7 +15,7 @@ import copy
 import difflib
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from migrate.atomic import write_file
-from migrate.cluster.base import ObjectRef, ObjectWriter
+from migrate.cluster.base import Node, ObjectRef, ObjectWriter
 from migrate.errors import UserError
 from migrate.ledger import Ledger
 from migrate.migration.prepare_targets import Facts, Obj, Target, fresh, targets, view, with_view
@@ -134,6 +134,11 @@ def plan_revert(cluster: ObjectWriter, plan_dir: Path) -> list[Change]:
                         hint="put those fields back as prepare left them (see `prepare --revert --dry-run`) or "
                              "restore the objects by hand; nothing was reverted")
     return changes
+
+
+def talos_nodes(nodes: Sequence[Node]) -> list[str]:
+    """Nodes already running Talos: a revert would point their kube-proxy and CNI back at localhost:6443."""
+    return [n.name for n in nodes if n.os_image.startswith("Talos")]
 
 
 def revert(cluster: ObjectWriter, ledger: Ledger, changes: list[Change], plan_dir: Path, *, run_id: str,

