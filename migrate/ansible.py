@@ -69,12 +69,14 @@ def run_playbook(
     limit: str | None = None,
     check_mode: bool = False,
     ansible_playbook: Path | None = None,
+    ansible_config: Path | None = None,
 ) -> PlaybookResult:
     """Run a playbook against the user's inventory; with `check`, a failure is a UserError.
 
     `name`: a `str` names a playbook shipped in `migrate/playbooks/`; a `Path` is the user's own (a hook, or a
     Kubespray checkout's reset.yml). `check_mode` is ansible-playbook's --check. `ansible_playbook`: another
-    Ansible's ansible-playbook (a Kubespray checkout's venv: each release asserts its own ansible-core range).
+    Ansible's ansible-playbook (a Kubespray checkout's venv: each release asserts its own ansible-core range);
+    `ansible_config`: that checkout's ansible.cfg (its roles_path, library and settings), when it has one.
     """
     import ansible_runner  # heavy: only paid by the verbs that run Ansible
 
@@ -101,7 +103,8 @@ def run_playbook(
             playbook=str(playbook),
             inventory=str(Path(inventory).resolve()),
             cmdline=" ".join(cmdline) or None,
-            envvars=_environment(private, ansible_playbook),
+            envvars={**_environment(private, ansible_playbook),
+                     **({"ANSIBLE_CONFIG": str(ansible_config.resolve())} if ansible_config and ansible_config.is_file() else {})},
             event_handler=events,
             cancel_callback=cancelled.is_set,  # runner then SIGKILLs ansible-playbook's whole process group
             quiet=True,
