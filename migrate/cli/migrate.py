@@ -8,6 +8,7 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +18,10 @@ from migrate.errors import UserError
 from migrate.migration.dryrun import WavePreview
 from migrate.migration.engine import Event
 from migrate.migration.filters import DrainOptions
+
+if TYPE_CHECKING:
+    from migrate.etcd.membership import EtcdMembership
+    from migrate.migration.plan_file import MigrationPlan
 
 
 @click.command()
@@ -56,8 +61,11 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
 
     Exit status: 0 done; 1 stopped on request; 2 refused or failed (the message says where and what to do).
 
-    Control planes need etcd membership: --etcd-endpoints and --etcd-certs (Kubespray's certificates), so
-    each old member is removed by peer URL after a snapshot (kept in PLAN_DIR/etcd-snapshots, 0600).
+    Control planes need etcd membership, so each old member is removed by peer URL after a snapshot: when
+    migration.yaml names its `inventory`, etcdctl runs on an old etcd host through Ansible with Kubespray's
+    certificates (snapshots kept on that host, /var/backups/kubespray2talos, 0600); or --etcd-endpoints and
+    --etcd-certs run it here (snapshots in PLAN_DIR/etcd-snapshots). With an inventory, a host without a
+    decommission hook is retired by the shipped decommission playbook (docs/decommission.md).
 
     \b
     Examples:
@@ -96,16 +104,13 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
         if typed != plan.cluster:
             raise UserError("the name typed does not match; nothing was changed", where="confirmation")
     run_id = f"{actor()}-{int(clock.now())}"
-    etcd = None
-    if etcd_endpoints or etcd_certs:
-        if not (etcd_endpoints and etcd_certs):
-            raise UserError("give both --etcd-endpoints and --etcd-certs", where="--etcd-endpoints")
-        from migrate.etcd.etcdctl import EtcdAccess, EtcdctlMembership
+    etcd = _etcd(plan, plan_dir, etcd_endpoints, etcd_certs, etcd_admin)
+    inventory = plan.inventory_path(plan_dir)
+    if inventory is not None:
+        from migrate.kubespray.inventory import inventory_sources  # the file Ansible loads, from a file or a directory
 
-        admin = etcd_admin or next(m.host for m in plan.hosts if m.is_control_plane)
-        etcd = EtcdctlMembership(EtcdAccess.kubespray(etcd_endpoints.split(","), etcd_certs, admin),
-                                 snapshot_dir=plan_dir / "etcd-snapshots", clock=clock)
-    engine = Migration(plan, cluster, ledger, HookHands(), clock, run_id=run_id, etcd=etcd,
+        inventory = inventory_sources(inventory)[0][0]
+    engine = Migration(plan, cluster, ledger, HookHands(plan_dir=plan_dir, inventory=inventory), clock, run_id=run_id, etcd=etcd,
                        lock=MigrationLock(cluster, holder_identity(), clock), drain=opts,
                        on_event=lambda e: _show_event(e, fmt))
 
@@ -122,6 +127,22 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
         sys.exit(1)
     ui.note(f"done: {sum(1 for h in ledger.hosts() if h.state.value == 'decommissioned')} of "
             f"{len(plan.hosts)} hosts decommissioned (kubespray2talos status {plan_dir})")
+
+
+def _etcd(plan: MigrationPlan, plan_dir: Path, endpoints: str | None, certs: Path | None,
+          admin: str | None) -> EtcdMembership | None:
+    """etcdctl here with --etcd-endpoints/--etcd-certs, else on an old etcd host of migration.yaml's inventory."""
+    from migrate.cli.etcd import host_membership, local_membership
+
+    if endpoints or certs:
+        if not (endpoints and certs):
+            raise UserError("give both --etcd-endpoints and --etcd-certs", where="--etcd-endpoints")
+        who = admin or next(m.host for m in plan.hosts if m.is_control_plane)
+        return local_membership(endpoints, certs, who, plan_dir)
+    inventory = plan.inventory_path(plan_dir)
+    if inventory is None or not any(m.is_control_plane for m in plan.hosts):
+        return None
+    return host_membership(inventory, None, last_to_move={m.host: m.wave for m in plan.hosts})
 
 
 def _show_preview(waves: list[WavePreview], fmt: str) -> None:
