@@ -127,6 +127,9 @@ class EtcdctlMembership:
 
     # --- the protocol ----------------------------------------------------------------------------------------
     def health(self) -> list[MemberHealth]:
+        return self._state()[1]
+
+    def _state(self) -> tuple[list[Member], list[MemberHealth]]:
         """One round trip: the members and every started member's status (`endpoint status --cluster`); a member
         that does not answer is unhealthy with what etcdctl said, never assumed healthy."""
         listed, statuses = self.runner.run([EtcdctlCall(("member", "list")),
@@ -149,11 +152,12 @@ class EtcdctlMembership:
             else:
                 seen = [errors[u] for u in member.client_urls if u in errors]
                 out.append(MemberHealth(member.id, False, error=seen[0] if seen else _last_line(statuses) or "no answer"))
-        return out
+        return members, out
 
     def leader(self) -> Member | None:
-        leaders = {h.member_id for h in self.health() if h.leader}
-        return next((m for m in self.members() if m.id in leaders), None)
+        members, health = self._state()
+        leaders = {h.member_id for h in health if h.leader}
+        return next((m for m in members if m.id in leaders), None)
 
     def move_leader(self, to_member_id: int) -> None:
         current = self.leader()
@@ -192,11 +196,11 @@ class EtcdctlMembership:
         return self.runner.snapshot(f"etcd-{int(self.clock.now())}.db")
 
     def remove_member(self, member_id: int) -> None:
-        members = self.members()
+        members, health = self._state()
         if member_id not in {m.id for m in members}:
             raise EtcdError(f"member {member_id:x} is not in the cluster")
         # etcd does not say which member joined last; the engine checks with the newest named before calling
-        verdict = projected_quorum(members, self.health(), leaving=member_id)
+        verdict = projected_quorum(members, health, leaving=member_id)
         if not verdict.holds:
             raise EtcdError(f"refusing to remove member {member_id:x}: {verdict.reason}")
         self._reconfigure("member", "remove", f"{member_id:x}")
