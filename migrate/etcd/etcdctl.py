@@ -181,15 +181,18 @@ class EtcdctlMembership:
 
     def wait_promoted(self, peer_url: str, timeout: float) -> Member:
         deadline = self.clock.now() + timeout
-        seen = "not a member"
         while True:
-            found = next((m for m in self.members() if peer_url in m.peer_urls), None)
+            members = self.members()
+            found = next((m for m in members if peer_url in m.peer_urls), None)
             if found is not None and not found.is_learner and found.started:
                 return found
-            if found is not None:
-                seen = "a learner not promoted yet" if found.is_learner else "added, not started"
             if self.clock.now() >= deadline:
-                raise EtcdError(f"the member at {peer_url} was not promoted within {timeout:.0f}s ({seen})")
+                seen = ("not a member: Talos adds itself once its machine config is applied" if found is None else
+                        "added but not started: the node has not reached etcd" if not found.started else
+                        "a started learner not promoted: Talos promotes it once it has caught up with the leader")
+                others = ", ".join(f"{m.name or m.hex_id}{' (learner)' if m.is_learner else ''}" for m in members)
+                raise EtcdError(f"the member at {peer_url} was not promoted within {timeout:.0f}s: {seen} "
+                                f"(members: {others})")
             self.clock.sleep(min(2.0, max(0.1, deadline - self.clock.now())))
 
     def snapshot(self, reason: str) -> Snapshot:

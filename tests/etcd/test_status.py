@@ -70,3 +70,16 @@ def test_the_verb_runs_etcdctl_on_an_etcd_host_of_the_inventory_as_an_operator_w
     wrong = subprocess.run([sys.executable, "-m", "migrate", "etcd", "status", str(inventory), "--on", "cp9"],
                            capture_output=True, text=True, cwd=REPO, timeout=180, check=False)
     assert wrong.returncode == 2 and "--on" in wrong.stderr and "cp1, cp2, cp3" in wrong.stderr
+
+
+def test_migrate_asks_the_etcd_host_that_moves_last_and_names_a_wrong_one(etcd, tmp_path):
+    from migrate.cli.etcd import host_membership
+    from migrate.errors import UserError
+
+    inventory = kubespray_inventory(etcd, tmp_path / "inventory", local=())
+    membership = host_membership(inventory, None, last_to_move={"cp1": 1, "cp2": 2, "cp3": 3})
+    assert [(h.name, h.address) for h in membership.runner.hosts] == [("cp3", "127.0.0.3"), ("cp2", "127.0.0.2"),
+                                                                      ("cp1", "127.0.0.1")]
+    assert [h.name for h in host_membership(inventory, None, first="cp2").runner.hosts] == ["cp2", "cp1", "cp3"]
+    with pytest.raises(UserError, match="'cp9' is not an etcd host"):
+        host_membership(inventory, None, first="cp9")
