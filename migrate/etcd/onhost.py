@@ -51,10 +51,12 @@ class HostEtcdctl:
         wanted = [{"args": list(c.args), "json": c.json, **({"endpoints": ",".join(c.endpoints)} if c.endpoints else {})}
                   for c in calls]
         back = self._play({"ks2t_action": "calls", "ks2t_calls": wanted})
-        rcs, outs, errs = (list(back.get(k) or []) for k in ("ks2t_rc", "ks2t_stdout", "ks2t_stderr"))
-        if not len(rcs) == len(outs) == len(errs) == len(calls):
+        rcs, outs, errs, msgs = (list(back.get(k) or []) for k in ("ks2t_rc", "ks2t_stdout", "ks2t_stderr", "ks2t_msg"))
+        if not len(rcs) == len(outs) == len(errs) == len(msgs) == len(calls):
             raise EtcdError(f"etcdctl on {self.host.name}: {len(rcs)} answers for {len(calls)} calls")
-        return [Answer(int(rc), str(out), str(err).strip()) for rc, out, err in zip(rcs, outs, errs, strict=True)]
+        # etcdctl's own stderr says what went wrong; the module's msg only when etcdctl could not even start
+        return [Answer(int(rc), str(out), str(err).strip() or (str(msg).strip() if int(rc) else ""))
+                for rc, out, err, msg in zip(rcs, outs, errs, msgs, strict=True)]
 
     def snapshot(self, name: str) -> Snapshot:
         path = f"{self.snapshot_dir}/{name}"
