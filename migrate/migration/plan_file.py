@@ -227,6 +227,9 @@ def _hook(value: Any, where: str) -> Hook | None:
         raise UserError("extravars must be a mapping of variable names to values", where=f"{where}.extravars")
     ansible = _optional_path(value.get("ansible_playbook"), f"{where}.ansible_playbook")
     if "builtin" in value:
+        if ansible is not None:
+            raise UserError("a builtin playbook runs with kubespray2talos's own Ansible", where=f"{where}.ansible_playbook",
+                            hint="drop ansible_playbook, or run your own copy as {playbook: PATH, ansible_playbook: …}")
         return Hook(builtin=_choice(value["builtin"], BUILTIN, f"{where}.builtin"), extravars=dict(extravars))
     if "kubespray" in value:
         directory = _optional_path(value.get("dir"), f"{where}.dir")

@@ -43,6 +43,8 @@ def test_what_plan_writes_reads_back_the_same():
     (lambda d: d["hosts"][4].update(decommission={"playbook": "a.yml", "builtin": "decommission"}), "hosts[4].decommission"),
     (lambda d: d["hosts"][4].update(decommission={"playbook": "a.yml", "extravars": [1]}), "hosts[4].decommission.extravars"),
     (lambda d: d.update(inventory=["a", "b"]), "inventory"),
+    (lambda d: d["hosts"][4].update(decommission={"builtin": "decommission", "ansible_playbook": "/x"}),
+     "hosts[4].decommission.ansible_playbook"),
 ])
 def test_each_bad_field_is_named(edit, where):
     data = yaml.safe_load(to_yaml(default_plan(REPORT, max_unavailable=2)))
