@@ -51,6 +51,7 @@ class PlaybookResult:
     rc: int
     stats: dict[str, HostStats] = field(default_factory=dict)  # host -> counts, for every host the play ran on
     failures: tuple[TaskFailure, ...] = ()
+    artifacts: dict[str, Any] = field(default_factory=dict)  # what the playbook handed back with set_stats
 
     @property
     def ok(self) -> bool:
@@ -58,21 +59,31 @@ class PlaybookResult:
 
 
 def run_playbook(
-    name: str,
+    name: str | Path,
     inventory: Path | str,
     *,
     extravars: dict[str, Any] | None = None,
     vault_password_file: Path | str | None = None,
     progress: Callable[[str], None] | None = None,
     check: bool = True,
+    limit: str | None = None,
+    check_mode: bool = False,
+    ansible_playbook: Path | None = None,
+    ansible_config: Path | None = None,
 ) -> PlaybookResult:
-    """Run `migrate/playbooks/<name>` against the user's inventory; with `check`, a failure is a UserError."""
+    """Run a playbook against the user's inventory; with `check`, a failure is a UserError.
+
+    `name`: a `str` names a playbook shipped in `migrate/playbooks/`; a `Path` is the user's own (a hook, or a
+    Kubespray checkout's reset.yml). `check_mode` is ansible-playbook's --check. `ansible_playbook`: another
+    Ansible's ansible-playbook (a Kubespray checkout's venv: each release asserts its own ansible-core range);
+    `ansible_config`: that checkout's ansible.cfg (its roles_path, library and settings), when it has one.
+    """
     import ansible_runner  # heavy: only paid by the verbs that run Ansible
 
-    playbook = PLAYBOOKS / name
-    if not playbook.is_file():
-        raise UserError(f"no playbook named {name!r} ships with kubespray2talos", where=str(PLAYBOOKS))
-    cmdline = []
+    playbook = _playbook(name)
+    cmdline = [f"--limit {shlex.quote(limit)}"] if limit else []
+    if check_mode:
+        cmdline.append("--check")
     if vault_password_file is not None:
         if not Path(vault_password_file).is_file():
             raise UserError(
@@ -92,15 +103,26 @@ def run_playbook(
             playbook=str(playbook),
             inventory=str(Path(inventory).resolve()),
             cmdline=" ".join(cmdline) or None,
-            envvars=_environment(private),
+            envvars={**_environment(private, ansible_playbook),
+                     **({"ANSIBLE_CONFIG": str(ansible_config.resolve())} if ansible_config and ansible_config.is_file() else {})},
             event_handler=events,
             cancel_callback=cancelled.is_set,  # runner then SIGKILLs ansible-playbook's whole process group
             quiet=True,
         )
-        result = PlaybookResult(runner.rc, events.stats, tuple(events.failures))
+        result = PlaybookResult(runner.rc, events.stats, tuple(events.failures), events.artifacts)
         if check and not result.ok and not cancelled.is_set():  # cancelled: Interrupted is raised on the way out
             raise _explain(result, runner.stdout.read() if runner.rc and not events.failures else "")
     return result
+
+
+def _playbook(name: str | Path) -> Path:
+    if isinstance(name, Path):
+        if not name.is_file():
+            raise UserError("playbook not found", where=str(name), hint="give the path of a playbook file")
+        return name.resolve()
+    if not (PLAYBOOKS / name).is_file():
+        raise UserError(f"no playbook named {name!r} ships with kubespray2talos", where=str(PLAYBOOKS))
+    return PLAYBOOKS / name
 
 
 def _write_unsafe_extravars(private: Path, extravars: dict[str, Any]) -> str:
@@ -154,6 +176,7 @@ class _EventLog:
         self.progress = progress
         self.failures: list[TaskFailure] = []
         self.stats: dict[str, HostStats] = {}
+        self.artifacts: dict[str, Any] = {}
 
     def __call__(self, event: dict[str, Any]) -> bool:
         kind, data = event.get("event", ""), event.get("event_data") or {}
@@ -176,6 +199,7 @@ class _EventLog:
                 h: HostStats(**{ours: int((data.get(theirs) or {}).get(h, 0)) for theirs, ours in _STATS.items()})
                 for h in sorted(hosts)
             }
+            self.artifacts = dict(data.get("artifact_data") or {})
         return True
 
 
@@ -212,9 +236,16 @@ def _explain(result: PlaybookResult, output: str) -> UserError:
     )
 
 
-def _environment(private: str) -> dict[str, str]:
-    # the ansible-playbook beside our interpreter first: a venv's ansible, whatever the caller's PATH says
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+def _environment(private: str, ansible_playbook: Path | None = None) -> dict[str, str]:
+    # the ansible-playbook beside our interpreter first: a venv's ansible, whatever the caller's PATH says;
+    # or the one asked for (a Kubespray checkout's venv), with its siblings (ansible-galaxy, its python) first
+    first = Path(sys.executable).parent
+    if ansible_playbook is not None:
+        if ansible_playbook.name != "ansible-playbook" or not os.access(ansible_playbook, os.X_OK):
+            raise UserError("not an executable ansible-playbook", where=str(ansible_playbook),
+                            hint="point at the ansible-playbook of the venv your Kubespray checkout runs with")
+        first = ansible_playbook.absolute().parent
+    path = os.pathsep.join([str(first), os.environ.get("PATH", os.defpath)])
     wrapper = _playbook_that_dies_with_us(Path(private), path)
     return {
         "PATH": os.pathsep.join([str(wrapper), path]) if wrapper else path,

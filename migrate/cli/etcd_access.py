@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from migrate.clock import Clock
 from migrate.errors import UserError
 
 if TYPE_CHECKING:
-    from migrate.etcd.etcdctl import EtcdctlMembership
+    from migrate.etcd.membership import EtcdMembership
     from migrate.migration.plan_file import MigrationPlan
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -30,15 +29,17 @@ def etcd_options(f: F) -> F:
 
 
 def etcd_membership(plan: MigrationPlan, plan_dir: Path, endpoints: str | None, certs: Path | None,
-                    admin: str | None, clock: Clock) -> EtcdctlMembership | None:
-    """etcdctl with Kubespray's certificates, or None when no --etcd-* option was given."""
-    if not (endpoints or certs):
-        return None
-    if not (endpoints and certs):
-        raise UserError("give both --etcd-endpoints and --etcd-certs", where="--etcd-endpoints")
-    from migrate.etcd.etcdctl import EtcdAccess, EtcdctlMembership
+                    admin: str | None, *, from_inventory: bool = False) -> EtcdMembership | None:
+    """etcdctl here with --etcd-endpoints/--etcd-certs; else, when `from_inventory`, on an old etcd host of
+    migration.yaml's inventory through Ansible (the host that moves last); else None."""
+    from migrate.cli.etcd import host_membership, local_membership
 
-    first_plane = next((m.host for m in plan.hosts if m.is_control_plane), "")
-    host = admin if admin else first_plane
-    return EtcdctlMembership(EtcdAccess.kubespray(endpoints.split(","), certs, host),
-                             snapshot_dir=plan_dir / "etcd-snapshots", clock=clock)
+    if endpoints or certs:
+        if not (endpoints and certs):
+            raise UserError("give both --etcd-endpoints and --etcd-certs", where="--etcd-endpoints")
+        who = admin or next((m.host for m in plan.hosts if m.is_control_plane), "")
+        return local_membership(str(endpoints), certs, who, plan_dir)
+    inventory = plan.inventory_path(plan_dir)
+    if not from_inventory or inventory is None or not any(m.is_control_plane for m in plan.hosts):
+        return None
+    return host_membership(inventory, None, last_to_move={m.host: m.wave for m in plan.hosts})

@@ -56,8 +56,11 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
 
     Exit status: 0 done; 1 stopped on request; 2 refused or failed (the message says where and what to do).
 
-    Control planes need etcd membership: --etcd-endpoints and --etcd-certs (Kubespray's certificates), so
-    each old member is removed by peer URL after a snapshot (kept in PLAN_DIR/etcd-snapshots, 0600).
+    Control planes need etcd membership, so each old member is removed by peer URL after a snapshot: when
+    migration.yaml names its `inventory`, etcdctl runs on an old etcd host through Ansible with Kubespray's
+    certificates (snapshots kept on that host, /var/backups/kubespray2talos, 0600); or --etcd-endpoints and
+    --etcd-certs run it here (snapshots in PLAN_DIR/etcd-snapshots). With an inventory, a host without a
+    decommission hook is retired by the shipped decommission playbook (docs/decommission.md).
 
     \b
     Examples:
@@ -99,10 +102,15 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
         if typed != plan.cluster:
             raise UserError("the name typed does not match; nothing was changed", where="confirmation")
     run_id = f"{actor()}-{int(clock.now())}"
-    etcd = etcd_membership(plan, plan_dir, etcd_endpoints, etcd_certs, etcd_admin, clock)
+    etcd = etcd_membership(plan, plan_dir, etcd_endpoints, etcd_certs, etcd_admin, from_inventory=True)
+    inventory = plan.inventory_path(plan_dir)
+    if inventory is not None:
+        from migrate.kubespray.inventory import inventory_sources  # the file Ansible loads, from a file or a directory
+
+        inventory = inventory_sources(inventory)[0][0]
     progress = Progress(fmt)
-    engine = Migration(plan, cluster, ledger, HookHands(), clock, run_id=run_id, etcd=etcd,
-                       lock=MigrationLock(cluster, holder_identity(), clock), drain=opts, on_event=progress)
+    engine = Migration(plan, cluster, ledger, HookHands(plan_dir=plan_dir, inventory=inventory), clock, run_id=run_id,
+                       etcd=etcd, lock=MigrationLock(cluster, holder_identity(), clock), drain=opts, on_event=progress)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         engine.stop_requested = True

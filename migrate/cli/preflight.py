@@ -52,7 +52,7 @@ def preflight(plan_dir: Path, kubeconfig: Path | None, context: str | None, etcd
     plan = plan_file.load(plan_dir)
     planned = planned_from(plan_dir)
     clock = SystemClock()
-    etcd = etcd_membership(plan, plan_dir, etcd_endpoints, etcd_certs, etcd_admin, clock)
+    etcd = etcd_membership(plan, plan_dir, etcd_endpoints, etcd_certs, etcd_admin)
     checks = run(plan, KubeCluster(kubeconfig, context, clock=clock), clock, planned, etcd)
     if fmt == "json":
         ui.emit([c.to_dict() for c in checks], "json")

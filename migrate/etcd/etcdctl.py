@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from migrate.clock import Clock, SystemClock
 from migrate.errors import UserError
@@ -41,9 +42,36 @@ class EtcdAccess:
         return cls(tuple(endpoints), cert_dir / "ca.pem", cert_dir / f"admin-{host}.pem", cert_dir / f"admin-{host}-key.pem")
 
 
-class EtcdctlMembership:
-    def __init__(self, access: EtcdAccess, *, snapshot_dir: Path, clock: Clock | None = None, timeout: float = 10.0,
-                 etcdctl: str = "etcdctl") -> None:
+@dataclass(frozen=True)
+class EtcdctlCall:
+    """One etcdctl invocation; the certificate flags are the runner's business (here, or on an etcd host)."""
+
+    args: tuple[str, ...]
+    endpoints: tuple[str, ...] = ()  # () = the runner's own
+    json: bool = True
+
+
+@dataclass(frozen=True)
+class Answer:
+    rc: int
+    stdout: str
+    stderr: str
+
+
+class EtcdctlRunner(Protocol):
+    """Where etcdctl runs: on this machine with fetched certificates, or on an old etcd host through Ansible."""
+
+    timeout: float
+
+    def run(self, calls: Sequence[EtcdctlCall]) -> list[Answer]: ...  # one answer per call, in order
+    def snapshot(self, name: str) -> Snapshot: ...  # `etcdctl snapshot save`, 0600, with its sha256
+    def member_removed(self, member: Member) -> None: ...  # stop using a host whose member just left
+
+
+class LocalEtcdctl:
+    """etcdctl on this machine against --endpoints with a copy of Kubespray's certificates."""
+
+    def __init__(self, access: EtcdAccess, *, snapshot_dir: Path, timeout: float = 10.0, etcdctl: str = "etcdctl") -> None:
         binary = shutil.which(etcdctl)
         if binary is None:
             raise UserError(f"{etcdctl} not found", hint=INSTALL_HINT)
@@ -52,33 +80,84 @@ class EtcdctlMembership:
                 raise UserError("etcd certificate not found", where=str(path),
                                 hint="fetch Kubespray's etcd certificates (etcd_cert_dir) or run on an etcd host")
         self.access, self.snapshot_dir, self.timeout, self.binary = access, snapshot_dir, timeout, binary
+
+    def run(self, calls: Sequence[EtcdctlCall]) -> list[Answer]:
+        return [self._one(call) for call in calls]
+
+    def snapshot(self, name: str) -> Snapshot:
+        self.snapshot_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self.snapshot_dir / name
+        answer = Answer(1, "", "no endpoint")
+        for endpoint in self.access.endpoints:  # `snapshot save` takes one endpoint: the first that answers
+            answer = self._one(EtcdctlCall(("snapshot", "save", str(path)), (endpoint,), json=False))
+            if answer.rc == 0:
+                break
+        else:
+            raise EtcdError(f"etcdctl snapshot save: {_last_line(answer)}")
+        os.chmod(path, 0o600)  # the snapshot holds every secret of the cluster
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        return Snapshot("local", str(path), digest, path.stat().st_size)
+
+    def member_removed(self, member: Member) -> None:
+        """Endpoints are the operator's list: nothing to switch."""
+
+    def _one(self, call: EtcdctlCall) -> Answer:
+        command = [self.binary, f"--endpoints={','.join(call.endpoints or self.access.endpoints)}",
+                   f"--cacert={self.access.cacert}", f"--cert={self.access.cert}", f"--key={self.access.key}",
+                   f"--command-timeout={int(self.timeout)}s", f"--dial-timeout={max(1, int(self.timeout / 2))}s",
+                   *(["-w", "json"] if call.json else []), *call.args]
+        try:
+            run = subprocess.run(command, capture_output=True, text=True, timeout=self.timeout + 5, check=False,
+                                 env={**os.environ, "ETCDCTL_API": "3"})
+        except subprocess.TimeoutExpired:
+            return Answer(-1, "", f"did not answer within {self.timeout + 5:.0f}s")
+        return Answer(run.returncode, run.stdout, run.stderr)
+
+
+class EtcdctlMembership:
+    def __init__(self, access: EtcdAccess | None = None, *, snapshot_dir: Path | None = None, clock: Clock | None = None,
+                 timeout: float = 10.0, etcdctl: str = "etcdctl", runner: EtcdctlRunner | None = None) -> None:
+        """etcdctl here with `access` (and `snapshot_dir` on this machine), or through `runner` (an etcd host)."""
+        if runner is None:
+            if access is None or snapshot_dir is None:
+                raise ValueError("either a runner, or access and snapshot_dir")
+            runner = LocalEtcdctl(access, snapshot_dir=snapshot_dir, timeout=timeout, etcdctl=etcdctl)
+        self.runner, self.timeout = runner, runner.timeout
         self.clock = clock or SystemClock()
 
     # --- the protocol ----------------------------------------------------------------------------------------
-    def members(self) -> list[Member]:
-        data = self._json("member", "list")
-        return [_member(m) for m in data.get("members") or []]
-
     def health(self) -> list[MemberHealth]:
+        return self._state()[1]
+
+    def _state(self) -> tuple[list[Member], list[MemberHealth]]:
+        """One round trip: the members and every started member's status (`endpoint status --cluster`); a member
+        that does not answer is unhealthy with what etcdctl said, never assumed healthy."""
+        listed, statuses = self.runner.run([EtcdctlCall(("member", "list")),
+                                            EtcdctlCall(("endpoint", "status", "--cluster"))])
+        members = self._members(listed)
+        answered: dict[int, dict[str, Any]] = {}
+        for entry in _json_list(statuses.stdout):
+            status = entry.get("Status") or {}
+            answered[int((status.get("header") or {}).get("member_id", 0))] = status
+        errors = _endpoint_errors(statuses.stderr)
         out = []
-        for member in self.members():
-            if not member.client_urls:
+        for member in members:
+            st = answered.get(member.id)
+            if st is not None:
+                out.append(MemberHealth(member.id, True, leader=int(st.get("leader", 0)) == member.id,
+                                        version=str(st.get("version", "")), db_size=int(st.get("dbSize", 0)),
+                                        raft_index=int(st.get("raftIndex", 0))))
+            elif not member.client_urls:
                 out.append(MemberHealth(member.id, False, error="not started (no client URL yet)"))
-                continue
-            try:
-                status = self._json("endpoint", "status", endpoints=member.client_urls[:1])
-            except EtcdError as exc:
-                out.append(MemberHealth(member.id, False, error=str(exc)))
-                continue
-            st = (status[0] if isinstance(status, list) and status else {}).get("Status") or {}
-            out.append(MemberHealth(member.id, True, leader=int(st.get("leader", 0)) == member.id,
-                                    version=str(st.get("version", "")), db_size=int(st.get("dbSize", 0)),
-                                    raft_index=int(st.get("raftIndex", 0))))
-        return out
+            else:
+                seen = [errors[u] for u in member.client_urls if u in errors]
+                out.append(MemberHealth(member.id, False, error=seen[0] if seen else _last_line(statuses) or "no answer"))
+        return members, out
 
     def leader(self) -> Member | None:
-        leaders = {h.member_id for h in self.health() if h.leader}
-        return next((m for m in self.members() if m.id in leaders), None)
+        members, health = self._state()
+        leaders = {h.member_id for h in health if h.leader}
+        return next((m for m in members if m.id in leaders), None)
 
     def move_leader(self, to_member_id: int) -> None:
         current = self.leader()
@@ -102,36 +181,33 @@ class EtcdctlMembership:
 
     def wait_promoted(self, peer_url: str, timeout: float) -> Member:
         deadline = self.clock.now() + timeout
-        seen = "not a member"
         while True:
-            found = next((m for m in self.members() if peer_url in m.peer_urls), None)
+            members = self.members()
+            found = next((m for m in members if peer_url in m.peer_urls), None)
             if found is not None and not found.is_learner and found.started:
                 return found
-            if found is not None:
-                seen = "a learner not promoted yet" if found.is_learner else "added, not started"
             if self.clock.now() >= deadline:
-                raise EtcdError(f"the member at {peer_url} was not promoted within {timeout:.0f}s ({seen})")
+                seen = ("not a member: Talos adds itself once its machine config is applied" if found is None else
+                        "added but not started: the node has not reached etcd" if not found.started else
+                        "a started learner not promoted: Talos promotes it once it has caught up with the leader")
+                others = ", ".join(f"{m.name or m.hex_id}{' (learner)' if m.is_learner else ''}" for m in members)
+                raise EtcdError(f"the member at {peer_url} was not promoted within {timeout:.0f}s: {seen} "
+                                f"(members: {others})")
             self.clock.sleep(min(2.0, max(0.1, deadline - self.clock.now())))
 
     def snapshot(self, reason: str) -> Snapshot:
-        self.snapshot_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = self.snapshot_dir / f"etcd-{int(self.clock.now())}.db"
-        leader = self.leader()
-        endpoints = leader.client_urls[:1] if leader is not None else self.access.endpoints[:1]
-        self._run("snapshot", "save", str(path), endpoints=endpoints, json_output=False)
-        os.chmod(path, 0o600)  # the snapshot holds every secret of the cluster
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        return Snapshot("local", str(path), digest, path.stat().st_size)
+        return self.runner.snapshot(f"etcd-{int(self.clock.now())}.db")
 
     def remove_member(self, member_id: int) -> None:
-        members = self.members()
+        members, health = self._state()
         if member_id not in {m.id for m in members}:
             raise EtcdError(f"member {member_id:x} is not in the cluster")
         # etcd does not say which member joined last; the engine checks with the newest named before calling
-        verdict = projected_quorum(members, self.health(), leaving=member_id)
+        verdict = projected_quorum(members, health, leaving=member_id)
         if not verdict.holds:
             raise EtcdError(f"refusing to remove member {member_id:x}: {verdict.reason}")
         self._reconfigure("member", "remove", f"{member_id:x}")
+        self.runner.member_removed(next(m for m in members if m.id == member_id))
 
     def _reconfigure(self, *args: str) -> str:
         """A membership change. etcd answers "unhealthy cluster" until its leader has been in touch with a
@@ -146,23 +222,43 @@ class EtcdctlMembership:
                 self.clock.sleep(1.0)
 
     # --- etcdctl -----------------------------------------------------------------------------------------------
-    def _json(self, *args: str, endpoints: Sequence[str] | None = None) -> Any:
-        return json.loads(self._run(*args, endpoints=endpoints) or "{}")
+    def members(self) -> list[Member]:
+        return self._members(self.runner.run([EtcdctlCall(("member", "list"))])[0])
+
+    def _members(self, answer: Answer) -> list[Member]:
+        data = json.loads(self._checked(answer, "member list") or "{}")
+        return [_member(m) for m in data.get("members") or []]
 
     def _run(self, *args: str, endpoints: Sequence[str] | None = None, json_output: bool = True) -> str:
-        command = [self.binary, f"--endpoints={','.join(endpoints or self.access.endpoints)}",
-                   f"--cacert={self.access.cacert}", f"--cert={self.access.cert}", f"--key={self.access.key}",
-                   f"--command-timeout={int(self.timeout)}s", f"--dial-timeout={max(1, int(self.timeout / 2))}s",
-                   *(["-w", "json"] if json_output else []), *args]
-        try:
-            run = subprocess.run(command, capture_output=True, text=True, timeout=self.timeout + 5, check=False,
-                                 env={**os.environ, "ETCDCTL_API": "3"})
-        except subprocess.TimeoutExpired:
-            raise EtcdError(f"etcdctl {' '.join(args)} did not answer within {self.timeout + 5:.0f}s") from None
-        if run.returncode != 0:
-            lines = (run.stderr or run.stdout).strip().splitlines() or [f"exit code {run.returncode}"]
-            raise EtcdError(f"etcdctl {' '.join(args[:2])}: {lines[-1]}")
-        return run.stdout
+        answer = self.runner.run([EtcdctlCall(tuple(args), tuple(endpoints or ()), json_output)])[0]
+        return self._checked(answer, " ".join(args[:2]))
+
+    @staticmethod
+    def _checked(answer: Answer, what: str) -> str:
+        if answer.rc != 0:
+            raise EtcdError(f"etcdctl {what}: {_last_line(answer) or f'exit code {answer.rc}'}")
+        return answer.stdout
+
+
+def _last_line(answer: Answer) -> str:
+    lines = (answer.stderr or answer.stdout).strip().splitlines()
+    return lines[-1].strip() if lines else ""
+
+
+def _json_list(text: str) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(text or "[]")
+    except json.JSONDecodeError:
+        return []
+    return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+
+
+_FAILED = re.compile(r"Failed to get the status of endpoint (\S+) \((.*)\)\s*$")
+
+
+def _endpoint_errors(stderr: str) -> dict[str, str]:
+    """etcdctl's line per member that did not answer `endpoint status`, by client URL."""
+    return {m.group(1): m.group(2) for line in stderr.splitlines() if (m := _FAILED.search(line.strip()))}
 
 
 def _member(data: dict[str, Any]) -> Member:

@@ -289,7 +289,8 @@ class Migration:
         return {"removed": {"name": old.name, "id": old.hex_id}, "promoted": new.hex_id,
                 "members_before": [m.name or m.hex_id for m in before],
                 "members_after": [m.name or m.hex_id for m in etcd.members()],
-                "snapshot": {"path": snapshot.path, "sha256": snapshot.sha256}, "quorum": verdict.reason}
+                "snapshot": {"host": snapshot.host, "path": snapshot.path, "sha256": snapshot.sha256,
+                             "size": snapshot.size}, "quorum": verdict.reason}
 
     def _etcd_done(self, move: HostMove) -> Callable[[], bool] | None:
         if not move.is_control_plane or self.etcd is None or not move.address:

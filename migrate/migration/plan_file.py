@@ -27,18 +27,33 @@ _NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _DURATION = re.compile(r"^(\d+)(s|m|h)$")
 
 
+BUILTIN = ("decommission",)  # playbooks shipped in migrate/playbooks/ a hook may name
+KUBESPRAY = ("reset.yml", "remove-node.yml")  # a Kubespray checkout's own playbooks a decommission hook may run
+
+
 @dataclass(frozen=True)
 class Hook:
-    """A command (argv) or an Ansible playbook (run through ansible-runner) with its extra variables."""
+    """What a hook runs: a command (argv); a playbook through ansible-runner (the user's, one shipped with us, or
+    a Kubespray checkout's reset.yml/remove-node.yml with that checkout's Ansible); or nothing (`manual`)."""
 
     command: tuple[str, ...] = ()
-    playbook: str | None = None
+    playbook: str | None = None  # the user's playbook (relative to migration.yaml's directory)
     extravars: Mapping[str, Any] = field(default_factory=dict)
+    builtin: str | None = None  # "decommission": migrate/playbooks/decommission.yml
+    kubespray: str | None = None  # "reset.yml" | "remove-node.yml", in `directory`
+    directory: str | None = None  # the Kubespray checkout
+    ansible_playbook: str | None = None  # another Ansible's ansible-playbook (a Kubespray venv's)
+    manual: bool = False  # a person retires the host, then `kubespray2talos mark`
 
-    def to_dict(self) -> dict[str, Any]:
-        if self.playbook:
-            return {"playbook": self.playbook, **({"extravars": dict(self.extravars)} if self.extravars else {})}
-        return {"command": list(self.command)}
+    def to_dict(self) -> dict[str, Any] | str:
+        if self.manual:
+            return "manual"
+        if self.command:
+            return {"command": list(self.command)}
+        head: dict[str, Any] = ({"builtin": self.builtin} if self.builtin else {"playbook": self.playbook}
+                                if self.playbook else {"kubespray": self.kubespray, "dir": self.directory})
+        tail = {"ansible_playbook": self.ansible_playbook} if self.ansible_playbook else {}
+        return {**head, **tail, **({"extravars": dict(self.extravars)} if self.extravars else {})}
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,11 @@ class MigrationPlan:
     max_unavailable: int
     drain_timeout: float  # seconds
     hosts: tuple[HostMove, ...]
+    inventory: str | None = None  # the Kubespray inventory playbook hooks and on-host etcdctl run with
+
+    def inventory_path(self, plan_dir: Path) -> Path | None:
+        """The inventory as a path, relative ones read from migration.yaml's directory."""
+        return None if self.inventory is None else (Path(plan_dir) / self.inventory)
 
     def waves(self) -> list[list[HostMove]]:
         by_wave: dict[int, list[HostMove]] = {}
@@ -79,7 +99,7 @@ class MigrationPlan:
 
 
 def default_plan(report: Mapping[str, Any], *, max_unavailable: int = 1, strategy: str = "surge",
-                 zones: Mapping[str, str] | None = None) -> MigrationPlan:
+                 zones: Mapping[str, str] | None = None, inventory: str | None = None) -> MigrationPlan:
     """From a plan's report.json: control planes one per wave, then workers by zone in waves of the budget."""
     nodes = list(report.get("nodes") or [])
     cps = [n for n in nodes if n.get("role") == "controlplane"]
@@ -93,7 +113,7 @@ def default_plan(report: Mapping[str, Any], *, max_unavailable: int = 1, strateg
             wave, zone, size = wave + 1, here, 0
         moves.append(_move(n, wave, strategy))
         size += 1
-    return MigrationPlan(str(report.get("cluster") or ""), strategy, max_unavailable, 600.0, tuple(moves))
+    return MigrationPlan(str(report.get("cluster") or ""), strategy, max_unavailable, 600.0, tuple(moves), inventory)
 
 
 def rewave(plan: MigrationPlan, budget: int) -> MigrationPlan:
@@ -124,7 +144,8 @@ def to_yaml(plan: MigrationPlan) -> str:
             if hook is not None:
                 entry[hook_name] = hook.to_dict()
         hosts.append(entry)
-    body = {"cluster": plan.cluster, "strategy": plan.strategy, "max_unavailable": plan.max_unavailable,
+    body = {"cluster": plan.cluster, **({"inventory": plan.inventory} if plan.inventory else {}),
+            "strategy": plan.strategy, "max_unavailable": plan.max_unavailable,
             "drain_timeout": f"{int(plan.drain_timeout)}s", "hosts": hosts}
     return head + yaml.safe_dump(body, sort_keys=False, width=120)
 
@@ -161,8 +182,12 @@ def parse(data: Any, where: str) -> MigrationPlan:
         raise UserError("hosts must be a non-empty list", where=f"{where}: hosts")
     moves = tuple(_parse_move(h, f"{where}: hosts[{i}]", strategy) for i, h in enumerate(hosts))
     _check_whole(moves, where)
+    inventory = data.get("inventory")
+    if inventory is not None and (not isinstance(inventory, str) or not inventory.strip()):
+        raise UserError(f"inventory must be the path of the Kubespray inventory, not {inventory!r}",
+                        where=f"{where}: inventory", hint="e.g. inventory: ../inventory/mycluster/hosts.yaml")
     return MigrationPlan(str(data.get("cluster") or ""), strategy, budget,
-                         parse_duration(data.get("drain_timeout", "600s"), f"{where}: drain_timeout"), moves)
+                         parse_duration(data.get("drain_timeout", "600s"), f"{where}: drain_timeout"), moves, inventory)
 
 
 def _parse_move(entry: Any, where: str, strategy: str) -> HostMove:
@@ -189,15 +214,42 @@ def _parse_move(entry: Any, where: str, strategy: str) -> HostMove:
 def _hook(value: Any, where: str) -> Hook | None:
     if value is None:
         return None
-    if isinstance(value, Mapping) and isinstance(value.get("playbook"), str):
-        extravars = value.get("extravars") or {}
-        if not isinstance(extravars, Mapping):
-            raise UserError("extravars must be a mapping", where=f"{where}.extravars")
-        return Hook(playbook=value["playbook"], extravars=dict(extravars))
-    if isinstance(value, Mapping) and isinstance(value.get("command"), list) and value["command"] and all(
-            isinstance(a, str) for a in value["command"]):
-        return Hook(command=tuple(value["command"]))
-    raise UserError("a hook is {command: [argv…]} or {playbook: PATH, extravars: {…}}", where=where)
+    if value == "manual":
+        return Hook(manual=True)
+    if isinstance(value, Mapping) and "command" in value:
+        command = value["command"]
+        if not (isinstance(command, list) and command and all(isinstance(a, str) for a in command)):
+            raise UserError("command must be a non-empty list of strings (argv)", where=f"{where}.command")
+        return Hook(command=tuple(command))
+    if not isinstance(value, Mapping) or sum(k in value for k in ("playbook", "builtin", "kubespray")) != 1:
+        raise UserError("a hook is {command: [argv…]}, {playbook: PATH}, {builtin: decommission}, "
+                        "{kubespray: reset.yml, dir: CHECKOUT} or manual", where=where)
+    extravars = value.get("extravars") or {}
+    if not isinstance(extravars, Mapping) or not all(isinstance(k, str) for k in extravars):
+        raise UserError("extravars must be a mapping of variable names to values", where=f"{where}.extravars")
+    ansible = _optional_path(value.get("ansible_playbook"), f"{where}.ansible_playbook")
+    if "builtin" in value:
+        if ansible is not None:
+            raise UserError("a builtin playbook runs with kubespray2talos's own Ansible", where=f"{where}.ansible_playbook",
+                            hint="drop ansible_playbook, or run your own copy as {playbook: PATH, ansible_playbook: …}")
+        return Hook(builtin=_choice(value["builtin"], BUILTIN, f"{where}.builtin"), extravars=dict(extravars))
+    if "kubespray" in value:
+        directory = _optional_path(value.get("dir"), f"{where}.dir")
+        if directory is None:
+            raise UserError("a Kubespray hook needs dir: the Kubespray checkout the cluster was deployed with",
+                            where=f"{where}.dir")
+        return Hook(kubespray=_choice(value["kubespray"], KUBESPRAY, f"{where}.kubespray"), directory=directory,
+                    ansible_playbook=ansible, extravars=dict(extravars))
+    return Hook(playbook=_optional_path(value["playbook"], f"{where}.playbook"), ansible_playbook=ansible,
+                extravars=dict(extravars))
+
+
+def _optional_path(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise UserError(f"must be a path, not {value!r}", where=where)
+    return value
 
 
 def _check_whole(moves: tuple[HostMove, ...], where: str) -> None:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -136,3 +138,24 @@ def wait_healthy(cluster: EtcdCluster, timeout: float = 60.0, skip: tuple[str, .
         time.sleep(0.3)
     logs = "\n".join((cluster.root / f"{m.name}.log").read_text()[-400:] for m in cluster.members)
     raise AssertionError(f"etcd did not become healthy:\n{logs}")
+
+
+def kubespray_inventory(cluster: EtcdCluster, directory: Path, local: tuple[str, ...] = ("cp1",)) -> Path:
+    """A Kubespray inventory whose etcd hosts cp1..N are the cluster's members (ip = their address); each host in
+    `local` runs under ansible_connection=local with its admin-<host>.pem issued into the test's etcd_cert_dir."""
+    hosts: dict[str, dict[str, object]] = {}
+    for i, member in enumerate(cluster.members, start=1):
+        name = f"cp{i}"
+        hosts[name] = {"ansible_host": member.address, "ip": member.address, "etcd_member_name": member.name}
+        if name in local:
+            cluster.issue(name, member.address)
+            hosts[name].update({"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                                "ks2t_become": False, "bin_dir": str(Path(shutil.which("etcdctl") or "").parent),
+                                "etcd_cert_dir": str(cluster.certs), "etcd_client_url": member.client_url})
+    names = {h: None for h in hosts}
+    inventory = {"all": {"hosts": hosts, "children": {
+        "kube_control_plane": {"hosts": names}, "etcd": {"hosts": names},
+        "kube_node": {"hosts": {}}, "k8s_cluster": {"children": {"kube_control_plane": None, "kube_node": None}}}}}
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "hosts.yaml").write_text(yaml.safe_dump(inventory, sort_keys=False))
+    return directory / "hosts.yaml"

@@ -36,7 +36,15 @@ def test_what_plan_writes_reads_back_the_same():
     (lambda d: d["hosts"][1].update(wave=3), "hosts"),  # a control plane sharing a wave with workers
     (lambda d: d["hosts"][2].update(wave=1), "hosts"),  # a worker before the last control plane
     (lambda d: d.update(drain_timeout="ten minutes"), "drain_timeout"),
-    (lambda d: d["hosts"][4].update(provision={"command": "reboot"}), "hosts[4].provision"),
+    (lambda d: d["hosts"][4].update(provision={"command": "reboot"}), "hosts[4].provision.command"),
+    (lambda d: d["hosts"][4].update(decommission={"builtin": "wipe-everything"}), "hosts[4].decommission.builtin"),
+    (lambda d: d["hosts"][4].update(decommission={"kubespray": "reset.yml"}), "hosts[4].decommission.dir"),
+    (lambda d: d["hosts"][4].update(decommission={"kubespray": "cluster.yml", "dir": "ks"}), "hosts[4].decommission.kubespray"),
+    (lambda d: d["hosts"][4].update(decommission={"playbook": "a.yml", "builtin": "decommission"}), "hosts[4].decommission"),
+    (lambda d: d["hosts"][4].update(decommission={"playbook": "a.yml", "extravars": [1]}), "hosts[4].decommission.extravars"),
+    (lambda d: d.update(inventory=["a", "b"]), "inventory"),
+    (lambda d: d["hosts"][4].update(decommission={"builtin": "decommission", "ansible_playbook": "/x"}),
+     "hosts[4].decommission.ansible_playbook"),
 ])
 def test_each_bad_field_is_named(edit, where):
     data = yaml.safe_load(to_yaml(default_plan(REPORT, max_unavailable=2)))
@@ -44,6 +52,19 @@ def test_each_bad_field_is_named(edit, where):
     with pytest.raises(UserError) as caught:
         parse(data, "migration.yaml")
     assert where in str(caught.value)
+
+
+def test_every_hook_form_and_the_inventory_read_back_the_same():
+    data = yaml.safe_load(to_yaml(default_plan(REPORT, max_unavailable=2, inventory="../inventory/prod/hosts.yaml")))
+    data["hosts"][2]["provision"] = {"playbook": "hooks/boot-vm.yml", "extravars": {"flavor": "m5.large"}}
+    data["hosts"][2]["decommission"] = {"kubespray": "reset.yml", "dir": "/src/kubespray",
+                                        "ansible_playbook": "/src/kubespray/venv/bin/ansible-playbook"}
+    data["hosts"][3]["decommission"] = {"builtin": "decommission", "extravars": {"wipe_disks": True}}
+    data["hosts"][4]["decommission"] = "manual"
+    plan = parse(data, "migration.yaml")
+    assert plan.inventory == "../inventory/prod/hosts.yaml" and plan.hosts[4].decommission.manual
+    assert plan.hosts[2].decommission.ansible_playbook == "/src/kubespray/venv/bin/ansible-playbook"
+    assert parse(yaml.safe_load(to_yaml(plan)), "migration.yaml") == plan
 
 
 def test_rewave_keeps_control_planes_alone_and_sizes_worker_waves_to_the_budget():
