@@ -37,7 +37,7 @@ def etcd_membership(plan: MigrationPlan, plan_dir: Path, endpoints: str | None, 
     if endpoints or certs:
         if not (endpoints and certs):
             raise UserError("give both --etcd-endpoints and --etcd-certs", where="--etcd-endpoints")
-        who = admin or next((m.host for m in plan.hosts if m.is_control_plane), "")
+        who: str = admin or next((m.host for m in plan.hosts if m.is_control_plane), None) or ""
         return local_membership(str(endpoints), certs, who, plan_dir)
     inventory = plan.inventory_path(plan_dir)
     if not from_inventory or inventory is None or not any(m.is_control_plane for m in plan.hosts):
