@@ -1,0 +1,116 @@
+"""The Kubespray side of the posture table: each control's value as the cluster runs it today, read from what
+`inspect` computes — the ClusterSpec and the effective variables — never from a copy of Kubespray's defaults.
+
+A component flag the inventory passes through kube_kubeadm_*_extra_args wins over the variable Kubespray's
+kubeadm template writes, as kubeadm itself applies them. What kubeadm or Kubespray's templates hard-set (no
+variable exists) is named here once, with where it is written."""
+# exercised by tests/posture/test_sides.py
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from migrate.mapping.engine import SettingLike
+from migrate.posture.controls import PostureTable
+from migrate.posture.strength import GO_DEFAULT, as_list
+from migrate.spec import ClusterSpec, Component
+
+# kubeadm's controller-manager manifest always passes it; Kubespray's etcd.env always sets both cert checks
+KUBEADM_FIXED = {"kube-controller-manager.use-service-account-credentials": "true"}
+ETCD_FIXED = {"etcd.client-cert-auth": "true", "etcd.peer-client-cert-auth": "true"}
+# Kubespray's built-in audit policy (apiserver-audit-policy.yaml.j2 without custom rules) logs known API groups at
+# RequestResponse: the most detailed level it records
+KUBESPRAY_BUILTIN_AUDIT_LEVEL = "RequestResponse"
+AUDIT_LEVELS = ("None", "Metadata", "Request", "RequestResponse")
+
+
+Settings = Mapping[str, SettingLike]  # what inspect reports for each variable (migrate.kubespray.resolve.Setting)
+
+
+def kubespray_values(spec: ClusterSpec, settings: Settings, table: PostureTable) -> dict[str, Any]:
+    """key → the value the running cluster has (None: unset, the component's default applies)."""
+    cp = spec.control_plane
+
+    def var(name: str) -> Any:
+        setting = settings.get(name)
+        return None if setting is None or setting.origin == "undefined" else setting.value
+
+    values: dict[str, Any] = {
+        "kube-apiserver.anonymous-auth": cp.anonymous_auth,
+        "kube-apiserver.authorization-mode": list(cp.authorization_modes),
+        "kube-apiserver.enable-admission-plugins": list(cp.admission_plugins),
+        "kube-apiserver.profiling": _flag(cp.apiserver, "profiling", var("kube_profiling")),
+        "kube-apiserver.service-account-lookup": _flag(cp.apiserver, "service-account-lookup",
+                                                       var("kube_apiserver_service_account_lookup")),
+        "kube-apiserver.encryption-provider": cp.encryption.provider if cp.encryption else "identity",
+        "kube-apiserver.tls-cipher-suites": _suites(_flag(cp.apiserver, "tls-cipher-suites",
+                                                          var("tls_cipher_suites"))),
+        "kube-apiserver.tls-min-version": _flag(cp.apiserver, "tls-min-version", var("tls_min_version") or None),
+        "kube-apiserver.audit-log-path": cp.audit.log_path if cp.audit else None,
+        "kube-apiserver.audit-log-maxage": cp.audit.max_age if cp.audit else None,
+        "kube-apiserver.audit-log-maxbackup": cp.audit.max_backups if cp.audit else None,
+        "kube-apiserver.audit-log-maxsize": cp.audit.max_size if cp.audit else None,
+        "kube-apiserver.audit-policy-level": _audit_level(spec, var("audit_policy_custom_rules")),
+        "kube-controller-manager.profiling": _flag(cp.controller_manager, "profiling", var("kube_profiling")),
+        "kube-controller-manager.use-service-account-credentials": _flag(
+            cp.controller_manager, "use-service-account-credentials",
+            KUBEADM_FIXED["kube-controller-manager.use-service-account-credentials"]),
+        "kube-controller-manager.bind-address": _flag(cp.controller_manager, "bind-address",
+                                                      var("kube_controller_manager_bind_address")),
+        "kube-scheduler.profiling": _flag(cp.scheduler, "profiling", var("kube_profiling")),
+        "kube-scheduler.bind-address": _flag(cp.scheduler, "bind-address", var("kube_scheduler_bind_address")),
+        "pod-security.enforce": _pod_security(spec, var("kube_pod_security_default_enforce")),
+    }
+    for key in ("etcd.client-cert-auth", "etcd.peer-client-cert-auth", "etcd.auto-tls", "etcd.peer-auto-tls"):
+        values[key] = spec.etcd.extra_args.get(key.split(".", 1)[1], ETCD_FIXED.get(key))
+    kubelet = spec.kubelet.config
+    for key in table.keys:
+        if key.startswith("kubelet."):
+            values[key] = kubelet.get(key.split(".", 1)[1])
+    values["kubelet.tlsCipherSuites"] = _suites(values["kubelet.tlsCipherSuites"])
+    return with_defaults(values, table)
+
+
+def with_defaults(values: dict[str, Any], table: PostureTable) -> dict[str, Any]:
+    """An unset value is the component's own default (the same on both sides: the control's `default`)."""
+    defaults = {c.key: c.default for c in table.controls if c.default is not None}
+    complete = {**dict.fromkeys(table.keys), **values}
+    return {k: (defaults.get(k) if v is None and k in defaults else v) for k, v in complete.items()}
+
+
+def _flag(component: Component, flag: str, variable: Any) -> Any:
+    return component.extra_args.get(flag, variable)
+
+
+def _suites(value: Any) -> Any:
+    suites = as_list(value)
+    return ",".join(suites) if suites else GO_DEFAULT if value is not None else None
+
+
+def _audit_level(spec: ClusterSpec, custom_rules: Any) -> str:
+    if spec.control_plane.audit is None:
+        return "None"
+    if custom_rules in (None, ""):
+        return KUBESPRAY_BUILTIN_AUDIT_LEVEL
+    return most_detailed_level(parse_rules(custom_rules))
+
+
+def parse_rules(custom_rules: Any) -> list[dict[str, Any]]:
+    """audit_policy_custom_rules: YAML text Kubespray indents into the policy's `rules:` (or an already parsed list)."""
+    rules = yaml.safe_load(custom_rules) if isinstance(custom_rules, str) else custom_rules
+    return [r for r in rules or [] if isinstance(r, dict)]
+
+
+def most_detailed_level(rules: list[dict[str, Any]]) -> str:
+    levels = [str(r.get("level")) for r in rules if str(r.get("level")) in AUDIT_LEVELS]
+    return max(levels, key=AUDIT_LEVELS.index) if levels else "None"
+
+
+def _pod_security(spec: ClusterSpec, enforce: Any) -> str:
+    """Kubespray writes a cluster-wide PodSecurity configuration only with kube_pod_security_use_default."""
+    if not spec.control_plane.pod_security_defaults:
+        return "privileged"
+    return str(spec.control_plane.pod_security_levels.get("enforce") or enforce or "privileged")
