@@ -14,6 +14,7 @@ from migrate.mapping.finding import MANUAL, Finding, finding
 from migrate.posture.controls import Control, PostureTable, posture_table
 from migrate.posture.strength import NOT_ON_TALOS, POSTURES, SAME, STRONGER, WEAKER, as_list, compare
 
+AUDIT_POLICY_FILE = "kube-apiserver.audit-policy-file"  # named by a patch text, not a control of its own
 PatchText = Callable[[dict[str, Any]], str]  # a v1alpha1 patch → the YAML a person applies (the plan's Talos form)
 
 
@@ -23,7 +24,6 @@ class TalosValues:
 
     values: dict[str, Any]
     set_by_plan: frozenset[str] = frozenset()  # keys the documents set themselves (not a Talos default)
-    context: dict[str, str] = field(default_factory=dict)  # words a patch text may name (policy_file, ...)
     builtin: dict[str, Any] = field(default_factory=dict)  # for keys the plan sets: what Talos runs on its own
 
 
@@ -39,7 +39,7 @@ class Row:
 
     def to_dict(self) -> dict[str, Any]:
         c = self.control
-        return {"cis": c.cis, "key": c.key, "section": c.section, "title": c.title, "kubespray": c.kubespray,
+        return {"cis": c.cis, "control": c.key, "section": c.section, "title": c.title, "kubespray": c.kubespray,
                 "talos": c.talos, "before": self.before, "after": self.after, "posture": self.posture,
                 "carried_over": self.carried, "reason": self.reason, "patch": self.patch or None}
 
@@ -91,18 +91,18 @@ def _row(control: Control, before: Mapping[str, Any], after: TalosValues, patch_
         reason = "Talos runs it as strong as the cluster did." if old != new else "Same value on both sides."
     else:
         reason = f"Talos would run {_shown(new)} where the cluster runs {_shown(old)}."
-    patch = _patch(control, old, after.context, patch_text) if posture == WEAKER else ""
+    patch = _patch(control, old, before, patch_text) if posture == WEAKER else ""
     if posture == WEAKER and not patch:
         reason += " No Talos field restores it: an operator must accept the change or keep this host out of the move."
     return Row(control, old, new, posture, reason, carried, patch)
 
 
-def _patch(control: Control, value: Any, context: Mapping[str, str], patch_text: PatchText) -> str:
+def _patch(control: Control, value: Any, before: Mapping[str, Any], patch_text: PatchText) -> str:
     if control.patch:
         typed = as_list(value) if control.measure == "strong_ciphers" else value  # KubeletConfiguration wants a list
         return patch_text(_fill(copy.deepcopy(control.patch), typed, in_args=False))
     if control.patch_text:
-        return control.patch_text.format(value=_shown(value), **{k: context.get(k, "?") for k in ("policy_file",)})
+        return control.patch_text.format(value=_shown(value), policy_file=before.get(AUDIT_POLICY_FILE) or "?")
     return ""
 
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from migrate.mapping.engine import SettingLike
 from migrate.posture.controls import PostureTable
+from migrate.posture.evaluate import AUDIT_POLICY_FILE
 from migrate.posture.strength import GO_DEFAULT, as_list
 from migrate.spec import ClusterSpec, Component
 
@@ -53,7 +52,8 @@ def kubespray_values(spec: ClusterSpec, settings: Settings, table: PostureTable)
         "kube-apiserver.audit-log-maxage": cp.audit.max_age if cp.audit else None,
         "kube-apiserver.audit-log-maxbackup": cp.audit.max_backups if cp.audit else None,
         "kube-apiserver.audit-log-maxsize": cp.audit.max_size if cp.audit else None,
-        "kube-apiserver.audit-policy-level": _audit_level(spec, var("audit_policy_custom_rules")),
+        "kube-apiserver.audit-policy-level": _audit_level(spec),
+        AUDIT_POLICY_FILE: cp.audit.policy_file if cp.audit else None,
         "kube-controller-manager.profiling": _flag(cp.controller_manager, "profiling", var("kube_profiling")),
         "kube-controller-manager.use-service-account-credentials": _flag(
             cp.controller_manager, "use-service-account-credentials",
@@ -90,18 +90,12 @@ def _suites(value: Any) -> Any:
     return ",".join(suites) if suites else GO_DEFAULT if value is not None else None
 
 
-def _audit_level(spec: ClusterSpec, custom_rules: Any) -> str:
-    if spec.control_plane.audit is None:
+def _audit_level(spec: ClusterSpec) -> str:
+    """The most detailed level the cluster's policy logs: its own rules, else Kubespray's built-in rule set."""
+    audit = spec.control_plane.audit
+    if audit is None:
         return "None"
-    if custom_rules in (None, ""):
-        return KUBESPRAY_BUILTIN_AUDIT_LEVEL
-    return most_detailed_level(parse_rules(custom_rules))
-
-
-def parse_rules(custom_rules: Any) -> list[dict[str, Any]]:
-    """audit_policy_custom_rules: YAML text Kubespray indents into the policy's `rules:` (or an already parsed list)."""
-    rules = yaml.safe_load(custom_rules) if isinstance(custom_rules, str) else custom_rules
-    return [r for r in rules or [] if isinstance(r, dict)]
+    return most_detailed_level(list(audit.policy_rules)) if audit.policy_rules else KUBESPRAY_BUILTIN_AUDIT_LEVEL
 
 
 def most_detailed_level(rules: list[dict[str, Any]]) -> str:

@@ -62,9 +62,7 @@ def talos_values(config: MachineConfig, spec: ClusterSpec, table: PostureTable) 
                 explicit.add(key)
     suites = values.get("kubelet.tlsCipherSuites")
     values["kubelet.tlsCipherSuites"] = ",".join(str(s) for s in suites) if isinstance(suites, list) else suites
-    audit = cp.audit
-    return TalosValues(with_defaults(values, table), frozenset(explicit),
-                       {"policy_file": audit.policy_file if audit else ""}, _builtin(explicit, table))
+    return TalosValues(with_defaults(values, table), frozenset(explicit), _builtin(explicit, table))
 
 
 def _builtin(keys: set[str], table: PostureTable) -> dict[str, Any]:
