@@ -82,8 +82,8 @@ def _row(control: Control, before: Mapping[str, Any], after: TalosValues, patch_
     if posture == STRONGER:
         reason = f"Talos runs {_shown(new)} where the cluster ran {_shown(old)}."
     elif carried:
-        reason = (f"The cluster chose {_shown(old)}, stronger than Talos's own {_shown(builtin)}: the plan carries it "
-                  f"over ({control.talos}).")
+        reason = (f"The cluster chose {_shown(old)}, stronger than what Talos runs on its own ({_shown(builtin)}): "
+                  f"the plan carries it over ({control.talos}).")
     elif kept and compare(control.measure, builtin, old) == WEAKER:
         reason = (f"Kept as the cluster runs it so nothing breaks; Talos on its own would run the stronger "
                   f"{_shown(builtin)} ({control.talos}).")

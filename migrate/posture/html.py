@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from migrate.pages import render_page
-from migrate.posture.render import MARK
+from migrate.posture.render import MARK, shown
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 def to_html(data: dict[str, Any]) -> str:
     """`data`: posture_data()'s output."""
-    return render_page(TEMPLATES, "posture.html.j2", data=data, mark=MARK)
+    return render_page(TEMPLATES, "posture.html.j2", data=data, mark=MARK, shown=shown)

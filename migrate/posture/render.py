@@ -63,14 +63,19 @@ def to_markdown(data: dict[str, Any], heading: str = "#") -> str:
     return "\n".join(lines)
 
 
-def _value(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A value as a person reads it: flags' spelling for booleans, lists comma-joined, `unset` for none."""
     if value is None:
         return "unset"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return _cell(",".join(str(v) for v in value) or "none")
-    return _cell(str(value))
+        return ",".join(str(v) for v in value) or "none"
+    return str(value)
+
+
+def _value(value: Any) -> str:
+    return _cell(shown(value))
 
 
 def _cell(text: str) -> str:

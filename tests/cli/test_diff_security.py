@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -36,8 +37,13 @@ def rows(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {f"{r['cis']} {r['control']}": r for r in data["controls"]}
 
 
-def test_audit_logging_and_a_custom_admission_configuration_are_kept(tmp_path: Path) -> None:
-    out = plan(HARDENED, tmp_path / "plan")
+@pytest.fixture(scope="module")
+def hardened_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return plan(HARDENED, tmp_path_factory.mktemp("hardened") / "plan")
+
+
+def test_audit_logging_and_a_custom_admission_configuration_are_kept(hardened_plan: Path) -> None:
+    out = hardened_plan
     code, data = security(HARDENED, out, "--fail-on", "weaker")
     assert code == 0 and data["summary"]["weaker"] == 0
     by = rows(data)
@@ -82,8 +88,9 @@ def test_the_built_in_audit_policy_is_weakened_and_fail_on_weaker_gates_it(tmp_p
     assert manual and "apiserver-audit-policy.yaml" in manual[0]["reason"]
 
 
-def test_a_weakened_plan_is_flagged_with_the_patch_that_restores_it(tmp_path: Path) -> None:
-    out = plan(HARDENED, tmp_path / "plan")
+def test_a_weakened_plan_is_flagged_with_the_patch_that_restores_it(hardened_plan: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    shutil.copytree(hardened_plan, out)
     cp_file = out / "controlplane.yaml"
     documents = load_documents(cp_file.read_text())
     for doc in documents:  # a reviewer "tidies" the plan: the PID limit and TLS 1.3 minimum go
