@@ -125,6 +125,8 @@ class ControlPlane:
     pod_security_defaults: bool = False  # a cluster-wide PodSecurity admission configuration is in force
     # with pod_security_defaults: mode (enforce, audit, warn) → level (privileged, baseline, restricted)
     pod_security_levels: dict[str, str] = field(default_factory=dict)
+    # admission plugin → its configuration, for plugins configured besides PodSecurity (EventRateLimit)
+    admission_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     node_port_range: str = "30000-32767"
     anonymous_auth: bool = True
     oidc: OIDC | None = None

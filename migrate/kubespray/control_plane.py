@@ -39,6 +39,7 @@ def control_plane(r: Resolution, control_planes: list[s.NodeSpec], dns_domain: s
         disabled_admission_plugins=tuple(r.value("kube_apiserver_disable_admission_plugins", []) or []),
         pod_security_defaults=pod_security,
         pod_security_levels=_pod_security_levels(r) if pod_security else {},
+        admission_configs=_admission_configs(r, admission),
         node_port_range=str(r.value("kube_apiserver_node_port_range", "30000-32767")),
         anonymous_auth=bool(r.value("kube_api_anonymous_auth", True)),
         oidc=_oidc(r),
@@ -61,6 +62,27 @@ def _pod_security_levels(r: Resolution) -> dict[str, str]:
     """The levels Kubespray's podsecurity.yaml.j2 writes (kube_pod_security_default_{enforce,audit,warn})."""
     return {mode: str(r.value(f"kube_pod_security_default_{mode}")) for mode in ("audit", "enforce", "warn")
             if r.defined(f"kube_pod_security_default_{mode}")}
+
+
+def _admission_configs(r: Resolution, admission: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """What Kubespray's admission-control config file holds besides PodSecurity: EventRateLimit's limits
+    (eventratelimit.yaml.j2: one limit per entry of kube_apiserver_admission_event_rate_limits, cache_size → cacheSize)."""
+    if not r.value("kube_apiserver_admission_control_config_file", False) or "EventRateLimit" not in admission:
+        return {}
+    limits = r.value("kube_apiserver_admission_event_rate_limits", {}, needed=False)
+    if not isinstance(limits, dict) or not limits:
+        return {}
+    entries = []
+    for name, limit in limits.items():
+        if not isinstance(limit, dict) or not {"type", "qps", "burst"} <= set(limit):
+            raise UserError(f"kube_apiserver_admission_event_rate_limits.{name} needs type, qps and burst",
+                            where=r.where("kube_apiserver_admission_event_rate_limits"))
+        entry = {"type": str(limit["type"]), "qps": int(limit["qps"]), "burst": int(limit["burst"])}
+        if "cache_size" in limit:
+            entry["cacheSize"] = int(limit["cache_size"])
+        entries.append(entry)
+    return {"EventRateLimit": {"apiVersion": "eventratelimit.admission.k8s.io/v1alpha1", "kind": "Configuration",
+                               "limits": entries}}
 
 
 def _controller_manager_args(r: Resolution) -> dict[str, str]:

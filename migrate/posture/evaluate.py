@@ -65,7 +65,7 @@ class Posture:
 def evaluate(before: Mapping[str, Any], after: TalosValues, patch_text: PatchText,
              table: PostureTable | None = None) -> Posture:
     table = table or posture_table()
-    missing = sorted(table.keys - set(before) - set(after.values))
+    missing = sorted((table.keys - set(before)) | (table.keys - set(after.values)))
     if missing:
         raise ValueError(f"no value read for posture control(s): {', '.join(missing)}")
     return Posture(table, tuple(_row(c, before, after, patch_text) for c in table.controls))

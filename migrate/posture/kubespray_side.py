@@ -15,7 +15,7 @@ from migrate.mapping.engine import SettingLike
 from migrate.posture.controls import PostureTable
 from migrate.posture.evaluate import AUDIT_POLICY_FILE
 from migrate.posture.strength import GO_DEFAULT, as_list
-from migrate.spec import ClusterSpec, Component
+from migrate.spec import Audit, ClusterSpec, Component
 
 # kubeadm's controller-manager manifest always passes it; Kubespray's etcd.env always sets both cert checks
 KUBEADM_FIXED = {"kube-controller-manager.use-service-account-credentials": "true"}
@@ -32,6 +32,7 @@ Settings = Mapping[str, SettingLike]  # what inspect reports for each variable (
 def kubespray_values(spec: ClusterSpec, settings: Settings, table: PostureTable) -> dict[str, Any]:
     """key → the value the running cluster has (None: unset, the component's default applies)."""
     cp = spec.control_plane
+    audit = cp.audit if cp.audit is not None and not _logs_nothing(cp.audit.policy_rules) else None
 
     def var(name: str) -> Any:
         setting = settings.get(name)
@@ -48,12 +49,12 @@ def kubespray_values(spec: ClusterSpec, settings: Settings, table: PostureTable)
         "kube-apiserver.tls-cipher-suites": _suites(_flag(cp.apiserver, "tls-cipher-suites",
                                                           var("tls_cipher_suites"))),
         "kube-apiserver.tls-min-version": _flag(cp.apiserver, "tls-min-version", var("tls_min_version") or None),
-        "kube-apiserver.audit-log-path": cp.audit.log_path if cp.audit else None,
-        "kube-apiserver.audit-log-maxage": cp.audit.max_age if cp.audit else None,
-        "kube-apiserver.audit-log-maxbackup": cp.audit.max_backups if cp.audit else None,
-        "kube-apiserver.audit-log-maxsize": cp.audit.max_size if cp.audit else None,
-        "kube-apiserver.audit-policy-level": _audit_level(spec),
-        AUDIT_POLICY_FILE: cp.audit.policy_file if cp.audit else None,
+        "kube-apiserver.audit-log-path": audit.log_path if audit else None,
+        "kube-apiserver.audit-log-maxage": audit.max_age if audit else None,
+        "kube-apiserver.audit-log-maxbackup": audit.max_backups if audit else None,
+        "kube-apiserver.audit-log-maxsize": audit.max_size if audit else None,
+        "kube-apiserver.audit-policy-level": _audit_level(audit),
+        AUDIT_POLICY_FILE: audit.policy_file if audit else None,
         "kube-controller-manager.profiling": _flag(cp.controller_manager, "profiling", var("kube_profiling")),
         "kube-controller-manager.use-service-account-credentials": _flag(
             cp.controller_manager, "use-service-account-credentials",
@@ -90,9 +91,13 @@ def _suites(value: Any) -> Any:
     return ",".join(suites) if suites else GO_DEFAULT if value is not None else None
 
 
-def _audit_level(spec: ClusterSpec) -> str:
+def _logs_nothing(rules: tuple[dict[str, Any], ...]) -> bool:
+    """Rules that are all `level: None` log no event: an audit log that stays empty is no audit log."""
+    return bool(rules) and all(str(r.get("level")) == "None" for r in rules)
+
+
+def _audit_level(audit: Audit | None) -> str:
     """The most detailed level the cluster's policy logs: its own rules, else Kubespray's built-in rule set."""
-    audit = spec.control_plane.audit
     if audit is None:
         return "None"
     return most_detailed_level(list(audit.policy_rules)) if audit.policy_rules else KUBESPRAY_BUILTIN_AUDIT_LEVEL

@@ -60,7 +60,8 @@ def apiserver(spec: ClusterSpec, talos: TalosVersion) -> tuple[dict[str, Any], l
     if cp.cert_sans:
         section["certSANs"] = list(dict.fromkeys([spec.control_plane.endpoint.host, *cp.cert_sans]))
     section["extraArgs"] = dict(sorted(kept.items()))
-    section["admissionControl"] = [pod_security(spec)]
+    section["admissionControl"] = [pod_security(spec), *({"name": name, "configuration": config}
+                                                         for name, config in sorted(cp.admission_configs.items()))]
     section["auditPolicy"] = audit_policy(spec)
     return section, findings
 

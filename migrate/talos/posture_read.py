@@ -37,7 +37,9 @@ def talos_values(config: MachineConfig, spec: ClusterSpec, table: PostureTable) 
     values |= {
         "kube-apiserver.anonymous-auth": cp.anonymous_auth,
         "kube-apiserver.authorization-mode": list(cp.authorization_modes),
-        "kube-apiserver.enable-admission-plugins": list(cp.admission_plugins),
+        # EventRateLimit without its configuration stops the API server: it counts only where the plan configures it
+        "kube-apiserver.enable-admission-plugins": [p for p in cp.admission_plugins
+                                                    if p != "EventRateLimit" or p in cp.admission_configs],
         "kube-apiserver.encryption-provider": cp.encryption.provider if cp.encryption else "identity",
         "kube-apiserver.audit-log-path": cp.audit.log_path if cp.audit else None,
         "kube-apiserver.audit-log-maxage": cp.audit.max_age if cp.audit else None,

@@ -249,6 +249,8 @@ def _control_plane(config: MachineConfig, network: Network, nodes: tuple[NodeSpe
         disabled_admission_plugins=tuple(flags.split_list(args.get("disable-admission-plugins"))),
         pod_security_defaults=_pod_security_defaults(api),
         pod_security_levels=_pod_security_levels(api) if _pod_security_defaults(api) else {},
+        admission_configs={str(p.get("name")): dict(p.get("configuration") or {}) for p in api.get("admissionControl") or []
+                           if p.get("name") != "PodSecurity"},
         node_port_range=args.get("service-node-port-range", "30000-32767"),
         anonymous_auth=args.get("anonymous-auth", "false").lower() == "true",  # Talos hard-sets false
         oidc=flags.oidc(args),

@@ -54,6 +54,7 @@ def test_audit_logging_and_a_custom_admission_configuration_are_kept(hardened_pl
     assert by["3.2.2 kube-apiserver.audit-policy-level"]["after"] == "RequestResponse"
     assert by["5.2.1 pod-security.enforce"]["after"] == "restricted"
     assert by["1.2.11 kube-apiserver.enable-admission-plugins"]["posture"] == "same"
+    assert by["1.2.9 kube-apiserver.enable-admission-plugins"]["carried_over"]  # enabled, and configured
     assert by["1.3.7 kube-controller-manager.bind-address"]["posture"] == "stronger"
     assert by["1.4.2 kube-scheduler.bind-address"]["posture"] == "stronger"
     assert {r["posture"] for r in data["controls"] if r["section"] == "host"} == {"n/a on Talos"}
@@ -63,6 +64,11 @@ def test_audit_logging_and_a_custom_admission_configuration_are_kept(hardened_pl
     inventory_rules = yaml.safe_load(yaml.safe_load((HARDENED / "group_vars" / "k8s_cluster" / "k8s-cluster.yml")
                                                     .read_text())["audit_policy_custom_rules"])
     assert policy["configuration"]["rules"] == inventory_rules
+    # and so is the EventRateLimit configuration Kubespray wrote from kube_apiserver_admission_event_rate_limits
+    limits = next(d for d in documents if d.get("kind") == "KubeAdmissionControlConfig" and d.get("name") ==
+                  "EventRateLimit")["configuration"]["limits"]
+    assert [(x["type"], x["qps"], x["burst"], x.get("cacheSize")) for x in limits] == [
+        ("Namespace", 50, 100, 2000), ("User", 50, 100, None)]
     report = json.loads((out / "report.json").read_text())
     assert report["posture"]["summary"] == data["summary"]
     assert "Security posture" in (out / "report.md").read_text()

@@ -98,6 +98,10 @@ def test_stronger_and_same_rows_carry_no_patch() -> None:
     assert not posture.findings()
 
 
-def test_a_value_missing_on_both_sides_is_refused() -> None:
+def test_a_value_missing_on_either_side_is_refused() -> None:
+    values = _values(True)
     with pytest.raises(ValueError, match="no value read"):
-        evaluate({}, TalosValues({}), lambda patch: "", posture_table())
+        evaluate({}, TalosValues(values), lambda patch: "", posture_table())
+    with pytest.raises(ValueError, match="no value read for posture control.*: kubelet.podPidsLimit$"):
+        evaluate(values, TalosValues({k: v for k, v in values.items() if k != "kubelet.podPidsLimit"}),
+                 lambda patch: "", posture_table())

@@ -5,10 +5,15 @@ after-value is what reading the written plan back gives, and plan's report.json 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from migrate.errors import UserError
 from migrate.kubespray import ResolvedCluster, load_cluster
@@ -19,7 +24,11 @@ from migrate.posture.render import posture_data
 from migrate.posture.strength import GO_DEFAULT
 from migrate.talos.plan import PlanRequest, plan_cluster
 from migrate.talos.plan_dir import read_plan
-from migrate.talos.posture_read import plan_dir_posture
+from migrate.spec import Audit
+from migrate.talos.posture_read import plan_dir_posture, plan_posture
+from migrate.talos.render import render
+from migrate.talos.secrets import generate_bundle
+from migrate.talos.versions import all_versions
 from migrate.talos.read import MachineConfig
 from tests.conftest import INVENTORIES, SHARED
 
@@ -136,3 +145,52 @@ def test_real_world_inventories_before_equals_inspect_and_after_equals_the_read_
         check_after_values(resolved, tmp_path / "plan")
     except UserError as exc:  # Kubernetes older than any Talos runs: plan refuses, the before side still holds
         assert "Kubernetes" in str(exc) or "kubernetes" in str(exc), exc
+
+
+LEVELS = ("None", "Metadata", "Request", "RequestResponse")
+PSA = ("privileged", "baseline", "restricted")
+choices = st.fixed_dictionaries({
+    "rules": st.lists(st.sampled_from([{"level": level} for level in LEVELS]), max_size=3).map(tuple),
+    "retention": st.tuples(st.integers(1, 400), st.integers(1, 50), st.integers(1, 500)),
+    "levels": st.one_of(st.none(), st.fixed_dictionaries({m: st.sampled_from(PSA) for m in ("audit", "enforce", "warn")})),
+    "tls": st.sampled_from([None, "VersionTLS12", "VersionTLS13"]),
+    "pids": st.one_of(st.none(), st.integers(1, 100_000)),
+    "serving": st.booleans(),
+    "talos": st.sampled_from([v for v in all_versions() if v.supports("1.31")]),
+})
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(choices)
+def test_the_plan_never_weakens_a_choice_it_can_carry(choice: dict[str, Any]) -> None:
+    """Whatever the cluster chose for audit, PodSecurity, TLS and the kubelet, the plan's documents read back run
+    it as strong or stronger; only Kubespray's built-in audit policy (no rules of its own) cannot be carried."""
+    demo = load_cluster_cached("demo")
+    spec, cp, kubelet = demo.spec, demo.spec.control_plane, dict(demo.spec.kubelet.config)
+    max_age, backups, size = choice["retention"]
+    args = {**cp.apiserver.extra_args, **({"tls-min-version": choice["tls"]} if choice["tls"] else {})}
+    kubelet |= {"serverTLSBootstrap": choice["serving"], **({"podPidsLimit": choice["pids"]} if choice["pids"] else {}),
+                **({"tlsMinVersion": choice["tls"]} if choice["tls"] else {})}
+    spec = replace(spec, kubelet=replace(spec.kubelet, config=kubelet), control_plane=replace(
+        cp, apiserver=replace(cp.apiserver, extra_args=args),
+        audit=Audit(max_age=max_age, max_backups=backups, max_size=size, policy_rules=choice["rules"]),
+        pod_security_defaults=choice["levels"] is not None, pod_security_levels=choice["levels"] or {}))
+    rendered = render(spec, bundle(), choice["talos"])
+    posture = plan_posture(spec, demo.settings, rendered.controlplane, choice["talos"].kubernetes_documents)
+    weaker = {r.control.ident for r in posture.weaker}
+    assert weaker <= {"3.2.2 kube-apiserver.audit-policy-level"}, [r.reason for r in posture.weaker]
+    assert bool(weaker) == (not choice["rules"])  # the built-in policy logs RequestResponse; Talos's own, Metadata
+    kept = {r.control.key: r.after for r in posture.rows}
+    audits = any(rule["level"] != "None" for rule in choice["rules"]) or not choice["rules"]
+    assert kept["kube-apiserver.audit-log-maxage"] == (max_age if audits else None)  # rules all None: no audit log
+    assert kept["kubelet.serverTLSBootstrap"] == choice["serving"]
+
+
+@cache
+def load_cluster_cached(name: str) -> ResolvedCluster:
+    return load_cluster(INVENTORIES / name)
+
+
+@cache
+def bundle() -> Any:
+    return generate_bundle(now=datetime(2026, 1, 1, tzinfo=UTC))
