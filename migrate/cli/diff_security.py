@@ -10,6 +10,7 @@ import click
 from migrate import ui
 from migrate.errors import UserError
 from migrate.sides import InventoryOptions
+from migrate.ui import strip_control
 
 FORMATS = ("md", "json", "html")
 WEAKER = "weaker"
@@ -39,7 +40,7 @@ def security_diff(inventory: Path, plan_dir: Path, options: InventoryOptions, fm
         ui.warn(warning)
     data = posture_data(posture, f"inventory {inventory}", f"plan {plan_dir}")
     text = to_html(data) if fmt == "html" else to_json(data) if fmt == "json" else to_markdown(data)
-    click.echo(text, nl=False)
+    click.echo(text if fmt == "json" else strip_control(text), nl=False)  # JSON escapes them itself
     counts = data["summary"]
     ui.note(f"{counts['weaker']} weaker, {counts['same']} same ({counts['carried_over']} carried over), "
             f"{counts['stronger']} stronger, {counts['n/a on Talos']} n/a on Talos")
