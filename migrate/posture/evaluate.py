@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from migrate.component_flags import flag_value
@@ -36,11 +36,12 @@ class Row:
     reason: str
     carried: bool = False  # the plan writes the cluster's own choice into the Talos documents
     patch: str = ""  # for `weaker`: the patch that keeps the old strength
+    before_from: str = ""  # where inspect found the before-value (file:line, or the release's default)
 
     def to_dict(self) -> dict[str, Any]:
         c = self.control
         return {"cis": c.cis, "control": c.key, "section": c.section, "title": c.title, "kubespray": c.kubespray,
-                "talos": c.talos, "before": self.before, "after": self.after, "posture": self.posture,
+                "talos": c.talos, "before": self.before, "before_from": self.before_from, "after": self.after, "posture": self.posture,
                 "carried_over": self.carried, "reason": self.reason, "patch": self.patch or None}
 
 
@@ -63,12 +64,13 @@ class Posture:
 
 
 def evaluate(before: Mapping[str, Any], after: TalosValues, patch_text: PatchText,
-             table: PostureTable | None = None) -> Posture:
+             table: PostureTable | None = None, origins: Mapping[str, str] | None = None) -> Posture:
     table = table or posture_table()
     missing = sorted((table.keys - set(before)) | (table.keys - set(after.values)))
     if missing:
         raise ValueError(f"no value read for posture control(s): {', '.join(missing)}")
-    return Posture(table, tuple(_row(c, before, after, patch_text) for c in table.controls))
+    rows = (_row(c, before, after, patch_text) for c in table.controls)
+    return Posture(table, tuple(replace(r, before_from=(origins or {}).get(r.control.key, "")) for r in rows))
 
 
 def _row(control: Control, before: Mapping[str, Any], after: TalosValues, patch_text: PatchText) -> Row:

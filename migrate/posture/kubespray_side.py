@@ -113,3 +113,29 @@ def _pod_security(spec: ClusterSpec, enforce: Any) -> str:
     if not spec.control_plane.pod_security_defaults:
         return "privileged"
     return str(spec.control_plane.pod_security_levels.get("enforce") or enforce or "privileged")
+
+
+# where a component flag set through kubeadm's extraArgs comes from (it wins over the variable)
+EXTRA_ARGS_VARIABLES = {"kube-apiserver": "kube_kubeadm_apiserver_extra_args",
+                        "kube-controller-manager": "kube_kubeadm_controller_extra_args",
+                        "kube-scheduler": "kube_kubeadm_scheduler_extra_args", "etcd": "etcd_extra_vars",
+                        "kubelet": "kubelet_config_extra_args"}
+
+
+def kubespray_origins(spec: ClusterSpec, settings: Settings, table: PostureTable) -> dict[str, str]:
+    """key → where `inspect` found the value: the file and line, or the Kubespray release's default."""
+    origins: dict[str, str] = {}
+    for control in table.controls:
+        if control.not_on_talos:
+            continue
+        component, _, name = control.key.partition(".")
+        extra = settings.get(EXTRA_ARGS_VARIABLES.get(component, ""))
+        overridden = extra is not None and isinstance(extra.value, dict) and (
+            name in extra.value or name.replace("-", "_") in extra.value)
+        names = [EXTRA_ARGS_VARIABLES[component]] if overridden else \
+            [n for n in control.kubespray.replace(",", " ").split() if n in settings]
+        found = [settings[n].origin for n in names if settings[n].origin != "undefined"]
+        fixed = "set by kubeadm or Kubespray's templates (no variable)" if control.key in {**KUBEADM_FIXED, **ETCD_FIXED} \
+            else "not set: the component's default"
+        origins.setdefault(control.key, found[0] if found else fixed)
+    return origins

@@ -11,7 +11,13 @@ from typing import Any
 from migrate.component_flags import flag_value, split_list
 from migrate.posture.controls import PostureTable, posture_table
 from migrate.posture.evaluate import Posture, TalosValues, evaluate
-from migrate.posture.kubespray_side import Settings, kubespray_values, most_detailed_level, with_defaults
+from migrate.posture.kubespray_side import (
+    Settings,
+    kubespray_origins,
+    kubespray_values,
+    most_detailed_level,
+    with_defaults,
+)
 from migrate.spec import ClusterSpec
 from migrate.talos import multidoc
 from migrate.talos.defaults import KUBELET_DEFAULTS, TALOS_ADDITIVE_FLAGS, TALOS_COMPONENT_FLAGS, TALOS_GENERATED
@@ -111,7 +117,7 @@ def plan_posture(spec: ClusterSpec, settings: Settings, controlplane: list[dict[
     config = MachineConfig(tuple(controlplane))
     after = read_config(config, [], carried=spec)
     return evaluate(kubespray_values(spec, settings, table), talos_values(config, after, table),
-                    lambda patch: patch_text(patch, kubernetes_documents), table)
+                    lambda patch: patch_text(patch, kubernetes_documents), table, kubespray_origins(spec, settings, table))
 
 
 def plan_dir_posture(before: ClusterSpec, settings: Settings, plan: PlanRead, plan_dir: Path) -> Posture:
@@ -121,7 +127,7 @@ def plan_dir_posture(before: ClusterSpec, settings: Settings, plan: PlanRead, pl
     config = configs[0] if configs else MachineConfig(tuple(_documents(Path(plan_dir) / "controlplane.yaml")))
     multi = multidoc.is_multidoc(_documents(Path(plan_dir) / "controlplane.yaml"))
     return evaluate(kubespray_values(before, settings, table), talos_values(config, plan.spec, table),
-                    lambda patch: patch_text(patch, multi), table)
+                    lambda patch: patch_text(patch, multi), table, kubespray_origins(before, settings, table))
 
 
 def _documents(path: Path) -> list[dict[str, Any]]:

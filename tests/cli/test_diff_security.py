@@ -58,6 +58,12 @@ def test_audit_logging_and_a_custom_admission_configuration_are_kept(hardened_pl
     assert by["1.3.7 kube-controller-manager.bind-address"]["posture"] == "stronger"
     assert by["1.4.2 kube-scheduler.bind-address"]["posture"] == "stronger"
     assert {r["posture"] for r in data["controls"] if r["section"] == "host"} == {"n/a on Talos"}
+    # each before-value says where inspect found it: the inventory's file and line, or the release's default
+    lines = (HARDENED / "group_vars" / "k8s_cluster" / "k8s-cluster.yml").read_text().splitlines()
+    where = by["4.2.13 kubelet.podPidsLimit"]["before_from"]
+    assert where.startswith("group_vars/k8s_cluster/k8s-cluster.yml:")
+    assert lines[int(where.rsplit(":", 1)[1]) - 1].startswith("kubelet_pod_pids_limit:")
+    assert "v2.28" in by["1.2.15 kube-apiserver.profiling"]["before_from"]
     # the policy the cluster wrote is the one the Talos API servers get, rule for rule
     documents = load_documents((out / "controlplane.yaml").read_text())
     policy = next(d for d in documents if d.get("kind") == "KubeAuditPolicyConfig")  # Talos 1.14's document
