@@ -54,6 +54,13 @@ class PostureTable:
     def keys(self) -> frozenset[str]:
         return frozenset(c.key for c in self.controls if not c.not_on_talos)
 
+    def complete(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Every key; an unset value is the component's own default (the same on both sides: the control's
+        `default`)."""
+        defaults = {c.key: c.default for c in self.controls if c.default is not None}
+        complete = {**dict.fromkeys(self.keys), **values}
+        return {k: (defaults.get(k) if v is None and k in defaults else v) for k, v in complete.items()}
+
 
 @cache
 def posture_table() -> PostureTable:

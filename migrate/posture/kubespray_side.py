@@ -14,7 +14,7 @@ from typing import Any
 from migrate.mapping.engine import SettingLike
 from migrate.posture.controls import PostureTable
 from migrate.posture.evaluate import AUDIT_POLICY_FILE
-from migrate.posture.strength import GO_DEFAULT, as_list
+from migrate.posture.strength import GO_DEFAULT, as_list, most_detailed_level
 from migrate.spec import Audit, ClusterSpec, Component
 
 # kubeadm's controller-manager manifest always passes it; Kubespray's etcd.env always sets both cert checks
@@ -23,7 +23,6 @@ ETCD_FIXED = {"etcd.client-cert-auth": "true", "etcd.peer-client-cert-auth": "tr
 # Kubespray's built-in audit policy (apiserver-audit-policy.yaml.j2 without custom rules) logs known API groups at
 # RequestResponse: the most detailed level it records
 KUBESPRAY_BUILTIN_AUDIT_LEVEL = "RequestResponse"
-AUDIT_LEVELS = ("None", "Metadata", "Request", "RequestResponse")
 
 
 Settings = Mapping[str, SettingLike]  # what inspect reports for each variable (migrate.kubespray.resolve.Setting)
@@ -72,14 +71,7 @@ def kubespray_values(spec: ClusterSpec, settings: Settings, table: PostureTable)
         if key.startswith("kubelet."):
             values[key] = kubelet.get(key.split(".", 1)[1])
     values["kubelet.tlsCipherSuites"] = _suites(values["kubelet.tlsCipherSuites"])
-    return with_defaults(values, table)
-
-
-def with_defaults(values: dict[str, Any], table: PostureTable) -> dict[str, Any]:
-    """An unset value is the component's own default (the same on both sides: the control's `default`)."""
-    defaults = {c.key: c.default for c in table.controls if c.default is not None}
-    complete = {**dict.fromkeys(table.keys), **values}
-    return {k: (defaults.get(k) if v is None and k in defaults else v) for k, v in complete.items()}
+    return table.complete(values)
 
 
 def _flag(component: Component, flag: str, variable: Any) -> Any:
@@ -101,11 +93,6 @@ def _audit_level(audit: Audit | None) -> str:
     if audit is None:
         return "None"
     return most_detailed_level(list(audit.policy_rules)) if audit.policy_rules else KUBESPRAY_BUILTIN_AUDIT_LEVEL
-
-
-def most_detailed_level(rules: list[dict[str, Any]]) -> str:
-    levels = [str(r.get("level")) for r in rules if str(r.get("level")) in AUDIT_LEVELS]
-    return max(levels, key=AUDIT_LEVELS.index) if levels else "None"
 
 
 def _pod_security(spec: ClusterSpec, enforce: Any) -> str:

@@ -16,6 +16,7 @@ WEAKER = "weaker"
 NOT_ON_TALOS = "n/a on Talos"
 POSTURES = (WEAKER, SAME, STRONGER, NOT_ON_TALOS)
 
+AUDIT_LEVELS = ("None", "Metadata", "Request", "RequestResponse")  # an audit policy's levels, least detail first
 GO_DEFAULT = "go-default"  # no cipher list: Go's default set, which still offers CBC and RSA key exchange
 # AEAD suites with forward secrecy (TLS 1.3's are all AEAD); CBC, RC4, 3DES and static-RSA suites are weak
 _STRONG_SUITE_PARTS = ("_GCM_", "CHACHA20_POLY1305")
@@ -140,3 +141,9 @@ def compare(measure: str, before: Any, after: Any) -> str:
     rank = ranker(measure)
     old, new = rank(before), rank(after)
     return STRONGER if new > old else WEAKER if new < old else SAME
+
+
+def most_detailed_level(rules: list[dict[str, Any]]) -> str:
+    """The most detailed level any rule of an audit policy logs ("None" when it logs nothing)."""
+    levels = [str(r.get("level")) for r in rules if str(r.get("level")) in AUDIT_LEVELS]
+    return max(levels, key=AUDIT_LEVELS.index) if levels else "None"

@@ -11,13 +11,8 @@ from typing import Any
 from migrate.component_flags import flag_value, split_list
 from migrate.posture.controls import PostureTable, posture_table
 from migrate.posture.evaluate import Posture, TalosValues, evaluate
-from migrate.posture.kubespray_side import (
-    Settings,
-    kubespray_origins,
-    kubespray_values,
-    most_detailed_level,
-    with_defaults,
-)
+from migrate.posture.kubespray_side import Settings, kubespray_origins, kubespray_values
+from migrate.posture.strength import most_detailed_level
 from migrate.spec import ClusterSpec
 from migrate.talos import multidoc
 from migrate.talos.defaults import KUBELET_DEFAULTS, TALOS_ADDITIVE_FLAGS, TALOS_COMPONENT_FLAGS, TALOS_GENERATED
@@ -70,7 +65,7 @@ def talos_values(config: MachineConfig, spec: ClusterSpec, table: PostureTable) 
                 explicit.add(key)
     suites = values.get("kubelet.tlsCipherSuites")
     values["kubelet.tlsCipherSuites"] = ",".join(str(s) for s in suites) if isinstance(suites, list) else suites
-    return TalosValues(with_defaults(values, table), frozenset(explicit), _builtin(explicit, table))
+    return TalosValues(table.complete(values), frozenset(explicit), _builtin(explicit, table))
 
 
 def _builtin(keys: set[str], table: PostureTable) -> dict[str, Any]:
