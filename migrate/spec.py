@@ -93,6 +93,9 @@ class Audit:
     max_backups: int = 10
     max_size: int = 100
     policy_file: str = "/etc/kubernetes/audit-policy/apiserver-audit-policy.yaml"
+    # the cluster's own policy rules (Kubespray's audit_policy_custom_rules); () = the built-in policy of whoever
+    # runs the API server (Kubespray's rule set, or Talos's single Metadata rule)
+    policy_rules: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,10 @@ class ControlPlane:
     admission_plugins: tuple[str, ...] = ()
     disabled_admission_plugins: tuple[str, ...] = ()
     pod_security_defaults: bool = False  # a cluster-wide PodSecurity admission configuration is in force
+    # with pod_security_defaults: mode (enforce, audit, warn) → level (privileged, baseline, restricted)
+    pod_security_levels: dict[str, str] = field(default_factory=dict)
+    # admission plugin → its configuration, for plugins configured besides PodSecurity (EventRateLimit)
+    admission_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     node_port_range: str = "30000-32767"
     anonymous_auth: bool = True
     oidc: OIDC | None = None

@@ -10,6 +10,7 @@ import click
 from rich.table import Table
 
 from migrate import ui
+from migrate.cli.diff_security import FORMATS, WEAKER, security_diff
 from migrate.cli.options import inventory_options
 from migrate.diff import AREAS, FAIL_ON, SEVERITIES, Change, fails, unexplained
 from migrate.errors import UserError
@@ -34,14 +35,20 @@ SEVERITY_STYLE = {"breaking": "bold red", "risky": "yellow", "cosmetic": "dim"}
     show_default=True,
     help="markdown is meant for a merge-request comment.",
 )
+@click.option("--security", is_flag=True,
+              help="Show the security posture instead: every CIS control the configuration decides, before "
+                   "(Kubespray) and after (Talos), stronger / same / weaker / n/a on Talos.")
+@click.option("--format", "security_format", type=click.Choice(FORMATS), default=None,
+              help="With --security: md (default), json, or html (one self-contained page for a change ticket).")
 @click.option(
     "--fail-on",
-    type=click.Choice(FAIL_ON),
+    type=click.Choice([*FAIL_ON, WEAKER]),
     default="any",
     show_default=True,
     help="Which changes make the exit code 1: breaking only, risky and worse, any change, "
     "or only changes no plan verdict explains (every change when no plan report is matched: plan vs plan, "
-    "--live; JSON summary.unexplained counts exactly these).",
+    "--live; JSON summary.unexplained counts exactly these). With --security: `weaker` exits 1 when any control "
+    "gets weaker.",
 )
 def diff(
     left: Path,
@@ -54,6 +61,8 @@ def diff(
     vault_password_file: Path | None,
     fmt: str,
     fail_on: str,
+    security: bool,
+    security_format: str | None,
 ) -> None:
     """Show what changes for the cluster between two of: an inventory, a plan, the live cluster.
 
@@ -75,8 +84,19 @@ def diff(
       kubespray2talos diff plan-v1.12/ plan-v1.13/ --output markdown > diff.md
       kubespray2talos diff inventory/mycluster --live --context prod --fail-on breaking
       kubespray2talos diff inventory/mycluster plan/ --output json | jq '.changes[] | select(.intended == false)'
+      kubespray2talos diff inventory/mycluster plan/ --security --fail-on weaker
+      kubespray2talos diff inventory/mycluster plan/ --security --format html > posture.html
     """
     options = InventoryOptions(kubespray_version, kubespray_dir, vault_password_file)
+    if security or security_format or fail_on == WEAKER:
+        if not security:
+            raise UserError("--format and --fail-on weaker belong to --security",
+                            hint="kubespray2talos diff INVENTORY PLAN_DIR --security --fail-on weaker")
+        if live or right is None:
+            raise UserError("--security compares an INVENTORY with a PLAN_DIR, not the live cluster",
+                            hint="kubespray2talos diff inventory/mycluster plan/ --security")
+        chosen = security_format or ("json" if fmt == "json" else "md")
+        raise SystemExit(security_diff(left, right, options, chosen, fail_on if fail_on == WEAKER else None))
     if (kubeconfig or context) and not live:
         raise UserError("--kubeconfig and --context only apply with --live")
     if live and right is not None:

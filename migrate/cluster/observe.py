@@ -24,6 +24,7 @@ from migrate.spec import (
     ROLE_CONTROL_PLANE,
     ROLE_ETCD,
     ROLE_WORKER,
+    Audit,
     ClusterSpec,
     Component,
     ControlPlane,
@@ -247,10 +248,16 @@ def _control_plane(was: ControlPlane, cluster_config: Mapping[str, Any], args: M
         node_port_range=args.get("service-node-port-range", "30000-32767"),
         anonymous_auth=args.get("anonymous-auth", "true").lower() == "true",
         oidc=flags.oidc(args),
-        audit=flags.audit(args),
+        audit=_audit(was.audit, args),
         # the provider and key name live in a file on the control planes; only the switch is visible
         encryption=(was.encryption or _unknown_encryption()) if "encryption-provider-config" in args else None,
     )
+
+
+def _audit(was: Audit | None, args: Mapping[str, str]) -> Audit | None:
+    """The audit flags as the API server runs them; the policy's rules live in a file only the inventory shows."""
+    seen = flags.audit(args)
+    return replace(seen, policy_rules=was.policy_rules) if seen is not None and was is not None else seen
 
 
 def _component(was: Component, args: Mapping[str, str]) -> Component:

@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import yaml
+
 from migrate import spec as s
+from migrate.errors import UserError
 from migrate.kubespray.flags import component_args, feature_gates
 from migrate.kubespray.network import stack_ipv6
 from migrate.kubespray.resolve import Resolution
@@ -13,30 +18,71 @@ def control_plane(r: Resolution, control_planes: list[s.NodeSpec], dns_domain: s
     port = int(r.value("kube_apiserver_port", 6443))
     endpoint = _endpoint(r, control_planes, port)
     apiserver_args = component_args(r.value("kube_kubeadm_apiserver_extra_args", {}))
+    _add_tls_flags(r, apiserver_args)
     if stack_ipv6(r):  # the bind address only changes what the API server answers on with IPv6 (2.28+: "::")
         apiserver_args.setdefault("bind-address", str(r.value("kube_apiserver_bind_address", "::")))
     issuer = apiserver_args.get("service-account-issuer", f"https://kubernetes.default.svc.{dns_domain}")
     audiences = tuple(a for a in apiserver_args.get("api-audiences", "").split(",") if a) or (issuer,)
     admission = tuple(r.value("kube_apiserver_enable_admission_plugins", []) or [])
+    pod_security = bool(r.value("kube_pod_security_use_default", False)) and "PodSecurity" in admission
     return s.ControlPlane(
         endpoint=endpoint,
         cert_sans=_cert_sans(r, control_planes, dns_domain, apiserver_ip, endpoint),
         apiserver_port=port,
         apiserver=s.Component(apiserver_args, feature_gates(r, "kube_apiserver_feature_gates")),
-        controller_manager=s.Component(_controller_manager_args(r), feature_gates(r, "kube_controller_feature_gates")),
-        scheduler=s.Component(component_args(r.value("kube_kubeadm_scheduler_extra_args", {})), feature_gates(r, "kube_scheduler_feature_gates")),
+        controller_manager=s.Component(_add_tls_flags(r, _controller_manager_args(r)), feature_gates(r, "kube_controller_feature_gates")),
+        scheduler=s.Component(_add_tls_flags(r, component_args(r.value("kube_kubeadm_scheduler_extra_args", {}))), feature_gates(r, "kube_scheduler_feature_gates")),
         service_account_issuer=issuer,
         api_audiences=audiences,
         authorization_modes=tuple(r.value("authorization_modes", ["Node", "RBAC"]) or ()),
         admission_plugins=admission,
         disabled_admission_plugins=tuple(r.value("kube_apiserver_disable_admission_plugins", []) or []),
-        pod_security_defaults=bool(r.value("kube_pod_security_use_default", False)) and "PodSecurity" in admission,
+        pod_security_defaults=pod_security,
+        pod_security_levels=_pod_security_levels(r) if pod_security else {},
+        admission_configs=_admission_configs(r, admission),
         node_port_range=str(r.value("kube_apiserver_node_port_range", "30000-32767")),
         anonymous_auth=bool(r.value("kube_api_anonymous_auth", True)),
         oidc=_oidc(r),
         audit=_audit(r),
         encryption=_encryption(r),
     )
+
+
+def _add_tls_flags(r: Resolution, args: dict[str, str]) -> dict[str, str]:
+    """tls_min_version and tls_cipher_suites, which Kubespray's kubeadm template gives all three components."""
+    if r.value("tls_min_version", None, needed=False):
+        args.setdefault("tls-min-version", str(r.value("tls_min_version")))
+    suites = r.value("tls_cipher_suites", None, needed=False)
+    if suites:
+        args.setdefault("tls-cipher-suites", ",".join(str(x) for x in suites))
+    return args
+
+
+def _pod_security_levels(r: Resolution) -> dict[str, str]:
+    """The levels Kubespray's podsecurity.yaml.j2 writes (kube_pod_security_default_{enforce,audit,warn})."""
+    return {mode: str(r.value(f"kube_pod_security_default_{mode}")) for mode in ("audit", "enforce", "warn")
+            if r.defined(f"kube_pod_security_default_{mode}")}
+
+
+def _admission_configs(r: Resolution, admission: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """What Kubespray's admission-control config file holds besides PodSecurity: EventRateLimit's limits
+    (eventratelimit.yaml.j2: one limit per entry of kube_apiserver_admission_event_rate_limits, cache_size → cacheSize)."""
+    if not r.value("kube_apiserver_admission_control_config_file", False) or "EventRateLimit" not in admission:
+        return {}
+    limits = r.value("kube_apiserver_admission_event_rate_limits", {}, needed=False)
+    if not isinstance(limits, dict) or not limits:
+        return {}
+    entries = []
+    for name, limit in limits.items():
+        if not isinstance(limit, dict) or not {"type", "qps", "burst"} <= set(limit):
+            raise UserError(f"kube_apiserver_admission_event_rate_limits.{name} needs type, qps and burst",
+                            where=r.where("kube_apiserver_admission_event_rate_limits"))
+        entry = {"type": str(limit["type"]), "qps": int(limit["qps"]), "burst": int(limit["burst"])}
+        if "cache_size" in limit:
+            entry["cacheSize"] = int(limit["cache_size"])
+        entries.append(entry)
+    return {"EventRateLimit": {"apiVersion": "eventratelimit.admission.k8s.io/v1alpha1", "kind": "Configuration",
+                               "limits": entries}}
 
 
 def _controller_manager_args(r: Resolution) -> dict[str, str]:
@@ -96,7 +142,24 @@ def _audit(r: Resolution) -> s.Audit | None:
         max_age=int(r.value("audit_log_maxage", 30)), max_backups=int(r.value("audit_log_maxbackups", 10)),
         max_size=int(r.value("audit_log_maxsize", 100)),
         policy_file=str(r.value("audit_policy_file", s.Audit.policy_file)),
+        policy_rules=_audit_rules(r),
     )
+
+
+def _audit_rules(r: Resolution) -> tuple[dict[str, Any], ...]:
+    """audit_policy_custom_rules: YAML text Kubespray indents under the policy's `rules:` (replacing its own)."""
+    raw = r.value("audit_policy_custom_rules", None, needed=False)
+    if raw in (None, ""):
+        return ()
+    try:
+        rules = yaml.safe_load(raw) if isinstance(raw, str) else raw
+    except yaml.YAMLError as exc:
+        raise UserError(f"audit_policy_custom_rules is not YAML: {exc}", where=r.where("audit_policy_custom_rules"),
+                        hint="write the rules as a YAML list, as they would appear under the Policy's `rules:`") from None
+    if not isinstance(rules, list) or not all(isinstance(x, dict) and "level" in x for x in rules):
+        raise UserError("audit_policy_custom_rules must be a list of audit rules, each with a `level`",
+                        where=r.where("audit_policy_custom_rules"))
+    return tuple(rules)
 
 
 def _encryption(r: Resolution) -> s.SecretsEncryption | None:

@@ -34,11 +34,19 @@ _KUBELET_FIELDS = {
     "containerLogMaxSize": "kubelet_logfiles_max_size",
     "eventRecordQPS": "kubelet_event_record_qps",
     "maxParallelImagePulls": "kubelet_max_parallel_image_pulls",
+    "tlsMinVersion": "tls_min_version",  # the kubelet-config template passes the cluster-wide TLS settings too
+    "tlsCipherSuites": "tls_cipher_suites",
 }
 
 
 def kubelet(r: Resolution, control_plane: bool) -> s.Kubelet:
     config = {f: r.value(v, needed=False) for f, v in _KUBELET_FIELDS.items() if r.defined(v)}
+    if not config.get("tlsMinVersion"):
+        config.pop("tlsMinVersion", None)  # "" in the sample inventory: the template writes nothing
+    if "tlsCipherSuites" in config:
+        config["tlsCipherSuites"] = [str(x) for x in config["tlsCipherSuites"] or []]  # a list or a mapping of names
+        if not config["tlsCipherSuites"]:
+            del config["tlsCipherSuites"]
     config.setdefault("cgroupDriver", "systemd")  # the kubelet-config template's own default
     config.update(_reservations(r, control_plane))
     eviction = r.value("eviction_hard", {}, needed=False)

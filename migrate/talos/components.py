@@ -11,7 +11,8 @@ from typing import Any
 
 from migrate.component_flags import flag_value
 from migrate.mapping.finding import CHANGED, DROPPED, KEPT, MANUAL, Finding, finding, some_names
-from migrate.spec import ClusterSpec
+from migrate.spec import Audit, ClusterSpec
+from migrate.talos.defaults import TALOS_AUDIT
 from migrate.talos.flags import allowed_flags, allowed_kubelet_config, feature_gates
 from migrate.talos.versions import TalosVersion, images
 
@@ -20,7 +21,7 @@ TALOS_AUTHORIZATION = ("Node", "RBAC")
 # flags Kubespray sets per host; Talos sets them per machine (nodeIP.validSubnets, HostnameConfig)
 PER_NODE_KUBELET_FLAGS = ("node-ip", "hostname-override")
 IPVS_MODULES = ("ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh")
-# kube_pod_security_default_{enforce,audit,warn}: the spec says only whether defaults are on, so these are assumed
+# kube_pod_security_default_{enforce,audit,warn} as Kubespray defaults them, for a mode the spec has no level for
 KUBESPRAY_POD_SECURITY = {"audit": "restricted", "enforce": "baseline", "warn": "restricted"}
 
 
@@ -47,6 +48,8 @@ def apiserver(spec: ClusterSpec, talos: TalosVersion) -> tuple[dict[str, Any], l
         args["service-node-port-range"] = cp.node_port_range
     if cp.oidc is not None:
         args.update(_oidc_flags(cp.oidc))
+    if cp.audit is not None:
+        args.update(_audit_retention(cp.audit))
     if has_ipv6(spec):
         args.setdefault("bind-address", "::")  # Talos hard-sets 0.0.0.0: IPv4 only
     kept, findings = allowed_flags("kube-apiserver", args)
@@ -57,7 +60,8 @@ def apiserver(spec: ClusterSpec, talos: TalosVersion) -> tuple[dict[str, Any], l
     if cp.cert_sans:
         section["certSANs"] = list(dict.fromkeys([spec.control_plane.endpoint.host, *cp.cert_sans]))
     section["extraArgs"] = dict(sorted(kept.items()))
-    section["admissionControl"] = [pod_security(spec)]
+    section["admissionControl"] = [pod_security(spec), *({"name": name, "configuration": config}
+                                                         for name, config in sorted(cp.admission_configs.items()))]
     section["auditPolicy"] = audit_policy(spec)
     return section, findings
 
@@ -91,10 +95,11 @@ def service_account_issuer(spec: ClusterSpec, talos: TalosVersion) -> tuple[dict
 
 
 def pod_security(spec: ClusterSpec) -> dict[str, Any]:
-    """The cluster's PodSecurity defaults: Kubespray's (enforce baseline, audit and warn restricted) when it set
-    them, privileged (today's behaviour) when it set none, never Talos's own."""
-    levels = KUBESPRAY_POD_SECURITY if spec.control_plane.pod_security_defaults else dict.fromkeys(KUBESPRAY_POD_SECURITY,
-                                                                                                 "privileged")
+    """The cluster's PodSecurity defaults: the levels it set (Kubespray's baseline / restricted / restricted unless
+    the inventory chose others) when it set them, privileged (today's behaviour) when it set none, never Talos's own."""
+    cp = spec.control_plane
+    levels = ({**KUBESPRAY_POD_SECURITY, **cp.pod_security_levels} if cp.pod_security_defaults
+              else dict.fromkeys(KUBESPRAY_POD_SECURITY, "privileged"))
     defaults = {f"{mode}{suffix}": value for mode, level in sorted(levels.items())
                 for suffix, value in (("", level), ("-version", "latest"))}
     return {
@@ -109,8 +114,12 @@ def pod_security(spec: ClusterSpec) -> dict[str, Any]:
 
 
 def audit_policy(spec: ClusterSpec) -> dict[str, Any]:
-    """Talos always audits: Metadata when the cluster audited, nothing (level None) when it did not."""
-    level = "Metadata" if spec.control_plane.audit is not None else "None"
+    """Talos always audits: the cluster's own rules when it wrote some (kept whole), Metadata when it audited with
+    its built-in policy, nothing (level None) when it did not audit."""
+    audit = spec.control_plane.audit
+    if audit is not None and audit.policy_rules:
+        return {"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "rules": [dict(r) for r in audit.policy_rules]}
+    level = "Metadata" if audit is not None else "None"
     return {"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "rules": [{"level": level}]}
 
 
@@ -271,6 +280,14 @@ def _component_section(name: str, spec: ClusterSpec, args: dict[str, str]) -> di
     if args:
         section["extraArgs"] = args
     return section
+
+
+def _audit_retention(audit: Audit) -> dict[str, str]:
+    """The cluster's audit log retention where it differs from Talos's (30 days, 10 files, 100 MB): kept as it was."""
+    wanted = {"audit-log-maxage": (audit.max_age, TALOS_AUDIT.max_age),
+              "audit-log-maxbackup": (audit.max_backups, TALOS_AUDIT.max_backups),
+              "audit-log-maxsize": (audit.max_size, TALOS_AUDIT.max_size)}
+    return {flag: str(value) for flag, (value, talos) in wanted.items() if value != talos}
 
 
 def _oidc_flags(oidc: Any) -> dict[str, str]:

@@ -62,3 +62,27 @@ APISERVER_TYPED_FLAGS = frozenset(
 
 # kube-controller-manager flags the spec models in Network (node_cidr_mask_size*)
 CONTROLLER_TYPED_FLAGS = frozenset({"node-cidr-mask-size", "node-cidr-mask-size-ipv4", "node-cidr-mask-size-ipv6"})
+
+# flags Talos's control-plane controller always passes (control_plane_static_pod.go, etcd service), limited to the
+# ones the security posture compares; extraArgs override them unless merged (tls-cipher-suites) or denied (etcd)
+TALOS_APISERVER_CIPHER_SUITES = (
+    "TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384,TLS_CHACHA20_POLY1305_SHA256,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,"
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305,"
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,"
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305,"
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
+)
+TALOS_COMPONENT_FLAGS: dict[str, dict[str, str]] = {
+    "kube-apiserver": {"anonymous-auth": "false", "profiling": "false", "bind-address": "0.0.0.0",
+                       "tls-min-version": "VersionTLS12", "tls-cipher-suites": TALOS_APISERVER_CIPHER_SUITES},
+    "kube-controller-manager": {"profiling": "false", "bind-address": "127.0.0.1", "tls-min-version": "VersionTLS13",
+                                "use-service-account-credentials": "true"},
+    "kube-scheduler": {"profiling": "false", "bind-address": "127.0.0.1", "tls-min-version": "VersionTLS13"},
+    "etcd": {"client-cert-auth": "true", "peer-client-cert-auth": "true", "auto-tls": "false", "peer-auto-tls": "false"},
+}
+# Talos appends the user's value to its own for these flags instead of replacing it
+TALOS_ADDITIVE_FLAGS = frozenset({"tls-cipher-suites", "enable-admission-plugins", "feature-gates", "authorization-mode"})
+# what `talosctl gen config` writes for the settings the posture compares (reference/talos.md §B, kubespray-settings.md
+# row 424): the value Talos runs when a plan does not carry the cluster's own
+TALOS_GENERATED = {"kubelet.seccompDefault": True, "kube-apiserver.audit-policy-level": "Metadata",
+                   "pod-security.enforce": "baseline", "kube-apiserver.encryption-provider": "secretbox"}

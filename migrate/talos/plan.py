@@ -18,10 +18,14 @@ from migrate.errors import UserError
 from migrate.mapping.engine import ReadCluster, evaluate
 from migrate.mapping.finding import MANUAL, Finding, finding
 from migrate.mapping.transforms import MappingContext
+from migrate.posture.evaluate import Posture
+from migrate.posture.render import posture_data
+from migrate.posture.render import to_markdown as posture_to_markdown
 from migrate.spec import ClusterSpec
 from migrate.talos import report, secrets, validate, versions
 from migrate.talos.advisories import Situation, advise
 from migrate.talos.merge import apply_patch
+from migrate.talos.posture_read import plan_posture
 from migrate.talos.render import Rendered, render
 from migrate.talos.versions import TalosVersion
 from migrate.version import release_of
@@ -103,6 +107,8 @@ def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress
     findings += rendered.findings
     findings += resolved.findings
     findings += [preview] if preview else []
+    posture = plan_posture(spec, resolved.settings, rendered.controlplane, talos.kubernetes_documents)
+    findings += posture.findings()  # a control Talos would weaken is a manual finding with its patch
     progress("validating documents")
     files = rendered.files()
     problems, schema_state = check_documents(rendered, talos, {n.name for n in spec.control_planes})
@@ -139,11 +145,21 @@ def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress
             problems += checked
             meta["validation"]["talosctl"] = "ok" if not checked else "failed"
             meta["validation"]["problems"] = [str(p) for p in problems]
-        data = report.report_data(meta, findings)
+        data = with_posture(report.report_data(meta, findings), posture, spec.name, request.out)
         _write_staged(stage / "report.json", report.to_json(data), 0o644)
-        _write_staged(stage / "report.md", report.to_markdown(data), 0o644)
+        _write_staged(stage / "report.md", report.to_markdown(data) + posture_markdown(data), 0o644)
         os.sync()  # one flush for the whole stage before it replaces DIR (an fsync per patch costs seconds)
     return PlanResult(request.out, talos, bundle.joinable, findings, data, problems, previous)
+
+
+def with_posture(data: dict[str, Any], posture: Posture, cluster: str, out: Path) -> dict[str, Any]:
+    """report.json's `posture`: every CIS control before (the inventory) and after (the documents read back)."""
+    return {**data, "posture": posture_data(posture, f"Kubespray cluster {cluster}", f"plan {out.name}/")}
+
+
+def posture_markdown(data: dict[str, Any]) -> str:
+    """report.md's posture section, after the verdicts."""
+    return "\n" + posture_to_markdown(data["posture"], heading="##")
 
 
 def _setting_value(resolved: ReadCluster, name: str) -> str | None:

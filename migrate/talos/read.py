@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +27,7 @@ from migrate.spec import (
     ROLE_CONTROL_PLANE,
     ROLE_ETCD,
     ROLE_WORKER,
+    Audit,
     ClusterSpec,
     Component,
     ContainerRuntime,
@@ -247,10 +248,13 @@ def _control_plane(config: MachineConfig, network: Network, nodes: tuple[NodeSpe
         admission_plugins=tuple(flags.split_list(args.get("enable-admission-plugins"))),
         disabled_admission_plugins=tuple(flags.split_list(args.get("disable-admission-plugins"))),
         pod_security_defaults=_pod_security_defaults(api),
+        pod_security_levels=_pod_security_levels(api) if _pod_security_defaults(api) else {},
+        admission_configs={str(p.get("name")): dict(p.get("configuration") or {}) for p in api.get("admissionControl") or []
+                           if p.get("name") != "PodSecurity"},
         node_port_range=args.get("service-node-port-range", "30000-32767"),
         anonymous_auth=args.get("anonymous-auth", "false").lower() == "true",  # Talos hard-sets false
         oidc=flags.oidc(args),
-        audit=None if _audits_nothing(api.get("auditPolicy")) else flags.audit(args, default=TALOS_AUDIT),
+        audit=_audit(api, args),
         encryption=_encryption(config),
     )
 
@@ -284,6 +288,26 @@ def _audits_nothing(policy: Any) -> bool:
     """A policy whose every rule is `level: None` logs no event: auditing is off (Talos's default policy logs)."""
     rules = policy.get("rules") if isinstance(policy, Mapping) else None
     return isinstance(rules, list) and bool(rules) and all(str(r.get("level")) == "None" for r in rules)
+
+
+def _audit(api: Mapping[str, Any], args: Mapping[str, str]) -> Audit | None:
+    """Talos audits unless every rule is `level: None`; its own single Metadata rule reads as the built-in policy."""
+    policy = api.get("auditPolicy")
+    if _audits_nothing(policy):
+        return None
+    rules = tuple(r for r in ((policy or {}).get("rules") or []) if isinstance(r, Mapping))
+    builtin = rules == ({"level": "Metadata"},) or not rules
+    return replace(flags.audit(args, default=TALOS_AUDIT) or TALOS_AUDIT,
+                   policy_rules=() if builtin else tuple(dict(r) for r in rules))
+
+
+def _pod_security_levels(api: Mapping[str, Any]) -> dict[str, str]:
+    """mode → level of the PodSecurity admission configuration's defaults."""
+    for plugin in api.get("admissionControl") or []:
+        if plugin.get("name") == "PodSecurity":
+            defaults = (plugin.get("configuration") or {}).get("defaults") or {}
+            return {m: str(defaults[m]) for m in ("audit", "enforce", "warn") if m in defaults}
+    return {}
 
 
 def _pod_security_defaults(api: Mapping[str, Any]) -> bool:
