@@ -176,7 +176,9 @@ def _network(config: MachineConfig, version: str, carried: ClusterSpec | None) -
         # with Talos's CoreDNS off, the DNS the cluster has today keeps serving (Talos does not touch it)
         dns_mode="coredns" if coredns_on or not was else was.dns_mode,
         coredns_ip=tenth if coredns_on else (was.coredns_ip if was else None),
-        nodelocaldns_ip=link_local[0] if link_local else None,
+        # a nodelocaldns address inside the service range (wire: 10.233.0.10) is not link-local: the carried spec says it
+        nodelocaldns_ip=link_local[0] if link_local else (
+            was.nodelocaldns_ip if was and was.nodelocaldns_ip in cluster_dns else None),
         cluster_dns=cluster_dns,
         upstream_dns_servers=(was.upstream_dns_servers if was and not coredns_on else ()),
         apiserver_service_ip=nth_address(service[0], 1),
