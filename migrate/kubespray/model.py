@@ -43,7 +43,7 @@ def build_spec(inventory: LoadedInventory, cluster: Resolution, hosts: dict[str,
         kubelet=cluster_kubelet,
         etcd=etcd(inventory, cluster, hosts, nodes),
         runtime=runtime(cluster),
-        host=host_os(cluster),
+        host=host_os(cluster, dict(zip(hosts, nodes, strict=True))),
         nodes=nodes,
     )
 

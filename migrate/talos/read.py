@@ -228,7 +228,7 @@ def _control_plane(config: MachineConfig, network: Network, nodes: tuple[NodeSpe
         raise UserError(
             "cluster.controlPlane.endpoint is missing", hint="every Talos config needs the API endpoint URL"
         )
-    endpoint = _endpoint(str(endpoint_url), nodes)
+    endpoint = _endpoint(str(endpoint_url), nodes, _host_entries(config))
     args = {k: flag_value(v) for k, v in (api.get("extraArgs") or {}).items()}
     issuers = flags.split_list(args.get("service-account-issuer")) or [endpoint.url]
     audiences = flags.split_list(args.get("api-audiences")) or [endpoint.url]
@@ -257,14 +257,25 @@ def _control_plane(config: MachineConfig, network: Network, nodes: tuple[NodeSpe
     )
 
 
-def _endpoint(url: str, nodes: tuple[NodeSpec, ...]) -> ControlPlaneEndpoint:
+def _host_entries(config: MachineConfig) -> dict[str, str]:
+    """Host name -> address from StaticHostConfig documents (1.12+) or machine.network.extraHostEntries."""
+    names: dict[str, str] = {}
+    for entry in config.get("machine", "network", "extraHostEntries", default=[]) or []:
+        names.update(dict.fromkeys((str(a) for a in entry.get("aliases") or []), str(entry.get("ip"))))
+    for doc in config.kind("StaticHostConfig"):
+        names.update(dict.fromkeys((str(h) for h in doc.get("hostnames") or []), str(doc.get("name"))))
+    return names
+
+
+def _endpoint(url: str, nodes: tuple[NodeSpec, ...], entries: Mapping[str, str]) -> ControlPlaneEndpoint:
     parts = urlsplit(url if "://" in url else f"https://{url}")
     if not parts.hostname:
         raise UserError(f"not an endpoint URL: {url!r}", where="cluster.controlPlane.endpoint")
     host = parts.hostname
     single_node = any(host in n.addresses or host == n.name for n in nodes if n.is_control_plane)
     return ControlPlaneEndpoint(
-        host=host, port=parts.port or 6443, kind="first-control-plane" if single_node else "loadbalancer"
+        host=host, port=parts.port or 6443, kind="first-control-plane" if single_node else "loadbalancer",
+        address=entries.get(host),
     )
 
 
