@@ -29,6 +29,8 @@ class ControlPlaneEndpoint:
     port: int = 6443
     # loadbalancer (external LB or VIP) | first-control-plane (a single node's address)
     kind: str = "loadbalancer"
+    # what `host` resolves to through a host entry (Kubespray writes the LB's name into every node's /etc/hosts)
+    address: str | None = None
 
     @property
     def url(self) -> str:

@@ -79,7 +79,7 @@ def fetch_pki(
     from migrate.ansible import run_playbook
     from migrate.kubespray.inventory import inventory_sources
 
-    sources, notes = inventory_sources(inventory)
+    sources, notes = inventory_sources(inventory, vault_password_file)  # as ansible-playbook -i reads it
     for note in notes:
         ui.note(note)
     out = check_output_dir(out)
@@ -97,7 +97,7 @@ def fetch_pki(
             extravars["ks2t_host"] = host
         if etcd_host or host:
             extravars["ks2t_etcd_host"] = etcd_host or host
-        result = run_playbook("fetch_pki.yml", sources[0], extravars=extravars, vault_password_file=vault_password_file,
+        result = run_playbook("fetch_pki.yml", inventory if inventory.is_dir() else sources[0], extravars=extravars, vault_password_file=vault_password_file,
                               progress=_progress)
         _check_fetched(stage, host, etcd_host)
         _make_private(stage)

@@ -25,6 +25,8 @@ KEY_SETTINGS = (
     "kube_encryption_algorithm", "kube_oidc_auth", "kubernetes_audit", "kube_feature_gates", "ntp_servers",
     "upstream_dns_servers", "http_proxy", "https_proxy",
 )
+# a host with neither ip nor an IP ansible_host: Kubespray takes its address from the host's facts
+RUN_TIME = "from the host at run time"
 
 
 @click.command()
@@ -85,14 +87,15 @@ def _render_table(resolved: Any, show_all: bool) -> None:
                  f"(Kubespray {ui.escape(resolved.release)} defaults)")
     ui.out.print(ui.text(f"inventory: {', '.join(str(s) for s in resolved.sources)}"))
     ep = spec.control_plane.endpoint
-    ui.out.print(ui.text(f"API endpoint: {redact(ep.url)} ({ep.kind})"))
+    unknown = ep.kind == "first-control-plane" and not spec.control_planes[0].ip if spec.control_planes else False
+    ui.out.print(ui.text(f"API endpoint: {redact(ep.url)} ({ep.kind}" + (f", its address {RUN_TIME})" if unknown else ")")))
 
     hosts = Table(title="Hosts", title_justify="left")
     for col in ("node", "roles", "ip", "access_ip", "ansible_host", "etcd member"):
         hosts.add_column(col)
     members = {m.node: m.name for m in spec.etcd.members}
     for node in spec.nodes:
-        hosts.add_row(*(ui.text(v) for v in (node.name, ",".join(node.roles), node.ip or "-", node.access_ip or "-",
+        hosts.add_row(*(ui.text(v) for v in (node.name, ",".join(node.roles), node.ip or RUN_TIME, node.access_ip or "-",
                                              node.ansible_host or "-", members.get(node.name, ""))))
     ui.out.print(hosts)
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from migrate import ui
 from migrate.atomic import check_output_dir
+from migrate.cli.addresses import address_options, observed_addresses
 from migrate.cli.options import inventory_options
 from migrate.talos.plan import PlanRequest, PlanResult, plan_cluster
 from migrate.talos.report import NOT_JOINABLE
@@ -37,8 +38,11 @@ VERDICT_STYLE = {"kept": "green", "changed": "yellow", "dropped": "dim", "manual
                    "DIR.previous (0700).")
 @click.option("--output", "-o", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @inventory_options
+@address_options
 def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path | None, secrets_file: Path | None,
-         kubernetes_version: str | None, force: bool, fmt: str, kubespray_version: str | None, kubespray_dir: Path | None, vault_password_file: Path | None) -> None:
+         kubernetes_version: str | None, force: bool, fmt: str, kubespray_version: str | None,
+         kubespray_dir: Path | None, vault_password_file: Path | None, gather_facts: bool, kubeconfig: Path | None,
+         address_context: str | None) -> None:
     """Write Talos configs that JOIN the running cluster, and a report with a verdict for every setting.
 
     Reads INVENTORY like `inspect` (several paths for a split inventory: hosts file, group files), then writes into DIR (--out): controlplane.yaml and worker.yaml
@@ -50,6 +54,10 @@ def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path |
     DIR/secrets.yaml, so the output is byte-identical. A DIR holding other secrets, or files a plan does not
     write, is refused unless --force, which keeps the old DIR as DIR.previous instead of deleting it.
 
+    A host that sets no ip gets its address as Kubespray got it: --gather-facts asks the host through Ansible
+    (its default route's address), --kubeconfig reads its Node's InternalIP; without either, such a host is a
+    blocker in the report.
+
     Exit status: 0 plan written, nothing blocks it; 1 plan written but it has blocker findings (a person must
     act before applying it) or a document failed validation; 2 bad input, nothing written.
 
@@ -60,6 +68,7 @@ def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path |
       kubespray2talos plan inventory/mycluster --out plan/ --talos-version 1.12 --output json | jq .summary
       kubespray2talos plan inventory/split/hosts inventory/split/workers.yml --out plan/
       kubespray2talos plan inventory/old --out preview/ --kubernetes-version 1.29.10   # after Kubespray upgrades
+      kubespray2talos plan inventory/mycluster --pki pki/ --out plan/ --gather-facts
       talosctl apply-config --insecure -n 10.0.10.11 --file plan/controlplane.yaml --config-patch @plan/nodes/cp1.yaml
     """
     started = time.monotonic()
@@ -71,7 +80,8 @@ def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path |
     from migrate.ledger.plandir import enter_plan, kept_across_replan
 
     with ui.err.status("reading the inventory with Ansible…") as status, kept_across_replan(out, replacing=force):
-        resolved = load_cluster(list(inventory), kubespray_version, kubespray_dir, vault_password_file)
+        observed = observed_addresses(inventory, gather_facts, kubeconfig, address_context, vault_password_file)
+        resolved = load_cluster(list(inventory), kubespray_version, kubespray_dir, vault_password_file, observed)
         result = plan_cluster(resolved, request, progress=lambda message: status.update(f"{message}…"))
     enter_plan(out, [(node["name"], node["role"]) for node in result.report["nodes"]])  # every host, `active`
     from migrate.migration import plan_file

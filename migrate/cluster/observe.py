@@ -320,7 +320,10 @@ def _endpoint(text: str, was: ControlPlaneEndpoint) -> ControlPlaneEndpoint:
     if not text:
         return was
     parts = urlsplit(f"//{text}")
-    return ControlPlaneEndpoint(host=parts.hostname or text, port=parts.port or 6443, kind=was.kind)
+    host = parts.hostname or text
+    # the nodes' /etc/hosts entry for that name is not visible through the API: the baseline's, for the same name
+    return ControlPlaneEndpoint(host=host, port=parts.port or 6443, kind=was.kind,
+                                address=was.address if host == was.host else None)
 
 
 def _unknown_encryption() -> SecretsEncryption:

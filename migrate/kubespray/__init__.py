@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -60,7 +61,10 @@ def load_cluster(
     kubespray_version: str | None = None,
     kubespray_dir: str | Path | None = None,
     vault_password_file: str | Path | None = None,
+    observed_addresses: Mapping[str, str] | None = None,
 ) -> ResolvedCluster:
+    """`observed_addresses`: host or node name -> the address it has at run time (facts, the Node's InternalIP),
+    used where the inventory sets no ip, as Kubespray falls back to the host's default IPv4 address."""
     paths = [Path(p) for p in inventory_path] if isinstance(inventory_path, (list, tuple)) else [Path(inventory_path)]
     inventory = load_inventory(paths, Path(vault_password_file) if vault_password_file else None)
     reference = require_control_plane(inventory)
@@ -71,7 +75,7 @@ def load_cluster(
     if vault_password_file:
         _check_inline_vault(cluster, Path(vault_password_file))
     hosts = {h: cluster if h == reference else Resolution(inventory, defaults, h, shared) for h in inventory.host_vars}
-    spec = build_spec(inventory, cluster, hosts)
+    spec = build_spec(inventory, cluster, hosts, observed_addresses)
     settings = {name: cluster.setting(name, area) for name, area in SETTINGS.items() if name not in HOST_SETTINGS}
     settings.update(_host_settings(hosts))
     _render_inventory_templates(cluster)

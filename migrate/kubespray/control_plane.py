@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import yaml
@@ -100,9 +101,22 @@ def _endpoint(r: Resolution, control_planes: list[s.NodeSpec], port: int) -> s.C
         host = r.value("apiserver_loadbalancer_domain_name") or lb["address"]
         if host == "localhost":  # 2.30+ spells the localhost-LB case this way; kubeadm still dials the LB address
             host = lb["address"]
-        return s.ControlPlaneEndpoint(str(host), int(lb.get("port", port)), "loadbalancer")
+        # preinstall's 0090-etchosts.yml writes "<lb address> <lb name>" into every node's /etc/hosts (default on):
+        # the name may resolve nowhere else, so the Talos nodes need the same entry
+        entry = str(host) != str(lb["address"]) and not _is_address(str(host)) and \
+            r.value("populate_loadbalancer_apiserver_to_hosts_file", True, needed=False) not in (False, "false", "False")
+        return s.ControlPlaneEndpoint(str(host), int(lb.get("port", port)), "loadbalancer",
+                                      str(lb["address"]) if entry else None)
     first = control_planes[0]
     return s.ControlPlaneEndpoint(str(first.access_ip or first.ip or first.name), port, "first-control-plane")
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _cert_sans(r: Resolution, cps: list[s.NodeSpec], dns_domain: str, apiserver_ip: str, ep: s.ControlPlaneEndpoint) -> tuple[str, ...]:

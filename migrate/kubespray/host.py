@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from migrate import spec as s
+from migrate.kubespray.inventory import CALICO_RR, CLUSTER, CONTROL_PLANE, ETCD
 from migrate.kubespray.network import stack_ipv6
 from migrate.kubespray.resolve import Resolution
 
@@ -48,13 +51,15 @@ def runtime(r: Resolution) -> s.ContainerRuntime:
     return s.ContainerRuntime(manager, tuple(mirrors), tuple(insecure_registries), repos)
 
 
-def host_os(r: Resolution) -> s.HostOS:
+def host_os(r: Resolution, hosts: Mapping[str, s.NodeSpec] | None = None) -> s.HostOS:
+    """`hosts`: inventory host -> its node, for the no_proxy Kubespray computes."""
     proxy = None
     if any(r.defined(v) for v in ("http_proxy", "https_proxy")):
         def opt(name: str) -> str | None:
             return str(r.value(name)) if r.defined(name) and r.value(name) else None
 
-        proxy = s.Proxy(opt("http_proxy"), opt("https_proxy"), opt("no_proxy"))
+        no_proxy = opt("no_proxy") if r.defined("no_proxy") else kubespray_no_proxy(r, hosts or {})
+        proxy = s.Proxy(opt("http_proxy"), opt("https_proxy"), no_proxy)
     sysctls = {"net.ipv6.conf.all.forwarding": "1"} if stack_ipv6(r) else {}  # preinstall sets it for IPv6 stacks
     for item in r.value("additional_sysctl", [], needed=False) or []:
         if isinstance(item, dict) and "name" in item:
@@ -74,6 +79,29 @@ def host_os(r: Resolution) -> s.HostOS:
         os_family="flatcar" if flatcar else None,
         bin_dir=bin_dir,
     )
+
+
+def kubespray_no_proxy(r: Resolution, hosts: Mapping[str, s.NodeSpec]) -> str:
+    """no_proxy as kubespray_defaults' no_proxy.yml builds it when the inventory sets none: the LB, every cluster,
+    etcd and calico_rr host by address and name, additional_no_proxy, then loopback, the service and pod ranges
+    and svc. (Its ansible_hostname entries come from facts and are left out: they only repeat a name.)"""
+    entries: list[str] = []
+    lb = r.value("loadbalancer_apiserver", None, needed=False)
+    if isinstance(lb, dict):
+        entries += [str(r.value("apiserver_loadbalancer_domain_name", "", needed=False) or ""), str(lb.get("address", ""))]
+    dns_domain = str(r.value("dns_domain", "cluster.local"))
+    groups = r.inventory.groups
+    which = CONTROL_PLANE if r.value("no_proxy_exclude_workers", False, needed=False) else CLUSTER
+    for host in dict.fromkeys((*groups.get(which, ()), *groups.get(ETCD, ()), *groups.get(CALICO_RR, ()))):
+        node = hosts.get(host)
+        address = (node.access_ip or node.ip) if node is not None else None
+        entries += [address or "", host, f"{host}.{dns_domain}"]
+    additional = r.value("additional_no_proxy", None, needed=False)
+    if additional:
+        entries.append(str(additional))
+    entries += ["127.0.0.1", "localhost", str(r.value("kube_service_addresses")), str(r.value("kube_pods_subnet")),
+                "svc", f"svc.{dns_domain}"]
+    return ",".join(e for e in entries if e)
 
 
 def _ntp_servers(r: Resolution) -> tuple[str, ...]:

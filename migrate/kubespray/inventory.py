@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from migrate.errors import UserError
+from migrate.kubespray.inventory_dir import directory_inventory
 from migrate.kubespray.yaml_guard import check_inventory_files
 
 # what Kubespray calls its groups now, and what older releases called them (reference/kubespray.md §a)
@@ -22,13 +23,8 @@ LEGACY_GROUPS = {
 }
 CONTROL_PLANE, WORKERS, ETCD, CLUSTER, CALICO_RR = "kube_control_plane", "kube_node", "etcd", "k8s_cluster", "calico_rr"
 
-# how users name the file they pass to -i, most specific first (hosts.yaml beside an unused sample inventory.ini)
+# how users name their inventory file: a directory holding one of these is taken for an inventory (hints, diff)
 INVENTORY_NAMES = ("hosts.yaml", "hosts.yml", "inventory.ini", "hosts.ini", "hosts", "inventory.yaml", "inventory.yml", "inventory")
-_NOT_INVENTORY = re.compile(
-    r"(^\.|~$|\.(md|rst|txt|cfg|ts|orig|bak|retry|pyc|pyo|creds|pass|sh|py|j2|json|lock|pem|key|crt)$|\.backup|^readme|^license|^requirements)",
-    re.IGNORECASE,
-)
-_VARS_DIRS = {"group_vars", "host_vars", "credentials", "artifacts", "patches"}
 
 
 @dataclass(frozen=True)
@@ -87,30 +83,29 @@ def _lines(path: Path) -> list[str]:
         return []
 
 
-def inventory_sources(path: Path) -> tuple[list[Path], list[str]]:
-    """The inventory file(s) to load from what the user pointed at, with warnings about choices made."""
+def inventory_sources(path: Path, vault_password_file: Path | None = None) -> tuple[list[Path], list[str]]:
+    """The inventory file(s) `ansible-playbook -i PATH` loads, with notes about the files it would skip."""
     path = Path(path)
     if not path.exists():
         raise UserError("inventory not found", where=str(path), hint="pass the inventory directory you deploy with, e.g. inventory/mycluster")
     if path.is_file():
         return [path], []
-    for name in INVENTORY_NAMES:
-        if (path / name).is_file():
-            others = [p.name for p in _candidates(path) if p.name != name]
-            note = [f"using {name}; also present and not loaded: {', '.join(others)} "
-                    "(pass the files you deploy with, e.g. `inspect DIR/hosts DIR/workers.yml`)"] if others else []
-            return [path / name], note
-    found = _candidates(path)
-    if not found:
+    from migrate.kubespray.ansible_runtime import ansible_loader
+
+    found = directory_inventory(path, ansible_loader(), vault_password_file)
+    notes = [f"not loaded, as ansible-playbook would not: {why}" for why in found.skipped]
+    if not found.files and found.unreadable:
+        return [found.unreadable[0]], []  # nothing else to read: loading it says what is wrong, with its line
+    if not found.files:
         nested = _nested_inventories(path)
         raise UserError(
-            "no inventory file in this directory (looked for hosts.yaml, hosts.yml, inventory.ini, hosts, ...)",
+            "no inventory file Ansible can read in this directory"
+            + (f" ({'; '.join(found.skipped[:3])})" if found.skipped else ""),
             where=str(path),
             hint=f"inventories below it: {', '.join(nested)}" if nested
-            else "pass the inventory file itself, e.g. inventory/mycluster/hosts.yaml",
+            else "pass the inventory directory you deploy with, or the inventory file itself",
         )
-    note = [f"using {found[0].name}; also present and not loaded: {', '.join(p.name for p in found[1:])}"] if len(found) > 1 else []
-    return [found[0]], note
+    return list(found.files), notes
 
 
 def _nested_inventories(directory: Path, depth: int = 3) -> list[str]:
@@ -120,12 +115,6 @@ def _nested_inventories(directory: Path, depth: int = 3) -> list[str]:
         if sub.is_dir() and len(sub.relative_to(directory).parts) <= depth and any((sub / n).is_file() for n in INVENTORY_NAMES):
             found.append(str(sub))
     return found[:5]
-
-
-def _candidates(directory: Path) -> list[Path]:
-    return sorted(
-        p for p in directory.iterdir() if p.is_file() and p.name not in _VARS_DIRS and not _NOT_INVENTORY.search(p.name)
-    )
 
 
 def load_inventory(paths: list[Path], vault_password_file: Path | None = None) -> LoadedInventory:
@@ -142,7 +131,7 @@ def load_inventory(paths: list[Path], vault_password_file: Path | None = None) -
     sources: list[Path] = []
     warnings: list[str] = []
     for path in paths:
-        found, notes = inventory_sources(path)
+        found, notes = inventory_sources(path, vault_password_file)
         sources += found
         warnings += notes
     check_inventory_files(sources)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from migrate import spec as s
@@ -35,7 +36,10 @@ def _shown(text: str) -> str:
     return repr(text[:80] + ("…" if len(text) > 80 else ""))
 
 
-def node(inv: LoadedInventory, name: str, r: Resolution, kubelet_config: dict[str, Any]) -> s.NodeSpec:
+def node(inv: LoadedInventory, name: str, r: Resolution, kubelet_config: dict[str, Any],
+         observed: Mapping[str, str] | None = None) -> s.NodeSpec:
+    """`observed`: addresses seen at run time (gathered facts, the Node's InternalIP) by inventory or node name:
+    what Kubespray itself falls back to (ansible_default_ipv4) when a host sets no ip."""
     roles = []
     if name in inv.groups.get(CONTROL_PLANE, ()):
         roles.append(s.ROLE_CONTROL_PLANE)
@@ -46,7 +50,8 @@ def node(inv: LoadedInventory, name: str, r: Resolution, kubelet_config: dict[st
     ip = _address(r, name, "ip")
     ansible_host = r.raw("ansible_host") or r.raw("ansible_ssh_host")  # ansible_ssh_host: Ansible < 2.0 spelling
     if not ip:
-        ip = _literal_address(ansible_host) or _literal_address(name)
+        seen = (observed or {}).get(name) or (observed or {}).get(node_name(r, name))
+        ip = _literal_address(seen) or _literal_address(ansible_host) or _literal_address(name)
     labels = r.value("node_labels", {}) or {}
     taints = r.value("node_taints", []) or []
     _check_labels_and_taints(r, name, labels, taints)
@@ -65,10 +70,13 @@ def node(inv: LoadedInventory, name: str, r: Resolution, kubelet_config: dict[st
 
 
 def _member_name(inv: LoadedInventory, name: str, r: Resolution) -> str | None:
-    """etcd<N> by position in the etcd group (Kubespray's default template), unless the inventory names it."""
-    members = inv.groups.get(ETCD, ())
+    """etcd<N> by position in the etcd group (Kubespray's default template), unless the inventory names it; the node name under kubeadm."""
+    kubeadm = r.value("etcd_kubeadm_enabled", False) or r.value("etcd_deployment_type", "host") == "kubeadm"
+    members = inv.groups.get(ETCD, ()) or (inv.groups.get(CONTROL_PLANE, ()) if kubeadm else ())
     if name not in members:
         return None
+    if kubeadm:  # kubeadm runs etcd as a static pod named after the node: etcd_member_name is not used
+        return node_name(r, name)
     if r.set_by_inventory("etcd_member_name") and r.value("etcd_member_name"):
         return str(r.value("etcd_member_name"))
     return f"etcd{members.index(name) + 1}"
@@ -120,12 +128,6 @@ def check_addresses(nodes: tuple[s.NodeSpec, ...], hosts: dict[str, Resolution])
                     where=r.inventory.host_line(inv_name),
                     hint="set ip on each host (the address Kubernetes uses); a shared ansible_host is a jump host or NAT",
                 )
-        if node.ip is None and node.ansible_host is None and (node.is_worker or node.is_control_plane):
-            raise UserError(
-                f"host {inv_name} has no address: neither ip nor ansible_host is set",
-                where=r.inventory.host_line(inv_name),
-                hint="set ip (the node address Kubernetes uses) in the inventory or host_vars",
-            )
         if node.ip is None:
             continue
         if node.ip in by_ip and r.defined("ip"):

@@ -145,8 +145,40 @@ def etcd_placement(s: Situation) -> Finding | None:
                    "before planning.", talos_path="nodes/<host>.yaml machine.type", area="etcd")
 
 
+def unknown_addresses(s: Situation) -> Finding | None:
+    """A host with no ip and no IP ansible_host: Kubespray took its address from facts, the plan cannot guess it."""
+    unknown = [n.name for n in s.spec.nodes if not n.ip]
+    if not unknown:
+        return None
+    endpoint = s.spec.control_plane.endpoint
+    named = f" and the API endpoint {endpoint.url} names a host, not an address" \
+        if endpoint.kind == "first-control-plane" and any(n.name == endpoint.host for n in s.spec.nodes) else ""
+    return finding("node addresses", MANUAL, f"The inventory gives no address for {some_names(unknown)} (no ip, and "
+                   "ansible_host is not an IP address): Kubespray took it from the host at run time, so the node "
+                   f"patches cannot pin the kubelet and etcd to it{named}. Plan again with --gather-facts (Ansible "
+                   "reads each host's default IPv4 address) or --kubeconfig (the Node's InternalIP), or set ip "
+                   "for those hosts.", talos_path="nodes/<host>.yaml machine.kubelet.nodeIP", severity="blocker",
+                   area="node")
+
+
+def single_node(s: Situation) -> Finding | None:
+    """Node-by-node in place needs another node to hold etcd and the workloads while one is reinstalled."""
+    if len(s.spec.nodes) != 1:
+        return None
+    only = s.spec.nodes[0].name
+    return finding("single-node cluster", MANUAL, f"{only} is the cluster's only node, its only control plane and "
+                   "etcd member: it cannot be migrated node by node in place (draining it stops every workload, "
+                   "reinstalling it loses etcd). Either add a node first (Kubespray scale.yml; a control plane with "
+                   "etcd keeps the API up), migrate to Talos, then retire it; or build the Talos cluster beside it "
+                   "and move the workloads (e.g. Velero backup and restore); or accept downtime: take an etcd "
+                   "snapshot, reinstall with Talos and recover from it (talosctl bootstrap --recover-from).",
+                   talos_path=None, severity="blocker", area="node")
+
+
 CHECKS: tuple[Check, ...] = (
     cluster_identity,
+    unknown_addresses,
+    single_node,
     guessed_kubernetes_version,
     localhost_proxy,
     cluster_info,

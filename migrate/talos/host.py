@@ -72,6 +72,16 @@ def resolvers(spec: ClusterSpec, talos: TalosVersion) -> HostPart:
     return HostPart(machine={"network": network} if network else {}, findings=findings)
 
 
+def host_entries(spec: ClusterSpec, talos: TalosVersion) -> HostPart:
+    """The /etc/hosts entry Kubespray gave every node for the API endpoint's name (lb-apiserver.kubernetes.local)."""
+    endpoint = spec.control_plane.endpoint
+    if not endpoint.address:
+        return HostPart()
+    if talos.has("StaticHostConfig"):
+        return HostPart(documents=[document("StaticHostConfig", name=endpoint.address, hostnames=[endpoint.host])])
+    return HostPart(machine={"network": {"extraHostEntries": [{"ip": endpoint.address, "aliases": [endpoint.host]}]}})
+
+
 def time_servers(spec: ClusterSpec, talos: TalosVersion) -> HostPart:
     servers = [s.split()[0] for s in spec.host.ntp_servers if s.strip()]  # strip chrony/ntpd options
     if not servers:

@@ -177,7 +177,9 @@ def _network(config: MachineConfig, version: str, carried: ClusterSpec | None) -
         # with Talos's CoreDNS off, the DNS the cluster has today keeps serving (Talos does not touch it)
         dns_mode="coredns" if coredns_on or not was else was.dns_mode,
         coredns_ip=tenth if coredns_on else (was.coredns_ip if was else None),
-        nodelocaldns_ip=link_local[0] if link_local else None,
+        # a nodelocaldns address inside the service range (wire: 10.233.0.10) is not link-local: the carried spec says it
+        nodelocaldns_ip=link_local[0] if link_local else (
+            was.nodelocaldns_ip if was and was.nodelocaldns_ip in cluster_dns else None),
         cluster_dns=cluster_dns,
         upstream_dns_servers=(was.upstream_dns_servers if was and not coredns_on else ()),
         apiserver_service_ip=nth_address(service[0], 1),
@@ -227,7 +229,7 @@ def _control_plane(config: MachineConfig, network: Network, nodes: tuple[NodeSpe
         raise UserError(
             "cluster.controlPlane.endpoint is missing", hint="every Talos config needs the API endpoint URL"
         )
-    endpoint = _endpoint(str(endpoint_url), nodes)
+    endpoint = _endpoint(str(endpoint_url), nodes, _host_entries(config))
     args = {k: flag_value(v) for k, v in (api.get("extraArgs") or {}).items()}
     issuers = flags.split_list(args.get("service-account-issuer")) or [endpoint.url]
     audiences = flags.split_list(args.get("api-audiences")) or [endpoint.url]
@@ -259,14 +261,25 @@ def _control_plane(config: MachineConfig, network: Network, nodes: tuple[NodeSpe
     )
 
 
-def _endpoint(url: str, nodes: tuple[NodeSpec, ...]) -> ControlPlaneEndpoint:
+def _host_entries(config: MachineConfig) -> dict[str, str]:
+    """Host name -> address from StaticHostConfig documents (1.12+) or machine.network.extraHostEntries."""
+    names: dict[str, str] = {}
+    for entry in config.get("machine", "network", "extraHostEntries", default=[]) or []:
+        names.update(dict.fromkeys((str(a) for a in entry.get("aliases") or []), str(entry.get("ip"))))
+    for doc in config.kind("StaticHostConfig"):
+        names.update(dict.fromkeys((str(h) for h in doc.get("hostnames") or []), str(doc.get("name"))))
+    return names
+
+
+def _endpoint(url: str, nodes: tuple[NodeSpec, ...], entries: Mapping[str, str]) -> ControlPlaneEndpoint:
     parts = urlsplit(url if "://" in url else f"https://{url}")
     if not parts.hostname:
         raise UserError(f"not an endpoint URL: {url!r}", where="cluster.controlPlane.endpoint")
     host = parts.hostname
     single_node = any(host in n.addresses or host == n.name for n in nodes if n.is_control_plane)
     return ControlPlaneEndpoint(
-        host=host, port=parts.port or 6443, kind="first-control-plane" if single_node else "loadbalancer"
+        host=host, port=parts.port or 6443, kind="first-control-plane" if single_node else "loadbalancer",
+        address=entries.get(host),
     )
 
 

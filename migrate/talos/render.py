@@ -104,6 +104,7 @@ def _hostname_default(talos: TalosVersion) -> list[dict[str, Any]]:
 def _host_part(spec: ClusterSpec, talos: TalosVersion) -> host.HostPart:
     part = host.HostPart()
     part.add(host.resolvers(spec, talos)).add(host.time_servers(spec, talos)).add(host.registries(spec, talos))
+    part.add(host.host_entries(spec, talos))
     part.add(host.environment(host.proxy_environment(spec), talos))
     return part
 

@@ -60,9 +60,15 @@ def test_no_control_plane_group(tmp_path):
     assert "kube_control_plane" in message and "kube_node" in message
 
 
-def test_worker_without_address(tmp_path):
+def test_worker_without_address_is_legal_and_said(tmp_path):
+    """Ansible reaches such a host by name and Kubespray takes its address from facts: read, with a warning."""
     hosts = HOSTS.replace("w1: {ansible_host: 10.1.0.21, ip: 10.1.0.21}", "w1: {}")
-    assert "host w1" in refused(inventory(tmp_path, hosts))
+    resolved = load_cluster(inventory(tmp_path, hosts))
+    assert resolved.spec.node("w1").ip is None
+    assert any("w1" in w and "at run time" in w for w in resolved.warnings)
+    observed = load_cluster(inventory(tmp_path, hosts), observed_addresses={"w1": "10.1.0.29"})
+    assert observed.spec.node("w1").ip == "10.1.0.29"
+    assert not any("at run time" in w for w in observed.warnings)
 
 
 def test_two_hosts_with_one_ip(tmp_path):

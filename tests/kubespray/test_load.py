@@ -124,10 +124,13 @@ def test_vault_with_password(name):
     assert all(s.value != "<vaulted>" or s.secret for s in r.settings.values())
 
 
-def test_hosts_yaml_wins_over_a_sample_inventory_ini():
+def test_a_directory_loads_every_inventory_file_like_ansible_playbook():
+    """hosts.yaml beside the untouched sample inventory.ini: Ansible loads both; the empty sample adds nothing."""
     r = load("hosts-and-sample-ini")
-    assert [s.name for s in r.sources] == ["hosts.yaml"]
-    assert any("inventory.ini" in w for w in r.warnings)
+    assert [s.name for s in r.sources] == ["hosts.yaml", "inventory.ini"]
+    alone = load_cluster(INVENTORIES / "hosts-and-sample-ini" / "hosts.yaml")
+    assert r.spec == alone.spec and r.groups == alone.groups
+    assert not any("not loaded" in w for w in r.warnings)
 
 
 def test_explicit_release_and_checkout_agree(tmp_path: Path):
@@ -148,10 +151,11 @@ def test_group_values_render_once_for_a_large_inventory():
 
 def test_hosts_split_across_files_read_together_like_repeated_dash_i():
     split = INVENTORIES / "split-sources"
-    alone = load_cluster(split)
+    directory = load_cluster(split)  # as `ansible-playbook -i split-sources/`: both files, whatever their names
     together = load_cluster([split / "hosts", split / "workers.yml"])
-    assert len(together.spec.workers) > len(alone.spec.workers)
-    assert any("workers.yml" in w for w in alone.warnings)  # what was skipped is said
+    assert directory.spec == together.spec and len(together.spec.workers) == 4
+    assert [s.name for s in directory.sources] == ["hosts", "workers.yml"]
+    assert load_cluster(split / "hosts").spec.workers == ()  # one file alone: its own hosts only
     assert "bastion" not in {n.name for n in together.spec.nodes}
     worker = together.spec.workers[0]
     assert worker.kubelet_config["maxPods"] == 200  # group_vars/kube_node.yml beats [kube_node:vars]
