@@ -7,6 +7,7 @@ same inputs reuses DIR/secrets.yaml and gives byte-identical files.
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from migrate.atomic import SECRET_DIR_MODE, SECRET_FILE_MODE, free_sibling, staged_directory
+from migrate.clock import SystemClock
 from migrate.errors import UserError
+from migrate.mapping.acceptance import Acceptance, Acknowledged, acknowledge
 from migrate.mapping.engine import ReadCluster, evaluate
 from migrate.mapping.finding import MANUAL, Finding, finding
 from migrate.mapping.transforms import MappingContext
@@ -38,6 +41,8 @@ class PlanRequest:
     pki: Path | None = None
     secrets: Path | None = None
     force: bool = False
+    acceptances: tuple[Acceptance, ...] = ()  # blockers a person has read (--accept, --accept-file)
+    today: datetime.date | None = None  # for the acceptances' expiry; None: the system clock's day
 
 
 @dataclass
@@ -49,6 +54,7 @@ class PlanResult:
     report: dict[str, Any]
     problems: list[validate.Problem] = field(default_factory=list)
     previous: Path | None = None  # where --force kept the directory it replaced
+    acknowledged: Acknowledged | None = None
 
     @property
     def blockers(self) -> list[Finding]:
@@ -82,6 +88,8 @@ def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress
     findings += [finding(f"Talos document {p.file} [{p.document}] {p.path}", MANUAL,
                          f"Talos {talos.minor} would reject it: {p.message} ({p.rule}).", severity="blocker",
                          area="validation") for p in problems]
+    today = request.today or datetime.datetime.fromtimestamp(SystemClock().now(), datetime.timezone.utc).date()
+    acknowledged = acknowledge(findings, request.acceptances, today)
     endpoints = [n.ip or n.name for n in spec.control_planes] or [spec.control_plane.endpoint.host]
     meta = {
         "tool": "kubespray2talos plan",
@@ -110,11 +118,11 @@ def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress
             problems += checked
             meta["validation"]["talosctl"] = "ok" if not checked else "failed"
             meta["validation"]["problems"] = [str(p) for p in problems]
-        data = report.report_data(meta, findings)
+        data = report.report_data(meta, findings, acknowledged)
         _write_staged(stage / "report.json", report.to_json(data), 0o644)
         _write_staged(stage / "report.md", report.to_markdown(data), 0o644)
         os.sync()  # one flush for the whole stage before it replaces DIR (an fsync per patch costs seconds)
-    return PlanResult(request.out, talos, bundle.joinable, findings, data, problems, previous)
+    return PlanResult(request.out, talos, bundle.joinable, findings, data, problems, previous, acknowledged)
 
 
 def _setting_value(resolved: ReadCluster, name: str) -> str | None:
