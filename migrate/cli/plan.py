@@ -15,9 +15,9 @@ from rich.text import Text
 from migrate import ui
 from migrate.atomic import check_output_dir
 from migrate.cli.options import inventory_options
-from migrate.talos.plan import PlanRequest, PlanResult, plan_cluster
 from migrate.mapping.acceptance import from_option, read_accept_file
 from migrate.mapping.finding import counted
+from migrate.talos.plan import PlanRequest, PlanResult, plan_cluster
 from migrate.talos.report import NOT_JOINABLE, grouped, not_used
 from migrate.talos.versions import all_versions
 
