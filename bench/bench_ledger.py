@@ -152,7 +152,7 @@ def main() -> int:
             "status, CLI in a fresh interpreter (json)": cli("status", str(plan), "-o", "json"),
             "report data (all events)": best_of(lambda: fleet_report([plan])),
             "HTML report, in-process": best_of(lambda: to_html(fleet_report([plan], evidence=False, latest=TIMELINE_SHOWN))),
-            "HTML report, CLI in a fresh interpreter": cli("report", str(plan), "--format", "html", "-o",
+            "HTML report, CLI in a fresh interpreter": cli("report", str(plan), "--output", "html", "--out",
                                                            str(Path(tmp) / "r.html")),
         }
         html_mb = (Path(tmp) / "r.html").stat().st_size / 1e6

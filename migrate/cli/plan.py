@@ -14,7 +14,7 @@ from rich.text import Text
 
 from migrate import ui
 from migrate.atomic import check_output_dir
-from migrate.cli.options import inventory_options
+from migrate.cli.options import OldSpellings, inventory_options
 from migrate.mapping.acceptance import from_option, read_accept_file
 from migrate.mapping.finding import counted
 from migrate.talos.plan import PlanRequest, PlanResult, plan_cluster
@@ -25,9 +25,9 @@ TALOS_VERSIONS = ["auto", *(v.minor for v in all_versions())]  # one list: mappi
 VERDICT_STYLE = {"kept": "green", "changed": "yellow", "dropped": "dim", "manual": "bold red"}
 
 
-@click.command()
+@click.command(cls=OldSpellings, old_spellings={"-O": "--out"})
 @click.argument("inventory", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "-O", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Plan directory to write (created 0700; replaced atomically).")
 @click.option("--talos-version", default="auto", show_default=True, type=click.Choice(TALOS_VERSIONS),
               help="Talos minor to render for; auto = newest whose Kubernetes range holds the cluster's version.")

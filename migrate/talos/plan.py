@@ -88,7 +88,7 @@ def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress
     findings += [finding(f"Talos document {p.file} [{p.document}] {p.path}", MANUAL,
                          f"Talos {talos.minor} would reject it: {p.message} ({p.rule}).", severity="blocker",
                          area="validation") for p in problems]
-    today = request.today or datetime.datetime.fromtimestamp(SystemClock().now(), datetime.timezone.utc).date()
+    today = request.today or datetime.datetime.fromtimestamp(SystemClock().now(), datetime.UTC).date()
     acknowledged = acknowledge(findings, request.acceptances, today)
     endpoints = [n.ip or n.name for n in spec.control_planes] or [spec.control_plane.endpoint.host]
     meta = {
