@@ -59,7 +59,7 @@ def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path |
     write, is refused unless --force, which keeps the old DIR as DIR.previous instead of deleting it.
 
     A blocker (a person must act before applying the plan) has a stable id derived from what it is about, e.g.
-    cluster-identity-06c5. Once someone has read it, acknowledge it with --accept ID or in an --accept-file
+    cluster-identity-dff485. Once someone has read it, acknowledge it with --accept ID or in an --accept-file
     (who, why, optional expiry): report.md then lists it as acknowledged, with who and why, and CI passes.
 
     Exit status: 0 plan written, no open blocker; 1 plan written but a blocker is not acknowledged (a person must

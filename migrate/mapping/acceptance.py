@@ -27,7 +27,7 @@ FIELDS = ("id", "who", "why", "expires")
 
 
 def blocker_id(setting: str) -> str:
-    """`kube_vip_enabled` → `kube-vip-enabled-5f1c2a`: readable, and unique through a digest of the whole key."""
+    """`kube_vip_enabled` → `kube-vip-enabled-` and six hex digits: readable, and unique through a digest of the whole key."""
     slug = _NOT_ID.sub("-", setting.lower()).strip("-")[:_SLUG_CHARS].rstrip("-") or "finding"
     return f"{slug}-{hashlib.sha256(setting.encode()).hexdigest()[:6]}"
 
@@ -100,7 +100,7 @@ def read_accept_file(path: Path) -> list[Acceptance]:
         return []
     if not isinstance(root, yaml.SequenceNode):
         raise UserError("an accept file is a YAML list of entries with id, who and why", where=f"{path}:1",
-                        hint="- id: cluster-identity-8d2e\n    who: jane@example.com\n    why: rehearsal cluster")
+                        hint="- id: cluster-identity-dff485\n    who: jane@example.com\n    why: rehearsal cluster")
     return [_entry(node, path) for node in root.value]
 
 

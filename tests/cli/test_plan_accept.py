@@ -44,7 +44,7 @@ def test_the_table_summary_comes_last_with_counts_and_open_ids(tmp_path):
 
 def test_a_bad_accept_file_stops_before_anything_is_written(tmp_path):
     accepted = tmp_path / "accepted.yaml"
-    accepted.write_text("- id: cluster-identity-dff4a2\n  who: jane\n")
+    accepted.write_text("- id: cluster-identity-dff485\n  who: jane\n")
     result = run(PROXY, "--out", str(tmp_path / "plan"), "--accept-file", str(accepted))
     assert result.returncode == 2 and f"{accepted}:1" in result.stderr and "lacks why" in result.stderr
     assert not (tmp_path / "plan").exists() and "Traceback" not in result.stderr
