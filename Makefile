@@ -46,7 +46,7 @@ demo: $(STAMP)
 	$(K2T) rehearse $(DEMO_TWIN) $(DEMO_OUT)/plan --max-unavailable 2 --delete-emptydir-data --force
 	@echo "== 7. ledger: where every old host stands (plan created $(DEMO_OUT)/plan/ledger.db), and the decommission report"
 	$(K2T) status $(DEMO_OUT)/plan
-	$(K2T) report $(DEMO_OUT)/plan --format html -o $(DEMO_OUT)/report.html
+	$(K2T) report $(DEMO_OUT)/plan --output html --out $(DEMO_OUT)/report.html
 	@echo "== done: configs in $(DEMO_OUT)/plan (secrets.yaml, talosconfig, *.yaml are 0600), report in $(DEMO_OUT)/plan/report.md, decommission report in $(DEMO_OUT)/report.html"
 
 # mypy --strict on all of migrate/ first (only third-party libraries without types are relaxed, in pyproject)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -203,14 +204,18 @@ class _EventLog:
         return True
 
 
+_CONNECT_PREFIX = re.compile(r"^(Task failed: )?(Failed to connect to the host via \w+: )?")
+
+
 def _message(res: Any) -> str:
     """The one line a person needs from a failed task's result; PEM private keys redacted on the way."""
     if not isinstance(res, dict):
         return "no details"
-    failed_items = [r for r in res.get("results") or [] if isinstance(r, dict) and r.get("failed")]
-    if failed_items:  # a loop: the first failed item says what went wrong, "One or more items failed" does not
+    failed_items = [r for r in res.get("results") or [] if isinstance(r, dict) and (r.get("failed") or r.get("unreachable"))]
+    if failed_items:  # a loop: the first failed item says what went wrong, "All items completed" does not
         res = failed_items[0]
     text = res.get("msg") or res.get("stderr") or res.get("reason") or "no details"
+    text = _CONNECT_PREFIX.sub("", str(text))  # ansible-core's framing; the reason is what follows
     return redact_text(str(text)).strip().splitlines()[0][:300] if str(text).strip() else "no details"
 
 
@@ -219,11 +224,14 @@ def _explain(result: PlaybookResult, output: str) -> UserError:
         first = result.failures[0]
         more = f" (and {len(result.failures) - 1} more failure(s))" if len(result.failures) > 1 else ""
         hint = (
-            "check SSH access and the inventory address of that host"
+            "fix that host's ansible_host in the inventory (or DNS): this machine cannot resolve the name"
+            if "could not resolve hostname" in first.message.lower()
+            else "check SSH access and the inventory address of that host"
             if first.unreachable
             else "fix what the task reports, then run the command again"
         )
-        return UserError(f"{first}{more}", where=first.host, hint=hint)
+        what = "unreachable" if first.unreachable else "failed"  # the host is said once, as `where`
+        return UserError(f"task {first.task!r} {what}: {first.message}{more}", where=first.host, hint=hint)
     last = next((line for line in reversed(output.splitlines()) if line.strip()), "no output")
     if "vault" in last.lower():
         return UserError(

@@ -5,6 +5,7 @@ values are printed as text, never as markup or terminal control sequences."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from typing import Any
@@ -33,8 +34,9 @@ class _Console(Console):
         return super().render_str(strip_control(text), **kwargs)
 
 
-# pipes and CI logs get a wide fixed width, so tables are not cut to 80 columns
-out = _Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+# a terminal or an explicit COLUMNS sets the width (tables wrap their text columns between words to fit it);
+# pipes and CI logs without COLUMNS get a wide fixed width, so tables are not cut to rich's 80 columns
+out = _Console(highlight=False, width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160)
 err = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 

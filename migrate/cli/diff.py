@@ -7,16 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
 from migrate import ui
 from migrate.cli.diff_security import FORMATS, WEAKER, security_diff
+from migrate.cli.diff_table import render_table
 from migrate.cli.options import inventory_options
 from migrate.diff import AREAS, FAIL_ON, SEVERITIES, Change, fails, unexplained
 from migrate.errors import UserError
 from migrate.sides import InventoryOptions, Notice, Side, compare, plan_to_match, read_live_pair, read_pair
-
-SEVERITY_STYLE = {"breaking": "bold red", "risky": "yellow", "cosmetic": "dim"}
 
 
 @click.command()
@@ -121,7 +119,7 @@ def diff(
     elif fmt == "markdown":
         click.echo(render_markdown(before, after, changes), nl=False)
     else:
-        _render_table(before, after, changes)
+        render_table(before, after, changes)
     ui.note(summary(changes))
     raise SystemExit(1 if fails(changes, fail_on) else 0)
 
@@ -161,33 +159,6 @@ def as_data(before: Side, after: Side, changes: list[Change]) -> dict[str, Any]:
     }
 
 
-def _render_table(before: Side, after: Side, changes: list[Change]) -> None:
-    if not changes:
-        ui.out.print(ui.text(f"No differences between {before.label} and {after.label}."))
-        return
-    matched = any(c.intended is not None for c in changes)
-    ui.out.print(f"before: {_escape(before.label)}\nafter:  {_escape(after.label)}")
-    for area in AREAS:
-        rows = [c for c in changes if c.area == area]
-        if not rows:
-            continue
-        table = Table(title=f"{area} ({len(rows)})", title_justify="left", show_lines=False)
-        table.add_column("severity")
-        table.add_column("field", overflow="fold")
-        table.add_column("before", overflow="fold")
-        table.add_column("after", overflow="fold")
-        table.add_column("consequence", overflow="fold")
-        if matched:
-            table.add_column("plan verdict", overflow="fold")
-        for c in rows:
-            old, new = c.describe_values()
-            row = [f"[{SEVERITY_STYLE[c.severity]}]{c.severity}[/]", c.where, old, new, c.consequence]
-            if matched:
-                row.append(", ".join(c.explained_by) if c.explained_by else "[bold red]UNEXPLAINED[/]")
-            table.add_row(*(row[:1] + [_escape(v) for v in row[1:5]] + row[5:]))
-        ui.out.print(table)
-
-
 def render_markdown(before: Side, after: Side, changes: list[Change]) -> str:
     """A merge-request comment: a summary line, unexplained changes first, then one table per area."""
     lines = [f"### kubespray2talos diff: `{before.label}` → `{after.label}`", "", f"**{summary(changes)}**", ""]
@@ -218,6 +189,3 @@ def render_markdown(before: Side, after: Side, changes: list[Change]) -> str:
 def _md(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
-
-def _escape(text: str) -> str:
-    return ui.escape(text)

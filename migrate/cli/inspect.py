@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -90,29 +90,82 @@ def _render_table(resolved: Any, show_all: bool) -> None:
     unknown = ep.kind == "first-control-plane" and not spec.control_planes[0].ip if spec.control_planes else False
     ui.out.print(ui.text(f"API endpoint: {redact(ep.url)} ({ep.kind}" + (f", its address {RUN_TIME})" if unknown else ")")))
 
-    hosts = Table(title="Hosts", title_justify="left")
-    for col in ("node", "roles", "ip", "access_ip", "ansible_host", "etcd member"):
-        hosts.add_column(col)
-    members = {m.node: m.name for m in spec.etcd.members}
-    for node in spec.nodes:
-        hosts.add_row(*(ui.text(v) for v in (node.name, ",".join(node.roles), node.ip or RUN_TIME, node.access_ip or "-",
-                                             node.ansible_host or "-", members.get(node.name, ""))))
-    ui.out.print(hosts)
-
-    settings = Table(title="Settings" if show_all else "Key settings (--all for every one)", title_justify="left")
-    settings.add_column("setting")
-    settings.add_column("value", overflow="fold")
-    settings.add_column("from", style="dim")
-    names = sorted(n for n, s in resolved.settings.items() if s.defined) if show_all else KEY_SETTINGS
+    ui.out.print(_hosts_table(spec))
+    ui.out.print()
+    settings = Table(title="Settings" if show_all else "Key settings (--all for every one)", title_justify="left",
+                     **_COMPACT)
+    names = [n for n in (sorted(n for n, s in resolved.settings.items() if s.defined) if show_all else KEY_SETTINGS)
+             if n in resolved.settings]
+    full = {o: o for o in (resolved.settings[n].origin for n in names)}
+    short = short_origins(list(full), resolved.release)
+    longest = max((len(n) for n in names), default=0)
+    # full file paths when they fit beside a 30-column value, else the shortest unambiguous file:line
+    if longest + 30 + max((len(o) for o in full), default=0) + 4 <= ui.out.width:
+        short = full
+    from_width = max((len(o) for o in short.values()), default=0)
+    room = max(12, ui.out.width - 22 - from_width - 4)  # a value keeps 22 columns; a longer name folds (--all)
+    name_width = min(longest, room)
+    settings.add_column("setting", overflow="fold", width=name_width)
+    # fixed widths: rich would otherwise widen the value to its longest word and squeeze file:line into "…"
+    settings.add_column("value", overflow="fold", width=min(60, max(22, ui.out.width - name_width - from_width - 4)))
+    settings.add_column("from (file:line)", style="dim", no_wrap=True, min_width=from_width)
     for name in names:
-        s = resolved.settings.get(name)
-        if s is None:
-            continue
-        settings.add_row(name, (REDACTED if s.secret else _show(s.value)) if s.defined else "-", ui.text(s.origin))
+        s = resolved.settings[name]
+        value = (REDACTED if s.secret else _show(s.value)) if s.defined else "-"
+        settings.add_row(name, value, ui.text(short[s.origin]))
     ui.out.print(settings)
 
 
+# no borders, two spaces between columns: at 80 columns the values keep the width instead of the lines
+_COMPACT: dict[str, Any] = {"box": None, "padding": (0, 1), "pad_edge": False, "header_style": "bold underline"}
+
+
+def _hosts_table(spec: Any) -> Table:
+    """One row per host; access_ip and ansible_host only when some host's differs from its ip (80 columns)."""
+    members = {m.node: m.name for m in spec.etcd.members}
+    extra = [col for col in ("access_ip", "ansible_host")
+             if any(getattr(n, col) and getattr(n, col) != n.ip for n in spec.nodes)]
+    hosts = Table(title="Hosts", title_justify="left", **_COMPACT)
+    for col in ("node", "roles", "ip", *extra, "etcd member"):
+        hosts.add_column(col, no_wrap=col != "roles")
+    for node in spec.nodes:
+        values = [node.name, ", ".join(node.roles), node.ip or RUN_TIME, *(getattr(node, c) or "-" for c in extra),
+                  members.get(node.name, "")]
+        hosts.add_row(*(ui.text(v) for v in values))
+    if not extra:
+        hosts.caption, hosts.caption_justify = "(access_ip and ansible_host equal ip on every host)", "left"
+    return hosts
+
+
+def short_origins(origins: list[str], release: str) -> dict[str, str]:
+    """Each origin as its shortest unambiguous file:line (`k8s-cluster.yml:12`, `all/all.yml:3` when two files
+    share a name) and a release default as `Kubespray default`: the full paths are in `--output yaml`."""
+    files = {o.rpartition(":")[0] for o in origins if re.fullmatch(r".+:\d+", o)}
+    short: dict[str, str] = {}
+    for origin in origins:
+        path, _, line = origin.rpartition(":")
+        if path not in files:
+            short[origin] = "Kubespray default" if origin.startswith(f"Kubespray {release} default") else origin
+            continue
+        parts = path.split("/")
+        for k in range(1, len(parts) + 1):
+            tail = "/".join(parts[-k:])
+            if sum(1 for f in files if f == tail or f.endswith("/" + tail)) == 1:
+                break
+        short[origin] = f"{tail}:{line}"
+    return short
+
+
 def _show(value: Any) -> Text:
-    if isinstance(value, (dict, list)):
-        return ui.text(json.dumps(redact(value), separators=(", ", ": ")))
-    return ui.text(redact(str(value)))
+    """A value as group_vars spell it, compact enough to wrap between items: `true`, `a, b`, `address: x, port: 1`."""
+    return ui.text(_yaml_flow(redact(value)))
+
+
+def _yaml_flow(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_yaml_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml_flow(v) for v in value) + "]"
+    return "null" if value is None else redact(str(value))

@@ -9,6 +9,7 @@ import click
 
 from migrate import ui
 from migrate.atomic import write_file
+from migrate.cli.options import OldSpellings
 from migrate.ledger.fleet import fleet_report
 from migrate.ledger.formats import to_csv, to_json, to_markdown
 from migrate.ledger.html import TIMELINE_SHOWN, to_html
@@ -16,13 +17,15 @@ from migrate.ledger.html import TIMELINE_SHOWN, to_html
 RENDERERS = {"md": to_markdown, "csv": to_csv, "json": to_json, "html": to_html}
 
 
-@click.command()
+# `report -f md -o FILE` until -o/--output became the format and --out the file in every verb
+@click.command(cls=OldSpellings, old_spellings={"--format": "--output", "-f": "--output",
+                                                 "-o": ("--out", lambda value: value not in RENDERERS)})
 @click.argument("plan_dirs", metavar="PLAN_DIR...", nargs=-1, required=True,
                 type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--format", "-f", "fmt", type=click.Choice(list(RENDERERS)), default="md", show_default=True,
+@click.option("--output", "-o", "fmt", type=click.Choice(list(RENDERERS)), default="md", show_default=True,
               help="md for a ticket or wiki, csv for a spreadsheet (a row per host), json for scripts, html for "
                    "people (one self-contained page with a burn-down chart).")
-@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to FILE (atomically) instead of standard output.")
 @click.option("--ledger", "ledger_file", type=click.Path(dir_okay=False, path_type=Path),
               help="The ledger file, when there is one PLAN_DIR and its ledger lives elsewhere.")
@@ -37,9 +40,9 @@ def report(plan_dirs: tuple[Path, ...], fmt: str, out: Path | None, ledger_file:
     \b
     Examples:
       kubespray2talos report plan/                          # markdown on stdout
-      kubespray2talos report plan/ --format html -o report.html
-      kubespray2talos report plans/*/ --format csv -o fleet.csv
-      kubespray2talos report plan/ --format json | jq '.clusters[0].open_items'
+      kubespray2talos report plan/ --output html --out report.html
+      kubespray2talos report plans/*/ --output csv --out fleet.csv
+      kubespray2talos report plan/ --output json | jq '.clusters[0].open_items'
     """
     page = fmt == "html"  # the page shows neither evidence nor more than each host's latest events
     fleet = fleet_report(list(plan_dirs), ledger_file=ledger_file, evidence=not page,

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from migrate import ui
+from migrate.cli.options import OldSpellings
 from migrate.clock import rfc3339
 from migrate.cluster.kube import KubeCluster
 from migrate.cluster.snapshot import (
@@ -23,13 +24,16 @@ from migrate.cluster.snapshot import (
     write_snapshot,
 )
 
+FORMATS = ["text", "json"]
 
-@click.command()
+
+# `snapshot -o FILE` was the file until --out took that name; `-o json` is the format, as in every verb
+@click.command(cls=OldSpellings, old_spellings={"-o": ("--out", lambda value: value not in FORMATS)})
 @click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Kubeconfig of the cluster to capture (default: $KUBECONFIG or ~/.kube/config).")
 @click.option("--context", default=None, help="Context in the kubeconfig (default: its current context).")
-@click.option("-o", "--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Snapshot file to write (JSON).")
-@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="How to print the summary.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Snapshot file to write (JSON).")
+@click.option("--output", "-o", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="How to print the summary.")
 def snapshot(kubeconfig: Path | None, context: str | None, out: Path, fmt: str) -> None:
     """Capture nodes, pods (with owners), PDBs, workload controllers and the kube-system
     kubeadm-config, kubelet-config and kube-proxy ConfigMaps into one JSON file.
@@ -41,7 +45,7 @@ def snapshot(kubeconfig: Path | None, context: str | None, out: Path, fmt: str) 
 
     \b
     Example:
-      kubespray2talos snapshot --kubeconfig admin.conf --context prod -o prod.json
+      kubespray2talos snapshot --kubeconfig admin.conf --context prod --out prod.json
       kubespray2talos twin serve prod.json --kubeconfig twin.kubeconfig
     """
     cluster = KubeCluster(kubeconfig, context)

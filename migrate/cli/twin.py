@@ -21,7 +21,7 @@ def twin() -> None:
 
     \b
     Rehearse a migration against a copy of your cluster before touching it:
-      kubespray2talos snapshot --kubeconfig ~/.kube/config -o cluster.json
+      kubespray2talos snapshot --kubeconfig ~/.kube/config --out cluster.json
       kubespray2talos twin serve cluster.json --kubeconfig twin.kubeconfig
       kubectl --kubeconfig twin.kubeconfig drain w1 --ignore-daemonsets --delete-emptydir-data
     """

@@ -114,7 +114,7 @@ def read_snapshot(path: Path | str) -> dict[str, Any]:
         data = json.loads(text)
     except FileNotFoundError:
         raise UserError(
-            "snapshot file not found", where=str(path), hint="capture one with `kubespray2talos snapshot -o FILE`"
+            "snapshot file not found", where=str(path), hint="capture one with `kubespray2talos snapshot --out FILE`"
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise UserError(f"not a JSON snapshot: {exc}", where=str(path)) from None
@@ -124,7 +124,7 @@ def read_snapshot(path: Path | str) -> dict[str, Any]:
         raise UserError(
             f"not a cluster snapshot (expected kind {KIND} with an `objects` map)",
             where=str(path),
-            hint="capture one with `kubespray2talos snapshot -o FILE`",
+            hint="capture one with `kubespray2talos snapshot --out FILE`",
         )
     _check_objects(data["objects"], str(path))
     return data

@@ -12,6 +12,8 @@ from migrate.mapping.transforms import TRANSFORMS, MappingContext, Outcome
 from migrate.spec import ClusterSpec
 
 NO_RULE = "no rule yet"
+NOT_IN_EFFECT = "Not in effect on this cluster"  # report.md lists these apart from what the plan drops
+NOT_SET = "is not set on this cluster, so there is nothing to carry over."
 _FALSY_STRINGS = {"", "false", "no", "off", "0", "none", "null", '""'}
 _VALUE_LIMIT = 200  # characters of a value shown in the report
 
@@ -83,7 +85,7 @@ def _decide(rule: Rule, name: str, value: Any, spec: ClusterSpec, ctx: MappingCo
     if "if_truthy" in verdict:
         hit = truthy(value)
         chosen, other = (verdict["if_truthy"], verdict["else"]) if hit else (verdict["else"], verdict["if_truthy"])
-        unset = f"{name} is not set on this cluster, so there is nothing to carry over."
+        unset = f"{name} {NOT_SET}"
         return _branch(chosen, other, None if not hit else _written(talos_path), unset)
     if "if_value" in verdict:
         hit = any(_same(value, candidate) for candidate in verdict["if_value"])
@@ -111,7 +113,17 @@ def _inactive(rule: Rule, settings: Mapping[str, SettingLike]) -> Outcome | None
         active = truthy(value) == bool(rule.when.get("truthy", True))
     if active:
         return None
-    return Outcome(DROPPED, f"Not in effect on this cluster ({gate} is {value!r}), so nothing to carry over.")
+    return Outcome(DROPPED, f"{NOT_IN_EFFECT} ({gate} {kubespray_value(value)}), so nothing to carry over.")
+
+
+def kubespray_value(value: Any) -> str:
+    """A gate's value as a Kubespray user writes it in group_vars: `is not set`, `is false`, `is calico`."""
+    if value is None or value == "":
+        return "is not set"
+    if isinstance(value, bool):
+        return f"is {str(value).lower()}"
+    return f"is {value}" if isinstance(value, (str, int, float)) else f"is {value!r}"
+
 
 
 def _branch(choice: Any, other: Any, when_set: str | None = None, when_unset: str | None = None) -> Outcome:

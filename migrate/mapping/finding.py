@@ -67,3 +67,8 @@ def some_names(names: list[str], shown: int = 5) -> str:
     """A readable list of hosts for a reason text: the first few, then how many more (1,000-node clusters)."""
     rest = len(names) - shown
     return ", ".join(names[:shown]) + (f" and {rest} more" if rest > 0 else "")
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 blocker`, `2 blockers`: a count in words a person reads without stumbling."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

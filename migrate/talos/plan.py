@@ -7,6 +7,7 @@ same inputs reuses DIR/secrets.yaml and gives byte-identical files.
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -14,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from migrate.atomic import SECRET_DIR_MODE, SECRET_FILE_MODE, free_sibling, staged_directory
+from migrate.clock import SystemClock
 from migrate.errors import UserError
+from migrate.mapping.acceptance import Acceptance, Acknowledged, acknowledge
 from migrate.mapping.engine import ReadCluster, evaluate
 from migrate.mapping.finding import MANUAL, Finding, finding
 from migrate.mapping.transforms import MappingContext
@@ -46,6 +49,8 @@ class PlanRequest:
     secrets: Path | None = None
     force: bool = False
     kubernetes_version: str | None = None  # preview: the version the cluster will run after Kubespray upgrades
+    acceptances: tuple[Acceptance, ...] = ()  # blockers a person has read (--accept, --accept-file)
+    today: datetime.date | None = None  # for the acceptances' expiry; None: the system clock's day
 
 
 @dataclass
@@ -57,6 +62,7 @@ class PlanResult:
     report: dict[str, Any]
     problems: list[validate.Problem] = field(default_factory=list)
     previous: Path | None = None  # where --force kept the directory it replaced
+    acknowledged: Acknowledged | None = None
 
     @property
     def blockers(self) -> list[Finding]:
@@ -116,6 +122,8 @@ def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress
     findings += [finding(f"Talos document {p.file} [{p.document}] {p.path}", MANUAL,
                          f"Talos {talos.minor} would reject it: {p.message} ({p.rule}).", severity="blocker",
                          area="validation") for p in problems]
+    today = request.today or datetime.datetime.fromtimestamp(SystemClock().now(), datetime.UTC).date()
+    acknowledged = acknowledge(findings, request.acceptances, today)
     endpoints = [n.ip or n.name for n in spec.control_planes] or [spec.control_plane.endpoint.host]
     meta = {
         "tool": "kubespray2talos plan",
@@ -145,11 +153,11 @@ def plan_cluster(resolved: ReadCluster, request: PlanRequest, progress: Progress
             problems += checked
             meta["validation"]["talosctl"] = "ok" if not checked else "failed"
             meta["validation"]["problems"] = [str(p) for p in problems]
-        data = with_posture(report.report_data(meta, findings), posture, spec.name, request.out)
+        data = with_posture(report.report_data(meta, findings, acknowledged), posture, spec.name, request.out)
         _write_staged(stage / "report.json", report.to_json(data), 0o644)
         _write_staged(stage / "report.md", report.to_markdown(data) + posture_markdown(data), 0o644)
         os.sync()  # one flush for the whole stage before it replaces DIR (an fsync per patch costs seconds)
-    return PlanResult(request.out, talos, bundle.joinable, findings, data, problems, previous)
+    return PlanResult(request.out, talos, bundle.joinable, findings, data, problems, previous, acknowledged)
 
 
 def with_posture(data: dict[str, Any], posture: Posture, cluster: str, out: Path) -> dict[str, Any]:

@@ -129,3 +129,20 @@ def test_help_teaches_with_an_example():
 def test_a_missing_inventory_is_one_clear_error(tmp_path: Path):
     result = fetch_pki(tmp_path / "nowhere", "--out", tmp_path / "pki")
     assert result.returncode == 2 and "inventory not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unresolvable_host_is_named_once_with_ansibles_reason(tmp_path):
+    """ansible-runner for real, ssh for real: `.invalid` never resolves (RFC 6761), so Ansible calls the host
+    unreachable inside a loop task; the person reads the resolver's words once, not "All items completed"."""
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("[kube_control_plane]\ncp1 ansible_host=cp1.no-such-host.invalid ip=10.0.0.1\n[etcd]\ncp1\n"
+                         "[kube_node]\ncp1\n[k8s_cluster:children]\nkube_control_plane\nkube_node\n")
+    if shutil.which("ssh") is None:
+        pytest.fail("this test needs the OpenSSH client (apt-get install openssh-client): Ansible reaches hosts with it")
+    result = fetch_pki(inventory, "--out", tmp_path / "pki")
+    error = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and len(error) == 1, result.stderr
+    assert error[0].startswith("error: cp1: task ") and error[0].count("cp1:") == 1
+    assert "Could not resolve hostname cp1.no-such-host.invalid" in error[0]
+    assert result.stderr.count("Could not resolve hostname") == 1 and "All items completed" not in result.stderr
+    assert "ansible_host" in result.stderr and not (tmp_path / "pki").exists()

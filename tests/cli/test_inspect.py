@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,9 @@ from migrate.kubespray.releases import RELEASES
 from tests.conftest import BROKEN, INVENTORIES
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "migrate", "inspect", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+def run(*args: str, cwd: Path | None = None, columns: int = 200) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "migrate", "inspect", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120, env={**os.environ, "COLUMNS": str(columns)})
 
 
 def test_json_output_is_the_spec_and_the_settings():
@@ -33,6 +35,23 @@ def test_table_names_hosts_and_origins():
     assert "cp1" in result.stdout and "10.0.10.21" in result.stdout
     assert "group_vars/k8s_cluster/k8s-cluster.yml:" in result.stdout
     assert "inferred from kube_version" in result.stderr  # the guess is said, not hidden
+
+
+def test_at_80_columns_names_values_and_origins_stay_whole():
+    """A reviewer's terminal: each key setting's name, its value's words and a file:line each whole on a line."""
+    import yaml
+
+    result = run(str(INVENTORIES / "demo"), columns=80)
+    data = yaml.safe_load(run(str(INVENTORIES / "demo"), "--output", "yaml").stdout)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and max(len(line) for line in lines) <= 80
+    words = set(result.stdout.split())
+    for name in ("kube_version", "supplementary_addresses_in_ssl_keys", "apiserver_loadbalancer_domain_name"):
+        (row,) = [line for line in lines if line.startswith(name + " ")]
+        origin = data["settings"][name]["origin"]  # group_vars/all/all.yml:11 shows as all.yml:11
+        assert row.rstrip().endswith(origin.rsplit("/", 1)[-1])
+    assert {"10.0.10.10,", "k8s-api.demo.internal"} <= words  # list items wrap between items, never inside
+    assert "etcd1" in words and "{" not in result.stdout.split("Key settings")[0]
 
 
 def test_secrets_never_reach_the_output(tmp_path):

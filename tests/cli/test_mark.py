@@ -60,7 +60,7 @@ def test_a_note_is_required(plan):
 
 def test_a_manual_finding_marked_done_leaves_the_open_items(plan):
     assert k2t("mark", plan, "--finding", "etcd_version", "done", "--note", "etcd 3.5.26 everywhere").returncode == 0
-    report = k2t("report", plan, "--format", "json")
+    report = k2t("report", plan, "--output", "json")
     import json
 
     items = json.loads(report.stdout)["clusters"][0]["open_items"]

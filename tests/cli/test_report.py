@@ -56,7 +56,7 @@ def report(*args):
 
 
 def test_json_has_progress_timelines_and_open_items_per_cluster(fleet):
-    data = json.loads(report(*fleet, "--format", "json"))
+    data = json.loads(report(*fleet, "--output", "json"))
     assert data["progress"] == {"hosts": 12, "ended": 3, "alive": 9}
     eu, us = data["clusters"]
     assert (eu["cluster"], us["cluster"]) == ("cluster.local", "prod-us")
@@ -74,7 +74,7 @@ def test_json_has_progress_timelines_and_open_items_per_cluster(fleet):
 
 
 def test_csv_opens_as_a_header_and_a_row_per_host(fleet):
-    rows = list(csv.DictReader(io.StringIO(report(*fleet, "--format", "csv"))))
+    rows = list(csv.DictReader(io.StringIO(report(*fleet, "--output", "csv"))))
     assert [(r["cluster"], r["host"]) for r in rows] == [(c, h) for c in ("cluster.local", "prod-us") for h in DEMO_HOSTS]
     w2 = next(r for r in rows if r["host"] == "w2" and r["cluster"] == "cluster.local")
     assert (w2["state"], w2["note"]) == ("retired", "powered off by hand, OPS-9") and w2["ended_utc"]
@@ -91,7 +91,7 @@ def test_markdown_names_progress_clusters_and_who_did_what(fleet):
 
 def test_report_written_to_a_file_and_bad_input_exits_2(fleet, tmp_path):
     out = tmp_path / "r.md"
-    assert k2t("report", fleet[0], "-o", out).returncode == 0 and out.read_text().startswith("# Decommission report")
+    assert k2t("report", fleet[0], "--out", out).returncode == 0 and out.read_text().startswith("# Decommission report")
     refused = k2t("report", fleet[0], fleet[0])
     assert refused.returncode == 2 and "same plan" in refused.stderr
     not_a_plan = k2t("report", tmp_path)
@@ -120,7 +120,7 @@ class _Page(HTMLParser):
 
 def test_html_renders_in_chromium_with_the_chart_every_host_and_no_secret(fleet, tmp_path):
     page = tmp_path / "report.html"
-    assert k2t("report", *fleet, "--format", "html", "-o", page).returncode == 0
+    assert k2t("report", *fleet, "--output", "html", "--out", page).returncode == 0
     source = page.read_text()
     dom = dump_dom(page)
     parsed = _Page()

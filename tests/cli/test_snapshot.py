@@ -57,7 +57,7 @@ def test_an_unreachable_cluster_is_one_message_and_exit_2(tmp_path: Path) -> Non
     kubeconfig.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "x",
                                           "clusters": [{"name": "x", "cluster": {"server": "http://127.0.0.1:9"}}],
                                           "users": [{"name": "x", "user": {}}], "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}]}))
-    out = subprocess.run([str(Path(sys.executable).parent / "kubespray2talos"), "snapshot", "--kubeconfig", str(kubeconfig), "-o", str(tmp_path / "o.json")],
+    out = subprocess.run([str(Path(sys.executable).parent / "kubespray2talos"), "snapshot", "--kubeconfig", str(kubeconfig), "--out", str(tmp_path / "o.json")],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "cannot reach the Kubernetes API server at http://127.0.0.1:9" in out.stderr
     assert "Traceback" not in out.stderr and not (tmp_path / "o.json").exists()
@@ -84,7 +84,7 @@ def test_credential_shaped_values_are_dropped_whatever_their_key_and_named_on_st
     try:
         kubeconfig = handle.write_kubeconfig(tmp_path / "kc")
         out = tmp_path / "cluster.json"
-        result = CliRunner().invoke(cli, ["snapshot", "--kubeconfig", str(kubeconfig), "-o", str(out)])
+        result = CliRunner().invoke(cli, ["snapshot", "--kubeconfig", str(kubeconfig), "--out", str(out)])
     finally:
         handle.stop()
     assert result.exit_code == 0, result.output

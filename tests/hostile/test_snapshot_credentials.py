@@ -36,7 +36,7 @@ def test_snapshot_scrubs_credentials_and_is_private(tmp_path: Path) -> None:
     try:
         out = tmp_path / "cluster.json"
         result = CliRunner().invoke(cli, ["snapshot", "--kubeconfig", str(handle.write_kubeconfig(tmp_path / "kc")),
-                                          "-o", str(out)])
+                                          "--out", str(out)])
     finally:
         handle.stop()
     assert result.exit_code == 0, result.output
