@@ -167,6 +167,7 @@ def _looks_like_inventory(path: Path, names: tuple[str, ...]) -> bool:
     if found & {"group_vars", "host_vars", *names}:
         return True
     from migrate.kubespray.ansible_runtime import ansible_loader
-    from migrate.kubespray.inventory_dir import directory_inventory
+    from migrate.kubespray.inventory_dir import declares_hosts, directory_inventory
 
-    return bool(directory_inventory(path, ansible_loader()).files)  # inventory files with other names (99-static)
+    loader = ansible_loader()  # inventory files with other names (99-static) that name hosts; stray YAML does not
+    return any(declares_hosts(f, loader) for f in directory_inventory(path, loader).files)

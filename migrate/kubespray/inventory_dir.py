@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from migrate.kubespray.ansible_runtime import ansible_warnings_collected
+from migrate.kubespray.yaml_guard import check_expansion
+
 ANSIBLE_CFG = "ansible.cfg"
 # what Kubespray keeps beside an inventory (generated tokens and kubeconfigs, kubeadm patches): never inventories
 KUBESPRAY_DIRS = frozenset({"credentials", "artifacts", "patches"})
@@ -60,6 +63,7 @@ def _walk(root: Path, directory: Path, ignored: re.Pattern[str], vault_files: se
         if _is_script(path):
             skipped.append(f"{shown}: a script; an inventory script is not run (save its output to a file and pass that)")
             continue
+        check_expansion(path)  # bounded before any parser sees it: a hostile file must not crash the reader
         reason = unreadable(path, loader)
         if reason is None:
             files.append(path)
@@ -71,6 +75,17 @@ def _walk(root: Path, directory: Path, ignored: re.Pattern[str], vault_files: se
 def unreadable(path: Path, loader: Any) -> str | None:
     """Why none of Ansible's file inventory plugins (yaml, ini, toml) parses `path`; None when one does.
     A vault-encrypted file counts as readable: the load itself then says a password is needed."""
+    return _parse(path, loader)[1]
+
+
+def declares_hosts(path: Path, loader: Any) -> bool:
+    """Whether `path` parses as an inventory with at least one host (any YAML mapping parses, as empty groups)."""
+    hosts, reason = _parse(path, loader)
+    return reason is None and hosts != 0
+
+
+def _parse(path: Path, loader: Any) -> tuple[int | None, str | None]:
+    """(hosts found, None) when a plugin parses `path` (hosts None: vault-encrypted, not counted), else (0, why)."""
     from ansible import constants as C
     from ansible.inventory.data import InventoryData
     from ansible.plugins.loader import inventory_loader
@@ -81,15 +96,17 @@ def unreadable(path: Path, loader: Any) -> str | None:
         plugin = inventory_loader.get(name)
         if plugin is None or not plugin.verify_file(source):
             continue
+        data = InventoryData()
         try:
-            plugin.parse(InventoryData(), loader, source, cache=False)
-            return None
+            with ansible_warnings_collected():  # the real load reports them, once, in our words
+                plugin.parse(data, loader, source, cache=False)
+            return len(data.hosts), None
         except Exception as exc:  # noqa: BLE001 - Ansible's plugins raise anything; each reason is reported
             text = " ".join(str(getattr(exc, "message", None) or exc).split())
             if "vault" in text.lower() or "decrypt" in text.lower():
-                return None
+                return None, None
             reasons.append(f"{name}: {text[:160]}")
-    return "; ".join(reasons) or "no inventory plugin accepts it"
+    return 0, "; ".join(reasons) or "no inventory plugin accepts it"
 
 
 def _is_script(path: Path) -> bool:
