@@ -18,11 +18,11 @@ from migrate.cluster.twin import admission
 from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.controllers import (
     DaemonSetController,
-    DeploymentController,
     JobController,
     ReplicaSetController,
     StatefulSetController,
 )
+from migrate.cluster.twin.deployments import DeploymentController
 from migrate.cluster.twin.etcd import TwinEtcd
 from migrate.cluster.twin.garbage import GarbageCollector
 from migrate.cluster.twin.heartbeat import MIRROR, NodeAgents
