@@ -10,6 +10,7 @@ from typing import Any
 from migrate.cluster.twin import validation
 from migrate.cluster.twin.resources import ResourceType
 from migrate.cluster.twin.selectors import from_label_selector
+from migrate.cluster.twin.services import default_service
 from migrate.cluster.twin.status import invalid
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -24,6 +25,15 @@ _DEFAULT_TOLERATIONS = [
     {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
 ]
 _WORKLOADS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job")
+# status counters without omitempty in the Go types: a real server always writes them, if only as 0,
+# and the typed Python client requires them
+_ZERO_STATUS = {
+    "DaemonSet": ("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady"),
+    "ReplicaSet": ("replicas",),
+    "ReplicationController": ("replicas",),
+    "StatefulSet": ("replicas", "availableReplicas"),
+    "PodDisruptionBudget": ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"),
+}
 _STRUCT_SPEC = (*_WORKLOADS, "Pod", "Node", "Service", "PodDisruptionBudget", "Namespace", "Lease")
 
 
@@ -92,8 +102,10 @@ def default(rt: ResourceType, obj: dict[str, Any]) -> None:
         data = obj.setdefault("data", {})
         for key, value in obj.pop("stringData").items():  # write-only convenience field, stored base64 in data
             data[key] = base64.b64encode(str(value).encode()).decode()
-    elif rt.kind == "PodDisruptionBudget":
-        obj.setdefault("status", {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0})
+    elif rt.kind == "Service":
+        default_service(obj)
+    for key in _ZERO_STATUS.get(rt.kind, ()):
+        obj.setdefault("status", {}).setdefault(key, 0)
 
 
 def _qos_class(spec: dict[str, Any]) -> str:
