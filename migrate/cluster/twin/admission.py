@@ -34,7 +34,7 @@ _ZERO_STATUS = {
     "StatefulSet": ("replicas", "availableReplicas"),
     "PodDisruptionBudget": ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"),
 }
-_STRUCT_SPEC = (*_WORKLOADS, "Pod", "Node", "Service", "PodDisruptionBudget", "Namespace", "Lease")
+_STRUCT_SPEC = (*_WORKLOADS, "ReplicationController", "Pod", "Node", "Service", "PodDisruptionBudget", "Namespace", "Lease")
 
 
 def default_pod_spec(spec: dict[str, Any]) -> None:
@@ -104,6 +104,14 @@ def default(rt: ResourceType, obj: dict[str, Any]) -> None:
             data[key] = base64.b64encode(str(value).encode()).decode()
     elif rt.kind == "Service":
         default_service(obj)
+    elif rt.kind == "ReplicationController" and isinstance(spec, dict):
+        template = spec.setdefault("template", {})
+        default_pod_spec(template.setdefault("spec", {}))
+        spec.setdefault("replicas", 1)
+        spec.setdefault("minReadySeconds", 0)
+        labels = (template.get("metadata") or {}).get("labels") or {}
+        if not spec.get("selector") and labels:
+            spec["selector"] = dict(labels)  # SetDefaults_ReplicationController
     for key in _ZERO_STATUS.get(rt.kind, ()):
         obj.setdefault("status", {}).setdefault(key, 0)
 
@@ -145,6 +153,15 @@ def validate(rt: ResourceType, obj: dict[str, Any]) -> None:
                     f"Invalid value: {shown}: `selector` does not match template `labels`",
                 )
             )
+    if rt.kind == "ReplicationController":
+        selector = spec.get("selector") or ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if not selector:
+            causes.append(("spec.selector", "FieldValueRequired", "Required value"))
+        elif any(labels.get(k) != v for k, v in selector.items()):
+            shown = "map[string]string{" + ", ".join(f'"{k}":"{v}"' for k, v in sorted(labels.items())) + "}"
+            causes.append(("spec.template.metadata.labels", "FieldValueInvalid",
+                           f"Invalid value: {shown}: `selector` does not match template `labels`"))
     if (
         rt.kind == "PodDisruptionBudget"
         and spec.get("minAvailable") is not None

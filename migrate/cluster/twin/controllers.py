@@ -13,8 +13,16 @@ from typing import Any
 from migrate.clock import rfc3339
 from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.index import ClusterIndex, is_active, is_ready
-from migrate.cluster.twin.resources import DAEMONSETS, JOBS, PODS, REPLICASETS, STATEFULSETS, ResourceType
-from migrate.cluster.twin.scheduler import tolerates_all
+from migrate.cluster.twin.resources import (
+    DAEMONSETS,
+    JOBS,
+    PODS,
+    REPLICASETS,
+    REPLICATIONCONTROLLERS,
+    STATEFULSETS,
+    ResourceType,
+)
+from migrate.cluster.twin.scheduler import node_selector_matches, tolerates_all
 from migrate.cluster.twin.store import Store, clone
 
 # tolerations the DaemonSet controller adds so its pods run on every node, cordoned or not yet ready
@@ -85,7 +93,7 @@ class Controller:
 class ReplicaSetController(Controller):
 
     def reconcile(self, index: ClusterIndex) -> None:
-        for rs in self.live(REPLICASETS, index):
+        for rs in (*self.live(REPLICASETS, index), *self.live(REPLICATIONCONTROLLERS, index)):
             pods = [p for p in index.owned(rs["metadata"]["uid"]) if is_active(p)]
             want = rs["spec"].get("replicas", 1)
             ns = rs["metadata"]["namespace"]
@@ -98,7 +106,7 @@ class ReplicaSetController(Controller):
             ready = sum(1 for p in pods if is_ready(p))
             write_status(
                 self.api.store,
-                REPLICASETS,
+                REPLICASETS if rs["kind"] == "ReplicaSet" else REPLICATIONCONTROLLERS,
                 rs,
                 {
                     "replicas": len(pods),
@@ -161,11 +169,6 @@ class StatefulSetController(Controller):
                     "availableReplicas": ready,
                 },
             )
-
-
-def node_selector_matches(pod_spec: dict[str, Any], node: dict[str, Any]) -> bool:
-    labels = node["metadata"].get("labels") or {}
-    return all(labels.get(k) == v for k, v in (pod_spec.get("nodeSelector") or {}).items())
 
 
 class DaemonSetController(Controller):
