@@ -40,7 +40,7 @@ MODULES = ("test_apps", "test_batch", "test_client", "test_informer", "test_util
            "test_issue_2387_proxy_ssl_context")
 # the suite imports itself as kubernetes.e2e_test: add its directory to the installed package's path
 BOOT = ("import sys, kubernetes, pytest; kubernetes.__path__.append(sys.argv[1]); "
-        "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-o', 'addopts=', '--rootdir', '.', "
+        "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-o', 'addopts=', '--rootdir', '.', '--durations=5', "
         "'--junitxml', sys.argv[3], sys.argv[2]]))")
 
 

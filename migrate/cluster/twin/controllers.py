@@ -209,6 +209,7 @@ class DaemonSetController(Controller):
                     "updatedNumberScheduled": len(placed & should_run),
                     "numberReady": ready,
                     "numberAvailable": ready,
+                    "numberUnavailable": len(should_run) - ready,
                     "numberMisscheduled": len(placed - should_run),
                 },
             )

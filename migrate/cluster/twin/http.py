@@ -85,7 +85,8 @@ class TwinHandler(CollectionReads, BaseHTTPRequestHandler):
 
     # --- plumbing ------------------------------------------------------------------------------
     def _send(self, code: int, body: Any, content_type: str = "application/json") -> None:
-        raw = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
+        # json.Encoder in kube-apiserver ends every body with a newline; clients comparing error text see it
+        raw = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode() + b"\n"
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(raw)))
