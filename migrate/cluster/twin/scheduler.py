@@ -71,8 +71,7 @@ def _allocatable(node: dict[str, Any]) -> dict[str, float]:
 class Scheduler:
     def __init__(self, api: Api):
         self.api = api
-        self._cache: dict[str, tuple[dict[str, Any], dict[str, float]]] = {}
-        self._nonzero_cache: dict[str, tuple[dict[str, Any], tuple[float, float]]] = {}
+        self._requests_by_uid: dict[str, tuple[dict[str, Any], tuple[dict[str, float], tuple[float, float]]]] = {}
 
     def reconcile(self, index: ClusterIndex) -> None:
         pending = sorted(
@@ -132,18 +131,17 @@ class Scheduler:
         return min(feasible, key=lambda n: (-totals[n], n))
 
     def _nonzero(self, pod: dict[str, Any]) -> tuple[float, float]:
-        uid, spec = pod["metadata"]["uid"], pod["spec"]
-        cached = self._nonzero_cache.get(uid)
-        if cached is None or cached[0] is not spec:
-            cached = self._nonzero_cache[uid] = (spec, nonzero_requests(spec))
-        return cached[1]
+        return self._cache(pod)[1]
 
     def _requests(self, pod: dict[str, Any]) -> dict[str, float]:
-        """Requests per pod, remembered while its spec object is the same (stored objects never change)."""
+        return self._cache(pod)[0]
+
+    def _cache(self, pod: dict[str, Any]) -> tuple[dict[str, float], tuple[float, float]]:
+        """Requests per pod (for fit, for scoring), remembered while its spec object is the same (stored objects never change)."""
         uid, spec = pod["metadata"]["uid"], pod["spec"]
-        cached = self._cache.get(uid)
+        cached = self._requests_by_uid.get(uid)
         if cached is None or cached[0] is not spec:
-            cached = self._cache[uid] = (spec, pod_requests(spec))
+            cached = self._requests_by_uid[uid] = (spec, (pod_requests(spec), nonzero_requests(spec)))
         return cached[1]
 
     def _unfit(
