@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_INV := playbook_fixtures/inventories/demo
 DEMO_OUT := build/demo
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test e2e bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -52,7 +52,12 @@ demo: $(STAMP)
 # mypy --strict on all of migrate/ first (only third-party libraries without types are relaxed, in pyproject)
 test: $(STAMP)
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile -m "not client_e2e"
+
+# the official kubernetes client's own e2e suite against the twin: its code comes from GitHub (not from any
+# package registry), installed beside the project first: python -m tests.cluster.client_e2e_suite --from-git CLONE
+e2e: $(STAMP)
+	$(BIN)/pytest -m client_e2e tests/cluster/test_client_e2e.py
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -10,6 +10,7 @@ from typing import Any
 from migrate.cluster.twin import validation
 from migrate.cluster.twin.resources import ResourceType
 from migrate.cluster.twin.selectors import from_label_selector
+from migrate.cluster.twin.services import default_service
 from migrate.cluster.twin.status import invalid
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -24,7 +25,16 @@ _DEFAULT_TOLERATIONS = [
     {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
 ]
 _WORKLOADS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job")
-_STRUCT_SPEC = (*_WORKLOADS, "Pod", "Node", "Service", "PodDisruptionBudget", "Namespace", "Lease")
+# status counters without omitempty in the Go types: a real server always writes them, if only as 0,
+# and the typed Python client requires them
+_ZERO_STATUS = {
+    "DaemonSet": ("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady"),
+    "ReplicaSet": ("replicas",),
+    "ReplicationController": ("replicas",),
+    "StatefulSet": ("replicas", "availableReplicas"),
+    "PodDisruptionBudget": ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"),
+}
+_STRUCT_SPEC = (*_WORKLOADS, "ReplicationController", "Pod", "Node", "Service", "PodDisruptionBudget", "Namespace", "Lease")
 
 
 def default_pod_spec(spec: dict[str, Any]) -> None:
@@ -92,8 +102,18 @@ def default(rt: ResourceType, obj: dict[str, Any]) -> None:
         data = obj.setdefault("data", {})
         for key, value in obj.pop("stringData").items():  # write-only convenience field, stored base64 in data
             data[key] = base64.b64encode(str(value).encode()).decode()
-    elif rt.kind == "PodDisruptionBudget":
-        obj.setdefault("status", {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0})
+    elif rt.kind == "Service":
+        default_service(obj)
+    elif rt.kind == "ReplicationController" and isinstance(spec, dict):
+        template = spec.setdefault("template", {})
+        default_pod_spec(template.setdefault("spec", {}))
+        spec.setdefault("replicas", 1)
+        spec.setdefault("minReadySeconds", 0)
+        labels = (template.get("metadata") or {}).get("labels") or {}
+        if not spec.get("selector") and labels:
+            spec["selector"] = dict(labels)  # SetDefaults_ReplicationController
+    for key in _ZERO_STATUS.get(rt.kind, ()):
+        obj.setdefault("status", {}).setdefault(key, 0)
 
 
 def _qos_class(spec: dict[str, Any]) -> str:
@@ -137,6 +157,15 @@ def validate(rt: ResourceType, obj: dict[str, Any]) -> None:
                     f"Invalid value: {shown}: `selector` does not match template `labels`",
                 )
             )
+    if rt.kind == "ReplicationController":
+        selector = spec.get("selector") or ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if not selector:
+            causes.append(("spec.selector", "FieldValueRequired", "Required value"))
+        elif any(labels.get(k) != v for k, v in selector.items()):
+            shown = "map[string]string{" + ", ".join(f'"{k}":"{v}"' for k, v in sorted(labels.items())) + "}"
+            causes.append(("spec.template.metadata.labels", "FieldValueInvalid",
+                           f"Invalid value: {shown}: `selector` does not match template `labels`"))
     if (
         rt.kind == "PodDisruptionBudget"
         and spec.get("minAvailable") is not None

@@ -11,8 +11,9 @@ from migrate.cluster.twin import admission
 from migrate.cluster.twin.decode import decode, decode_patched
 from migrate.cluster.twin.patch import apply_patch
 from migrate.cluster.twin.pdb import admit_eviction
-from migrate.cluster.twin.resources import NAMESPACES, PODS, RESOURCES, ResourceType
+from migrate.cluster.twin.resources import NAMESPACES, PODS, RESOURCES, SERVICES, ResourceType
 from migrate.cluster.twin.selectors import FieldSelector, LabelSelector, parse_field_selector, parse_label_selector
+from migrate.cluster.twin.services import ServiceAllocator
 from migrate.cluster.twin.status import ApiError, bad_request, conflict, invalid, not_found
 from migrate.cluster.twin.store import ListPage, Store, Watch, clone
 
@@ -25,6 +26,7 @@ class Api:
     def __init__(self, store: Store, seed: int = 0):
         self.store = store
         self.random = random.Random(seed)
+        self.services = ServiceAllocator(store)
 
     def suffix(self, length: int = 5) -> str:
         return "".join(self.random.choice(NAME_ALPHABET) for _ in range(length))
@@ -103,6 +105,8 @@ class Api:
                         ],
                     },
                 )
+            if rt is SERVICES:
+                self.services.allocate(obj)
             return self.store.create(rt, obj)
 
     def put(
@@ -144,6 +148,9 @@ class Api:
             admission.default(rt, obj)
             if (current := self.store.find(rt, namespace, name)) is not None:
                 admission.validate_update(rt, current, obj)
+            if rt is SERVICES:
+                with self.store.lock:
+                    self.services.allocate(obj, self.store.find(rt, namespace, name))
         return self.store.update(rt, obj, status=subresource == "status", dry_run=dry_run)
 
     def patch(

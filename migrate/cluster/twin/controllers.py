@@ -1,29 +1,30 @@
-"""Workload controllers: Deployment, ReplicaSet, StatefulSet, DaemonSet, Job (the garbage collector is garbage.py).
+"""Workload controllers: ReplicaSet, StatefulSet, DaemonSet, Job (Deployments: deployments.py; garbage collector: garbage.py).
 
 Each reconciles every object of its kind once per pass against a ClusterIndex, writing through the
 store like a real controller writes through the API. Simplified where the migration cannot tell
-(see docs/twin.md): rollouts replace all at once, DaemonSet pods are bound directly.
+(see docs/twin.md): DaemonSet pods are bound directly.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from migrate.clock import rfc3339
-from migrate.cluster.twin.api import NAME_ALPHABET, Api
-from migrate.cluster.twin.index import ClusterIndex, controller_ref, is_active, is_ready
-from migrate.cluster.twin.pdb import scaled_value
-from migrate.cluster.twin.resources import DAEMONSETS, DEPLOYMENTS, JOBS, PODS, REPLICASETS, STATEFULSETS, ResourceType
-from migrate.cluster.twin.scheduler import tolerates_all
+from migrate.cluster.twin.api import Api
+from migrate.cluster.twin.index import ClusterIndex, is_active, is_ready
+from migrate.cluster.twin.resources import (
+    DAEMONSETS,
+    JOBS,
+    PODS,
+    REPLICASETS,
+    REPLICATIONCONTROLLERS,
+    STATEFULSETS,
+    ResourceType,
+)
+from migrate.cluster.twin.scheduler import node_selector_matches, tolerates_all
 from migrate.cluster.twin.store import Store, clone
 
-HASH_LABEL = "pod-template-hash"
-REVISION = "deployment.kubernetes.io/revision"
-DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
-CHANGE_CAUSE = "kubernetes.io/change-cause"
 # tolerations the DaemonSet controller adds so its pods run on every node, cordoned or not yet ready
 DAEMON_TOLERATIONS = [
     {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
@@ -46,11 +47,6 @@ def owner_reference(owner: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def template_hash(template: dict[str, Any]) -> str:
-    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).digest()
-    return "".join(NAME_ALPHABET[b % len(NAME_ALPHABET)] for b in digest[:10])
-
-
 def pod_from_template(
     owner: dict[str, Any], template: dict[str, Any], name: str, extra_labels: dict[str, str]
 ) -> dict[str, Any]:
@@ -62,14 +58,7 @@ def pod_from_template(
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": clone(template.get("spec") or {})}
 
 
-def revision_of(obj: dict[str, Any]) -> int:
-    try:
-        return int((obj["metadata"].get("annotations") or {}).get(REVISION, 0))
-    except ValueError:
-        return 0
-
-
-def _write_status(store: Store, rt: ResourceType, obj: dict[str, Any], status: dict[str, Any]) -> None:
+def write_status(store: Store, rt: ResourceType, obj: dict[str, Any], status: dict[str, Any]) -> None:
     status = {"observedGeneration": obj["metadata"].get("generation", 1), **status}
     merged = {**(obj.get("status") or {}), **status}
     if merged != obj.get("status"):
@@ -104,7 +93,7 @@ class Controller:
 class ReplicaSetController(Controller):
 
     def reconcile(self, index: ClusterIndex) -> None:
-        for rs in self.live(REPLICASETS, index):
+        for rs in (*self.live(REPLICASETS, index), *self.live(REPLICATIONCONTROLLERS, index)):
             pods = [p for p in index.owned(rs["metadata"]["uid"]) if is_active(p)]
             want = rs["spec"].get("replicas", 1)
             ns = rs["metadata"]["namespace"]
@@ -115,9 +104,9 @@ class ReplicaSetController(Controller):
                 self.api.retire(PODS, ns, pod["metadata"]["name"])
                 pods.remove(pod)
             ready = sum(1 for p in pods if is_ready(p))
-            _write_status(
+            write_status(
                 self.api.store,
-                REPLICASETS,
+                REPLICASETS if rs["kind"] == "ReplicaSet" else REPLICATIONCONTROLLERS,
                 rs,
                 {
                     "replicas": len(pods),
@@ -126,104 +115,6 @@ class ReplicaSetController(Controller):
                     "availableReplicas": ready,
                 },
             )
-
-
-class DeploymentController(Controller):
-    """One current ReplicaSet per template; older ones scaled to zero (the rollout itself is not paced)."""
-
-    def reconcile(self, index: ClusterIndex) -> None:
-        store = self.api.store
-        owned: dict[str, list[dict[str, Any]]] = {}
-        for rs in store.objects(REPLICASETS):
-            ref = controller_ref(rs)
-            if ref and ref["kind"] == "Deployment":
-                owned.setdefault(ref["uid"], []).append(rs)
-        for deploy in self.live(DEPLOYMENTS, index):
-            sets = owned.get(deploy["metadata"]["uid"], [])
-            current = next(
-                (rs for rs in sets if _same_template(rs["spec"]["template"], deploy["spec"]["template"])), None
-            )
-            replicas = deploy["spec"].get("replicas", 1)
-            # the new ReplicaSet's revision is one past every old one's (so `rollout undo` re-numbers the one it revives)
-            revision = str(max((revision_of(rs) for rs in sets if rs is not current), default=0) + 1)
-            if current is None:
-                current = self._new_replicaset(deploy, revision)
-            elif current["spec"].get("replicas") != replicas or revision_of(current) < int(revision):
-                annotations = {**(current["metadata"].get("annotations") or {}),
-                               DESIRED_REPLICAS: str(replicas),
-                               REVISION: str(max(revision_of(current), int(revision)))}
-                current = store.update(REPLICASETS, {**current, "metadata": {**current["metadata"], "annotations": annotations},
-                                                     "spec": {**current["spec"], "replicas": replicas}}, force=True)
-            deploy_annotations = deploy["metadata"].get("annotations") or {}
-            if deploy_annotations.get(REVISION) != current["metadata"]["annotations"][REVISION]:
-                annotations = {**deploy_annotations, REVISION: current["metadata"]["annotations"][REVISION]}
-                store.update(DEPLOYMENTS, {**deploy, "metadata": {**deploy["metadata"], "annotations": annotations}}, force=True)
-            for rs in sets:
-                if rs["metadata"]["uid"] != current["metadata"]["uid"] and rs["spec"].get("replicas", 1) != 0:
-                    store.update(REPLICASETS, {**rs, "spec": {**rs["spec"], "replicas": 0}}, force=True)
-            pods = [p for rs in sets for p in index.owned(rs["metadata"]["uid"]) if is_active(p)]
-            updated = [p for p in index.owned(current["metadata"]["uid"]) if is_active(p)]
-            ready = sum(1 for p in pods if is_ready(p))
-            available = "True" if ready >= replicas - _max_unavailable(deploy) else "False"
-            _write_status(
-                store,
-                DEPLOYMENTS,
-                deploy,
-                {
-                    "replicas": len(pods),
-                    "updatedReplicas": len(updated),
-                    "readyReplicas": ready,
-                    "availableReplicas": ready,
-                    "unavailableReplicas": max(0, replicas - ready),
-                    "conditions": [
-                        {
-                            "type": "Available",
-                            "status": available,
-                            "reason": "MinimumReplicasAvailable"
-                            if available == "True"
-                            else "MinimumReplicasUnavailable",
-                        }
-                    ],
-                },
-            )
-
-    def _new_replicaset(self, deploy: dict[str, Any], revision: str) -> dict[str, Any]:
-        spec = deploy["spec"]
-        h = template_hash(spec["template"])
-        template = clone(spec["template"])
-        template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = h
-        selector = clone(spec["selector"])
-        selector.setdefault("matchLabels", {})[HASH_LABEL] = h
-        rs = {
-            "metadata": {
-                "name": f"{deploy['metadata']['name']}-{h}",
-                "labels": dict(template["metadata"]["labels"]),
-                "annotations": {**{k: v for k, v in (deploy["metadata"].get("annotations") or {}).items() if k == CHANGE_CAUSE},
-                                DESIRED_REPLICAS: str(spec.get("replicas", 1)), REVISION: revision},
-                "ownerReferences": [owner_reference(deploy)],
-            },
-            "spec": {"replicas": spec.get("replicas", 1), "selector": selector, "template": template},
-        }
-        return self.api.create(REPLICASETS, deploy["metadata"]["namespace"], rs)
-
-
-def _same_template(rs_template: dict[str, Any], deploy_template: dict[str, Any]) -> bool:
-    """Equal but for the pod-template-hash label, as the Deployment controller compares them."""
-    labels = {k: v for k, v in ((rs_template.get("metadata") or {}).get("labels") or {}).items() if k != HASH_LABEL}
-    stripped = {**rs_template, "metadata": {**(rs_template.get("metadata") or {}), "labels": labels}}
-    other = {
-        **deploy_template,
-        "metadata": {
-            **(deploy_template.get("metadata") or {}),
-            "labels": (deploy_template.get("metadata") or {}).get("labels") or {},
-        },
-    }
-    return json.dumps(stripped, sort_keys=True) == json.dumps(other, sort_keys=True)
-
-
-def _max_unavailable(deploy: dict[str, Any]) -> int:
-    value = ((deploy["spec"].get("strategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", "25%")
-    return scaled_value(value, deploy["spec"].get("replicas", 1), round_up=False)
 
 
 class StatefulSetController(Controller):
@@ -266,7 +157,7 @@ class StatefulSetController(Controller):
                 self.api.retire(PODS, ns, pod["metadata"]["name"])
             pods = [p for p in index.owned(sts["metadata"]["uid"]) if is_active(p)]
             ready = sum(1 for p in pods if is_ready(p))
-            _write_status(
+            write_status(
                 store,
                 STATEFULSETS,
                 sts,
@@ -278,11 +169,6 @@ class StatefulSetController(Controller):
                     "availableReplicas": ready,
                 },
             )
-
-
-def node_selector_matches(pod_spec: dict[str, Any], node: dict[str, Any]) -> bool:
-    labels = node["metadata"].get("labels") or {}
-    return all(labels.get(k) == v for k, v in (pod_spec.get("nodeSelector") or {}).items())
 
 
 class DaemonSetController(Controller):
@@ -313,7 +199,7 @@ class DaemonSetController(Controller):
                 if pod["spec"].get("nodeName") not in may_continue:
                     self.api.retire(PODS, ns, pod["metadata"]["name"])
             ready = sum(1 for p in pods if is_ready(p) and p["spec"].get("nodeName") in should_run)
-            _write_status(
+            write_status(
                 store,
                 DAEMONSETS,
                 ds,
@@ -323,6 +209,7 @@ class DaemonSetController(Controller):
                     "updatedNumberScheduled": len(placed & should_run),
                     "numberReady": ready,
                     "numberAvailable": ready,
+                    "numberUnavailable": len(should_run) - ready,
                     "numberMisscheduled": len(placed - should_run),
                 },
             )
@@ -363,4 +250,4 @@ class JobController(Controller):
                     name = f"{job['metadata']['name']}-{self.api.suffix()}"
                     self.api.create(PODS, ns, pod_from_template(job, spec["template"], name, labels))
                 new.setdefault("startTime", status.get("startTime", now))
-            _write_status(store, JOBS, job, new)
+            write_status(store, JOBS, job, new)

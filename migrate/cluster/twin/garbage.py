@@ -14,11 +14,20 @@ from typing import Any
 from migrate.cluster.twin.api import FOREGROUND, ORPHAN
 from migrate.cluster.twin.controllers import Controller
 from migrate.cluster.twin.index import ClusterIndex, controller_ref
-from migrate.cluster.twin.resources import DAEMONSETS, DEPLOYMENTS, JOBS, PODS, REPLICASETS, STATEFULSETS, ResourceType
+from migrate.cluster.twin.resources import (
+    DAEMONSETS,
+    DEPLOYMENTS,
+    JOBS,
+    PODS,
+    REPLICASETS,
+    REPLICATIONCONTROLLERS,
+    STATEFULSETS,
+    ResourceType,
+)
 from migrate.cluster.twin.store import clone
 
 OWNERS = {"Deployment": DEPLOYMENTS, "ReplicaSet": REPLICASETS, "StatefulSet": STATEFULSETS, "DaemonSet": DAEMONSETS,
-          "Job": JOBS}
+          "Job": JOBS, "ReplicationController": REPLICATIONCONTROLLERS}
 DEPENDENTS = (REPLICASETS, PODS)  # what the workload kinds own
 
 

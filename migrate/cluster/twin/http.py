@@ -14,7 +14,7 @@ import yaml
 
 from migrate.atomic import write_file
 from migrate.clock import VirtualClock
-from migrate.cluster.twin import discovery, openapi
+from migrate.cluster.twin import discovery, openapi, protobuf
 from migrate.cluster.twin.patch import APPLY_PATCH
 from migrate.cluster.twin.reads import CollectionReads
 from migrate.cluster.twin.resources import ResourceType, by_path
@@ -22,7 +22,7 @@ from migrate.cluster.twin.simulation import Twin
 from migrate.cluster.twin.status import ApiError, bad_request, internal, method_not_allowed, not_found
 
 _FAULT_REASONS = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout", 403: "Forbidden", 401: "Unauthorized"}
-_SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
+_SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController")
 
 
 MAX_BODY = 3 * 1024 * 1024  # bytes: the API server refuses larger request bodies with 413
@@ -85,7 +85,8 @@ class TwinHandler(CollectionReads, BaseHTTPRequestHandler):
 
     # --- plumbing ------------------------------------------------------------------------------
     def _send(self, code: int, body: Any, content_type: str = "application/json") -> None:
-        raw = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
+        # json.Encoder in kube-apiserver ends every body with a newline; clients comparing error text see it
+        raw = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode() + b"\n"
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(raw)))
@@ -96,14 +97,10 @@ class TwinHandler(CollectionReads, BaseHTTPRequestHandler):
     def _body(self) -> Any:
         raw = self._raw
         content_type = self.headers.get("Content-Type") or ""
-        if "protobuf" in content_type or "cbor" in content_type:
-            # binary encodings would need every type's schema; CBOR clients fall back to JSON on 415
-            raise ApiError(
-                415,
-                "UnsupportedMediaType",
-                "the body of the request was in an unknown format - accepted media types include: "
-                f'application/json, application/yaml (got "{content_type}")',
-            )
+        if "protobuf" in content_type:
+            return protobuf.decode(raw)  # DeleteOptions (drain --disable-eviction); other types 415
+        if "cbor" in content_type:  # CBOR clients fall back to JSON on 415
+            raise protobuf.unsupported_media_type()
         if not raw:
             return {}
         try:

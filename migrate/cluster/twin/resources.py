@@ -102,6 +102,9 @@ RESOURCES: tuple[ResourceType, ...] = (
         returns_deleted=True,
     ),
     ResourceType("", "v1", "configmaps", "ConfigMap", True, ("cm",)),
+    ResourceType("", "v1", "serviceaccounts", "ServiceAccount", True, ("sa",)),
+    ResourceType("", "v1", "replicationcontrollers", "ReplicationController", True, ("rc",),
+                 (_status("ReplicationController"), _scale()), categories=_WORKLOAD, generation=True),
     ResourceType("", "v1", "secrets", "Secret", True, (), (), ("metadata.name", "metadata.namespace", "type")),
     ResourceType("", "v1", "services", "Service", True, ("svc",), (_status("Service"),), categories=_WORKLOAD,
                  create_on_update=True, returns_deleted=True),
@@ -162,6 +165,8 @@ NAMESPACES = _BY_PATH[("", "v1", "namespaces")]
 CONFIGMAPS = _BY_PATH[("", "v1", "configmaps")]
 SECRETS = _BY_PATH[("", "v1", "secrets")]
 SERVICES = _BY_PATH[("", "v1", "services")]
+SERVICEACCOUNTS = _BY_PATH[("", "v1", "serviceaccounts")]
+REPLICATIONCONTROLLERS = _BY_PATH[("", "v1", "replicationcontrollers")]
 EVENTS = _BY_PATH[("", "v1", "events")]
 DEPLOYMENTS = _BY_PATH[("apps", "v1", "deployments")]
 REPLICASETS = _BY_PATH[("apps", "v1", "replicasets")]

@@ -15,14 +15,15 @@ from migrate.clock import Clock, SystemClock, VirtualClock, parse_rfc3339, rfc33
 from migrate.cluster.snapshot import RESOURCES as SNAPSHOT_RESOURCES
 from migrate.cluster.snapshot import read_snapshot
 from migrate.cluster.twin import admission
+from migrate.cluster.twin.accounts import ServiceAccounts
 from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.controllers import (
     DaemonSetController,
-    DeploymentController,
     JobController,
     ReplicaSetController,
     StatefulSetController,
 )
+from migrate.cluster.twin.deployments import DeploymentController
 from migrate.cluster.twin.etcd import TwinEtcd
 from migrate.cluster.twin.garbage import GarbageCollector
 from migrate.cluster.twin.heartbeat import MIRROR, NodeAgents
@@ -33,6 +34,7 @@ from migrate.cluster.twin.pdb import DisruptionController
 from migrate.cluster.twin.podnet import DEFAULT_POD_SUBNET, PodNetwork
 from migrate.cluster.twin.resources import NAMESPACES, NODES, PODS, by_path
 from migrate.cluster.twin.scheduler import Scheduler
+from migrate.cluster.twin.services import DEFAULT_SERVICE_SUBNET, ServiceAllocator
 from migrate.cluster.twin.store import Store, clone
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -64,6 +66,7 @@ class Twin:
             self.agents,
             self.nodes,
             GarbageCollector(self.api),
+            ServiceAccounts(self.api),
             DeploymentController(self.api),
             ReplicaSetController(self.api),
             StatefulSetController(self.api),
@@ -102,6 +105,7 @@ class Twin:
         )
         self.kubelets.network = PodNetwork(_pod_subnet(objects) or DEFAULT_POD_SUBNET)
         self.kubelets.network.learn(objects.get("pods") or [])
+        self.api.services = ServiceAllocator(self.store, _pod_subnet(objects, "serviceSubnet") or DEFAULT_SERVICE_SUBNET)
         with self.store.lock:
             for group, version, plural in SNAPSHOT_RESOURCES:
                 rt = by_path(group, version, plural)
@@ -298,15 +302,15 @@ def _internal_ip(node: dict[str, Any]) -> str | None:
                  if a.get("type") == "InternalIP"), None)
 
 
-def _pod_subnet(objects: dict[str, Any]) -> str | None:
-    """networking.podSubnet of the captured kubeadm-config (the first family when dual-stack)."""
+def _pod_subnet(objects: dict[str, Any], key: str = "podSubnet") -> str | None:
+    """networking.podSubnet (or serviceSubnet) of the captured kubeadm-config (the first family when dual-stack)."""
     for cm in objects.get("configmaps") or []:
         if cm["metadata"].get("name") == "kubeadm-config":
             try:
                 config = yaml.safe_load((cm.get("data") or {}).get("ClusterConfiguration") or "") or {}
             except yaml.YAMLError:
                 return None
-            subnet = (config.get("networking") or {}).get("podSubnet") if isinstance(config, dict) else None
+            subnet = (config.get("networking") or {}).get(key) if isinstance(config, dict) else None
             return subnet.split(",")[0].strip() if isinstance(subnet, str) and subnet else None
     return None
 

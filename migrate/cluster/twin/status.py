@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+_DETAIL_ORDER = ("name", "group", "kind", "uid", "causes", "retryAfterSeconds")
+
 
 class ApiError(Exception):
     def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None):
@@ -24,8 +26,9 @@ class ApiError(Exception):
         }
         if self.reason:
             status["reason"] = self.reason
-        if self.details:
-            status["details"] = self.details
+        if self.details:  # in StatusDetails' field order, as the API server's encoder writes them
+            order = {key: i for i, key in enumerate(_DETAIL_ORDER)}
+            status["details"] = dict(sorted(self.details.items(), key=lambda kv: order.get(kv[0], len(order))))
         status["code"] = self.code
         return status
 

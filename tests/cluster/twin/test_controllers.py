@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from migrate.cluster.twin.resources import DAEMONSETS, DEPLOYMENTS, JOBS, NODES, PODS, REPLICASETS, STATEFULSETS
+from migrate.cluster.twin.resources import (
+    DAEMONSETS,
+    DEPLOYMENTS,
+    JOBS,
+    NODES,
+    PODS,
+    REPLICASETS,
+    REPLICATIONCONTROLLERS,
+    STATEFULSETS,
+)
 from tests.cluster.conftest import deployment, small_twin
 
 
@@ -83,3 +92,17 @@ def test_deleting_a_deployment_collects_its_replicasets_and_pods() -> None:
     twin.api.delete(DEPLOYMENTS, "default", "web")
     twin.settle()
     assert not list(twin.store.objects(REPLICASETS)) and not _pods(twin, app="web")
+
+
+def test_a_replication_controller_keeps_its_replicas_and_its_pods_go_with_it() -> None:
+    twin = small_twin()
+    rc = {"metadata": {"name": "legacy"}, "spec": {"replicas": 2, "template": {
+        "metadata": {"labels": {"app": "legacy"}}, "spec": {"containers": [{"name": "c", "image": "example/c:1"}]}}}}
+    created = twin.api.create(REPLICATIONCONTROLLERS, "default", rc)
+    assert created["spec"]["selector"] == {"app": "legacy"} and created["status"] == {"replicas": 0}
+    twin.settle()
+    assert len(_pods(twin, app="legacy")) == 2
+    assert twin.store.get(REPLICATIONCONTROLLERS, "default", "legacy")["status"]["readyReplicas"] == 2
+    twin.api.delete(REPLICATIONCONTROLLERS, "default", "legacy")
+    twin.settle()
+    assert _pods(twin, app="legacy") == []
