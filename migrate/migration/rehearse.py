@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrate.cluster.kube import KubeCluster
-from migrate.cluster.twin import KubeletTiming, Twin, VirtualClock, serve_in_thread
+from migrate.cluster.twin import KubeletTiming, Twin, VirtualClock
 from migrate.cluster.twin.etcd import TwinEtcd
-from migrate.cluster.twin.resources import NODES
+from migrate.cluster.twin.inprocess import InProcessCluster
+from migrate.cluster.twin.resources import NODES, PDBS
+from migrate.etcd.membership import EtcdError
 from migrate.errors import UserError
 from migrate.ledger import Ledger
 from migrate.migration.engine import Event, Migration
+from migrate.migration.faults import FaultPlan
 from migrate.migration.filters import DrainOptions
 from migrate.migration.lock import MigrationLock
 from migrate.migration.plan_file import HostMove, MigrationPlan
@@ -68,12 +70,35 @@ class Rehearsal:
     timeline: list[dict[str, Any]] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)  # what stopped the run, as the real run would stop
     events: list[Event] = field(default_factory=list)
+    api_calls: dict[str, int] = field(default_factory=dict)  # verb -> requests, retries included
+    hosts: dict[str, str] = field(default_factory=dict)  # host -> its state in the ledger at the end
+    steps: list[Any] = field(default_factory=list)  # the ledger's step records
+    debrief: list[dict[str, Any]] = field(default_factory=list)  # per injected fault: what happened, what the run did
+
+    @property
+    def calls_per_eviction(self) -> float | None:
+        return sum(self.api_calls.values()) / self.evictions if self.evictions else None
+
+    @property
+    def ratio_to_baseline(self) -> float | None:
+        return self.makespan / self.baseline if self.baseline else None
+
+    @property
+    def ratio_to_lower_bound(self) -> float | None:
+        return self.makespan / self.lower_bound if self.lower_bound else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"makespan_seconds": round(self.makespan, 1), "baseline_seconds": None if self.baseline is None
+        per = self.calls_per_eviction
+        return {"ratio_to_baseline": _round(self.ratio_to_baseline), "ratio_to_lower_bound": _round(self.ratio_to_lower_bound),
+                "api_calls": sum(self.api_calls.values()), "api_calls_per_evicted_pod": _round(per),
+                "debrief": self.debrief, **{"makespan_seconds": round(self.makespan, 1), "baseline_seconds": None if self.baseline is None
                 else round(self.baseline, 1), "lower_bound_seconds": round(self.lower_bound, 1),
                 "evictions": self.evictions, "pdb_violations": self.pdb_violations, "timeline": self.timeline,
-                "blockers": self.blockers}
+                "blockers": self.blockers}}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 def with_addresses(plan: MigrationPlan) -> MigrationPlan:
@@ -85,8 +110,8 @@ def with_addresses(plan: MigrationPlan) -> MigrationPlan:
 
 
 def rehearse(snapshot: Path, plan: MigrationPlan, *, seed: int = 0, baseline: bool = True,
-             drain: DrainOptions | None = None) -> Rehearsal:
-    result = _run(snapshot, with_addresses(plan), seed, drain)
+             drain: DrainOptions | None = None, faults: FaultPlan | None = None) -> Rehearsal:
+    result = _run(snapshot, with_addresses(plan), seed, drain, faults)
     if baseline and plan.max_unavailable > 1:
         result.baseline = _run(snapshot, with_addresses(dataclasses.replace(plan, hosts=_one_at_a_time(plan))),
                                seed, drain).makespan
@@ -99,7 +124,8 @@ def _one_at_a_time(plan: MigrationPlan) -> tuple[HostMove, ...]:
     return tuple(dataclasses.replace(m, wave=i) for i, m in enumerate(plan.hosts, start=1))
 
 
-def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | None) -> Rehearsal:
+def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | None,
+         faults: FaultPlan | None = None) -> Rehearsal:
     clock = VirtualClock()
     twin = Twin.from_snapshot(snapshot, clock, timing=KubeletTiming(start_delay=5.0, stop_delay=2.0), seed=seed)
     twin.settle()
@@ -107,31 +133,71 @@ def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | N
     for i, move in enumerate((m for m in plan.hosts if m.is_control_plane), start=1):
         if move.address:
             etcd.add_member(f"etcd{i}", move.address)
-    served = serve_in_thread(twin)
+    if faults is not None:
+        faults.attach(twin, etcd, plan)
+    # in process: the same orchestrator and Cluster protocol as over HTTP, without serialising 4,000 pods per poll
+    cluster = InProcessCluster(twin, faults=faults, seed=seed)
+    budgets = BudgetWatch(twin)
     events: list[Event] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="ks2t-rehearse-") as scratch:
-            kubeconfig = served.write_kubeconfig(Path(scratch) / "kubeconfig")
-            cluster = KubeCluster(kubeconfig, clock=clock, seed=seed)
-            ledger = Ledger.create(Path(scratch) / "ledger.db", "rehearsal",
-                                   [(m.host, m.role) for m in plan.hosts], clock=clock)
-            start = clock.now()
-            blockers: list[str] = []
-            engine = Migration(plan, cluster, ledger, TwinHands(twin, etcd), clock, run_id="rehearsal",
-                               lock=MigrationLock(cluster, "rehearsal", clock), etcd=etcd, on_event=events.append,
-                               drain=drain)
-            try:
-                engine.run()
-            except UserError as exc:  # a refusal or a budget that never allows: the real run would stop here too
-                blockers.append(str(exc))  # the message with its where and hint
-            makespan = clock.now() - start
-            steps = ledger.steps()
-            ledger.close()
-            cluster.close()
-    finally:
-        served.stop()
-    return Rehearsal(makespan, None, _lower_bound(plan, steps), sum(e.kind == "evicted" for e in events),
-                     0, _timeline(plan, steps, start), blockers, events)
+
+    def on_event(event: Event) -> None:
+        events.append(event)
+        budgets.look()
+
+    with tempfile.TemporaryDirectory(prefix="ks2t-rehearse-") as scratch:
+        ledger = Ledger.create(Path(scratch) / "ledger.db", "rehearsal", [(m.host, m.role) for m in plan.hosts],
+                               clock=clock)
+        start = clock.now()
+        blockers: list[str] = []
+        engine = Migration(plan, cluster, ledger, TwinHands(twin, etcd), clock, run_id="rehearsal",
+                           lock=MigrationLock(cluster, "rehearsal", clock), etcd=etcd, on_event=on_event, drain=drain)
+        try:
+            engine.run()
+        except UserError as exc:  # a refusal or a budget that never allows: the real run would stop here too
+            blockers.append(str(exc))  # the message with its where and hint
+        except EtcdError as exc:  # etcd refused (lost quorum): the real run stops at the same step
+            blockers.append(f"etcd: {exc}")
+        budgets.look()
+        makespan = clock.now() - start
+        steps = ledger.steps()
+        hosts = {h.name: h.state.value for h in ledger.hosts()}
+        ledger.close()
+    evicted = sum(e.kind == "evicted" for e in events)
+    result = Rehearsal(makespan, None, _lower_bound(plan, steps), evicted, budgets.violations,
+                       _timeline(plan, steps, start), blockers, events)
+    result.api_calls = dict(cluster.calls)
+    result.hosts = hosts
+    result.steps = steps
+    if faults is not None:
+        result.debrief = faults.debrief(result, cluster)
+    return result
+
+
+class BudgetWatch:
+    """PodDisruptionBudgets that had their healthy pods and then fell below them during the run (must stay 0)."""
+
+    def __init__(self, twin: Twin) -> None:
+        self.twin = twin
+        self.violated: set[str] = set()
+        self._short_at_start = self._short()
+        self._revision = -1
+
+    def _short(self) -> set[str]:
+        short = set()
+        for pdb in self.twin.store.objects(PDBS):
+            status = pdb.get("status") or {}
+            if status.get("currentHealthy", 0) < status.get("desiredHealthy", 0):
+                short.add(f"{pdb['metadata']['namespace']}/{pdb['metadata']['name']}")
+        return short
+
+    def look(self) -> None:
+        if self.twin.store.revision != self._revision:  # nothing written since the last look: nothing new to see
+            self._revision = self.twin.store.revision
+            self.violated |= self._short() - self._short_at_start
+
+    @property
+    def violations(self) -> int:
+        return len(self.violated)
 
 
 def _host_seconds(steps: list[Any]) -> dict[str, float]:
