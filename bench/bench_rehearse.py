@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from migrate.migration.filters import DrainOptions  # noqa: E402
-from migrate.migration.plan_file import default_plan  # noqa: E402
+from migrate.migration.rehearse import plan_from_snapshot as snapshot_plan  # noqa: E402
 from migrate.migration.rehearse import rehearse  # noqa: E402
 
 SNAPSHOT = REPO / "playbook_fixtures" / "clusters" / "large-ha.json"
@@ -27,16 +27,7 @@ RESUME_SEEDS = int(os.environ.get("KS2T_BENCH_SEEDS", "200"))
 
 
 def plan_from_snapshot(path: Path, budget: int):
-    objects = json.loads(path.read_text())["objects"]
-    nodes = []
-    for n in objects["nodes"]:
-        labels = n["metadata"].get("labels") or {}
-        role = "controlplane" if "node-role.kubernetes.io/control-plane" in labels else "worker"
-        ip = next((a["address"] for a in n["status"].get("addresses", []) if a["type"] == "InternalIP"), None)
-        nodes.append({"name": n["metadata"]["name"], "role": role, "ip": ip})
-    zones = {n["metadata"]["name"]: (n["metadata"].get("labels") or {}).get("topology.kubernetes.io/zone", "")
-             for n in objects["nodes"]}
-    return default_plan({"cluster": "large-ha", "nodes": nodes}, max_unavailable=budget, zones=zones)
+    return snapshot_plan(path, budget, cluster="large-ha")
 
 
 def relaxed(path: Path, out: Path) -> tuple[Path, int]:
@@ -49,8 +40,19 @@ def relaxed(path: Path, out: Path) -> tuple[Path, int]:
     replicas = {(d["metadata"]["namespace"], d["metadata"]["name"]): d["spec"].get("replicas", 1)
                 for d in objects.get("deployments.apps", []) + objects.get("statefulsets.apps", [])}
     fixed = 0
-    for pdb in objects.get("poddisruptionbudgets.policy", []):
+    kept, seen = [], set()
+    for pdb in objects.get("poddisruptionbudgets.policy", []):  # a pod under two budgets is never evicted: keep one
+        selector = (pdb["metadata"]["namespace"], json.dumps(pdb["spec"]["selector"], sort_keys=True))
+        fixed += selector in seen
+        if selector not in seen:
+            kept.append(pdb)
+        seen.add(selector)
+    objects["poddisruptionbudgets.policy"] = kept
+    for pdb in kept:
         spec = pdb["spec"]
+        if spec.get("maxUnavailable") in (0, "0%"):
+            spec["maxUnavailable"] = 1
+            fixed += 1
         name = (pdb["metadata"]["namespace"], spec["selector"]["matchLabels"].get("app.kubernetes.io/name", ""))
         want = spec.get("minAvailable")
         n = replicas.get(name, 0)

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 
 
 def debrief(faults: FaultPlan, result: Rehearsal, cluster: InProcessCluster) -> list[dict[str, Any]]:
-    ending = _ending(result)
     out = []
     for fault in faults.faults:
         fired = faults.fired[fault]
@@ -25,7 +24,7 @@ def debrief(faults: FaultPlan, result: Rehearsal, cluster: InProcessCluster) -> 
         else:
             what = f"at {_clock(fired.at)}: {fault.target} — {fired.note}"
             did = {"node-notready": _node, "pdb-block": _budget, "etcd-kill": _etcd}[fault.kind](fault, fired.at, result)
-        out.append({"fault": fault.text, "happened": what, "run_did": did, "run_ended": ending})
+        out.append({"fault": fault.text, "happened": what, "run_did": did})
     return out
 
 
@@ -57,7 +56,10 @@ def _node(fault: Fault, at: float, result: Rehearsal) -> str:
     if failed:
         return (f"its {failed[-1].step} step failed ({_first(failed[-1].evidence.get('error', ''))}); the host is "
                 f"{state} in the ledger and its node stays cordoned, never deleted")
-    return f"the run carried on; the host ended {state}"
+    short = sorted(name for name, when in result.violated.items() if when >= at)
+    fell = f"; budgets {', '.join(short)} fell below their healthy pods with the node (not by an eviction)" if short else ""
+    went_on = f"the run stopped later: {_first(result.blockers[0])}" if result.blockers else "the run carried on"
+    return f"the host was {state} in the ledger at the end{fell}; {went_on}"
 
 
 def _budget(fault: Fault, at: float, result: Rehearsal) -> str:
@@ -79,13 +81,6 @@ def _etcd(fault: Fault, at: float, result: Rehearsal) -> str:
         return f"the next member removal was refused and the run stopped before removing anything: {_first(refused[0])}"
     removed = [s for s in after if s.outcome == "ok" and "removed" in s.evidence]
     return f"{len(removed)} member removal(s) after it went ahead: the projected quorum held each time"
-
-
-def _ending(result: Rehearsal) -> str:
-    done = sum(state == "decommissioned" for state in result.hosts.values())
-    if result.blockers:
-        return f"stopped after {done} of {len(result.hosts)} hosts: {_first(result.blockers[0])}"
-    return f"finished: {done} of {len(result.hosts)} hosts decommissioned, {result.pdb_violations} budget violations"
 
 
 def _start(result: Rehearsal) -> float:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from migrate.cluster.snapshot import read_snapshot
 from migrate.cluster.twin import KubeletTiming, Twin, VirtualClock
 from migrate.cluster.twin.etcd import TwinEtcd
 from migrate.cluster.twin.inprocess import InProcessCluster
@@ -29,8 +30,9 @@ from migrate.migration.engine import Event, Migration
 from migrate.migration.faults import FaultPlan
 from migrate.migration.filters import DrainOptions
 from migrate.migration.lock import MigrationLock
-from migrate.migration.plan_file import HostMove, MigrationPlan
+from migrate.migration.plan_file import HostMove, MigrationPlan, default_plan
 
+CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 REPLACEMENT_NET = ipaddress.ip_network("10.254.0.0/16")  # addresses for replacements migration.yaml leaves open
 
 
@@ -74,6 +76,14 @@ class Rehearsal:
     hosts: dict[str, str] = field(default_factory=dict)  # host -> its state in the ledger at the end
     steps: list[Any] = field(default_factory=list)  # the ledger's step records
     debrief: list[dict[str, Any]] = field(default_factory=list)  # per injected fault: what happened, what the run did
+    violated: dict[str, float] = field(default_factory=dict)  # budget -> seconds after the start it fell short
+
+    @property
+    def outcome(self) -> str:
+        done = sum(state == "decommissioned" for state in self.hosts.values())
+        if self.blockers:
+            return f"stopped after {done} of {len(self.hosts)} hosts: {self.blockers[0].splitlines()[0][:240]}"
+        return f"finished: {done} of {len(self.hosts)} hosts decommissioned, {self.pdb_violations} budget violations"
 
     @property
     def calls_per_eviction(self) -> float | None:
@@ -91,7 +101,7 @@ class Rehearsal:
         per = self.calls_per_eviction
         return {"ratio_to_baseline": _round(self.ratio_to_baseline), "ratio_to_lower_bound": _round(self.ratio_to_lower_bound),
                 "api_calls": sum(self.api_calls.values()), "api_calls_per_evicted_pod": _round(per),
-                "debrief": self.debrief, **{"makespan_seconds": round(self.makespan, 1), "baseline_seconds": None if self.baseline is None
+                "outcome": self.outcome, "debrief": self.debrief, **{"makespan_seconds": round(self.makespan, 1), "baseline_seconds": None if self.baseline is None
                 else round(self.baseline, 1), "lower_bound_seconds": round(self.lower_bound, 1),
                 "evictions": self.evictions, "pdb_violations": self.pdb_violations, "timeline": self.timeline,
                 "blockers": self.blockers}}
@@ -99,6 +109,20 @@ class Rehearsal:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+def plan_from_snapshot(snapshot: Path, max_unavailable: int, cluster: str = "rehearsal") -> MigrationPlan:
+    """migration.yaml's defaults for the nodes of a snapshot (control planes by role label, workers by zone), for
+    a rehearsal of a cluster whose inventory is not at hand (benchmarks, game days on a captured cluster)."""
+    nodes, zones = [], {}
+    for node in read_snapshot(snapshot).get("objects", {}).get("nodes", []):
+        name, labels = node["metadata"]["name"], node["metadata"].get("labels") or {}
+        role = "controlplane" if {CONTROL_PLANE, "node-role.kubernetes.io/master"} & set(labels) else "worker"
+        ip = next((a["address"] for a in (node.get("status") or {}).get("addresses", []) if a["type"] == "InternalIP"),
+                  None)
+        nodes.append({"name": name, "role": role, "ip": ip})
+        zones[name] = labels.get("topology.kubernetes.io/zone", "")
+    return default_plan({"cluster": cluster, "nodes": nodes}, max_unavailable=max_unavailable, zones=zones)
 
 
 def with_addresses(plan: MigrationPlan) -> MigrationPlan:
@@ -168,6 +192,7 @@ def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | N
     result.api_calls = dict(cluster.calls)
     result.hosts = hosts
     result.steps = steps
+    result.violated = {name: at - start for name, at in budgets.violated.items()}
     if faults is not None:
         result.debrief = faults.debrief(result, cluster)
     return result
@@ -178,7 +203,7 @@ class BudgetWatch:
 
     def __init__(self, twin: Twin) -> None:
         self.twin = twin
-        self.violated: set[str] = set()
+        self.violated: dict[str, float] = {}  # namespace/name -> when it was first seen short
         self._short_at_start = self._short()
         self._revision = -1
 
@@ -193,7 +218,8 @@ class BudgetWatch:
     def look(self) -> None:
         if self.twin.store.revision != self._revision:  # nothing written since the last look: nothing new to see
             self._revision = self.twin.store.revision
-            self.violated |= self._short() - self._short_at_start
+            for name in self._short() - self._short_at_start - set(self.violated):
+                self.violated[name] = self.twin.clock.now()
 
     @property
     def violations(self) -> int:

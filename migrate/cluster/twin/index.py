@@ -45,6 +45,8 @@ class ClusterIndex:
         self.unbound: dict[Key, dict[str, Any]] = {}
         self.kubelet_work: dict[Key, dict[str, Any]] = {}
         self.nodes: dict[str, dict[str, Any]] = {}
+        self.node_pods_rev: dict[str, int] = {}  # node -> bumped whenever a pod on it is added, changed or removed
+        self.placement_rev = 0  # bumped by any node write or any change to a bound pod: what scheduling depends on
         # namespaces written to since the last pass ("" for cluster-scoped objects); None means everything
         self.dirty: set[str] | None = None
 
@@ -57,6 +59,9 @@ class ClusterIndex:
                 index._add(pod)
             index.nodes = {n["metadata"]["name"]: n for n in store.objects(NODES)}
             store.subscribe(index.observe)
+            # lists of one node's or one namespace's pods start from this index, not from all 4,000 pods
+            store.narrow_by(PODS, "spec.nodeName", lambda node: index.by_node.get(node, {}).keys())
+            store.narrow_by(PODS, "metadata.namespace", lambda ns: index.by_namespace.get(ns, {}).keys())
         return index
 
     def observe(self, event: Event) -> None:
@@ -68,6 +73,7 @@ class ClusterIndex:
             if event.type != "DELETED":
                 self._add(event.object)
         elif event.resource is NODES:
+            self.placement_rev += 1
             if event.type == "DELETED":
                 self.nodes.pop(event.object["metadata"]["name"], None)
             else:
@@ -103,11 +109,16 @@ class ClusterIndex:
         node = pod["spec"].get("nodeName")
         if node:
             self.by_node.setdefault(node, {})[key] = pod
+            self._moved(node)
         else:
             self.unbound[key] = pod
         if needs_kubelet(pod):
             self.kubelet_work[key] = pod
         self.by_namespace.setdefault(key[0], {})[key] = pod
+
+    def _moved(self, node: str) -> None:
+        self.node_pods_rev[node] = self.node_pods_rev.get(node, 0) + 1
+        self.placement_rev += 1
 
     def _drop(self, pod: dict[str, Any]) -> None:
         key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
@@ -116,6 +127,7 @@ class ClusterIndex:
             _discard(self.by_owner, ref["uid"], key)
         if pod["spec"].get("nodeName"):
             _discard(self.by_node, pod["spec"]["nodeName"], key)
+            self._moved(pod["spec"]["nodeName"])
         self.unbound.pop(key, None)
         self.kubelet_work.pop(key, None)
         _discard(self.by_namespace, key[0], key)

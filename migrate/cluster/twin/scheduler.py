@@ -49,16 +49,29 @@ def pod_requests(spec: dict[str, Any]) -> dict[str, float]:
     return dict(total)
 
 
+_ALLOCATABLE: dict[int, tuple[dict[str, Any], dict[str, float]]] = {}  # id(status.allocatable) -> parsed
+
+
 def _allocatable(node: dict[str, Any]) -> dict[str, float]:
     status = node.get("status") or {}
     alloc = status.get("allocatable") or status.get("capacity") or {}
-    return {k: parse_quantity(v) for k, v in alloc.items()} or {"cpu": 4.0, "memory": 16 * 2**30, "pods": 110}
+    cached = _ALLOCATABLE.get(id(alloc))
+    if cached is not None and cached[0] is alloc:  # stored objects never change: the same dict, the same amounts
+        return cached[1]
+    parsed = {k: parse_quantity(v) for k, v in alloc.items()} or {"cpu": 4.0, "memory": 16 * 2**30, "pods": 110}
+    if alloc:
+        if len(_ALLOCATABLE) > 10_000:
+            _ALLOCATABLE.clear()
+        _ALLOCATABLE[id(alloc)] = (alloc, parsed)
+    return parsed
 
 
 class Scheduler:
     def __init__(self, api: Api):
         self.api = api
         self._cache: dict[str, tuple[dict[str, Any], dict[str, float]]] = {}
+        self._used: dict[str, tuple[int, Counter[str]]] = {}  # node -> (its pods' revision, their requests)
+        self._stuck: tuple[int, frozenset[str]] | None = None  # placements seen when these pods last fit nowhere
 
     def reconcile(self, index: ClusterIndex) -> None:
         pending = sorted(
@@ -73,12 +86,11 @@ class Scheduler:
         )
         if not pending:
             return
-        used: dict[str, Counter[str]] = {}
-        for name in index.nodes:
-            used[name] = Counter()
-            for pod in index.on_node(name):
-                if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
-                    used[name].update(self._requests(pod))
+        uids = frozenset(p["metadata"]["uid"] for p in pending)
+        if self._stuck == (index.placement_rev, uids):
+            return  # as the scheduler's unschedulable queue: nothing moved on any node, so nothing fits now either
+        used = {name: self._node_used(index, name) for name in index.nodes}
+        bound = False
         for pod in pending:
             need = self._requests(pod)
             reasons: Counter[str] = Counter()
@@ -96,7 +108,21 @@ class Scheduler:
             self.api.bind(
                 pod["metadata"]["namespace"], pod["metadata"]["name"], {"target": {"kind": "Node", "name": best}}
             )
-            used[best].update(need)
+            used[best] = used[best] + Counter(need)
+            bound = True
+        self._stuck = None if bound else (index.placement_rev, uids)
+
+    def _node_used(self, index: ClusterIndex, name: str) -> Counter[str]:
+        """Requests of the pods on a node, summed again only when a pod there changed (never mutated: shared)."""
+        rev = index.node_pods_rev.get(name, 0)
+        cached = self._used.get(name)
+        if cached is None or cached[0] != rev:
+            used: Counter[str] = Counter()
+            for pod in index.on_node(name):
+                if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+                    used.update(self._requests(pod))
+            cached = self._used[name] = (rev, used)
+        return cached[1]
 
     def _requests(self, pod: dict[str, Any]) -> dict[str, float]:
         """Requests per pod, remembered while its spec object is the same (stored objects never change)."""
