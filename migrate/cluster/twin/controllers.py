@@ -97,8 +97,12 @@ class Controller:
 
     def live(self, rt: ResourceType, index: ClusterIndex, nodes_matter: bool = False) -> Iterator[dict[str, Any]]:
         """Objects not being deleted, in namespaces something was written to since the last pass."""
-        return (obj for obj in self.api.store.objects(rt)
-                if not obj["metadata"].get("deletionTimestamp") and index.touched(obj["metadata"]["namespace"], nodes_matter))
+        dirty = index.pass_dirty
+        if dirty is None or (nodes_matter and "" in dirty):
+            candidates: Iterator[dict[str, Any]] = self.api.store.objects(rt)
+        else:  # only the namespaces written to: a pass costs what changed, not the 354 ReplicaSets of the cluster
+            candidates = (obj for ns in sorted(dirty) for obj in self.api.store.objects(rt, ns))
+        return (obj for obj in candidates if not obj["metadata"].get("deletionTimestamp"))
 
 
 class ReplicaSetController(Controller):
@@ -131,15 +135,27 @@ class ReplicaSetController(Controller):
 class DeploymentController(Controller):
     """One current ReplicaSet per template; older ones scaled to zero (the rollout itself is not paced)."""
 
+    def __init__(self, api: Api):
+        super().__init__(api)
+        self._seen: dict[str, tuple[Any, ...]] = {}  # uid -> the versions it was last reconciled at
+
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
         owned: dict[str, list[dict[str, Any]]] = {}
-        for rs in store.objects(REPLICASETS):
-            ref = controller_ref(rs)
-            if ref and ref["kind"] == "Deployment":
-                owned.setdefault(ref["uid"], []).append(rs)
+        read: set[str] = set()  # namespaces whose ReplicaSets are in `owned`
         for deploy in self.live(DEPLOYMENTS, index):
+            if deploy["metadata"]["namespace"] not in read:
+                read.add(deploy["metadata"]["namespace"])
+                for rs in store.objects(REPLICASETS, deploy["metadata"]["namespace"]):
+                    ref = controller_ref(rs)
+                    if ref and ref["kind"] == "Deployment":
+                        owned.setdefault(ref["uid"], []).append(rs)
             sets = owned.get(deploy["metadata"]["uid"], [])
+            seen = (deploy["metadata"]["resourceVersion"],
+                    tuple((rs["metadata"]["resourceVersion"], index.pods_rev.get(rs["metadata"]["uid"], 0)) for rs in sets))
+            if self._seen.get(deploy["metadata"]["uid"]) == seen:
+                continue  # neither it, its ReplicaSets nor their pods changed since it was last reconciled
+            self._seen[deploy["metadata"]["uid"]] = seen
             current = next(
                 (rs for rs in sets if _same_template(rs["spec"]["template"], deploy["spec"]["template"])), None
             )
@@ -293,15 +309,35 @@ class DaemonSetController(Controller):
     so a new NoSchedule taint only stops new placements (the pod counts as misscheduled, not deleted).
     """
 
+    def __init__(self, api: Api):
+        super().__init__(api)
+        self._seen: dict[str, tuple[str, int, int]] = {}  # uid -> (its version, its pods', the nodes') last seen
+        self._placement: dict[str, tuple[int, dict[str, Any], set[str], set[str]]] = {}
+
+    def _nodes_for(self, ds: dict[str, Any], tolerations: list[dict[str, Any]],
+                   index: ClusterIndex) -> tuple[set[str], set[str]]:
+        """Nodes it should run on and nodes its pods may stay on, again only when a node or its template changed."""
+        cached = self._placement.get(ds["metadata"]["uid"])
+        if cached is not None and cached[0] == index.nodes_rev and cached[1] is ds["spec"]:
+            return cached[2], cached[3]
+        template = ds["spec"]["template"]
+        selected = {name: node for name, node in index.nodes.items() if node_selector_matches(template["spec"], node)}
+        should_run = {name for name, node in selected.items()
+                      if tolerates_all(tolerations, node, ("NoSchedule", "NoExecute"))}
+        may_continue = {name for name, node in selected.items() if tolerates_all(tolerations, node, ("NoExecute",))}
+        self._placement[ds["metadata"]["uid"]] = (index.nodes_rev, ds["spec"], should_run, may_continue)
+        return should_run, may_continue
+
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
         for ds in self.live(DAEMONSETS, index, nodes_matter=True):
+            seen = (ds["metadata"]["resourceVersion"], index.pods_rev.get(ds["metadata"]["uid"], 0), index.nodes_rev)
+            if self._seen.get(ds["metadata"]["uid"]) == seen:
+                continue  # a node heartbeat changes nothing a DaemonSet places by (labels, taints, the set of nodes)
+            self._seen[ds["metadata"]["uid"]] = seen
             ns, template = ds["metadata"]["namespace"], ds["spec"]["template"]
             tolerations = (template["spec"].get("tolerations") or []) + DAEMON_TOLERATIONS
-            selected = {name: node for name, node in index.nodes.items() if node_selector_matches(template["spec"], node)}
-            should_run = {name for name, node in selected.items()
-                          if tolerates_all(tolerations, node, ("NoSchedule", "NoExecute"))}
-            may_continue = {name for name, node in selected.items() if tolerates_all(tolerations, node, ("NoExecute",))}
+            should_run, may_continue = self._nodes_for(ds, tolerations, index)
             pods = [p for p in index.owned(ds["metadata"]["uid"]) if is_active(p)]
             placed = {p["spec"].get("nodeName") for p in pods}
             for node in sorted(should_run - placed):

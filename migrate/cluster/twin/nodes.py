@@ -80,6 +80,7 @@ class NodeLifecycle:
         self.monitor_grace, self.startup_grace = monitor_grace, startup_grace
         self._health_due: dict[str, float] = {}  # node without a live kubelet -> when it turns Unknown
         self._taint_due: list[float] = []  # when a tolerationSeconds runs out
+        self._synced: dict[str, str | None] = {}  # node -> the resourceVersion its taints were last synced at
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
@@ -88,7 +89,9 @@ class NodeLifecycle:
         for name, node in list(index.nodes.items()):
             if not self.agents.running(name):
                 node = self._monitor(node, now)
-            node = self._taint_by_condition(node, now)
+            if self._synced.get(name) != node["metadata"].get("resourceVersion"):  # taints follow the node alone
+                node = self._taint_by_condition(node, now)
+                self._synced[name] = node["metadata"].get("resourceVersion")
             if _ready_status(node) == "Unknown":
                 self._mark_pods_not_ready(index, name, now)
         self._evict_untolerated(index, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -66,11 +67,41 @@ def _allocatable(node: dict[str, Any]) -> dict[str, float]:
     return parsed
 
 
+def _static_fit(spec: dict[str, Any], node: dict[str, Any]) -> bool:
+    return _static_unfit(spec, node) is None
+
+
+def _static_unfit(spec: dict[str, Any], node: dict[str, Any]) -> str | None:
+    """Cordon, nodeSelector and taints: the reasons a pod cannot go to a node whatever runs there."""
+    tolerations = spec.get("tolerations") or []
+    if (node.get("spec") or {}).get("unschedulable") and not any(
+        tolerates(t, {"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule"}) for t in tolerations
+    ):
+        return "node(s) were unschedulable"
+    labels = node["metadata"].get("labels") or {}
+    if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
+        return "node(s) didn't match Pod's node affinity/selector"
+    taints = untolerated(tolerations, node, ("NoSchedule", "NoExecute"))
+    if taints:
+        t = taints[0]
+        return f"node(s) had untolerated taint {{{t['key']}: {t.get('value', '')}}}"
+    return None
+
+
+def _room(node: dict[str, Any], need: dict[str, float], used: Counter[str]) -> str | None:
+    alloc = _allocatable(node)
+    for resource, amount in need.items():
+        if resource in alloc and used[resource] + amount > alloc[resource] + 1e-9:
+            return "Too many pods" if resource == "pods" else f"Insufficient {resource}"
+    return None
+
+
 class Scheduler:
     def __init__(self, api: Api):
         self.api = api
         self._cache: dict[str, tuple[dict[str, Any], dict[str, float]]] = {}
         self._used: dict[str, tuple[int, Counter[str]]] = {}  # node -> (its pods' revision, their requests)
+        self._shapes: dict[str, tuple[int, list[str]]] = {}  # pod shape -> (nodes revision, nodes it may go to)
         self._stuck: tuple[int, frozenset[str]] | None = None  # placements seen when these pods last fit nowhere
 
     def reconcile(self, index: ClusterIndex) -> None:
@@ -90,25 +121,22 @@ class Scheduler:
         if self._stuck == (index.placement_rev, uids):
             return  # as the scheduler's unschedulable queue: nothing moved on any node, so nothing fits now either
         used = {name: self._node_used(index, name) for name in index.nodes}
+        loads = {name: self._load(used[name], node) for name, node in index.nodes.items()}
         bound = False
         for pod in pending:
             need = self._requests(pod)
-            reasons: Counter[str] = Counter()
-            feasible = []
-            for name, node in index.nodes.items():
-                why = self._unfit(pod, node, need, used[name])
-                if why:
-                    reasons[why] += 1
-                else:
-                    feasible.append(name)
-            if not feasible:
+            # least allocated first: the first with room is the best feasible node, without checking all 200
+            ranked = sorted(self._placeable(index, pod), key=lambda n: (loads[n], n))
+            best = next((n for n in ranked if _room(index.nodes[n], need, used[n]) is None), None)
+            if best is None:  # the scheduler's message counts every node's reason
+                reasons = Counter(self._unfit(pod, node, need, used[name]) or "?" for name, node in index.nodes.items())
                 self._mark_unschedulable(pod, len(index.nodes), reasons)
                 continue
-            best = min(feasible, key=lambda n: (self._load(used[n], index.nodes[n]), n))
             self.api.bind(
                 pod["metadata"]["namespace"], pod["metadata"]["name"], {"target": {"kind": "Node", "name": best}}
             )
             used[best] = used[best] + Counter(need)
+            loads[best] = self._load(used[best], index.nodes[best])
             bound = True
         self._stuck = None if bound else (index.placement_rev, uids)
 
@@ -124,6 +152,17 @@ class Scheduler:
             cached = self._used[name] = (rev, used)
         return cached[1]
 
+    def _placeable(self, index: ClusterIndex, pod: dict[str, Any]) -> list[str]:
+        """Nodes whose labels, taints and cordon let this pod shape in (what does not depend on what runs there),
+        worked out once per shape while no node's labels or spec change."""
+        spec = pod["spec"]
+        shape = json.dumps([spec.get("nodeSelector"), spec.get("tolerations")], sort_keys=True)
+        cached = self._shapes.get(shape)
+        if cached is None or cached[0] != index.nodes_rev:
+            names = [name for name, node in index.nodes.items() if _static_fit(spec, node)]
+            cached = self._shapes[shape] = (index.nodes_rev, names)
+        return cached[1]
+
     def _requests(self, pod: dict[str, Any]) -> dict[str, float]:
         """Requests per pod, remembered while its spec object is the same (stored objects never change)."""
         uid, spec = pod["metadata"]["uid"], pod["spec"]
@@ -135,24 +174,7 @@ class Scheduler:
     def _unfit(
         self, pod: dict[str, Any], node: dict[str, Any], need: dict[str, float], used: Counter[str]
     ) -> str | None:
-        spec = pod["spec"]
-        tolerations = spec.get("tolerations") or []
-        if (node.get("spec") or {}).get("unschedulable") and not any(
-            tolerates(t, {"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule"}) for t in tolerations
-        ):
-            return "node(s) were unschedulable"
-        labels = node["metadata"].get("labels") or {}
-        if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
-            return "node(s) didn't match Pod's node affinity/selector"
-        taints = untolerated(tolerations, node, ("NoSchedule", "NoExecute"))
-        if taints:
-            t = taints[0]
-            return f"node(s) had untolerated taint {{{t['key']}: {t.get('value', '')}}}"
-        alloc = _allocatable(node)
-        for resource, amount in need.items():
-            if resource in alloc and used[resource] + amount > alloc[resource] + 1e-9:
-                return "Too many pods" if resource == "pods" else f"Insufficient {resource}"
-        return None
+        return _static_unfit(pod["spec"], node) or _room(node, need, used)
 
     @staticmethod
     def _load(used: Counter[str], node: dict[str, Any]) -> float:

@@ -70,6 +70,7 @@ class Store:
         self.revision = 0
         self.changed = threading.Condition(self.lock)
         self._objects: dict[ResourceType, dict[Key, dict[str, Any]]] = {}
+        self._in_namespace: dict[ResourceType, dict[str, dict[Key, dict[str, Any]]]] = {}  # the same, by namespace
         self.history = History(history, compaction_interval)
         self._watches: list[Watch] = []
         self._uid = uuid.UUID(int=seed)
@@ -88,9 +89,10 @@ class Store:
 
     def objects(self, rt: ResourceType, namespace: str | None = None) -> Iterator[dict[str, Any]]:
         """Stored objects, unsorted and unfiltered but for namespace: the fast path for controllers."""
-        for (ns, _), obj in list(self._objects.get(rt, {}).items()):
-            if namespace is None or ns == namespace:
-                yield obj
+        if namespace is not None:
+            yield from list(self._in_namespace.get(rt, {}).get(namespace, {}).values())
+            return
+        yield from list(self._objects.get(rt, {}).values())
 
     def list(
         self,
@@ -161,13 +163,16 @@ class Store:
 
     def _commit(self, kind: str, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
         self.revision += 1
+        key = _key(rt, obj)
+        in_namespace = self._in_namespace.setdefault(rt, {}).setdefault(key[0], {})
         if kind != "DELETED":
             obj["metadata"]["resourceVersion"] = str(self.revision)
-            self._objects.setdefault(rt, {})[_key(rt, obj)] = obj
+            self._objects.setdefault(rt, {})[key] = in_namespace[key] = obj
         else:
             obj = copy.copy(obj)
             obj["metadata"] = {**obj["metadata"], "resourceVersion": str(self.revision)}
-            del self._objects[rt][_key(rt, obj)]
+            del self._objects[rt][key]
+            del in_namespace[key]
         event = Event(kind, rt, obj, old, self.revision)
         self.history.record(event, self.clock.now())
         self._watches = [w for w in self._watches if not w.closed]
