@@ -151,8 +151,9 @@ class DeploymentController(Controller):
                     if ref and ref["kind"] == "Deployment":
                         owned.setdefault(ref["uid"], []).append(rs)
             sets = owned.get(deploy["metadata"]["uid"], [])
-            seen = (deploy["metadata"]["resourceVersion"],
-                    tuple((rs["metadata"]["resourceVersion"], index.pods_rev.get(rs["metadata"]["uid"], 0)) for rs in sets))
+            seen = (deploy["metadata"]["resourceVersion"],  # status writes of its ReplicaSets do not change it
+                    tuple((rs["metadata"]["uid"], rs["metadata"].get("generation"), _revision_annotations(rs),
+                           index.pods_rev.get(rs["metadata"]["uid"], 0)) for rs in sets))
             if self._seen.get(deploy["metadata"]["uid"]) == seen:
                 continue  # neither it, its ReplicaSets nor their pods changed since it was last reconciled
             self._seen[deploy["metadata"]["uid"]] = seen
@@ -221,6 +222,11 @@ class DeploymentController(Controller):
             "spec": {"replicas": spec.get("replicas", 1), "selector": selector, "template": template},
         }
         return self.api.create(REPLICASETS, deploy["metadata"]["namespace"], rs)
+
+
+def _revision_annotations(rs: dict[str, Any]) -> tuple[str | None, str | None]:
+    annotations = rs["metadata"].get("annotations") or {}
+    return annotations.get(REVISION), annotations.get(DESIRED_REPLICAS)
 
 
 def _same_template(rs_template: dict[str, Any], deploy_template: dict[str, Any]) -> bool:
@@ -311,7 +317,7 @@ class DaemonSetController(Controller):
 
     def __init__(self, api: Api):
         super().__init__(api)
-        self._seen: dict[str, tuple[str, int, int]] = {}  # uid -> (its version, its pods', the nodes') last seen
+        self._seen: dict[str, tuple[int, int, int]] = {}  # uid -> (its generation, its pods', the nodes') last seen
         self._placement: dict[str, tuple[int, dict[str, Any], set[str], set[str]]] = {}
 
     def _nodes_for(self, ds: dict[str, Any], tolerations: list[dict[str, Any]],
@@ -331,7 +337,8 @@ class DaemonSetController(Controller):
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
         for ds in self.live(DAEMONSETS, index, nodes_matter=True):
-            seen = (ds["metadata"]["resourceVersion"], index.pods_rev.get(ds["metadata"]["uid"], 0), index.nodes_rev)
+            # its generation, not its resourceVersion: its own status write must not make it look again
+            seen = (ds["metadata"].get("generation", 0), index.pods_rev.get(ds["metadata"]["uid"], 0), index.nodes_rev)
             if self._seen.get(ds["metadata"]["uid"]) == seen:
                 continue  # a node heartbeat changes nothing a DaemonSet places by (labels, taints, the set of nodes)
             self._seen[ds["metadata"]["uid"]] = seen

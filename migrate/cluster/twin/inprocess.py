@@ -60,6 +60,7 @@ class InProcessCluster:
         self.calls: Counter[str] = Counter()  # verb -> requests made, retries included
         self.retried: Counter[int] = Counter()  # HTTP code -> requests retried after it
         self._reconciled_at: float | None = None
+        self._pods: dict[tuple[str, str], tuple[dict[str, Any], Pod]] = {}  # key -> (stored object, read from it)
 
     def close(self) -> None:
         pass
@@ -134,11 +135,20 @@ class InProcessCluster:
     def list_pods(self, node_name: str | None = None, namespace: str | None = None,
                   label_selector: str | None = None) -> list[Pod]:
         fields = f"spec.nodeName={node_name}" if node_name else None
-        return [pod_from(o) for o in self._items("list pods", PODS, namespace, label_selector, fields)]
+        return [self._pod(o) for o in self._items("list pods", PODS, namespace, label_selector, fields)]
+
+    def _pod(self, obj: dict[str, Any]) -> Pod:
+        """Stored objects never change (a write stores a new one), so a Pod read from one object is read once:
+        a drain's polls of 4,000 pods do not parse them again and again."""
+        key = (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+        cached = self._pods.get(key)
+        if cached is None or cached[0] is not obj:
+            cached = self._pods[key] = (obj, pod_from(obj))
+        return cached[1]
 
     def get_pod(self, namespace: str, name: str) -> Pod | None:
         obj = self._call("get pod", lambda: self.twin.api.get(PODS, namespace, name), missing_ok=True)
-        return pod_from(obj) if obj else None
+        return self._pod(obj) if obj else None
 
     def evict_pod(self, namespace: str, name: str, grace_period_seconds: int | None = None,
                   dry_run: bool = False) -> EvictionResult:
