@@ -27,11 +27,12 @@ def rehearse(snapshot: Path, plan_dir: Path, max_unavailable: int | None, seed: 
              delete_emptydir_data: bool, force: bool, fmt: str) -> None:
     """Run the migration of PLAN_DIR against a twin of the cluster captured in SNAPSHOT (from `snapshot`).
 
-    The same engine and client as `migrate`, over HTTP against a simulated API server with the cluster's
-    nodes, workloads and budgets, its control planes' etcd members, and replacements that join when
-    provisioned — in virtual time, so hours of drains take seconds. It reports the predicted duration
-    (makespan), each wave's window, the evictions, and the same migration one node at a time (the pace of
-    Kubespray's remove-node) beside it; a drain the cluster would refuse is refused here too.
+    The same engine as `migrate`, through the same Cluster protocol, against a simulated API server (driven in
+    process: no HTTP) with the cluster's nodes, workloads and budgets, its control planes' etcd members, and
+    replacements that join when provisioned — in virtual time, so hours of drains take seconds. It reports the
+    predicted duration (makespan), each wave's window, the evictions and budget violations, and the same
+    migration one node at a time (the pace of Kubespray's remove-node) beside it; a drain the cluster would
+    refuse is refused here too.
 
     Beside the makespan it prints the lower bound (control planes in turn, workers spread over the budget, the
     slowest node) and the one-at-a-time baseline, with the ratios, and the API calls the run made per evicted pod.

@@ -3,6 +3,8 @@ cleanly, the ledger stays consistent, and the debrief says what the run did abou
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +104,22 @@ def test_a_worker_that_fails_mid_run_is_reported_with_what_became_of_it():
     assert entry["happened"].startswith("at +1m") and "Ready turned Unknown" in entry["happened"]
     assert entry["run_did"]  # said in words: what the run did with w3 (carried on, or its failed step)
     assert result.pdb_violations >= 0
+
+
+def test_the_cli_debriefs_each_fault_and_refuses_a_bad_spec_by_name(tmp_path):
+    from migrate.migration import plan_file
+
+    plan_file.write(tmp_path, plan_from_snapshot(DEMO, 2))
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "migrate", "rehearse", str(DEMO), str(tmp_path), *args],
+                              capture_output=True, text=True, timeout=180, check=False)
+
+    run = cli("--delete-emptydir-data", "--force", "--faults", "api-5xx=10%,etcd-kill=cp3@2h", "--seed", "3")
+    assert run.returncode == 0, run.stderr
+    assert "fault api-5xx=10%" in run.stdout and "happened:" in run.stdout and "the run:" in run.stdout
+    assert "never fired" in run.stdout  # the etcd member was due after the run had ended
+    assert "API calls per evicted pod" in run.stdout
+    bad = cli("--faults", "api-5xx=lots")
+    assert bad.returncode == 2 and "api-5xx=lots" in bad.stderr and "not a rate" in bad.stderr
+    assert "Traceback" not in bad.stderr
