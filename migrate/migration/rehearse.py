@@ -24,8 +24,8 @@ from migrate.cluster.twin import KubeletTiming, Twin, VirtualClock
 from migrate.cluster.twin.etcd import TwinEtcd
 from migrate.cluster.twin.inprocess import InProcessCluster
 from migrate.cluster.twin.resources import NODES, PDBS
-from migrate.etcd.membership import EtcdError
 from migrate.errors import UserError
+from migrate.etcd.membership import EtcdError
 from migrate.ledger import Ledger
 from migrate.migration.engine import Event, Migration
 from migrate.migration.faults import FaultPlan
@@ -165,24 +165,20 @@ def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | N
     budgets = BudgetWatch(twin)
     events: list[Event] = []
 
-    def on_event(event: Event) -> None:
-        events.append(event)
-        budgets.look()
-
     with tempfile.TemporaryDirectory(prefix="ks2t-rehearse-", dir=_memory_dir()) as scratch:
         ledger = Ledger.create(Path(scratch) / "ledger.db", "rehearsal", [(m.host, m.role) for m in plan.hosts],
                                clock=clock)
         start = clock.now()
         blockers: list[str] = []
         engine = Migration(plan, cluster, ledger, TwinHands(twin, etcd), clock, run_id="rehearsal",
-                           lock=MigrationLock(cluster, "rehearsal", clock), etcd=etcd, on_event=on_event, drain=drain)
+                           lock=MigrationLock(cluster, "rehearsal", clock), etcd=etcd, on_event=events.append,
+                           drain=drain)
         try:
             engine.run()
         except UserError as exc:  # a refusal or a budget that never allows: the real run would stop here too
             blockers.append(str(exc))  # the message with its where and hint
         except EtcdError as exc:  # etcd refused (lost quorum): the real run stops at the same step
             blockers.append(f"etcd: {exc}")
-        budgets.look()
         makespan = clock.now() - start
         steps = ledger.steps()
         hosts = {h.name: h.state.value for h in ledger.hosts()}
@@ -200,31 +196,33 @@ def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | N
 
 
 class BudgetWatch:
-    """PodDisruptionBudgets that had their healthy pods and then fell below them during the run (must stay 0)."""
+    """PodDisruptionBudgets that had their healthy pods and then fell below them during the run (must stay 0):
+    every status the disruption controller writes is looked at as it is written, not sampled."""
 
     def __init__(self, twin: Twin) -> None:
-        self.twin = twin
+        self.clock = twin.clock
         self.violated: dict[str, float] = {}  # namespace/name -> when it was first seen short
-        self._short_at_start = self._short()
-        self._revision = -1
+        self._short_at_start = {_name(p) for p in twin.store.objects(PDBS) if _short(p)}
+        twin.store.subscribe(self._written)
 
-    def _short(self) -> set[str]:
-        short = set()
-        for pdb in self.twin.store.objects(PDBS):
-            status = pdb.get("status") or {}
-            if status.get("currentHealthy", 0) < status.get("desiredHealthy", 0):
-                short.add(f"{pdb['metadata']['namespace']}/{pdb['metadata']['name']}")
-        return short
-
-    def look(self) -> None:
-        if self.twin.store.revision != self._revision:  # nothing written since the last look: nothing new to see
-            self._revision = self.twin.store.revision
-            for name in self._short() - self._short_at_start - set(self.violated):
-                self.violated[name] = self.twin.clock.now()
+    def _written(self, event: Any) -> None:
+        if event.resource is PDBS and event.type != "DELETED" and _short(event.object):
+            name = _name(event.object)
+            if name not in self._short_at_start and name not in self.violated:
+                self.violated[name] = self.clock.now()
 
     @property
     def violations(self) -> int:
         return len(self.violated)
+
+
+def _short(pdb: dict[str, Any]) -> bool:
+    status = pdb.get("status") or {}
+    return bool(status.get("currentHealthy", 0) < status.get("desiredHealthy", 0))
+
+
+def _name(pdb: dict[str, Any]) -> str:
+    return f"{pdb['metadata']['namespace']}/{pdb['metadata']['name']}"
 
 
 def _memory_dir() -> str | None:
