@@ -10,6 +10,7 @@ import pytest
 from migrate.cluster.base import EvictionOutcome, Lease
 from migrate.cluster.kube import KubeCluster
 from migrate.cluster.twin import serve_in_thread
+from migrate.cluster.twin.http import ServedTwin
 from migrate.cluster.twin.inprocess import InProcessCluster
 from migrate.cluster.twin.resources import DEPLOYMENTS, PDBS
 from migrate.errors import UserError
@@ -88,3 +89,22 @@ def test_a_node_list_uses_the_index_and_still_answers_exactly(both):
     assert w1 and all(p.node_name == "w1" for p in w1)
     assert [p.key for p in w1] == sorted(p.key for p in w1)  # the store's order: by namespace and name
     assert direct.list_pods(node_name="w1", label_selector="app=nothing") == []
+
+
+def test_an_eviction_that_meets_a_5xx_is_retried_on_both_sides(tmp_path):
+    twin = small_twin(2)
+    twin.api.create(DEPLOYMENTS, "default", deployment("web", 2))
+    twin.settle()
+    served: ServedTwin = serve_in_thread(twin)
+    http = KubeCluster(served.write_kubeconfig(tmp_path / "kubeconfig"), clock=twin.clock, seed=1)
+    try:
+        first, second = http.list_pods(namespace="default")
+        served.fail_next(503, 504)  # a load balancer's blip, then a timeout: the eviction goes through on try 3
+        assert http.evict_pod("default", first.name).outcome == EvictionOutcome.EVICTED
+        answers = iter([503, None])
+        direct = InProcessCluster(twin, faults=lambda verb: next(answers, None))
+        assert direct.evict_pod("default", second.name).outcome == EvictionOutcome.EVICTED
+        assert direct.retried == {503: 1}
+    finally:
+        http.close()
+        served.stop()
