@@ -106,9 +106,16 @@ class Controller:
 
 
 class ReplicaSetController(Controller):
+    def __init__(self, api: Api):
+        super().__init__(api)
+        self._seen: dict[str, tuple[int, int]] = {}  # uid -> (its generation, its pods' revision) last reconciled
 
     def reconcile(self, index: ClusterIndex) -> None:
         for rs in self.live(REPLICASETS, index):
+            seen = (rs["metadata"].get("generation", 0), index.pods_rev.get(rs["metadata"]["uid"], 0))
+            if self._seen.get(rs["metadata"]["uid"]) == seen:
+                continue  # neither its spec nor any of its pods changed: its pods and status stand
+            self._seen[rs["metadata"]["uid"]] = seen
             pods = [p for p in index.owned(rs["metadata"]["uid"]) if is_active(p)]
             want = rs["spec"].get("replicas", 1)
             ns = rs["metadata"]["namespace"]
