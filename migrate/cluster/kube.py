@@ -194,7 +194,8 @@ class KubeCluster:
         return pod_from(obj) if obj else None
 
     def evict_pod(self, namespace: str, name: str, grace_period_seconds: int | None = None, dry_run: bool = False) -> EvictionResult:
-        """POST pods/eviction once. 429 is an answer (the PDB says not now), not a transient error."""
+        """POST pods/eviction. 429 is an answer (the PDB says not now), returned at once for the drain to retry;
+        a 5xx (but the 500 naming two budgets) or a dropped connection is retried here with backoff."""
         options: dict[str, Any] = {}
         if grace_period_seconds is not None and grace_period_seconds >= 0:
             options["gracePeriodSeconds"] = grace_period_seconds
@@ -203,12 +204,24 @@ class KubeCluster:
         body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace},
                 "deleteOptions": options}
         key = f"{namespace}/{name}"
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):  # a 5xx or a dropped connection is a blip, retried like any call
+            try:
+                return self._evict_once(key, name, namespace, body, last=attempt == self.attempts)
+            except _Transient:
+                self.clock.sleep(min(delay, self.max_backoff) * (0.5 + self._jitter.random() / 2))
+                delay = min(delay * 2, self.max_backoff)
+        raise AssertionError("unreachable")
+
+    def _evict_once(self, key: str, name: str, namespace: str, body: dict[str, Any], last: bool) -> EvictionResult:
         try:
             self.core.create_namespaced_pod_eviction(name, namespace, body, _preload_content=False, _request_timeout=self.timeout)
         except ApiException as exc:
             if exc.status == 0:
                 raise self._unreachable(f"evict pod {key}", exc) from None
             message = _status_message(exc)
+            if exc.status in (500, 502, 503, 504) and "more than one PodDisruptionBudget" not in message and not last:
+                raise _Transient() from None
             causes = " ".join(c.get("message", "") for c in ((_status_body(exc).get("details") or {}).get("causes") or []))
             match = _PDB_NAME.search(causes)
             if exc.status == 429:
@@ -221,6 +234,8 @@ class KubeCluster:
                 raise self._user_error(f"evict pod {key}", exc) from None
             return EvictionResult(key, EvictionOutcome.REFUSED, None, message)
         except (urllib3.exceptions.HTTPError, ConnectionError, OSError) as exc:
+            if not last and not _is_tls(exc):
+                raise _Transient() from None
             raise self._unreachable(f"evict pod {key}", exc) from None
         return EvictionResult(key, EvictionOutcome.EVICTED)
 
@@ -344,6 +359,10 @@ class KubeCluster:
                                             _request_timeout=kwargs.get("_request_timeout"))
 
         return self._list(f"list {plural}", _RawCall(fetch))
+
+
+class _Transient(Exception):
+    """An eviction that met a 5xx or a broken connection: worth another try after a pause."""
 
 
 class _RawCall:

@@ -12,23 +12,28 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrate.cluster.kube import KubeCluster
-from migrate.cluster.twin import KubeletTiming, Twin, VirtualClock, serve_in_thread
+from migrate.cluster.snapshot import read_snapshot
+from migrate.cluster.twin import KubeletTiming, Twin, VirtualClock
 from migrate.cluster.twin.etcd import TwinEtcd
-from migrate.cluster.twin.resources import NODES
+from migrate.cluster.twin.inprocess import InProcessCluster
+from migrate.cluster.twin.resources import NODES, PDBS
 from migrate.errors import UserError
+from migrate.etcd.membership import EtcdError
 from migrate.ledger import Ledger
 from migrate.migration.engine import Event, Migration
+from migrate.migration.faults import FaultPlan
 from migrate.migration.filters import DrainOptions
 from migrate.migration.lock import MigrationLock
-from migrate.migration.plan_file import HostMove, MigrationPlan
+from migrate.migration.plan_file import HostMove, MigrationPlan, default_plan
 
+CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 REPLACEMENT_NET = ipaddress.ip_network("10.254.0.0/16")  # addresses for replacements migration.yaml leaves open
 
 
@@ -68,12 +73,57 @@ class Rehearsal:
     timeline: list[dict[str, Any]] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)  # what stopped the run, as the real run would stop
     events: list[Event] = field(default_factory=list)
+    api_calls: dict[str, int] = field(default_factory=dict)  # verb -> requests, retries included
+    hosts: dict[str, str] = field(default_factory=dict)  # host -> its state in the ledger at the end
+    steps: list[Any] = field(default_factory=list)  # the ledger's step records
+    debrief: list[dict[str, Any]] = field(default_factory=list)  # per injected fault: what happened, what the run did
+    violated: dict[str, float] = field(default_factory=dict)  # budget -> seconds after the start it fell short
+
+    @property
+    def outcome(self) -> str:
+        done = sum(state == "decommissioned" for state in self.hosts.values())
+        if self.blockers:
+            return f"stopped after {done} of {len(self.hosts)} hosts: {self.blockers[0].splitlines()[0][:240]}"
+        return f"finished: {done} of {len(self.hosts)} hosts decommissioned, {self.pdb_violations} budget violations"
+
+    @property
+    def calls_per_eviction(self) -> float | None:
+        return sum(self.api_calls.values()) / self.evictions if self.evictions else None
+
+    @property
+    def ratio_to_baseline(self) -> float | None:
+        return self.makespan / self.baseline if self.baseline else None
+
+    @property
+    def ratio_to_lower_bound(self) -> float | None:
+        return self.makespan / self.lower_bound if self.lower_bound else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"makespan_seconds": round(self.makespan, 1), "baseline_seconds": None if self.baseline is None
+        per = self.calls_per_eviction
+        return {"ratio_to_baseline": _round(self.ratio_to_baseline), "ratio_to_lower_bound": _round(self.ratio_to_lower_bound),
+                "api_calls": sum(self.api_calls.values()), "api_calls_per_evicted_pod": _round(per),
+                "outcome": self.outcome, "debrief": self.debrief, **{"makespan_seconds": round(self.makespan, 1), "baseline_seconds": None if self.baseline is None
                 else round(self.baseline, 1), "lower_bound_seconds": round(self.lower_bound, 1),
                 "evictions": self.evictions, "pdb_violations": self.pdb_violations, "timeline": self.timeline,
-                "blockers": self.blockers}
+                "blockers": self.blockers}}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def plan_from_snapshot(snapshot: Path, max_unavailable: int, cluster: str = "rehearsal") -> MigrationPlan:
+    """migration.yaml's defaults for the nodes of a snapshot (control planes by role label, workers by zone), for
+    a rehearsal of a cluster whose inventory is not at hand (benchmarks, game days on a captured cluster)."""
+    nodes, zones = [], {}
+    for node in read_snapshot(snapshot).get("objects", {}).get("nodes", []):
+        name, labels = node["metadata"]["name"], node["metadata"].get("labels") or {}
+        role = "controlplane" if {CONTROL_PLANE, "node-role.kubernetes.io/master"} & set(labels) else "worker"
+        ip = next((a["address"] for a in (node.get("status") or {}).get("addresses", []) if a["type"] == "InternalIP"),
+                  None)
+        nodes.append({"name": name, "role": role, "ip": ip})
+        zones[name] = labels.get("topology.kubernetes.io/zone", "")
+    return default_plan({"cluster": cluster, "nodes": nodes}, max_unavailable=max_unavailable, zones=zones)
 
 
 def with_addresses(plan: MigrationPlan) -> MigrationPlan:
@@ -85,8 +135,8 @@ def with_addresses(plan: MigrationPlan) -> MigrationPlan:
 
 
 def rehearse(snapshot: Path, plan: MigrationPlan, *, seed: int = 0, baseline: bool = True,
-             drain: DrainOptions | None = None) -> Rehearsal:
-    result = _run(snapshot, with_addresses(plan), seed, drain)
+             drain: DrainOptions | None = None, faults: FaultPlan | None = None) -> Rehearsal:
+    result = _run(snapshot, with_addresses(plan), seed, drain, faults)
     if baseline and plan.max_unavailable > 1:
         result.baseline = _run(snapshot, with_addresses(dataclasses.replace(plan, hosts=_one_at_a_time(plan))),
                                seed, drain).makespan
@@ -99,7 +149,8 @@ def _one_at_a_time(plan: MigrationPlan) -> tuple[HostMove, ...]:
     return tuple(dataclasses.replace(m, wave=i) for i, m in enumerate(plan.hosts, start=1))
 
 
-def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | None) -> Rehearsal:
+def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | None,
+         faults: FaultPlan | None = None) -> Rehearsal:
     clock = VirtualClock()
     twin = Twin.from_snapshot(snapshot, clock, timing=KubeletTiming(start_delay=5.0, stop_delay=2.0), seed=seed)
     twin.settle()
@@ -107,31 +158,76 @@ def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | N
     for i, move in enumerate((m for m in plan.hosts if m.is_control_plane), start=1):
         if move.address:
             etcd.add_member(f"etcd{i}", move.address)
-    served = serve_in_thread(twin)
+    if faults is not None:
+        faults.attach(twin, etcd, plan)
+    # in process: the same orchestrator and Cluster protocol as over HTTP, without serialising 4,000 pods per poll
+    cluster = InProcessCluster(twin, faults=faults, seed=seed)
+    budgets = BudgetWatch(twin)
     events: list[Event] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="ks2t-rehearse-") as scratch:
-            kubeconfig = served.write_kubeconfig(Path(scratch) / "kubeconfig")
-            cluster = KubeCluster(kubeconfig, clock=clock, seed=seed)
-            ledger = Ledger.create(Path(scratch) / "ledger.db", "rehearsal",
-                                   [(m.host, m.role) for m in plan.hosts], clock=clock)
-            start = clock.now()
-            blockers: list[str] = []
-            engine = Migration(plan, cluster, ledger, TwinHands(twin, etcd), clock, run_id="rehearsal",
-                               lock=MigrationLock(cluster, "rehearsal", clock), etcd=etcd, on_event=events.append,
-                               drain=drain)
-            try:
-                engine.run()
-            except UserError as exc:  # a refusal or a budget that never allows: the real run would stop here too
-                blockers.append(str(exc))  # the message with its where and hint
-            makespan = clock.now() - start
-            steps = ledger.steps()
-            ledger.close()
-            cluster.close()
-    finally:
-        served.stop()
-    return Rehearsal(makespan, None, _lower_bound(plan, steps), sum(e.kind == "evicted" for e in events),
-                     0, _timeline(plan, steps, start), blockers, events)
+
+    with tempfile.TemporaryDirectory(prefix="ks2t-rehearse-", dir=_memory_dir()) as scratch:
+        ledger = Ledger.create(Path(scratch) / "ledger.db", "rehearsal", [(m.host, m.role) for m in plan.hosts],
+                               clock=clock)
+        start = clock.now()
+        blockers: list[str] = []
+        engine = Migration(plan, cluster, ledger, TwinHands(twin, etcd), clock, run_id="rehearsal",
+                           lock=MigrationLock(cluster, "rehearsal", clock), etcd=etcd, on_event=events.append,
+                           drain=drain)
+        try:
+            engine.run()
+        except UserError as exc:  # a refusal or a budget that never allows: the real run would stop here too
+            blockers.append(str(exc))  # the message with its where and hint
+        except EtcdError as exc:  # etcd refused (lost quorum): the real run stops at the same step
+            blockers.append(f"etcd: {exc}")
+        makespan = clock.now() - start
+        steps = ledger.steps()
+        hosts = {h.name: h.state.value for h in ledger.hosts()}
+        ledger.close()
+    evicted = sum(e.kind == "evicted" for e in events)
+    result = Rehearsal(makespan, None, _lower_bound(plan, steps), evicted, budgets.violations,
+                       _timeline(plan, steps, start), blockers, events)
+    result.api_calls = dict(cluster.calls)
+    result.hosts = hosts
+    result.steps = steps
+    result.violated = {name: at - start for name, at in budgets.violated.items()}
+    if faults is not None:
+        result.debrief = faults.debrief(result, cluster)
+    return result
+
+
+class BudgetWatch:
+    """PodDisruptionBudgets that had their healthy pods and then fell below them during the run (must stay 0):
+    every status the disruption controller writes is looked at as it is written, not sampled."""
+
+    def __init__(self, twin: Twin) -> None:
+        self.clock = twin.clock
+        self.violated: dict[str, float] = {}  # namespace/name -> when it was first seen short
+        self._short_at_start = {_name(p) for p in twin.store.objects(PDBS) if _short(p)}
+        twin.store.subscribe(self._written)
+
+    def _written(self, event: Any) -> None:
+        if event.resource is PDBS and event.type != "DELETED" and _short(event.object):
+            name = _name(event.object)
+            if name not in self._short_at_start and name not in self.violated:
+                self.violated[name] = self.clock.now()
+
+    @property
+    def violations(self) -> int:
+        return len(self.violated)
+
+
+def _short(pdb: dict[str, Any]) -> bool:
+    status = pdb.get("status") or {}
+    return bool(status.get("currentHealthy", 0) < status.get("desiredHealthy", 0))
+
+
+def _name(pdb: dict[str, Any]) -> str:
+    return f"{pdb['metadata']['namespace']}/{pdb['metadata']['name']}"
+
+
+def _memory_dir() -> str | None:
+    """tmpfs when there is one: the rehearsal's scratch ledger commits (fsyncs) thousands of steps for nothing."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
 def _host_seconds(steps: list[Any]) -> dict[str, float]:

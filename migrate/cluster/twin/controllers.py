@@ -86,14 +86,25 @@ class Controller:
 
     def live(self, rt: ResourceType, index: ClusterIndex, nodes_matter: bool = False) -> Iterator[dict[str, Any]]:
         """Objects not being deleted, in namespaces something was written to since the last pass."""
-        return (obj for obj in self.api.store.objects(rt)
-                if not obj["metadata"].get("deletionTimestamp") and index.touched(obj["metadata"]["namespace"], nodes_matter))
+        dirty = index.pass_dirty
+        if dirty is None or (nodes_matter and "" in dirty):
+            candidates: Iterator[dict[str, Any]] = self.api.store.objects(rt)
+        else:  # only the namespaces written to: a pass costs what changed, not the 354 ReplicaSets of the cluster
+            candidates = (obj for ns in sorted(dirty) for obj in self.api.store.objects(rt, ns))
+        return (obj for obj in candidates if not obj["metadata"].get("deletionTimestamp"))
 
 
 class ReplicaSetController(Controller):
+    def __init__(self, api: Api):
+        super().__init__(api)
+        self._seen: dict[str, tuple[int, int]] = {}  # uid -> (its generation, its pods' revision) last reconciled
 
     def reconcile(self, index: ClusterIndex) -> None:
         for rs in (*self.live(REPLICASETS, index), *self.live(REPLICATIONCONTROLLERS, index)):
+            seen = (rs["metadata"].get("generation", 0), index.pods_rev.get(rs["metadata"]["uid"], 0))
+            if self._seen.get(rs["metadata"]["uid"]) == seen:
+                continue  # neither its spec nor any of its pods changed: its pods and status stand
+            self._seen[rs["metadata"]["uid"]] = seen
             pods = [p for p in index.owned(rs["metadata"]["uid"]) if is_active(p)]
             want = rs["spec"].get("replicas", 1)
             ns = rs["metadata"]["namespace"]
@@ -179,15 +190,36 @@ class DaemonSetController(Controller):
     so a new NoSchedule taint only stops new placements (the pod counts as misscheduled, not deleted).
     """
 
+    def __init__(self, api: Api):
+        super().__init__(api)
+        self._seen: dict[str, tuple[int, int, int]] = {}  # uid -> (its generation, its pods', the nodes') last seen
+        self._placement: dict[str, tuple[int, dict[str, Any], set[str], set[str]]] = {}
+
+    def _nodes_for(self, ds: dict[str, Any], tolerations: list[dict[str, Any]],
+                   index: ClusterIndex) -> tuple[set[str], set[str]]:
+        """Nodes it should run on and nodes its pods may stay on, again only when a node or its template changed."""
+        cached = self._placement.get(ds["metadata"]["uid"])
+        if cached is not None and cached[0] == index.nodes_rev and cached[1] is ds["spec"]:
+            return cached[2], cached[3]
+        template = ds["spec"]["template"]
+        selected = {name: node for name, node in index.nodes.items() if node_selector_matches(template["spec"], node)}
+        should_run = {name for name, node in selected.items()
+                      if tolerates_all(tolerations, node, ("NoSchedule", "NoExecute"))}
+        may_continue = {name for name, node in selected.items() if tolerates_all(tolerations, node, ("NoExecute",))}
+        self._placement[ds["metadata"]["uid"]] = (index.nodes_rev, ds["spec"], should_run, may_continue)
+        return should_run, may_continue
+
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
         for ds in self.live(DAEMONSETS, index, nodes_matter=True):
+            # its generation, not its resourceVersion: its own status write must not make it look again
+            seen = (ds["metadata"].get("generation", 0), index.pods_rev.get(ds["metadata"]["uid"], 0), index.nodes_rev)
+            if self._seen.get(ds["metadata"]["uid"]) == seen:
+                continue  # a node heartbeat changes nothing a DaemonSet places by (labels, taints, the set of nodes)
+            self._seen[ds["metadata"]["uid"]] = seen
             ns, template = ds["metadata"]["namespace"], ds["spec"]["template"]
             tolerations = (template["spec"].get("tolerations") or []) + DAEMON_TOLERATIONS
-            selected = {name: node for name, node in index.nodes.items() if node_selector_matches(template["spec"], node)}
-            should_run = {name for name, node in selected.items()
-                          if tolerates_all(tolerations, node, ("NoSchedule", "NoExecute"))}
-            may_continue = {name for name, node in selected.items() if tolerates_all(tolerations, node, ("NoExecute",))}
+            should_run, may_continue = self._nodes_for(ds, tolerations, index)
             pods = [p for p in index.owned(ds["metadata"]["uid"]) if is_active(p)]
             placed = {p["spec"].get("nodeName") for p in pods}
             for node in sorted(should_run - placed):

@@ -32,9 +32,13 @@ DEPENDENTS = (REPLICASETS, PODS)  # what the workload kinds own
 
 
 class GarbageCollector(Controller):
+    def __init__(self, api: Any) -> None:
+        super().__init__(api)
+        self._kept: dict[tuple[str, str, str], str] = {}  # dependent -> the resourceVersion whose owner was there
+
     def reconcile(self, index: ClusterIndex) -> None:
         if index.pass_dirty is None or index.pass_dirty:  # owners wait on writes (their dependents going)
-            self._finalize_owners()
+            self._finalize_owners(index.pass_dirty)
         self._collect_orphans(index)
 
     def _collect_orphans(self, index: ClusterIndex) -> None:
@@ -45,6 +49,11 @@ class GarbageCollector(Controller):
                 else [p for ns in dirty for p in index.in_namespace(ns) if not p["metadata"].get("deletionTimestamp")])
         for rt, objects in ((REPLICASETS, list(self.live(REPLICASETS, index))), (PODS, pods)):
             for obj in objects:
+                key = (rt.plural, obj["metadata"]["namespace"], obj["metadata"]["name"])
+                if self._kept.get(key) == obj["metadata"]["resourceVersion"] and \
+                        obj["metadata"]["namespace"] not in index.pass_owners_gone:
+                    continue  # checked at this version, and no owner went in its namespace since
+                self._kept[key] = obj["metadata"]["resourceVersion"]
                 ref = controller_ref(obj)
                 if ref is None or ref.get("kind") not in OWNERS:
                     continue
@@ -52,11 +61,13 @@ class GarbageCollector(Controller):
                 if owner is None or owner["metadata"]["uid"] != ref["uid"]:
                     self.api.retire(rt, obj["metadata"]["namespace"], obj["metadata"]["name"])
 
-    def _finalize_owners(self) -> None:
-        """Owners being deleted with a garbage-collector finalizer: orphan or delete their dependents, then let go."""
+    def _finalize_owners(self, dirty: set[str] | None) -> None:
+        """Owners being deleted with a garbage-collector finalizer: orphan or delete their dependents, then let go.
+        Only where something was written: an owner and its dependents share a namespace."""
         store = self.api.store
         for rt in OWNERS.values():
-            for owner in list(store.objects(rt)):
+            owners = store.objects(rt) if dirty is None else (o for ns in sorted(dirty) for o in store.objects(rt, ns))
+            for owner in list(owners):
                 meta = owner["metadata"]
                 finalizers = meta.get("finalizers") or []
                 if not meta.get("deletionTimestamp") or not ({ORPHAN, FOREGROUND} & set(finalizers)):

@@ -79,6 +79,7 @@ class NodeAgents:
     # --- the actor -------------------------------------------------------------------------------
     def reconcile(self, index: ClusterIndex) -> None:
         now = self.store.clock.now()
+        renewed, every = self._renewed, self.renew_every
         for name, started in list(self._started.items()):
             node = index.nodes.get(name)
             if node is None:  # deleted under a running kubelet: it cannot post status any more
@@ -86,12 +87,14 @@ class NodeAgents:
                 continue
             if now >= self._next_post.get(name, now):
                 self._post_status(node, started, now)
-            self._renew_lease(index.nodes[name], now)
-            if self._restore.get(name):
+            if name not in renewed or now >= renewed[name] + every:  # 200 kubelets: most have nothing due
+                self._renew_lease(index.nodes[name], now)
+            if name in self._restore and self._restore[name]:
                 self._report_pods_ready(index, name, now)
-            for (namespace, pod_name), manifest in self.manifests.get(name, {}).items():
-                if self.store.find(PODS, namespace, pod_name) is None:
-                    self._mirror(index.nodes[name], manifest)
+            if name in self.manifests:
+                for (namespace, pod_name), manifest in self.manifests[name].items():
+                    if self.store.find(PODS, namespace, pod_name) is None:
+                        self._mirror(index.nodes[name], manifest)
 
     def next_due(self, now: float) -> float | None:
         """When a starting kubelet turns its node Ready (renewals are not scheduled moments, see above)."""

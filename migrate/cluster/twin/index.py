@@ -13,6 +13,7 @@ from migrate.cluster.twin.resources import NODES, PODS
 from migrate.cluster.twin.store import Event, Store
 
 Key = tuple[str, str]
+OWNER_KINDS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "Node"}  # what pods and sets belong to
 
 
 def controller_ref(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -45,6 +46,12 @@ class ClusterIndex:
         self.unbound: dict[Key, dict[str, Any]] = {}
         self.kubelet_work: dict[Key, dict[str, Any]] = {}
         self.nodes: dict[str, dict[str, Any]] = {}
+        self.node_pods_rev: dict[str, int] = {}  # node -> bumped whenever a pod on it is added, changed or removed
+        self.pods_rev: dict[str, int] = {}  # namespace or owner uid -> bumped whenever one of its pods changes
+        self.placement_rev = 0  # bumped by any node write or any change to a bound pod: what scheduling depends on
+        self.nodes_rev = 0  # bumped when a node comes, goes, or changes labels or spec (not on a heartbeat)
+        self.owners_gone: set[str] = set()  # namespaces where a workload (an owner of pods) was deleted
+        self.pass_owners_gone: set[str] = set()
         # namespaces written to since the last pass ("" for cluster-scoped objects); None means everything
         self.dirty: set[str] | None = None
 
@@ -57,17 +64,25 @@ class ClusterIndex:
                 index._add(pod)
             index.nodes = {n["metadata"]["name"]: n for n in store.objects(NODES)}
             store.subscribe(index.observe)
+            # lists of one node's or one namespace's pods start from this index, not from all 4,000 pods
+            store.narrow_by(PODS, "spec.nodeName", lambda node: index.by_node.get(node, {}).keys())
+            store.narrow_by(PODS, "metadata.namespace", lambda ns: index.by_namespace.get(ns, {}).keys())
         return index
 
     def observe(self, event: Event) -> None:
         if self.dirty is not None:
             self.dirty.add(event.object["metadata"].get("namespace", ""))
+        if event.type == "DELETED" and event.resource.kind in OWNER_KINDS:
+            self.owners_gone.add(event.object["metadata"].get("namespace", ""))
         if event.resource is PODS:
             if event.old is not None:
                 self._drop(event.old)
             if event.type != "DELETED":
                 self._add(event.object)
         elif event.resource is NODES:
+            self.placement_rev += 1
+            if event.old is None or event.type == "DELETED" or _placement(event.old) != _placement(event.object):
+                self.nodes_rev += 1
             if event.type == "DELETED":
                 self.nodes.pop(event.object["metadata"]["name"], None)
             else:
@@ -77,6 +92,7 @@ class ClusterIndex:
         """What changed since the previous pass; from now on, collect afresh."""
         dirty, self.dirty = self.dirty, set()
         self.pass_dirty = dirty
+        self.pass_owners_gone, self.owners_gone = self.owners_gone, set()
         return dirty
 
     def touched(self, namespace: str, nodes_matter: bool = False) -> bool:
@@ -100,25 +116,42 @@ class ClusterIndex:
         ref = controller_ref(pod)
         if ref:
             self.by_owner.setdefault(ref["uid"], {})[key] = pod
+        self._bump(key[0], ref)
         node = pod["spec"].get("nodeName")
         if node:
             self.by_node.setdefault(node, {})[key] = pod
+            self._moved(node)
         else:
             self.unbound[key] = pod
         if needs_kubelet(pod):
             self.kubelet_work[key] = pod
         self.by_namespace.setdefault(key[0], {})[key] = pod
 
+    def _bump(self, namespace: str, ref: dict[str, Any] | None) -> None:
+        self.pods_rev[namespace] = self.pods_rev.get(namespace, 0) + 1
+        if ref:
+            self.pods_rev[ref["uid"]] = self.pods_rev.get(ref["uid"], 0) + 1
+
+    def _moved(self, node: str) -> None:
+        self.node_pods_rev[node] = self.node_pods_rev.get(node, 0) + 1
+        self.placement_rev += 1
+
     def _drop(self, pod: dict[str, Any]) -> None:
         key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
         ref = controller_ref(pod)
         if ref:
             _discard(self.by_owner, ref["uid"], key)
+        self._bump(key[0], ref)
         if pod["spec"].get("nodeName"):
             _discard(self.by_node, pod["spec"]["nodeName"], key)
+            self._moved(pod["spec"]["nodeName"])
         self.unbound.pop(key, None)
         self.kubelet_work.pop(key, None)
         _discard(self.by_namespace, key[0], key)
+
+
+def _placement(node: dict[str, Any]) -> tuple[Any, Any]:
+    return node["metadata"].get("labels"), node.get("spec")
 
 
 def _discard(groups: dict[str, dict[Key, dict[str, Any]]], group: str, key: Key) -> None:

@@ -80,18 +80,26 @@ class NodeLifecycle:
         self.monitor_grace, self.startup_grace = monitor_grace, startup_grace
         self._health_due: dict[str, float] = {}  # node without a live kubelet -> when it turns Unknown
         self._taint_due: list[float] = []  # when a tolerationSeconds runs out
+        self._synced: dict[str, tuple[str | None, str | None, list[Any]]] = {}  # node -> (version, Ready, NoExecute taints)
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
         now = store.clock.now()
         self._health_due = {}
+        tainted = []
         for name, node in list(index.nodes.items()):
             if not self.agents.running(name):
                 node = self._monitor(node, now)
-            node = self._taint_by_condition(node, now)
-            if _ready_status(node) == "Unknown":
+            synced = self._synced.get(name)
+            if synced is None or synced[0] != node["metadata"].get("resourceVersion"):  # all below follows the node
+                node = self._taint_by_condition(node, now)
+                no_execute = [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("effect") == "NoExecute"]
+                synced = self._synced[name] = (node["metadata"].get("resourceVersion"), _ready_status(node), no_execute)
+            if synced[1] == "Unknown":
                 self._mark_pods_not_ready(index, name, now)
-        self._evict_untolerated(index, now)
+            if synced[2]:
+                tainted.append((name, synced[2]))
+        self._evict_untolerated(index, now, tainted)
         for name in [n for n in index.by_node if n not in index.nodes]:  # pod GC: the node is gone, so are its pods
             for pod in index.on_node(name):
                 store.remove(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
@@ -179,13 +187,10 @@ class NodeLifecycle:
             return node
         return self.api.store.update(NODES, {**node, "spec": {**(node.get("spec") or {}), "taints": kept}}, force=True)
 
-    def _evict_untolerated(self, index: ClusterIndex, now: float) -> None:
-        """NoExecute taints evict pods that do not tolerate them (after tolerationSeconds, if set)."""
+    def _evict_untolerated(self, index: ClusterIndex, now: float, tainted: list[tuple[str, list[Any]]]) -> None:
+        """NoExecute taints (per node) evict pods that do not tolerate them (after tolerationSeconds, if set)."""
         self._taint_due = []
-        for name, node in index.nodes.items():
-            taints = [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("effect") == "NoExecute"]
-            if not taints:
-                continue
+        for name, taints in tainted:
             for pod in index.on_node(name):
                 if pod["metadata"].get("deletionTimestamp"):
                     continue

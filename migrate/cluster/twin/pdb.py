@@ -125,11 +125,27 @@ class DisruptionController:
 
     def __init__(self, store: Store):
         self.store = store
+        self._seen: dict[str, tuple[str, int, float | None]] = {}  # uid -> (its version, its pods', when it expires)
 
     def reconcile(self, index: Any) -> None:
-        for pdb in list(self.store.objects(PDBS)):
-            if index.touched(pdb["metadata"]["namespace"]):
-                refresh_status(self.store, pdb, index.in_namespace(pdb["metadata"]["namespace"]))
+        now = self.store.clock.now()
+        dirty = index.pass_dirty
+        budgets = self.store.objects(PDBS) if dirty is None else (
+            p for ns in sorted(dirty) for p in self.store.objects(PDBS, ns))
+        for pdb in list(budgets):
+            ns, uid = pdb["metadata"]["namespace"], pdb["metadata"]["uid"]
+            seen = self._seen.get(uid)
+            # the same budget object over the same pods, and no disrupted-pod entry run out: the status stands
+            if seen and seen[:2] == (pdb["metadata"]["resourceVersion"], index.pods_rev.get(ns, 0)) and (seen[2] is None or now < seen[2]):
+                continue
+            pdb = refresh_status(self.store, pdb, index.in_namespace(ns))
+            self._seen[uid] = (pdb["metadata"]["resourceVersion"], index.pods_rev.get(ns, 0), _expiry(pdb))
+
+
+def _expiry(pdb: dict[str, Any]) -> float | None:
+    """When the first disruptedPods entry times out (the status changes then without any write)."""
+    stamps = [parse_rfc3339(t) + DELETION_TIMEOUT for t in ((pdb.get("status") or {}).get("disruptedPods") or {}).values()]
+    return min(stamps) if stamps else None
 
 
 def refresh_status(store: Store, pdb: dict[str, Any], namespace_pods: list[dict[str, Any]]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import copy
 import json
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,10 +70,12 @@ class Store:
         self.revision = 0
         self.changed = threading.Condition(self.lock)
         self._objects: dict[ResourceType, dict[Key, dict[str, Any]]] = {}
+        self._in_namespace: dict[ResourceType, dict[str, dict[Key, dict[str, Any]]]] = {}  # the same, by namespace
         self.history = History(history, compaction_interval)
         self._watches: list[Watch] = []
         self._uid = uuid.UUID(int=seed)
         self._listeners: list[Callable[[Event], None]] = []
+        self._narrowers: dict[tuple[ResourceType, str], Callable[[str], Iterable[Key]]] = {}
 
     # --- reading -------------------------------------------------------------------------------
     def find(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any] | None:
@@ -87,9 +89,10 @@ class Store:
 
     def objects(self, rt: ResourceType, namespace: str | None = None) -> Iterator[dict[str, Any]]:
         """Stored objects, unsorted and unfiltered but for namespace: the fast path for controllers."""
-        for (ns, _), obj in list(self._objects.get(rt, {}).items()):
-            if namespace is None or ns == namespace:
-                yield obj
+        if namespace is not None:
+            yield from list(self._in_namespace.get(rt, {}).get(namespace, {}).values())
+            return
+        yield from list(self._objects.get(rt, {}).values())
 
     def list(
         self,
@@ -106,8 +109,10 @@ class Store:
             if continue_token:
                 revision, after = self._decode_continue(continue_token)
             bucket = self._objects.get(rt, {})
+            candidates = self._narrowed(rt, namespace, fields)
             keys = sorted(
-                k for k in bucket if (namespace is None or k[0] == namespace) and (after is None or k > after)
+                k for k in (bucket if candidates is None else candidates)
+                if (namespace is None or k[0] == namespace) and (after is None or k > after)
             )
             items: list[dict[str, Any]] = []
             for i, key in enumerate(keys):
@@ -120,6 +125,20 @@ class Store:
                     return ListPage(items, str(revision), token, len(keys) - i)
                 items.append(obj)
             return ListPage(items, str(revision))
+
+    def narrow_by(self, rt: ResourceType, path: str, keys: Callable[[str], Iterable[Key]]) -> None:
+        """Let lists with an equality field selector on `path` (or a namespace) start from `keys(value)` (an
+        index kept by a listener) instead of every object of the type: spec.nodeName=X over 4,000 pods."""
+        self._narrowers[(rt, path)] = keys
+
+    def _narrowed(self, rt: ResourceType, namespace: str | None, fields: FieldSelector | None) -> Sequence[Key] | None:
+        if not self._narrowers:
+            return None
+        for (kind, path), keys in self._narrowers.items():
+            value = namespace if path == "metadata.namespace" else fields.value_of(path) if fields else None
+            if kind is rt and value:
+                return list(keys(value))
+        return None
 
     def _encode_continue(self, revision: int, key: Key) -> str:
         raw = json.dumps({"v": "meta.k8s.io/v1", "rv": revision, "start": list(key)}).encode()
@@ -144,13 +163,16 @@ class Store:
 
     def _commit(self, kind: str, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
         self.revision += 1
+        key = _key(rt, obj)
+        in_namespace = self._in_namespace.setdefault(rt, {}).setdefault(key[0], {})
         if kind != "DELETED":
             obj["metadata"]["resourceVersion"] = str(self.revision)
-            self._objects.setdefault(rt, {})[_key(rt, obj)] = obj
+            self._objects.setdefault(rt, {})[key] = in_namespace[key] = obj
         else:
             obj = copy.copy(obj)
             obj["metadata"] = {**obj["metadata"], "resourceVersion": str(self.revision)}
-            del self._objects[rt][_key(rt, obj)]
+            del self._objects[rt][key]
+            del in_namespace[key]
         event = Event(kind, rt, obj, old, self.revision)
         self.history.record(event, self.clock.now())
         self._watches = [w for w in self._watches if not w.closed]
