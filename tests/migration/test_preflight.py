@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import subprocess
 import sys
@@ -28,6 +29,8 @@ def service(namespace, name, cluster_ip):
 
 
 def with_services(twin, api_ip="10.233.0.1", dns_ip="10.233.0.3"):
+    if not api_ip.startswith("10.233."):  # a cluster whose API server allocates from kubeadm's default range
+        twin.api.services.network = ipaddress.ip_network("10.96.0.0/12")
     twin.api.create(SERVICES, "default", service("default", "kubernetes", api_ip))
     twin.api.create(SERVICES, "kube-system", service("kube-system", "coredns", dns_ip))
 

@@ -13,7 +13,7 @@ from migrate.cluster.twin.resources import NODES, PODS
 from migrate.cluster.twin.store import Event, Store
 
 Key = tuple[str, str]
-OWNER_KINDS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "Node"}  # what pods and sets belong to
+OWNER_KINDS = {"Deployment", "ReplicaSet", "ReplicationController", "StatefulSet", "DaemonSet", "Job", "Node"}  # what pods and sets belong to
 
 
 def controller_ref(obj: dict[str, Any]) -> dict[str, Any] | None:
