@@ -80,6 +80,6 @@ def judge(budgets: list[Budget], baseline: float) -> int:
     missed = [b for b in budgets if not b.met(baseline)]
     for b in budgets:
         state = "ok" if b.met(baseline) else "MISSED"
-        print(f"  budget {b.what}: {b.seconds:.3f} s CPU = {b.ratio(baseline):.1f} baselines (limit {b.limit:.1f}) {state}")
+        print(f"  budget {b.what}: {b.seconds * 1000:.1f} ms CPU = {b.ratio(baseline):.3g} baselines (limit {b.limit:.3g}) {state}")
     print("budgets met" if not missed else f"BUDGET MISSED: {', '.join(b.what for b in missed)}")
     return 1 if missed else 0
