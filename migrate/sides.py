@@ -164,9 +164,4 @@ def _looks_like_inventory(path: Path, names: tuple[str, ...]) -> bool:
     """A directory is taken for an inventory by its usual file names or its vars directories; any other YAML
     (a PKI directory, stray files) is refused here rather than failing deep inside the inventory parser."""
     found = {p.name for p in path.iterdir()}
-    if found & {"group_vars", "host_vars", *names}:
-        return True
-    from migrate.kubespray.ansible_runtime import ansible_loader
-    from migrate.kubespray.inventory_dir import directory_inventory
-
-    return bool(directory_inventory(path, ansible_loader()).files)  # inventory files with other names (99-static)
+    return bool(found & {"group_vars", "host_vars", *names})
