@@ -206,8 +206,18 @@ class EtcdctlMembership:
         verdict = projected_quorum(members, health, leaving=member_id)
         if not verdict.holds:
             raise EtcdError(f"refusing to remove member {member_id:x}: {verdict.reason}")
-        self._reconfigure("member", "remove", f"{member_id:x}")
-        self.runner.member_removed(next(m for m in members if m.id == member_id))
+        leaving = next(m for m in members if m.id == member_id)
+        try:
+            self._reconfigure("member", "remove", f"{member_id:x}")
+        except EtcdError as exc:
+            # asked through the leaving member itself, its etcd may stop before it answers: look again elsewhere
+            if "server stopped" not in str(exc):
+                raise
+            self.runner.member_removed(leaving)
+            if any(m.id == member_id for m in self.members()):
+                raise
+            return
+        self.runner.member_removed(leaving)
 
     def _reconfigure(self, *args: str) -> str:
         """A membership change. etcd answers "unhealthy cluster" until its leader has been in touch with a

@@ -101,6 +101,8 @@ class Migration:
                 continue
             for move in moves:
                 self._step(move, step)
+            if step == "provision":  # the wave's replacements boot together: started above, awaited once here
+                self._await_replacements(moves)
 
     def _step(self, move: HostMove, step: str) -> None:
         if self._done(move.host, step):
@@ -114,6 +116,7 @@ class Migration:
 
     def _journal(self, host: str, step: str, action: Callable[[], Mapping[str, Any]],
                  holds: Callable[[], bool] | None, intent: Mapping[str, Any] | None = None) -> None:
+        """Intent, action, outcome; then the host's state, except after provision (the wave's Ready wait moves it)."""
         for unfinished in (s for s in self.ledger.steps(host) if s.step == step and s.finished_at is None):
             self.ledger.finish_step(unfinished.id, "failed", {"interrupted": True})  # a crash left it open
         evidence: Mapping[str, Any] = {}
@@ -135,6 +138,8 @@ class Migration:
             self.ledger.finish_step(sid, "ok", evidence)
             self._emit("step-done", host, step)
         after = None if evidence.get("by_hand") else self.state_after.get(step)  # no hook: a person retires the host
+        if step == "provision" and not self.in_place:
+            after = None  # started, not yet Ready: _await_replacements moves the host when its successor is
         if after is not None and self.ledger.host(host).state != after:
             if after == HostState.DECOMMISSIONED and self.ledger.host(host).state != HostState.DECOMMISSIONING:
                 self.ledger.transition(host, HostState.DECOMMISSIONING, run_id=self.run_id, step=step)
@@ -150,7 +155,7 @@ class Migration:
     def _actions(self, move: HostMove, step: str) -> tuple[Callable[[], Mapping[str, Any]], Callable[[], bool] | None]:
         node = self.cluster.get_node
         table: dict[str, tuple[Callable[[], Mapping[str, Any]], Callable[[], bool] | None]] = {
-            "provision": (lambda: self._provision(move), lambda: _ready(node(move.replacement))),
+            "provision": (lambda: self._provision(move), lambda: node(move.replacement) is not None),
             "cordon": (lambda: _evidence(self.cluster.cordon(move.host).unschedulable, "unschedulable"),
                        lambda: (n := node(move.host)) is None or n.unschedulable),
             "verify": (lambda: self._verify(move), None),
@@ -161,15 +166,35 @@ class Migration:
         return table[step]
 
     def _provision(self, move: HostMove) -> Mapping[str, Any]:
-        evidence = dict(self.hands.provision(move))
+        """Start the replacement (the hook); whether it comes up Ready is the wave's wait, below."""
+        return {**dict(self.hands.provision(move)), "replacement": move.replacement}
+
+    def _await_replacements(self, moves: list[HostMove]) -> None:
+        """Every replacement of the wave Ready before any old node is cordoned; each host moves to
+        replacement-ready as its successor is. A host still active (or failed before its cordon) waits here on
+        resume too, so a crash between a hook and this wait never lets a cordon through early."""
+        waiting = [m for m in moves if self.ledger.host(m.host).state == HostState.ACTIVE
+                   or (self.ledger.host(m.host).state == HostState.FAILED and not self._done(m.host, "cordon"))]
         deadline = self.clock.now() + self.plan.drain_timeout
-        while not _ready(self.cluster.get_node(move.replacement)):
+        while waiting:
+            for move in [m for m in waiting if _ready(self.cluster.get_node(m.replacement))]:
+                self.ledger.transition(move.host, HostState.REPLACEMENT_READY, run_id=self.run_id, step="provision",
+                                       evidence={"replacement": move.replacement})
+                waiting.remove(move)
+            if not waiting:
+                return
             if self.clock.now() >= deadline:
-                raise UserError(f"replacement node {move.replacement} did not become Ready", where=f"host {move.host}",
-                                hint="check the provision hook and the new machine's `talosctl dmesg`")
-            self._emit("waiting", move.host, "provision", f"{move.replacement} not Ready yet")
+                names = ", ".join(m.replacement for m in waiting)
+                for move in waiting:
+                    self.ledger.transition(move.host, HostState.FAILED, run_id=self.run_id, step="provision",
+                                           outcome="failed", evidence={"error": f"{move.replacement} not Ready"})
+                    self._emit("step-failed", move.host, "provision", f"{move.replacement} did not become Ready")
+                raise UserError(f"replacement node(s) {names} did not become Ready", where=f"wave {self._wave_number}",
+                                hint="check the provision hooks and the new machines' `talosctl dmesg`; run again")
+            self.lock.renew_if_due()
+            self._emit("waiting", ",".join(m.host for m in waiting), "provision",
+                       f"{', '.join(m.replacement for m in waiting)} not Ready yet")
             self.clock.sleep(POLL)
-        return {**evidence, "replacement": move.replacement}
 
     def _drain(self, moves: list[HostMove]) -> None:
         todo = [m for m in moves if not self._done(m.host, "drain")]
