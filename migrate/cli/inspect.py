@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -103,17 +104,25 @@ def _render_table(resolved: Any, show_all: bool) -> None:
     if longest + 30 + max((len(o) for o in full), default=0) + 4 <= ui.out.width:
         short = full
     from_width = max((len(o) for o in short.values()), default=0)
-    room = max(12, ui.out.width - 22 - from_width - 4)  # a value keeps 22 columns; a longer name folds (--all)
-    name_width = min(longest, room)
-    settings.add_column("setting", overflow="fold", width=name_width)
+    room = max(12, ui.out.width - 22 - from_width - 4)  # a value keeps 22 columns beside its name
+    if longest > room:  # a name is never split: at this width each value goes under its name, the full width
+        ui.out.print(ui.text(settings.title or ""))
+        for name in names:
+            origin = short[resolved.settings[name].origin]
+            ui.out.print(ui.text(name.ljust(ui.out.width - len(origin) - 1) + " ") + Text(ui.text(origin).plain, style="dim"))
+            ui.out.print(Padding(_value(resolved.settings[name]), (0, 0, 0, 4)), overflow="fold")
+        return
+    settings.add_column("setting", overflow="fold", width=longest)
     # fixed widths: rich would otherwise widen the value to its longest word and squeeze file:line into "…"
-    settings.add_column("value", overflow="fold", width=min(60, max(22, ui.out.width - name_width - from_width - 4)))
+    settings.add_column("value", overflow="fold", width=min(60, max(22, ui.out.width - longest - from_width - 4)))
     settings.add_column("from (file:line)", style="dim", no_wrap=True, min_width=from_width)
     for name in names:
-        s = resolved.settings[name]
-        value = (REDACTED if s.secret else _show(s.value)) if s.defined else "-"
-        settings.add_row(name, value, ui.text(short[s.origin]))
+        settings.add_row(name, _value(resolved.settings[name]), ui.text(short[resolved.settings[name].origin]))
     ui.out.print(settings)
+
+
+def _value(s: Any) -> Text:
+    return ((ui.text(REDACTED) if s.secret else _show(s.value)) if s.defined else ui.text("-"))
 
 
 # no borders, two spaces between columns: at 80 columns the values keep the width instead of the lines

@@ -54,6 +54,23 @@ def test_at_80_columns_names_values_and_origins_stay_whole():
     assert "etcd1" in words and "{" not in result.stdout.split("Key settings")[0]
 
 
+def test_every_setting_at_80_columns_keeps_its_name_and_value_whole():
+    """--all lists names up to 40+ characters: each stays on one line with its origin, its value under it."""
+    import yaml
+
+    result = run(str(INVENTORIES / "demo"), "--all", columns=80)
+    data = yaml.safe_load(run(str(INVENTORIES / "demo"), "--output", "yaml", "--all").stdout)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and max(len(line) for line in lines) <= 80
+    shown = [name for name, s in data["settings"].items() if not isinstance(s, dict) or s.get("origin") != "undefined"]
+    assert max(len(n) for n in shown) > 36  # long enough that a value column beside it could not fit
+    for name in shown:  # the name whole at the start of its own line, its origin at the end of that line
+        (row,) = [line for line in lines if line.split() and line.split()[0] == name]
+        assert len(row.split()) >= 2, row
+    index = lines.index(next(line for line in lines if line.startswith("audit_log_path ")))
+    assert lines[index + 1].strip() == "/var/log/audit/kube-apiserver-audit.log"  # a path is never folded
+
+
 def test_secrets_never_reach_the_output(tmp_path):
     password = INVENTORIES / "registry-mirrors"
     result = run(str(password), "--output", "yaml", "--all")
