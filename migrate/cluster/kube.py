@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from migrate.clock import Clock, SystemClock, rfc3339
+from migrate.clock import Clock, SystemClock
 from migrate.cluster.base import (
     BootstrapToken,
     ConfigMap,
@@ -36,12 +36,14 @@ from migrate.cluster.objects import (
     bootstrap_token_from,
     bootstrap_token_secret,
     configmap_from,
+    event_body,
     lease_body,
     lease_from,
     node_from,
     pdb_from,
     pod_from,
 )
+from migrate.cluster.verbs import NodeAndPodVerbs
 from migrate.errors import UserError
 
 PAGE_SIZE = 500  # kubectl's --chunk-size default
@@ -49,7 +51,7 @@ RETRYABLE = {429, 500, 502, 503, 504}
 _PDB_NAME = re.compile(r"The disruption budget (\S+) ")
 
 
-class KubeCluster:
+class KubeCluster(NodeAndPodVerbs):
     def __init__(self, kubeconfig: str | Path | None = None, context: str | None = None, *, in_cluster: bool = False,
                  clock: Clock | None = None, attempts: int = 6, backoff: float = 0.2, max_backoff: float = 5.0,
                  timeout: float = 30.0, seed: int | None = None):
@@ -160,15 +162,6 @@ class KubeCluster:
         return node_from(self._call(f"node {name}", self.core.patch_node, name, patch,
                                     _content_type="application/strategic-merge-patch+json"))
 
-    def cordon(self, name: str) -> Node:
-        return self._patch_node(name, {"spec": {"unschedulable": True}})
-
-    def uncordon(self, name: str) -> Node:
-        return self._patch_node(name, {"spec": {"unschedulable": None}})
-
-    def set_labels(self, name: str, labels: Mapping[str, str | None]) -> Node:
-        return self._patch_node(name, {"metadata": {"labels": dict(labels)}})
-
     def set_taints(self, name: str, taints: Sequence[Taint]) -> Node:
         return node_from(self._call(f"node {name}", self.core.patch_node, name, {"spec": {"taints": [t.to_api() for t in taints]}},
                                     _content_type="application/merge-patch+json"))
@@ -243,17 +236,6 @@ class KubeCluster:
         kwargs: dict[str, Any] = {"grace_period_seconds": grace_period_seconds} if grace_period_seconds is not None else {}
         return self._call(f"pod {namespace}/{name}", self.core.delete_namespaced_pod, name, namespace, missing_ok=True, **kwargs) is not None
 
-    def wait_pods_gone(self, pods: Sequence[Pod], timeout: float, interval: float = 1.0) -> list[Pod]:
-        """Poll until each pod is gone or replaced by a same-named one (new uid); returns those still there."""
-        deadline = self.clock.now() + timeout
-        pending = list(pods)
-        while pending:
-            pending = [p for p in pending if (now := self.get_pod(p.namespace, p.name)) is not None and now.uid == p.uid]
-            if not pending or self.clock.now() + interval > deadline:
-                break
-            self.clock.sleep(interval)
-        return pending
-
     def daemonset_exists(self, namespace: str, name: str) -> bool:
         return self._call(f"daemonset {namespace}/{name}", self.apps.read_namespaced_daemon_set, name, namespace, missing_ok=True) is not None
 
@@ -281,15 +263,9 @@ class KubeCluster:
                           "kube-system", missing_ok=True) is not None
 
     def record_event(self, namespace: str, involved: Node | Pod, reason: str, message: str, type_: str = "Normal") -> None:
-        kind = "Node" if isinstance(involved, Node) else "Pod"
-        stamp = rfc3339(self.clock.now())
-        event = {"apiVersion": "v1", "kind": "Event",
-                 "metadata": {"generateName": f"{involved.name}.", "namespace": namespace},
-                 "involvedObject": {"kind": kind, "name": involved.name, "uid": involved.uid,
-                                    **({"namespace": involved.namespace} if isinstance(involved, Pod) else {})},
-                 "reason": reason, "message": message, "type": type_, "source": {"component": "kubespray2talos"},
-                 "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1}
-        self._call(f"event for {kind.lower()} {involved.name}", self.core.create_namespaced_event, namespace, event)
+        event = event_body(namespace, involved, reason, message, type_, self.clock.now())
+        self._call(f"event for {event['involvedObject']['kind'].lower()} {involved.name}",
+                   self.core.create_namespaced_event, namespace, event)
 
     # --- raw reads for snapshots ---------------------------------------------------------------
     # --- leases: the migration's lock ------------------------------------------------------------

@@ -7,7 +7,7 @@ import base64
 import time
 from typing import Any
 
-from migrate.clock import parse_rfc3339
+from migrate.clock import parse_rfc3339, rfc3339
 from migrate.cluster.base import (
     MIRROR_ANNOTATION,
     BootstrapToken,
@@ -99,6 +99,16 @@ def lease_from(obj: dict[str, Any]) -> Lease:
     return Lease(namespace=meta.get("namespace", ""), name=meta.get("name", ""), holder=spec.get("holderIdentity") or "",
                  duration_seconds=int(spec.get("leaseDurationSeconds") or 0),
                  renew_time=parse_rfc3339(renew) if renew else 0.0, resource_version=meta.get("resourceVersion", ""))
+
+
+def event_body(namespace: str, involved: Node | Pod, reason: str, message: str, type_: str, now: float) -> dict[str, Any]:
+    """A core/v1 Event about a Node or a Pod, as kubectl drain's recorder writes one."""
+    stamp = rfc3339(now)
+    return {"apiVersion": "v1", "kind": "Event", "metadata": {"generateName": f"{involved.name}.", "namespace": namespace},
+            "involvedObject": {"kind": "Node" if isinstance(involved, Node) else "Pod", "name": involved.name,
+                               "uid": involved.uid, **({"namespace": involved.namespace} if isinstance(involved, Pod) else {})},
+            "reason": reason, "message": message, "type": type_, "source": {"component": "kubespray2talos"},
+            "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1}
 
 
 def lease_body(lease: Lease) -> dict[str, Any]:

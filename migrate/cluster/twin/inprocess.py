@@ -13,10 +13,9 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from migrate.clock import rfc3339
 from migrate.cluster.base import (
     BootstrapToken,
     ConfigMap,
@@ -32,6 +31,7 @@ from migrate.cluster.objects import (
     bootstrap_token_from,
     bootstrap_token_secret,
     configmap_from,
+    event_body,
     lease_body,
     lease_from,
     node_from,
@@ -41,6 +41,7 @@ from migrate.cluster.objects import (
 from migrate.cluster.twin.resources import CONFIGMAPS, DAEMONSETS, EVENTS, LEASES, NODES, PDBS, PODS, SECRETS
 from migrate.cluster.twin.simulation import Twin
 from migrate.cluster.twin.status import ApiError
+from migrate.cluster.verbs import NodeAndPodVerbs
 from migrate.errors import UserError
 
 TRANSIENT = {429, 500, 502, 503, 504}  # what the client retries (a 500 naming two budgets is an answer, not a blip)
@@ -50,7 +51,7 @@ PDB_NAME = re.compile(r"The disruption budget (\S+) ")
 Faults = Callable[[str], "int | None"]  # verb -> an HTTP code to answer instead (504 = the request timed out)
 
 
-class InProcessCluster:
+class InProcessCluster(NodeAndPodVerbs):
     def __init__(self, twin: Twin, *, faults: Faults | None = None, attempts: int = 6, backoff: float = 0.2,
                  max_backoff: float = 5.0, seed: int = 0) -> None:
         self.twin, self.clock, self.faults = twin, twin.clock, faults
@@ -115,15 +116,6 @@ class InProcessCluster:
         return node_from(self._call("patch node", lambda: self.twin.api.patch(NODES, "", name, patch, content_type),
                                     write=True))
 
-    def cordon(self, name: str) -> Node:
-        return self._patch_node(name, {"spec": {"unschedulable": True}})
-
-    def uncordon(self, name: str) -> Node:
-        return self._patch_node(name, {"spec": {"unschedulable": None}})
-
-    def set_labels(self, name: str, labels: Mapping[str, str | None]) -> Node:
-        return self._patch_node(name, {"metadata": {"labels": dict(labels)}})
-
     def set_taints(self, name: str, taints: Sequence[Taint]) -> Node:
         return self._patch_node(name, {"spec": {"taints": [t.to_api() for t in taints]}}, "application/merge-patch+json")
 
@@ -170,16 +162,6 @@ class InProcessCluster:
         return self._call("delete pod", lambda: self.twin.api.delete(PODS, namespace, name, options), write=True,
                           missing_ok=True) is not None
 
-    def wait_pods_gone(self, pods: Sequence[Pod], timeout: float, interval: float = 1.0) -> list[Pod]:
-        deadline = self.clock.now() + timeout
-        pending = list(pods)
-        while pending:
-            pending = [p for p in pending if (now := self.get_pod(p.namespace, p.name)) is not None and now.uid == p.uid]
-            if not pending or self.clock.now() + interval > deadline:
-                break
-            self.clock.sleep(interval)
-        return pending
-
     def daemonset_exists(self, namespace: str, name: str) -> bool:
         return self._call("get daemonset", lambda: self.twin.api.get(DAEMONSETS, namespace, name),
                           missing_ok=True) is not None
@@ -208,13 +190,7 @@ class InProcessCluster:
 
     def record_event(self, namespace: str, involved: Node | Pod, reason: str, message: str,
                      type_: str = "Normal") -> None:
-        kind = "Node" if isinstance(involved, Node) else "Pod"
-        stamp = rfc3339(self.clock.now())
-        event = {"apiVersion": "v1", "kind": "Event", "metadata": {"generateName": f"{involved.name}.", "namespace": namespace},
-                 "involvedObject": {"kind": kind, "name": involved.name, "uid": involved.uid,
-                                    **({"namespace": involved.namespace} if isinstance(involved, Pod) else {})},
-                 "reason": reason, "message": message, "type": type_, "source": {"component": "kubespray2talos"},
-                 "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1}
+        event = event_body(namespace, involved, reason, message, type_, self.clock.now())
         self._call("create event", lambda: self.twin.api.create(EVENTS, namespace, event), write=True)
 
     # --- leases: the migration's lock ------------------------------------------------------------
