@@ -83,8 +83,9 @@ def load_cluster(
     for r in hosts.values():
         warnings.extend(w for w in r.warnings if w not in warnings)
     effective = {name: setting.value for name, setting in settings.items()}
+    reference_vars = inventory.host_vars[reference]
     retired = retired_variables(inventory.host_vars, defaults.release,
-                                {n: cluster.origin(n) for n in inventory.host_vars[reference]}, effective)
+                                lambda name: cluster.origin(name) if name in reference_vars else "", effective)
     findings = retired_findings(retired, defaults.release)
     ansible = ansible_finding(defaults.release, installed_version("ansible-core"))
     return ResolvedCluster(

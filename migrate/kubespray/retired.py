@@ -5,7 +5,7 @@ ansible-core range its playbooks assert. Both are facts a person must act on bef
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,12 +13,6 @@ from migrate.kubespray.releases import Release, release_named
 from migrate.mapping.data import load_mapping
 from migrate.mapping.finding import MANUAL, Finding, finding
 from migrate.version import release_of
-
-# a check that only runs when the cluster uses what it checks (Kubespray's `when:` on the task)
-_ONLY_WHEN = {
-    "roles/network_plugin/calico/tasks/check.yml": ("kube_network_plugin", "calico"),
-    "roles/kubernetes-apps/metallb/tasks/main.yml": ("metallb_enabled", True),
-}
 
 
 @dataclass(frozen=True)
@@ -32,30 +26,28 @@ class RetiredVariable:
 
 
 def retired_variables(inventory_vars: Mapping[str, Mapping[str, Any]], release: Release,
-                      origin: Mapping[str, str], effective: Mapping[str, Any]) -> list[RetiredVariable]:
+                      origin: Callable[[str], str], effective: Mapping[str, Any]) -> list[RetiredVariable]:
     """The retired variables any host of the inventory sets, for a release that checks them (`origin`: where
-    the reference host's value was set; `effective`: the values the checks' `when:` conditions read)."""
+    the reference host's value was set, "" when it sets none, asked only for what is found; `effective`: what
+    the checks' `when:` reads)."""
     table: dict[str, dict[str, Any]] = load_mapping("kubespray", "removed.yaml")["removed"]
     found = []
     for name, fact in table.items():
         if release.minor < release_named(fact["since"]).minor:
             continue
         hosts = sorted(h for h, variables in inventory_vars.items() if name in variables)
-        if not hosts or not _check_runs(str(fact["check"]), effective):
+        if not hosts or not _check_runs(fact.get("when") or {}, effective):
             continue
-        where = origin.get(name) or (f"host variables of {', '.join(hosts)}")
+        where = origin(name) or f"host variables of {', '.join(hosts)}"
         found.append(RetiredVariable(name, str(fact["since"]), bool(fact["fails"]), fact.get("use"),
                                      str(fact["check"]).split(" ")[0], where))
     return found
 
 
-def _check_runs(check: str, effective: Mapping[str, Any]) -> bool:
-    condition = _ONLY_WHEN.get(check.split(" ")[0])
-    if condition is None:
-        return True
-    name, wanted = condition
-    value = effective.get(name)
-    return value is wanted or str(value).lower() == str(wanted).lower()
+def _check_runs(when: Mapping[str, Any], effective: Mapping[str, Any]) -> bool:
+    """Kubespray's `when:` on the checking task: the check runs only where the cluster uses what it checks."""
+    return all(effective.get(name) is wanted or str(effective.get(name)).lower() == str(wanted).lower()
+               for name, wanted in when.items())
 
 
 def retired_findings(retired: list[RetiredVariable], release: Release) -> list[Finding]:
