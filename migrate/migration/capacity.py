@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrate.cluster.base import MIRROR_ANNOTATION
-from migrate.cluster.twin.quantity import parse_quantity
-from migrate.cluster.twin.scheduler import pod_requests, tolerates, untolerated
+from migrate.cluster.placement import pod_requests, tolerates, untolerated
+from migrate.cluster.quantity import parse_quantity
 from migrate.migration.checks import FAIL, PASS, WARN, Check
 
 RESOURCES = ("cpu", "memory", "pods")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from migrate.cluster.twin.quantity import parse_quantity
+from migrate.cluster.quantity import parse_quantity
 from migrate.migration.capacity import RESOURCES, place, selects, unfit
 
 NODE = {"metadata": {"name": "w7", "labels": {"zone": "a", "disk": "ssd", "gen": "5"}}}

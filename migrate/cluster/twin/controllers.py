@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from migrate.clock import rfc3339
+from migrate.cluster.placement import node_selector_matches, tolerates_all
 from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.index import ClusterIndex, is_active, is_ready
 from migrate.cluster.twin.resources import (
@@ -22,7 +23,6 @@ from migrate.cluster.twin.resources import (
     STATEFULSETS,
     ResourceType,
 )
-from migrate.cluster.twin.scheduler import node_selector_matches, tolerates_all
 from migrate.cluster.twin.store import Store, clone
 
 # tolerations the DaemonSet controller adds so its pods run on every node, cordoned or not yet ready

@@ -14,7 +14,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from migrate.cluster.twin.quantity import parse_quantity
+from migrate.cluster.quantity import parse_quantity
 from migrate.cluster.twin.resources import ResourceType
 from migrate.cluster.twin.status import ApiError, bad_request, invalid
 

@@ -7,11 +7,11 @@ import uuid
 from typing import Any
 
 from migrate.clock import parse_rfc3339, rfc3339
+from migrate.cluster.placement import UNSCHEDULABLE_TAINT, tolerates
 from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.heartbeat import NODE_LEASES, NodeAgents
 from migrate.cluster.twin.index import ClusterIndex, is_ready
 from migrate.cluster.twin.resources import LEASES, NODES, PODS
-from migrate.cluster.twin.scheduler import UNSCHEDULABLE_TAINT, tolerates
 from migrate.cluster.twin.store import clone
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"

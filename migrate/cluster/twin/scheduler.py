@@ -5,57 +5,17 @@ balanced allocation, PreferNoSchedule taints)."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
 from migrate.clock import rfc3339
+from migrate.cluster.placement import UNSCHEDULABLE_TAINT, node_selector_matches, pod_requests, tolerates, untolerated
+from migrate.cluster.quantity import parse_quantity
 from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.index import ClusterIndex, is_active
-from migrate.cluster.twin.quantity import parse_quantity
 from migrate.cluster.twin.resources import PODS
 from migrate.cluster.twin.scoring import Spread, nonzero_requests, resource_scores, taint_scores, total
 from migrate.cluster.twin.store import clone
-
-UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
-
-
-def tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
-    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
-        return False
-    if toleration.get("operator", "Equal") == "Exists":
-        return not toleration.get("key") or toleration["key"] == taint.get("key")
-    return toleration.get("key") == taint.get("key") and (toleration.get("value") or "") == (taint.get("value") or "")
-
-
-def untolerated(
-    tolerations: list[dict[str, Any]], node: dict[str, Any], effects: tuple[str, ...]
-) -> list[dict[str, Any]]:
-    return [
-        t
-        for t in (node.get("spec") or {}).get("taints") or []
-        if t.get("effect") in effects and not any(tolerates(tol, t) for tol in tolerations)
-    ]
-
-
-def tolerates_all(tolerations: list[dict[str, Any]], node: dict[str, Any], effects: tuple[str, ...]) -> bool:
-    return not untolerated(tolerations, node, effects)
-
-
-def pod_requests(spec: dict[str, Any]) -> dict[str, float]:
-    total: dict[str, float] = defaultdict(float)
-    for container in spec.get("containers") or []:
-        for name, value in ((container.get("resources") or {}).get("requests") or {}).items():
-            total[name] += parse_quantity(value)
-    for container in spec.get("initContainers") or []:  # init containers run one at a time: the largest counts
-        for name, value in ((container.get("resources") or {}).get("requests") or {}).items():
-            total[name] = max(total[name], parse_quantity(value))
-    total["pods"] = 1
-    return dict(total)
-
-
-def node_selector_matches(pod_spec: dict[str, Any], node: dict[str, Any]) -> bool:
-    labels = node["metadata"].get("labels") or {}
-    return all(labels.get(k) == v for k, v in (pod_spec.get("nodeSelector") or {}).items())
 
 
 def _plus(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:

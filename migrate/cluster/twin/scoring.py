@@ -15,8 +15,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from migrate.cluster.quantity import parse_quantity
 from migrate.cluster.twin.index import ClusterIndex, controller_ref
-from migrate.cluster.twin.quantity import parse_quantity
 from migrate.cluster.twin.resources import REPLICASETS, SERVICES, STATEFULSETS
 from migrate.cluster.twin.selectors import EVERYTHING, LabelSelector, Requirement, from_label_selector
 from migrate.cluster.twin.store import Store

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from migrate.cluster.twin.quantity import parse_quantity
+from migrate.cluster.quantity import parse_quantity
 
 Cause = tuple[str, str, str]
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")

@@ -1,5 +1,5 @@
 """Resource quantities (`250m`, `1Gi`, `2`) as numbers, for the scheduler's requests-vs-allocatable check."""
-# exercised by tests/cluster/twin/test_scheduler.py
+# exercised by tests/cluster/twin/test_scheduler.py and tests/migration/test_capacity.py
 
 from __future__ import annotations
 
