@@ -11,6 +11,7 @@ import click
 
 from migrate import ui
 from migrate.cli.etcd_access import etcd_membership, etcd_options
+from migrate.cli.options import max_unavailable_option
 from migrate.cli.progress import Progress
 from migrate.clock import SystemClock
 from migrate.errors import UserError
@@ -27,14 +28,14 @@ from migrate.migration.filters import DrainOptions
               "that would hold them; change nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask for the cluster name before a real run.")
 @click.option("--only", multiple=True, metavar="HOST", help="Migrate only these hosts (repeat the option).")
-@click.option("--max-unavailable", type=int, help="Workers drained together at most (overrides migration.yaml).")
+@max_unavailable_option
 @click.option("--drain-timeout", metavar="DURATION", help="How long a drain may wait for budgets, e.g. 10m.")
 @click.option("--delete-emptydir-data", is_flag=True, help="Evict pods with emptyDir volumes (their data is lost).")
 @click.option("--force", is_flag=True, help="Evict pods no controller will recreate (they are gone for good).")
 @etcd_options
 @click.option("--output", "-o", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_run: bool, yes: bool,
-            only: tuple[str, ...], max_unavailable: int | None, drain_timeout: str | None, delete_emptydir_data: bool,
+            only: tuple[str, ...], max_unavailable: str | None, drain_timeout: str | None, delete_emptydir_data: bool,
             force: bool, etcd_endpoints: str | None, etcd_certs: Path | None, etcd_admin: str | None, fmt: str) -> None:
     """Replace every old host of the plan in PLAN_DIR with its Talos node, wave by wave, as migration.yaml says.
 
@@ -79,8 +80,6 @@ def migrate(plan_dir: Path, kubeconfig: Path | None, context: str | None, dry_ru
 
     plan = plan_file.load(plan_dir)
     if max_unavailable is not None:
-        if max_unavailable < 1:
-            raise UserError("must be at least 1", where="--max-unavailable")
         plan = plan_file.rewave(plan, max_unavailable)
     timeout = plan_file.parse_duration(drain_timeout, "--drain-timeout") if drain_timeout else plan.drain_timeout
     opts = DrainOptions(delete_emptydir_data=delete_emptydir_data, force=force, timeout=timeout)

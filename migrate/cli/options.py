@@ -75,3 +75,10 @@ class OldSpellings(click.Command):
             if not old.startswith("--") and arg.startswith(old) and len(arg) > len(old):
                 return old, arg[len(old):]
         return None, None
+
+
+def max_unavailable_option(f: F) -> F:
+    """The worker budget of a run, overriding migration.yaml's: a count or a percentage of the workers."""
+    return click.option("--max-unavailable", metavar="N|N%",
+                        help="Workers drained together at most, or a percentage of the workers (rounded down, at "
+                        "least 1); overrides migration.yaml and regroups the waves inside their zones.")(f)

@@ -103,7 +103,9 @@ def plan(inventory: tuple[Path, ...], out: Path, talos_version: str, pki: Path |
     from migrate.migration import plan_file
 
     if not (out / plan_file.FILE).exists():  # an edited migration.yaml was carried over the re-plan, kept as it is
-        plan_file.write(out, plan_file.default_plan(result.report, inventory=str(resolved.sources[0].resolve())))
+        zones = {n.name: plan_file.failure_domain(n.labels) for n in resolved.spec.nodes}  # Kubespray's node_labels
+        plan_file.write(out, plan_file.default_plan(result.report, inventory=str(resolved.sources[0].resolve()),
+                                                    zones=zones))
     for warning in result.report["warnings"]:
         ui.warn(warning)
     if not result.joinable:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from migrate import ui
+from migrate.cli.options import max_unavailable_option
 from migrate.migration.filters import DrainOptions
 from migrate.migration.rehearse import Rehearsal
 
@@ -16,14 +17,14 @@ from migrate.migration.rehearse import Rehearsal
 @click.command()
 @click.argument("snapshot", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.argument("plan_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--max-unavailable", type=int, help="Workers drained together at most (overrides migration.yaml).")
+@max_unavailable_option
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed for the twin's names and timings and for which requests the faults hit: same seed, same run.")
 @click.option("--faults", metavar="SPEC", help="Faults to inject, comma-separated KIND=VALUE items (see below).")
 @click.option("--delete-emptydir-data", is_flag=True, help="Evict pods with emptyDir volumes, as migrate would.")
 @click.option("--force", is_flag=True, help="Evict pods no controller will recreate, as migrate would.")
 @click.option("--output", "-o", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def rehearse(snapshot: Path, plan_dir: Path, max_unavailable: int | None, seed: int, faults: str | None,
+def rehearse(snapshot: Path, plan_dir: Path, max_unavailable: str | None, seed: int, faults: str | None,
              delete_emptydir_data: bool, force: bool, fmt: str) -> None:
     """Run the migration of PLAN_DIR against a twin of the cluster captured in SNAPSHOT (from `snapshot`).
 

@@ -2,7 +2,8 @@
 edited by people, validated field by field before anything touches a cluster.
 
 Control planes come first, one per wave (etcd and the API can lose one member at a time); workers follow in
-waves of at most `max_unavailable` nodes, grouped by zone (topology.kubernetes.io/zone) when nodes carry it.
+waves of at most `max_unavailable` nodes (a count, or a percentage of the workers), never mixing failure domains:
+the zone and rack labels the nodes carry (Kubespray's `node_labels`, or the live Node's labels).
 """
 # exercised by tests/migration/test_plan_file.py
 
@@ -25,6 +26,9 @@ STRATEGIES = ("surge", "in-place")  # surge: the replacement joins before the ol
 ROLES = ("controlplane", "worker")
 _NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _DURATION = re.compile(r"^(\d+)(s|m|h)$")
+_BUDGET = re.compile(r"^([1-9]\d*)(%?)$")
+ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")  # GA, then pre-1.17 beta
+RACK_LABELS = ("topology.kubernetes.io/rack", "rack")  # no standard key: the spellings clusters use
 
 
 BUILTIN = ("decommission",)  # playbooks shipped in migrate/playbooks/ a hook may name
@@ -66,6 +70,7 @@ class HostMove:
     replacement_address: str | None = None
     provision: Hook | None = None
     decommission: Hook | None = None
+    zone: str = ""  # the failure domain ("zone" or "zone/rack"): a worker wave never spans two
 
     @property
     def is_control_plane(self) -> bool:
@@ -98,38 +103,64 @@ class MigrationPlan:
         raise UserError(f"no host {name!r} in {FILE}", hint=f"hosts: {', '.join(m.host for m in self.hosts)}")
 
 
-def default_plan(report: Mapping[str, Any], *, max_unavailable: int = 1, strategy: str = "surge",
-                 zones: Mapping[str, str] | None = None, inventory: str | None = None) -> MigrationPlan:
-    """From a plan's report.json: control planes one per wave, then workers by zone in waves of the budget."""
+def failure_domain(labels: Mapping[str, str]) -> str:
+    """"zone", "zone/rack" or "" from a node's labels: the unit a wave stays inside, so a wave's drain never takes
+    capacity out of two zones (or racks) at once."""
+    zone = next((labels[k] for k in ZONE_LABELS if labels.get(k)), "")
+    rack = next((labels[k] for k in RACK_LABELS if labels.get(k)), "")
+    return f"{zone}/{rack}" if rack else zone
+
+
+def default_plan(report: Mapping[str, Any], *, max_unavailable: int | str = 1, strategy: str = "surge",
+                 zones: Mapping[str, str] | None = None, inventory: str | None = None,
+                 budget_from: str = "max_unavailable") -> MigrationPlan:
+    """From a plan's report.json: control planes one per wave, then workers by failure domain in waves of the
+    budget. `zones`: node name -> failure_domain()."""
     nodes = list(report.get("nodes") or [])
+    domain = {str(n["name"]): (zones or {}).get(n["name"], "") for n in nodes}
     cps = [n for n in nodes if n.get("role") == "controlplane"]
-    workers = sorted((n for n in nodes if n.get("role") != "controlplane"),
-                     key=lambda n: ((zones or {}).get(n["name"], ""), n["name"]))
-    moves = [_move(n, wave, strategy) for wave, n in enumerate(cps, start=1)]
-    wave, zone, size = len(cps), None, max_unavailable
+    workers = sorted((n for n in nodes if n.get("role") != "controlplane"), key=lambda n: (domain[n["name"]], n["name"]))
+    budget = worker_budget(max_unavailable, len(workers), budget_from)
+    moves = [_move(n, wave, strategy, domain[n["name"]]) for wave, n in enumerate(cps, start=1)]
+    wave, zone, size = len(cps), None, budget
     for n in workers:
-        here = (zones or {}).get(n["name"], "")
-        if size >= max_unavailable or here != zone:
+        here = domain[n["name"]]
+        if size >= budget or here != zone:
             wave, zone, size = wave + 1, here, 0
-        moves.append(_move(n, wave, strategy))
+        moves.append(_move(n, wave, strategy, here))
         size += 1
-    return MigrationPlan(str(report.get("cluster") or ""), strategy, max_unavailable, 600.0, tuple(moves), inventory)
+    return MigrationPlan(str(report.get("cluster") or ""), strategy, budget, 600.0, tuple(moves), inventory)
 
 
-def rewave(plan: MigrationPlan, budget: int) -> MigrationPlan:
-    """The same hosts in waves for another budget (`--max-unavailable`): control planes still one per wave."""
+def worker_budget(value: Any, workers: int, where: str) -> int:
+    """A budget as written (3, "3" or "10%") as a node count: a percentage of the workers rounded down, at least
+    one (as a Deployment's maxUnavailable percentage rounds down, but a migration that moves nothing is none)."""
+    match = _BUDGET.match(str(value).strip()) if not isinstance(value, bool) else None
+    if match is None or isinstance(value, float) or (match.group(2) and int(match.group(1)) > 100):
+        raise UserError(f"the worker budget must be at least 1 (nodes) or a percentage of the workers, not {value!r}",
+                        where=where, hint="e.g. 3 (nodes drained together at most) or 10% (of the workers)")
+    if not match.group(2):
+        return int(match.group(1))
+    return max(1, workers * int(match.group(1)) // 100)
+
+
+def rewave(plan: MigrationPlan, budget: int | str, where: str = "--max-unavailable") -> MigrationPlan:
+    """The same hosts in waves for another budget (`--max-unavailable`): control planes still one per wave, worker
+    waves still inside their failure domains."""
     report = {"cluster": plan.cluster, "nodes": [{"name": m.host, "role": m.role, "ip": m.address} for m in plan.hosts]}
-    waves = {m.host: m.wave for m in default_plan(report, max_unavailable=budget).hosts}
-    return dataclasses.replace(plan, max_unavailable=budget,
+    regrouped = default_plan(report, max_unavailable=budget, zones={m.host: m.zone for m in plan.hosts},
+                             budget_from=where)
+    waves = {m.host: m.wave for m in regrouped.hosts}
+    return dataclasses.replace(plan, max_unavailable=regrouped.max_unavailable,
                                hosts=tuple(dataclasses.replace(m, wave=waves[m.host]) for m in plan.hosts))
 
 
-def _move(node: Mapping[str, Any], wave: int, strategy: str) -> HostMove:
+def _move(node: Mapping[str, Any], wave: int, strategy: str, zone: str) -> HostMove:
     name = str(node["name"])
     role = "controlplane" if node.get("role") == "controlplane" else "worker"
     if strategy == "in-place":  # the same machine, at the same address
-        return HostMove(name, role, node.get("ip"), wave, name, node.get("ip"))
-    return HostMove(name, role, node.get("ip"), wave, f"{name}-talos")
+        return HostMove(name, role, node.get("ip"), wave, name, node.get("ip"), zone=zone)
+    return HostMove(name, role, node.get("ip"), wave, f"{name}-talos", zone=zone)
 
 
 def to_yaml(plan: MigrationPlan) -> str:
@@ -138,6 +169,7 @@ def to_yaml(plan: MigrationPlan) -> str:
     hosts = []
     for m in plan.hosts:
         entry: dict[str, Any] = {"host": m.host, "role": m.role, "address": m.address, "wave": m.wave,
+                                 **({"zone": m.zone} if m.zone else {}),
                                  "replacement": {"name": m.replacement, "address": m.replacement_address}}
         for hook_name in ("provision", "decommission"):
             hook = getattr(m, hook_name)
@@ -174,14 +206,13 @@ def parse(data: Any, where: str) -> MigrationPlan:
     if not isinstance(data, Mapping):
         raise UserError("must be a mapping with cluster, strategy and hosts", where=where)
     strategy = _choice(data.get("strategy", "surge"), STRATEGIES, f"{where}: strategy")
-    budget = data.get("max_unavailable", 1)
-    if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
-        raise UserError(f"max_unavailable must be a whole number ≥ 1, not {budget!r}", where=f"{where}: max_unavailable")
     hosts = data.get("hosts")
     if not isinstance(hosts, Sequence) or isinstance(hosts, str) or not hosts:
         raise UserError("hosts must be a non-empty list", where=f"{where}: hosts")
     moves = tuple(_parse_move(h, f"{where}: hosts[{i}]", strategy) for i, h in enumerate(hosts))
     _check_whole(moves, where)
+    budget = worker_budget(data.get("max_unavailable", 1), sum(not m.is_control_plane for m in moves),
+                           f"{where}: max_unavailable")
     inventory = data.get("inventory")
     if inventory is not None and (not isinstance(inventory, str) or not inventory.strip()):
         raise UserError(f"inventory must be the path of the Kubespray inventory, not {inventory!r}",
@@ -206,9 +237,13 @@ def _parse_move(entry: Any, where: str, strategy: str) -> HostMove:
         raise UserError("a surge replacement needs its own node name", where=f"{where}.replacement.name",
                         hint="name the new Talos node, or set strategy: in-place")
     same_machine = entry.get("address") if strategy == "in-place" else None  # in-place: the address stays
+    zone = entry.get("zone") or ""
+    if not isinstance(zone, str):
+        raise UserError(f"zone must be the failure domain's name, not {zone!r}", where=f"{where}.zone",
+                        hint="e.g. zone: eu-west-1a (or eu-west-1a/rack-3); it keeps --max-unavailable's waves inside it")
     return HostMove(host, role, entry.get("address"), wave, name, replacement.get("address") or same_machine,
                     _hook(entry.get("provision"), f"{where}.provision"),
-                    _hook(entry.get("decommission"), f"{where}.decommission"))
+                    _hook(entry.get("decommission"), f"{where}.decommission"), zone)
 
 
 def _hook(value: Any, where: str) -> Hook | None:

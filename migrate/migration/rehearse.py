@@ -31,7 +31,7 @@ from migrate.migration.engine import Event, Migration
 from migrate.migration.faults import FaultPlan
 from migrate.migration.filters import DrainOptions
 from migrate.migration.lock import MigrationLock
-from migrate.migration.plan_file import HostMove, MigrationPlan, default_plan
+from migrate.migration.plan_file import HostMove, MigrationPlan, default_plan, failure_domain
 
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 REPLACEMENT_NET = ipaddress.ip_network("10.254.0.0/16")  # addresses for replacements migration.yaml leaves open
@@ -112,7 +112,7 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def plan_from_snapshot(snapshot: Path, max_unavailable: int, cluster: str = "rehearsal") -> MigrationPlan:
+def plan_from_snapshot(snapshot: Path, max_unavailable: int | str, cluster: str = "rehearsal") -> MigrationPlan:
     """migration.yaml's defaults for the nodes of a snapshot (control planes by role label, workers by zone), for
     a rehearsal of a cluster whose inventory is not at hand (benchmarks, game days on a captured cluster)."""
     nodes, zones = [], {}
@@ -122,7 +122,7 @@ def plan_from_snapshot(snapshot: Path, max_unavailable: int, cluster: str = "reh
         ip = next((a["address"] for a in (node.get("status") or {}).get("addresses", []) if a["type"] == "InternalIP"),
                   None)
         nodes.append({"name": name, "role": role, "ip": ip})
-        zones[name] = labels.get("topology.kubernetes.io/zone", "")
+        zones[name] = failure_domain(labels)
     return default_plan({"cluster": cluster, "nodes": nodes}, max_unavailable=max_unavailable, zones=zones)
 
 

@@ -91,3 +91,26 @@ def test_rehearse_predicts_the_run_and_compares_it_with_one_node_at_a_time(demo_
     refused = cli("rehearse", CLUSTERS / "demo.json", demo_plan)  # the demo has emptyDir and bare pods
     assert refused.returncode == 1 and "stopped where the real run would" in refused.stderr
     assert "--delete-emptydir-data" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_plan_groups_waves_by_the_zones_in_node_labels_and_a_percentage_regroups_them(tmp_path, served):
+    import shutil
+
+    import yaml
+
+    inventory = tmp_path / "inventory"
+    shutil.copytree(INVENTORIES / "demo", inventory)
+    hosts = yaml.safe_load((inventory / "hosts.yaml").read_text())
+    for name, zone in {"w1": "eu-1a", "w2": "eu-1b", "w3": "eu-1a"}.items():
+        node = hosts["all"]["hosts"][name]
+        node["node_labels"] = {**(node.get("node_labels") or {}), "topology.kubernetes.io/zone": zone}
+    (inventory / "hosts.yaml").write_text(yaml.safe_dump(hosts))
+    out = tmp_path / "plan"
+    run = cli("plan", inventory, "--pki", FIXTURES / "pki" / "demo", "--out", out)
+    assert run.returncode in (0, 1), run.stderr
+    written = yaml.safe_load((out / "migration.yaml").read_text())["hosts"]
+    assert {h["host"]: h.get("zone") for h in written} == {"cp1": None, "cp2": None, "cp3": None,
+                                                          "w1": "eu-1a", "w3": "eu-1a", "w2": "eu-1b"}
+    run = cli("migrate", out, "--kubeconfig", served, "--dry-run", "--max-unavailable", "100%", "-o", "json")
+    assert run.returncode == 0, run.stderr
+    assert [w["hosts"] for w in json.loads(run.stdout)["waves"]][3:] == [["w1", "w3"], ["w2"]]

@@ -73,3 +73,44 @@ def test_rewave_keeps_control_planes_alone_and_sizes_worker_waves_to_the_budget(
     plan = rewave(default_plan(REPORT, max_unavailable=1), 3)
     assert [[m.host for m in w] for w in plan.waves()] == [["cp1"], ["cp2"], ["w1", "w2", "w3"], ["w4", "w5"]]
     assert plan.max_unavailable == 3
+
+
+@pytest.mark.parametrize("budget, waves", [
+    ("40%", [["w1", "w2"], ["w3", "w4"], ["w5"]]),  # 40% of 5 workers: 2
+    ("10%", [["w1"], ["w2"], ["w3"], ["w4"], ["w5"]]),  # rounds down to 0, but a wave moves at least one node
+    ("100%", [["w1", "w2", "w3", "w4", "w5"]]),
+    ("3", [["w1", "w2", "w3"], ["w4", "w5"]]),  # as a YAML string
+])
+def test_a_budget_may_be_a_percentage_of_the_workers(budget, waves):
+    data = yaml.safe_load(to_yaml(default_plan(REPORT)))
+    data["max_unavailable"] = budget
+    plan = parse(data, "migration.yaml")
+    assert plan.max_unavailable == len(waves[0])
+    assert [[m.host for m in w] for w in plan.waves()][2:] == [[f"w{i}"] for i in range(1, 6)]  # its waves as written
+    from migrate.migration.plan_file import rewave
+
+    assert [[m.host for m in w] for w in rewave(plan, budget).waves()][2:] == waves
+
+
+@pytest.mark.parametrize("budget", [0, "0%", "150%", "-1", "two", 2.5, True, "%"])
+def test_a_budget_that_moves_nothing_or_is_not_a_count_is_refused_by_name(budget):
+    data = yaml.safe_load(to_yaml(default_plan(REPORT)))
+    data["max_unavailable"] = budget
+    with pytest.raises(UserError) as caught:
+        parse(data, "migration.yaml")
+    assert "max_unavailable" in str(caught.value) and "at least 1" in str(caught.value)
+
+
+def test_zones_and_racks_are_written_read_back_and_kept_when_the_budget_changes():
+    from migrate.migration.plan_file import failure_domain, rewave
+
+    labels = {"w1": {"topology.kubernetes.io/zone": "a", "rack": "r1"},
+              "w2": {"failure-domain.beta.kubernetes.io/zone": "b"},  # the pre-1.17 spelling
+              "w3": {"topology.kubernetes.io/zone": "a", "rack": "r1"},
+              "w4": {"topology.kubernetes.io/zone": "a", "topology.kubernetes.io/rack": "r2"}, "w5": {}}
+    zones = {name: failure_domain(v) for name, v in labels.items()}
+    assert zones == {"w1": "a/r1", "w2": "b", "w3": "a/r1", "w4": "a/r2", "w5": ""}
+    plan = parse(yaml.safe_load(to_yaml(default_plan(REPORT, max_unavailable=1, zones=zones))), "migration.yaml")
+    assert {m.host: m.zone for m in plan.hosts if not m.is_control_plane} == zones
+    wider = rewave(plan, 10)  # ten at once, yet never two failure domains in one wave
+    assert sorted(sorted(m.host for m in w) for w in wider.waves()[2:]) == [["w1", "w3"], ["w2"], ["w4"], ["w5"]]
