@@ -26,6 +26,7 @@ RESOURCES: tuple[tuple[str, str, str], ...] = (
     ("policy", "v1", "poddisruptionbudgets"),
     ("", "v1", "pods"),
     ("", "v1", "configmaps"),
+    ("", "v1", "services"),  # the kubernetes and DNS ClusterIPs preflight checks; the selectors scheduling spreads by
 )
 # the kube-system ConfigMaps that say how the cluster was built
 CONFIGMAPS = ("kubeadm-config", "kubelet-config", "kube-proxy")

@@ -247,6 +247,19 @@ class Cluster:
                                     "metadata": {"name": name, "namespace": ns, "uid": uid(self.name, "cm", ns, name), "creationTimestamp": CREATED},
                                     "data": data})
 
+    def service(self, ns: str, name: str, selector: dict[str, str] | None, cluster_ip: str,
+                ports: list[dict[str, Any]], labels: dict[str, str] | None = None) -> None:
+        self.add("", "services", {"apiVersion": "v1", "kind": "Service",
+                                  "metadata": {"name": name, "namespace": ns, "uid": uid(self.name, "svc", ns, name),
+                                               "creationTimestamp": CREATED, "labels": labels or {}},
+                                  "spec": {"type": "ClusterIP", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip],
+                                           "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+                                           "sessionAffinity": "None", "ports": ports,
+                                           **({"selector": selector} if selector else {})}})
+
+    def service_ip(self, offset: int) -> str:
+        return str(ipaddress.ip_network(self.service_cidr).network_address + offset)
+
     def snapshot(self) -> dict[str, Any]:
         return new_snapshot(self.objects, capturedAt=CAPTURED, server="https://" + self.endpoint, kubernetesVersion=self.version,
                             source=f"playbook_fixtures/clusters/generate.py ({self.name})")
@@ -323,6 +336,15 @@ def system_addons(c: Cluster, cni: str) -> None:
     c.deployment("kube-system", "coredns", 2, "registry.k8s.io/coredns/coredns:v1.11.3", labels={"k8s-app": "kube-dns"},
                  tolerations=[CP_TOLERATION], nodes=control_planes)
     c.pdb("kube-system", "coredns", {"k8s-app": "kube-dns"}, min_available=1)
+    # the API server's own Service (the range's first address) and Kubespray's skydns_server (its third)
+    c.service("default", "kubernetes", None, c.service_ip(1), [{"name": "https", "port": 443, "protocol": "TCP",
+                                                                "targetPort": 6443}],
+              labels={"component": "apiserver", "provider": "kubernetes"})
+    c.service("kube-system", "coredns", {"k8s-app": "kube-dns"}, c.service_ip(3),
+              [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+               {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+               {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153}],
+              labels={"k8s-app": "kube-dns", "kubernetes.io/name": "coredns"})
     c.deployment("kube-system", "dns-autoscaler", 1, "registry.k8s.io/cpa/cluster-proportional-autoscaler:v1.8.8",
                  labels={"k8s-app": "dns-autoscaler"}, tolerations=[CP_TOLERATION], nodes=control_planes)
 

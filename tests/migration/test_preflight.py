@@ -213,10 +213,12 @@ def test_a_snapshot_crafted_to_fail_the_plan_checks_fails_them_through_the_cli(d
     config["networking"]["serviceSubnet"] = "10.96.0.0/12"
     config_map["data"]["ClusterConfiguration"] = yaml.safe_dump(config)
     snapshot["metadata"]["kubernetesVersion"] = "v1.30.9"
+    for svc in objects["services"]:  # where kubeadm's defaults put the API's and the DNS's addresses
+        ip = {"kubernetes": "10.96.0.1", "coredns": "10.96.0.10"}[svc["metadata"]["name"]]
+        svc["spec"].update(clusterIP=ip, clusterIPs=[ip])
     crafted = tmp_path / "crafted.json"
     crafted.write_text(json.dumps(snapshot))
     twin = Twin.from_snapshot(crafted, SystemClock())
-    with_services(twin, api_ip="10.96.0.1", dns_ip="10.96.0.10")  # snapshots carry no Services: made as kubeadm would
     handle = serve_in_thread(twin)
     try:
         kubeconfig = handle.write_kubeconfig(tmp_path / "kubeconfig")

@@ -36,6 +36,14 @@ def default_service(svc: dict[str, Any]) -> None:
     svc.setdefault("status", {}).setdefault("loadBalancer", {})
 
 
+def kubernetes_service(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> dict[str, Any]:
+    """The Service every API server keeps in `default`: the service range's first address, 443 to the secure port."""
+    return {"metadata": {"name": "kubernetes", "namespace": "default",
+                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"type": "ClusterIP", "clusterIP": str(network.network_address + 1), "sessionAffinity": "None",
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}}
+
+
 class ServiceAllocator:
     """ClusterIPs from the service subnet (first free address, as the static band fills) and NodePorts."""
 

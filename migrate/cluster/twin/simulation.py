@@ -32,9 +32,9 @@ from migrate.cluster.twin.kubelet import Kubelets, KubeletTiming
 from migrate.cluster.twin.nodes import NodeLifecycle, node_manifest
 from migrate.cluster.twin.pdb import DisruptionController
 from migrate.cluster.twin.podnet import DEFAULT_POD_SUBNET, PodNetwork
-from migrate.cluster.twin.resources import NAMESPACES, NODES, PODS, by_path
+from migrate.cluster.twin.resources import NAMESPACES, NODES, PODS, SERVICES, by_path
 from migrate.cluster.twin.scheduler import Scheduler
-from migrate.cluster.twin.services import DEFAULT_SERVICE_SUBNET, ServiceAllocator
+from migrate.cluster.twin.services import DEFAULT_SERVICE_SUBNET, ServiceAllocator, kubernetes_service
 from migrate.cluster.twin.store import Store, clone
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -123,6 +123,8 @@ class Twin:
             for pod in self.store.objects(PODS):  # a mirror pod says a static manifest is on its node
                 if MIRROR in (pod["metadata"].get("annotations") or {}) and pod["spec"].get("nodeName"):
                     self.agents.add_static_pod(pod["spec"]["nodeName"], pod)
+            if self.store.find(SERVICES, "default", "kubernetes") is None:  # the API server's own, never captured away
+                self.api.create(SERVICES, "default", kubernetes_service(self.api.services.network))
         self._seed_etcd()
         self.reconcile()
 
