@@ -132,3 +132,48 @@ def test_delete_wait_and_scale_follow_the_cluster(cluster, tmp_path: Path) -> No
     # --wait watches with sendInitialEvents and needs the initial-events-end bookmark to return promptly
     assert deleted.returncode == 0 and time.monotonic() - started < 10, deleted.stderr
     assert twin.store.find(PODS, "default", pod) is None
+
+
+NODEPORT = """
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+"""
+
+
+def test_get_services_and_workloads_print_kubectls_columns(tmp_path: Path) -> None:
+    """A snapshot's twin answers `get svc/ds/sts/rs` with the columns kubectl's printers define, from its state:
+    the API server's own kubernetes Service, a NodePort it allocated, DaemonSet counts from its controller."""
+    from tests.conftest import CLUSTERS
+
+    twin = Twin.from_snapshot(CLUSTERS / "demo.json", SystemClock())
+    handle = serve_in_thread(twin)
+    try:
+        handle.write_kubeconfig(tmp_path / "config")
+        (tmp_path / "svc.yaml").write_text(NODEPORT)
+        assert kubectl(tmp_path, "apply", "-f", str(tmp_path / "svc.yaml")).returncode == 0
+        out = kubectl(tmp_path, "get", "svc", "-A", "-o", "wide")
+        assert out.returncode == 0, out.stderr
+        header, *rows = out.stdout.splitlines()
+        assert header.split() == ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR"]
+        table = {tuple(r.split()[:2]): r.split() for r in rows}
+        assert table[("default", "kubernetes")][2:6] == ["ClusterIP", "10.233.0.1", "<none>", "443/TCP"]
+        node_port = twin.store.get(*_svc("default", "web"))["spec"]["ports"][0]["nodePort"]
+        assert table[("default", "web")][2] == "NodePort" and table[("default", "web")][5] == f"80:{node_port}/TCP"
+        assert table[("default", "web")][7] == "app=web"
+        ds = kubectl(tmp_path, "get", "ds", "-n", "kube-system").stdout.splitlines()
+        assert ds[0].split()[:6] == ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE"]
+        nodes = len(list(twin.store.objects(NODES)))
+        assert all(line.split()[1:4] == [str(nodes)] * 3 for line in ds[1:])  # every node runs one
+    finally:
+        handle.stop()
+
+
+def _svc(namespace: str, name: str) -> tuple[Any, str, str]:
+    from migrate.cluster.twin.resources import SERVICES
+
+    return SERVICES, namespace, name

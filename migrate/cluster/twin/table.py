@@ -100,6 +100,43 @@ def _field(*path: str, default: Any = "<none>") -> Callable[[dict[str, Any], flo
     return get
 
 
+def _ports(svc: dict[str, Any], _: float) -> str:
+    """"443/TCP", "80:30080/TCP" for a NodePort, joined by commas."""
+    ports = (svc.get("spec") or {}).get("ports") or []
+    return ",".join(f"{p['port']}{':' + str(p['nodePort']) if p.get('nodePort') else ''}/{p.get('protocol', 'TCP')}"
+                    for p in ports) or "<none>"
+
+
+def _external_ip(svc: dict[str, Any], _: float) -> str:
+    spec = svc.get("spec") or {}
+    if spec.get("type") == "ExternalName":
+        return str(spec.get("externalName") or "<none>")
+    ingress = [i.get("ip") or i.get("hostname") for i in ((_status(svc).get("loadBalancer") or {}).get("ingress") or [])]
+    addresses = [*(a for a in ingress if a), *(spec.get("externalIPs") or [])]
+    if addresses:
+        return ",".join(addresses)
+    return "<pending>" if spec.get("type") == "LoadBalancer" else "<none>"
+
+
+def _selector(*path: str) -> Callable[[dict[str, Any], float], str]:
+    def get(obj: dict[str, Any], _: float) -> str:
+        value = _field(*path, default={})(obj, 0)
+        labels = value.get("matchLabels", value) if "matchExpressions" not in value else value.get("matchLabels") or {}
+        return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>"
+
+    return get
+
+
+def _images(obj: dict[str, Any], _: float) -> str:
+    return ",".join(c.get("image", "") for c in ((obj.get("spec") or {}).get("template") or {}).get("spec", {})
+                    .get("containers") or [])
+
+
+def _containers(obj: dict[str, Any], _: float) -> str:
+    return ",".join(c.get("name", "") for c in ((obj.get("spec") or {}).get("template") or {}).get("spec", {})
+                    .get("containers") or [])
+
+
 NAME: Column = ("Name", "string", 0, lambda o, _: o["metadata"]["name"])
 AGE: Column = ("Age", "string", 0, _age)
 COLUMNS: dict[str, list[Column]] = {
@@ -133,6 +170,50 @@ COLUMNS: dict[str, list[Column]] = {
         ("Available", "integer", 0, _field("status", "availableReplicas", default=0)),
         AGE,
     ],
+    # the rest as kubectl's printers (pkg/printers/internalversion) define their columns
+    "Service": [
+        NAME,
+        ("Type", "string", 0, _field("spec", "type", default="ClusterIP")),
+        ("Cluster-IP", "string", 0, _field("spec", "clusterIP", default="<none>")),
+        ("External-IP", "string", 0, _external_ip),
+        ("Port(s)", "string", 0, _ports),
+        AGE,
+        ("Selector", "string", 1, _selector("spec", "selector")),
+    ],
+    "ReplicaSet": [
+        NAME,
+        ("Desired", "integer", 0, _field("spec", "replicas", default=1)),
+        ("Current", "integer", 0, _field("status", "replicas", default=0)),
+        ("Ready", "integer", 0, _field("status", "readyReplicas", default=0)),
+        AGE,
+        ("Containers", "string", 1, _containers),
+        ("Images", "string", 1, _images),
+        ("Selector", "string", 1, _selector("spec", "selector")),
+    ],
+    "StatefulSet": [
+        NAME,
+        ("Ready", "string", 0, lambda o, _: f"{_status(o).get('readyReplicas', 0)}/{o['spec'].get('replicas', 1)}"),
+        AGE,
+        ("Containers", "string", 1, _containers),
+        ("Images", "string", 1, _images),
+    ],
+    "DaemonSet": [
+        NAME,
+        ("Desired", "integer", 0, _field("status", "desiredNumberScheduled", default=0)),
+        ("Current", "integer", 0, _field("status", "currentNumberScheduled", default=0)),
+        ("Ready", "integer", 0, _field("status", "numberReady", default=0)),
+        ("Up-to-date", "integer", 0, _field("status", "updatedNumberScheduled", default=0)),
+        ("Available", "integer", 0, _field("status", "numberAvailable", default=0)),
+        ("Node Selector", "string", 0, _selector("spec", "template", "spec", "nodeSelector")),
+        AGE,
+        ("Containers", "string", 1, _containers),
+        ("Images", "string", 1, _images),
+        ("Selector", "string", 1, _selector("spec", "selector")),
+    ],
+    "Namespace": [NAME, ("Status", "string", 0, _field("status", "phase", default="Active")), AGE],
+    "ConfigMap": [NAME, ("Data", "integer", 0, lambda o, _: len(o.get("data") or {}) + len(o.get("binaryData") or {})),
+                  AGE],
+    "Lease": [NAME, ("Holder", "string", 0, _field("spec", "holderIdentity", default="")), AGE],
     "PodDisruptionBudget": [
         NAME,
         ("Min Available", "string", 0, _field("spec", "minAvailable", default="N/A")),
