@@ -35,7 +35,7 @@ FORMATS = ["text", "json"]
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Snapshot file to write (JSON).")
 @click.option("--output", "-o", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="How to print the summary.")
 def snapshot(kubeconfig: Path | None, context: str | None, out: Path, fmt: str) -> None:
-    """Capture nodes, pods (with owners), PDBs, workload controllers and the kube-system
+    """Capture nodes, pods (with owners), PDBs, workload controllers, Services and the kube-system
     kubeadm-config, kubelet-config and kube-proxy ConfigMaps into one JSON file.
 
     Secrets are never read; ConfigMap entries named or shaped like keys or tokens (JWTs, bootstrap
