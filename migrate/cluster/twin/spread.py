@@ -1,0 +1,197 @@
+"""PodTopologySpread, as kube-scheduler's plugin filters and scores (pkg/scheduler/framework/plugins/podtopologyspread).
+
+A pod's own `topologySpreadConstraints`, or, for pods that a Service, ReplicaSet or StatefulSet selects, the
+system defaults (maxSkew 3 per hostname, 5 per zone, ScheduleAnyway). Matching pods are counted per node once
+a pass and kept current as pods are bound; per domain (zone) they are summed over every node the pod's
+nodeSelector admits (nodeAffinityPolicy Honor, nodeTaintsPolicy Ignore: the defaults), not only over the
+nodes that fit, as the plugin's PreFilter and PreScore do.
+"""
+# exercised by tests/cluster/twin/test_scheduler.py
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from migrate.cluster.twin.index import ClusterIndex, controller_ref
+from migrate.cluster.twin.nodeinfo import NodeInfo
+from migrate.cluster.twin.resources import REPLICASETS, SERVICES, STATEFULSETS
+from migrate.cluster.twin.selectors import EVERYTHING, LabelSelector, Requirement, from_label_selector
+from migrate.cluster.twin.store import Store
+
+HOSTNAME = "kubernetes.io/hostname"
+ZONE = "topology.kubernetes.io/zone"
+MAX_SCORE = 100
+UNMATCHED = "node(s) didn't match pod topology spread constraints"
+
+
+@dataclass(frozen=True)
+class Constraint:
+    max_skew: int
+    key: str
+    selector: LabelSelector
+    hard: bool  # whenUnsatisfiable: DoNotSchedule
+
+
+@dataclass
+class Domains:
+    """Matching pods per value of one topology key, over the nodes that count for one pod's constraints."""
+
+    counts: dict[str, int]
+    members: dict[str, str]  # node name -> its value, for the nodes that count
+
+
+@dataclass(frozen=True)
+class HardCheck:
+    """One DoNotSchedule constraint, ready for the Filter: placing here keeps the skew within maxSkew."""
+
+    key: str
+    max_skew: int
+    counts: dict[str, int]
+    floor: int  # the emptiest domain's count
+    own: int  # 1 when the pod matches its own selector
+
+
+class Spread:
+    """Topology spreading for one scheduling pass: pod counts per node, kept current as pods are bound."""
+
+    def __init__(self, store: Store, index: ClusterIndex, infos: dict[str, NodeInfo]) -> None:
+        self.store, self.index, self.infos = store, index, infos
+        self._counts: dict[tuple[str, LabelSelector], dict[str, int]] = {}
+        self._domains: dict[tuple[Any, ...], Domains] = {}
+        self._by_selector: dict[tuple[str, LabelSelector], list[Domains]] = {}
+        self._defaults: dict[tuple[Any, ...], list[Constraint]] = {}
+        self._services: dict[str, list[dict[str, str]]] | None = None  # selectors by namespace, read once a pass
+
+    def constraints(self, pod: dict[str, Any]) -> list[Constraint]:
+        explicit = pod["spec"].get("topologySpreadConstraints") or []
+        if explicit:
+            return [Constraint(int(c.get("maxSkew", 1)), c.get("topologyKey", ""),
+                               from_label_selector(c["labelSelector"]) if c.get("labelSelector") else EVERYTHING,
+                               c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule") for c in explicit]
+        meta = pod["metadata"]
+        ref = controller_ref(pod)
+        key = (meta["namespace"], tuple(sorted((meta.get("labels") or {}).items())),
+               (ref["kind"], ref["name"]) if ref else None)
+        if key not in self._defaults:  # the replicas of one set share labels and owner: one answer for all
+            selector = self._default_selector(pod)
+            self._defaults[key] = [] if selector.empty else [Constraint(3, HOSTNAME, selector, False),
+                                                             Constraint(5, ZONE, selector, False)]
+        return self._defaults[key]
+
+    def _default_selector(self, pod: dict[str, Any]) -> LabelSelector:
+        """helper.DefaultSelector: the Services that select the pod, and its ReplicaSet's or StatefulSet's selector."""
+        meta = pod["metadata"]
+        labels = meta.get("labels") or {}
+        requirements: list[Requirement] = []
+        if self._services is None:
+            self._services = {}
+            for svc in self.store.objects(SERVICES):
+                wanted = (svc.get("spec") or {}).get("selector")
+                if wanted:
+                    self._services.setdefault(svc["metadata"]["namespace"], []).append(wanted)
+        for wanted in self._services.get(meta["namespace"], []):
+            if all(labels.get(k) == v for k, v in wanted.items()):
+                requirements += [Requirement(k, "=", frozenset([v])) for k, v in wanted.items()]
+        ref = controller_ref(pod)
+        rt = {"ReplicaSet": REPLICASETS, "StatefulSet": STATEFULSETS}.get(ref["kind"]) if ref else None
+        owner = self.store.find(rt, meta["namespace"], ref["name"]) if rt and ref else None
+        if owner is not None:
+            requirements += from_label_selector((owner.get("spec") or {}).get("selector") or {}).requirements
+        return LabelSelector(tuple(dict.fromkeys(requirements)))
+
+    def _on_nodes(self, namespace: str, selector: LabelSelector) -> dict[str, int]:
+        key = (namespace, selector)
+        counts = self._counts.get(key)
+        if counts is None:
+            counts = self._counts[key] = {}
+            for p in self.index.in_namespace(namespace):
+                node = p["spec"].get("nodeName")
+                if node and not p["metadata"].get("deletionTimestamp") and selector.matches(p["metadata"].get("labels")):
+                    counts[node] = counts.get(node, 0) + 1
+        return counts
+
+    def _domains_of(self, namespace: str, c: Constraint, required: tuple[str, ...], admits: dict[str, bool],
+                    signature: str) -> Domains:
+        """Matching pods per value of c.key over the nodes the pod's selector admits that carry every required key
+        (a node without the key counts under "", as the plugin reads a missing label)."""
+        key = (namespace, c.selector, c.key, required, signature)
+        domains = self._domains.get(key)
+        if domains is None:
+            on_nodes = self._on_nodes(namespace, c.selector)
+            counts: dict[str, int] = {}
+            members: dict[str, str] = {}
+            for name, info in self.infos.items():
+                labels = info.labels
+                if admits[name] and all(k in labels for k in required):
+                    value = members[name] = labels.get(c.key, "")
+                    counts[value] = counts.get(value, 0) + on_nodes.get(name, 0)
+            domains = self._domains[key] = Domains(counts, members)
+            self._by_selector.setdefault((namespace, c.selector), []).append(domains)
+        return domains
+
+    def bound(self, pod: dict[str, Any], node: str) -> None:
+        namespace, labels = pod["metadata"]["namespace"], pod["metadata"].get("labels")
+        for (ns, selector), counts in self._counts.items():
+            if ns == namespace and selector.matches(labels):
+                counts[node] = counts.get(node, 0) + 1
+                for domains in self._by_selector.get((ns, selector), ()):
+                    value = domains.members.get(node)
+                    if value is not None:
+                        domains.counts[value] += 1
+
+    def hard(self, pod: dict[str, Any], constraints: list[Constraint], admits: dict[str, bool],
+             signature: str) -> list[HardCheck]:
+        """The DoNotSchedule constraints' PreFilter: counts over the admitted nodes that carry every hard key."""
+        hard = [c for c in constraints if c.hard]
+        required = tuple(c.key for c in hard)
+        labels = pod["metadata"].get("labels")
+        checks = []
+        for c in hard:
+            counts = self._domains_of(pod["metadata"]["namespace"], c, required, admits, signature).counts
+            checks.append(HardCheck(c.key, c.max_skew, counts, min(counts.values(), default=0),
+                                    1 if c.selector.matches(labels) else 0))
+        return checks
+
+    def scores(self, pod: dict[str, Any], constraints: list[Constraint], feasible: list[str],
+               admits: dict[str, bool], signature: str) -> list[int]:
+        """Score + NormalizeScore: fewer matching pods in a node's domains scores higher."""
+        soft = [c for c in constraints if not c.hard]
+        if not soft:
+            return [MAX_SCORE] * len(feasible)
+        namespace = pod["metadata"]["namespace"]
+        # the system defaults score nodes without a zone label by hostname alone; explicit constraints ignore them
+        required = tuple(c.key for c in soft) if pod["spec"].get("topologySpreadConstraints") else ()
+        labels = [self.infos[name].labels for name in feasible]
+        scored = [all(k in lab for k in required) for lab in labels]
+        raw = [0.0] * len(feasible)
+        for c in soft:
+            if c.key == HOSTNAME:
+                counts, size = self._on_nodes(namespace, c.selector), sum(scored)
+                per_node = [counts.get(name, 0) for name in feasible]
+            else:
+                totals = self._domains_of(namespace, c, required, admits, signature).counts
+                size = len({lab.get(c.key, "") for lab, ok in zip(labels, scored, strict=True) if ok})
+                per_node = [totals.get(lab.get(c.key, ""), 0) for lab in labels]
+            weight, base = math.log(size + 2), c.max_skew - 1
+            for i, lab in enumerate(labels):
+                if scored[i] and c.key in lab:
+                    raw[i] += per_node[i] * weight + base
+        rounded = [math.floor(s + 0.5) for s in raw]  # Go's math.Round: halves away from zero
+        kept = [s for s, ok in zip(rounded, scored, strict=True) if ok]
+        high, low = max(kept, default=0), min(kept, default=0)
+        if high == 0:
+            return [MAX_SCORE if ok else 0 for ok in scored]
+        return [MAX_SCORE * (high + low - s) // high if ok else 0 for s, ok in zip(rounded, scored, strict=True)]
+
+
+def spread_unfit(checks: list[HardCheck], labels: dict[str, str]) -> str | None:
+    """Filter: a node without a hard key is out; otherwise each domain stays within maxSkew of the emptiest."""
+    for check in checks:
+        value = labels.get(check.key)
+        if value is None:
+            return UNMATCHED + " (missing required label)"
+        if check.counts.get(value, 0) + check.own - check.floor > check.max_skew:
+            return UNMATCHED
+    return None
