@@ -30,10 +30,20 @@ class NodeInfo:
     labels: dict[str, str]
     placement: int  # a new number whenever labels or spec change: what the static filters read
     alloc: dict[str, float]
+    cpu_cap: float = 0.0  # allocatable cpu and memory, read by every score
+    mem_cap: float = 0.0
     pods: list[dict[str, Any]] = field(default_factory=list)  # the pod objects `used` was summed from
     used: dict[str, float] = field(default_factory=dict)  # requests of the pods that still hold resources
     cpu: float = 0.0  # non-zero requests, as scoring counts them
     memory: float = 0.0
+    room: dict[str, float] = field(default_factory=dict)  # allocatable less used, per resource the node reports
+
+    def __post_init__(self) -> None:
+        self.allocate(self.alloc)
+
+    def allocate(self, alloc: dict[str, float]) -> None:
+        self.alloc, self.cpu_cap, self.mem_cap = alloc, alloc.get("cpu") or 0.0, alloc.get("memory") or 0.0
+        self._make_room()
 
     def add(self, need: dict[str, float], nonzero: tuple[float, float]) -> None:
         used = self.used
@@ -41,6 +51,11 @@ class NodeInfo:
             used[resource] = used.get(resource, 0.0) + amount
         self.cpu += nonzero[0]
         self.memory += nonzero[1]
+        self._make_room()
+
+    def _make_room(self) -> None:
+        used = self.used  # a hair of slack so that requests adding up to allocatable exactly still fit
+        self.room = {resource: capacity + 1e-9 - used.get(resource, 0.0) for resource, capacity in self.alloc.items()}
 
 
 def allocatable(node: dict[str, Any]) -> dict[str, float]:
@@ -101,11 +116,17 @@ class NodeInfos:
         info.labels = labels
         status, was = node.get("status") or {}, old.get("status") or {}
         if (status.get("allocatable"), status.get("capacity")) != (was.get("allocatable"), was.get("capacity")):
-            info.alloc = allocatable(node)
+            info.allocate(allocatable(node))
         info.node = node
 
     def _sum(self, info: NodeInfo, pods: list[dict[str, Any]]) -> None:
         info.pods, info.used, info.cpu, info.memory = pods, {}, 0.0, 0.0
+        used = info.used
         for pod in pods:
             if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
-                info.add(*self.load(pod))
+                need, (cpu, memory) = self.load(pod)
+                for resource, amount in need.items():
+                    used[resource] = used.get(resource, 0.0) + amount
+                info.cpu += cpu
+                info.memory += memory
+        info.allocate(info.alloc)

@@ -47,6 +47,15 @@ class Verdict:
     prefer: int  # untolerated PreferNoSchedule taints, for TaintToleration's score
 
 
+@dataclass(frozen=True)
+class Static:
+    """One signature's verdicts for this pass, also as the filter loop and topology spreading read them."""
+
+    verdicts: dict[str, Verdict]
+    admits: dict[str, bool]  # node name -> counts for topology spreading
+    whys: list[str | None]  # in node-list order
+
+
 @dataclass
 class PodCost:
     spec: dict[str, Any]  # the spec object these were read from (stored objects never change)
@@ -78,45 +87,46 @@ class Scheduler:
             return
         infos = self._nodes.refresh(index)
         order = self._nodes.order
+        rows = [infos[name] for name in order]
         spread = Spread(self.api.store, index, infos)
-        statics: dict[str, tuple[dict[str, Verdict], dict[str, bool]]] = {}  # this pass's verdicts per signature
+        statics: dict[str, Static] = {}  # this pass's verdicts per signature
         for pod in pending:
             cost = self._cost(pod)
-            if cost.signature not in statics:
-                verdicts = self._static(pod, cost.signature, infos)
-                statics[cost.signature] = verdicts, {name: v.admits for name, v in verdicts.items()}
-            static, admits = statics[cost.signature]
+            static = statics.get(cost.signature)
+            if static is None:
+                static = statics[cost.signature] = self._static(pod, cost.signature, infos, order)
             constraints = spread.constraints(pod)
-            checks = spread.hard(pod, constraints, admits, cost.signature) if any(c.hard for c in constraints) else []
-            feasible, reasons = self._filter(cost.need, order, infos, static, checks)
+            checks = spread.hard(pod, constraints, static.admits, cost.signature) if any(c.hard for c in constraints) else []
+            feasible, reasons = self._filter(cost.need, order, rows, static.whys, checks)
             if not feasible:
                 self._mark_unschedulable(pod, len(order), reasons)
                 continue
-            node = best(feasible, infos, cost.nonzero, [static[n].prefer for n in feasible],
-                        spread.scores(pod, constraints, feasible, admits, cost.signature))
+            node = best(feasible, infos, cost.nonzero, [static.verdicts[n].prefer for n in feasible],
+                        spread.scores(pod, constraints, feasible, static.admits, cost.signature))
             self.api.bind(
                 pod["metadata"]["namespace"], pod["metadata"]["name"], {"target": {"kind": "Node", "name": node}}
             )
             infos[node].add(cost.need, cost.nonzero)
             spread.bound(pod, node)
 
-    def _filter(self, need: dict[str, float], order: list[str], infos: dict[str, NodeInfo],
-                static: dict[str, Verdict], checks: list[HardCheck]) -> tuple[list[str], Counter[str]]:
+    def _filter(self, need: dict[str, float], order: list[str], rows: list[NodeInfo], whys: list[str | None],
+                checks: list[HardCheck]) -> tuple[list[str], Counter[str]]:
         """findNodesThatPassFilters: from where the previous pod stopped, until enough nodes fit."""
         total, wanted = len(order), nodes_to_find(len(order))
+        needs = list(need.items())
         feasible: list[str] = []
         reasons: Counter[str] = Counter()
-        start, checked = self._next_start, 0
-        for i in range(total):
-            name = order[(start + i) % total]
+        start, checked, found = self._next_start, 0, 0
+        for i in range(start, start + total):
+            if i >= total:
+                i -= total
             checked += 1
-            why = static[name].why
+            why = whys[i]
             if why is None:
-                info = infos[name]
-                used, alloc = info.used, info.alloc
-                for resource, amount in need.items():
-                    capacity = alloc.get(resource)
-                    if capacity is not None and used.get(resource, 0.0) + amount > capacity + 1e-9:
+                info = rows[i]
+                room = info.room  # NodeResourcesFit; a resource the node does not report is not checked
+                for resource, amount in needs:
+                    if resource in room and amount > room[resource]:
                         why = "Too many pods" if resource == "pods" else f"Insufficient {resource}"
                         break
                 if why is None and checks:
@@ -124,14 +134,15 @@ class Scheduler:
             if why:
                 reasons[why] += 1
             else:
-                feasible.append(name)
-                if len(feasible) == wanted:
+                feasible.append(order[i])
+                found += 1
+                if found == wanted:
                     break
         if total:
             self._next_start = (start + checked) % total
         return feasible, reasons
 
-    def _static(self, pod: dict[str, Any], signature: str, infos: dict[str, NodeInfo]) -> dict[str, Verdict]:
+    def _static(self, pod: dict[str, Any], signature: str, infos: dict[str, NodeInfo], order: list[str]) -> Static:
         """The filters that read only the node's labels and spec, remembered per signature until those change."""
         known = self._verdicts.setdefault(signature, {})
         verdicts: dict[str, Verdict] = {}
@@ -142,7 +153,7 @@ class Scheduler:
             verdicts[name] = verdict
         for name in [n for n in known if n not in infos]:
             del known[name]
-        return verdicts
+        return Static(verdicts, {name: v.admits for name, v in verdicts.items()}, [verdicts[n].why for n in order])
 
     @staticmethod
     def _judge(spec: dict[str, Any], info: NodeInfo) -> Verdict:

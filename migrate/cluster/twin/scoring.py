@@ -28,18 +28,6 @@ def nonzero_requests(spec: dict[str, Any]) -> tuple[float, float]:
     return cpu, memory
 
 
-def resource_scores(info: NodeInfo, want: tuple[float, float]) -> tuple[int, int]:
-    """(LeastAllocated, BalancedAllocation), each 0..100, with the pod's requests added to the node's."""
-    # written out for cpu and memory: it runs for every feasible node of every pod scheduled
-    cpu_cap, mem_cap = info.alloc.get("cpu") or 0.0, info.alloc.get("memory") or 0.0
-    cpu, memory = info.cpu + want[0], info.memory + want[1]
-    least_cpu = 0 if not cpu_cap or cpu > cpu_cap else int((cpu_cap - cpu) * MAX_SCORE / cpu_cap)
-    least_mem = 0 if not mem_cap or memory > mem_cap else int((mem_cap - memory) * MAX_SCORE / mem_cap)
-    cpu_fraction = min(cpu / cpu_cap, 1.0) if cpu_cap else 1.0
-    mem_fraction = min(memory / mem_cap, 1.0) if mem_cap else 1.0
-    return (least_cpu + least_mem) // 2, int((1 - abs(cpu_fraction - mem_fraction) / 2) * MAX_SCORE)
-
-
 def taint_scores(untolerated: list[int]) -> list[int]:
     """TaintToleration: fewer untolerated PreferNoSchedule taints score higher (normalised, reversed)."""
     most = max(untolerated, default=0)
@@ -48,14 +36,25 @@ def taint_scores(untolerated: list[int]) -> list[int]:
 
 def best(feasible: list[str], infos: dict[str, NodeInfo], want: tuple[float, float], untolerated: list[int],
          spread: list[int]) -> str:
-    """The highest weighted score; ties to the first name (kube-scheduler picks one of them at random)."""
-    taints = taint_scores(untolerated)
+    """The highest weighted score; ties to the first name (kube-scheduler picks one of them at random).
+
+    LeastAllocated and BalancedAllocation, each 0..100, on cpu and memory with the pod's requests added to the
+    node's; written out in the loop, which runs for every feasible node of every pod scheduled."""
+    want_cpu, want_mem = want
     top: tuple[int, str] | None = None
-    for name, spread_score, taint_score in zip(feasible, spread, taints, strict=True):
-        least, balanced = resource_scores(infos[name], want)
-        key = (-(WEIGHTS["spread"] * spread_score + WEIGHTS["least"] * least + WEIGHTS["balanced"] * balanced
-                 + WEIGHTS["taints"] * taint_score), name)
-        if top is None or key < top:
-            top = key
+    for name, spread_score, taint_score in zip(feasible, spread, taint_scores(untolerated), strict=True):
+        info = infos[name]
+        cpu_cap, mem_cap = info.cpu_cap, info.mem_cap
+        cpu, memory = info.cpu + want_cpu, info.memory + want_mem
+        least_cpu = 0 if not cpu_cap or cpu > cpu_cap else int((cpu_cap - cpu) * MAX_SCORE / cpu_cap)
+        least_mem = 0 if not mem_cap or memory > mem_cap else int((mem_cap - memory) * MAX_SCORE / mem_cap)
+        cpu_fraction = 1.0 if not cpu_cap or cpu > cpu_cap else cpu / cpu_cap
+        mem_fraction = 1.0 if not mem_cap or memory > mem_cap else memory / mem_cap
+        gap = cpu_fraction - mem_fraction if cpu_fraction > mem_fraction else mem_fraction - cpu_fraction
+        balanced = int((1 - gap / 2) * MAX_SCORE)
+        total = (WEIGHTS["spread"] * spread_score + WEIGHTS["least"] * ((least_cpu + least_mem) // 2)
+                 + WEIGHTS["balanced"] * balanced + WEIGHTS["taints"] * taint_score)
+        if top is None or (-total, name) < top:
+            top = (-total, name)
     assert top is not None, "best() needs a feasible node"
     return top[1]

@@ -42,6 +42,12 @@ class Domains:
     members: dict[str, str]  # node name -> its value, for the nodes that count
 
 
+@dataclass
+class LabelGroup:
+    labels: dict[str, str]
+    on_nodes: dict[str, int]  # bound, live pods with these labels per node
+
+
 @dataclass(frozen=True)
 class HardCheck:
     """One DoNotSchedule constraint, ready for the Filter: placing here keeps the skew within maxSkew."""
@@ -58,7 +64,9 @@ class Spread:
 
     def __init__(self, store: Store, index: ClusterIndex, infos: dict[str, NodeInfo]) -> None:
         self.store, self.index, self.infos = store, index, infos
+        self._groups: dict[str, dict[tuple[tuple[str, str], ...], LabelGroup]] = {}  # namespace -> pods by labels
         self._counts: dict[tuple[str, LabelSelector], dict[str, int]] = {}
+        self._members: dict[tuple[Any, ...], tuple[dict[str, str], dict[str, int]]] = {}
         self._domains: dict[tuple[Any, ...], Domains] = {}
         self._by_selector: dict[tuple[str, LabelSelector], list[Domains]] = {}
         self._defaults: dict[tuple[Any, ...], list[Constraint]] = {}
@@ -101,15 +109,27 @@ class Spread:
             requirements += from_label_selector((owner.get("spec") or {}).get("selector") or {}).requirements
         return LabelSelector(tuple(dict.fromkeys(requirements)))
 
+    def _label_groups(self, namespace: str) -> dict[tuple[tuple[str, str], ...], LabelGroup]:
+        """The namespace's bound, live pods grouped by their labels (a set's replicas share them): a selector is
+        tested once per group, not once per pod."""
+        groups = self._groups.get(namespace)
+        if groups is None:
+            groups = self._groups[namespace] = {}
+            for p in self.index.in_namespace(namespace):
+                node = p["spec"].get("nodeName")
+                if node and not p["metadata"].get("deletionTimestamp"):
+                    _count(groups, p["metadata"].get("labels") or {}, node)
+        return groups
+
     def _on_nodes(self, namespace: str, selector: LabelSelector) -> dict[str, int]:
         key = (namespace, selector)
         counts = self._counts.get(key)
         if counts is None:
             counts = self._counts[key] = {}
-            for p in self.index.in_namespace(namespace):
-                node = p["spec"].get("nodeName")
-                if node and not p["metadata"].get("deletionTimestamp") and selector.matches(p["metadata"].get("labels")):
-                    counts[node] = counts.get(node, 0) + 1
+            for group in self._label_groups(namespace).values():
+                if selector.matches(group.labels):
+                    for node, n in group.on_nodes.items():
+                        counts[node] = counts.get(node, 0) + n
         return counts
 
     def _domains_of(self, namespace: str, c: Constraint, required: tuple[str, ...], admits: dict[str, bool],
@@ -119,20 +139,31 @@ class Spread:
         key = (namespace, c.selector, c.key, required, signature)
         domains = self._domains.get(key)
         if domains is None:
-            on_nodes = self._on_nodes(namespace, c.selector)
-            counts: dict[str, int] = {}
-            members: dict[str, str] = {}
-            for name, info in self.infos.items():
-                labels = info.labels
-                if admits[name] and all(k in labels for k in required):
-                    value = members[name] = labels.get(c.key, "")
-                    counts[value] = counts.get(value, 0) + on_nodes.get(name, 0)
+            members, zeros = self._value_of(c.key, required, admits, signature)
+            counts = dict(zeros)
+            for name, n in self._on_nodes(namespace, c.selector).items():
+                value = members.get(name)
+                if value is not None:
+                    counts[value] += n
             domains = self._domains[key] = Domains(counts, members)
             self._by_selector.setdefault((namespace, c.selector), []).append(domains)
         return domains
 
+    def _value_of(self, key: str, required: tuple[str, ...], admits: dict[str, bool],
+                  signature: str) -> tuple[dict[str, str], dict[str, int]]:
+        """Each counted node's value of the key, and every value at zero: shared by all selectors in a pass."""
+        cached = self._members.get((key, required, signature))
+        if cached is None:
+            members = {name: info.labels.get(key, "") for name, info in self.infos.items()
+                       if admits[name] and all(k in info.labels for k in required)}
+            cached = self._members[(key, required, signature)] = members, dict.fromkeys(members.values(), 0)
+        return cached
+
     def bound(self, pod: dict[str, Any], node: str) -> None:
-        namespace, labels = pod["metadata"]["namespace"], pod["metadata"].get("labels")
+        namespace, labels = pod["metadata"]["namespace"], pod["metadata"].get("labels") or {}
+        groups = self._groups.get(namespace)
+        if groups is not None:
+            _count(groups, labels, node)
         for (ns, selector), counts in self._counts.items():
             if ns == namespace and selector.matches(labels):
                 counts[node] = counts.get(node, 0) + 1
@@ -164,26 +195,35 @@ class Spread:
         # the system defaults score nodes without a zone label by hostname alone; explicit constraints ignore them
         required = tuple(c.key for c in soft) if pod["spec"].get("topologySpreadConstraints") else ()
         labels = [self.infos[name].labels for name in feasible]
-        scored = [all(k in lab for k in required) for lab in labels]
+        scored = [all(k in lab for k in required) for lab in labels] if required else [True] * len(feasible)
         raw = [0.0] * len(feasible)
         for c in soft:
-            if c.key == HOSTNAME:
+            key, base = c.key, c.max_skew - 1
+            if key == HOSTNAME:
                 counts, size = self._on_nodes(namespace, c.selector), sum(scored)
                 per_node = [counts.get(name, 0) for name in feasible]
             else:
                 totals = self._domains_of(namespace, c, required, admits, signature).counts
-                size = len({lab.get(c.key, "") for lab, ok in zip(labels, scored, strict=True) if ok})
-                per_node = [totals.get(lab.get(c.key, ""), 0) for lab in labels]
-            weight, base = math.log(size + 2), c.max_skew - 1
-            for i, lab in enumerate(labels):
-                if scored[i] and c.key in lab:
-                    raw[i] += per_node[i] * weight + base
+                values = [lab.get(key, "") for lab in labels]
+                size = len({v for v, ok in zip(values, scored, strict=True) if ok})
+                per_node = [totals.get(v, 0) for v in values]
+            weight = math.log(size + 2)
+            raw = [r + n * weight + base if ok and key in lab else r
+                   for r, n, ok, lab in zip(raw, per_node, scored, labels, strict=True)]
         rounded = [math.floor(s + 0.5) for s in raw]  # Go's math.Round: halves away from zero
         kept = [s for s, ok in zip(rounded, scored, strict=True) if ok]
         high, low = max(kept, default=0), min(kept, default=0)
         if high == 0:
             return [MAX_SCORE if ok else 0 for ok in scored]
         return [MAX_SCORE * (high + low - s) // high if ok else 0 for s, ok in zip(rounded, scored, strict=True)]
+
+
+def _count(groups: dict[tuple[tuple[str, str], ...], LabelGroup], labels: dict[str, str], node: str) -> None:
+    key = tuple(sorted(labels.items()))
+    group = groups.get(key)
+    if group is None:
+        group = groups[key] = LabelGroup(labels, {})
+    group.on_nodes[node] = group.on_nodes.get(node, 0) + 1
 
 
 def spread_unfit(checks: list[HardCheck], labels: dict[str, str]) -> str | None:
