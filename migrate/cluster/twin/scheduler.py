@@ -23,7 +23,6 @@ from migrate.cluster.twin.scoring import best, nonzero_requests
 from migrate.cluster.twin.spread import HardCheck, Spread, spread_unfit
 from migrate.cluster.twin.store import clone
 
-
 MIN_FEASIBLE_NODES, MIN_FEASIBLE_PERCENTAGE = 100, 5
 SELECTOR_MISMATCH = "node(s) didn't match Pod's node affinity/selector"
 

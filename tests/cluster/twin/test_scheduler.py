@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from migrate.cluster.twin import Twin, VirtualClock
-from migrate.cluster.twin.scheduler import nodes_to_find
 from migrate.cluster.twin.resources import DEPLOYMENTS, NODES, PODS, SERVICES
+from migrate.cluster.twin.scheduler import nodes_to_find
 from tests.cluster.conftest import FAST, deployment, small_twin
 
 
