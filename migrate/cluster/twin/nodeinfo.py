@@ -7,21 +7,46 @@ list is ordered as kube-scheduler's node tree lists it: one node of each zone in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
 from dataclasses import dataclass, field
 from itertools import count
 from operator import is_not
 from typing import Any
 
+from migrate.cluster.placement import pod_requests
 from migrate.cluster.quantity import parse_quantity
 from migrate.cluster.twin.index import ClusterIndex
+from migrate.cluster.twin.scoring import nonzero_requests
 
 DEFAULT_ALLOCATABLE = {"cpu": 4.0, "memory": 16.0 * 2**30, "pods": 110.0}  # a node that reports nothing
 ZONE_LABELS = (("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region"),
                ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"))
 
-PodLoad = Callable[[dict[str, Any]], tuple[dict[str, float], tuple[float, float]]]
 _versions = count(1)
+
+
+@dataclass
+class PodCost:
+    spec: dict[str, Any]  # the spec object these were read from (stored objects never change)
+    need: dict[str, float]
+    nonzero: tuple[float, float]
+    signature: str  # nodeSelector, affinity and tolerations: pods that share it pass the same static filters
+
+
+class PodCosts:
+    """Each pod's requests (for fit, for scoring) and placement signature, remembered while its spec is the same."""
+
+    def __init__(self) -> None:
+        self.by_uid: dict[str, PodCost] = {}
+
+    def of(self, pod: dict[str, Any]) -> PodCost:
+        uid, spec = pod["metadata"]["uid"], pod["spec"]
+        cost = self.by_uid.get(uid)
+        if cost is None or cost.spec is not spec:
+            signature = json.dumps([spec.get("nodeSelector"), spec.get("affinity"), spec.get("tolerations")],
+                                   sort_keys=True)
+            cost = self.by_uid[uid] = PodCost(spec, pod_requests(spec), nonzero_requests(spec), signature)
+        return cost
 
 
 @dataclass
@@ -82,8 +107,8 @@ def tree_order(zones: list[tuple[str, str]]) -> list[str]:
 class NodeInfos:
     """Every node's state for the next scheduling pass, refreshed from the index where it changed."""
 
-    def __init__(self, load: PodLoad) -> None:
-        self.load = load
+    def __init__(self, costs: PodCosts) -> None:
+        self.costs = costs
         self.infos: dict[str, NodeInfo] = {}
         self.order: list[str] = []
         self._zones: list[tuple[str, str]] = []
@@ -121,12 +146,14 @@ class NodeInfos:
 
     def _sum(self, info: NodeInfo, pods: list[dict[str, Any]]) -> None:
         info.pods, info.used, info.cpu, info.memory = pods, {}, 0.0, 0.0
-        used = info.used
+        used, known = info.used, self.costs.by_uid
         for pod in pods:
             if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
-                need, (cpu, memory) = self.load(pod)
-                for resource, amount in need.items():
+                cost = known.get(pod["metadata"]["uid"])  # looked up here: this runs for every pod of a changed node
+                if cost is None or cost.spec is not pod["spec"]:
+                    cost = self.costs.of(pod)
+                for resource, amount in cost.need.items():
                     used[resource] = used.get(resource, 0.0) + amount
-                info.cpu += cpu
-                info.memory += memory
+                info.cpu += cost.nonzero[0]
+                info.memory += cost.nonzero[1]
         info.allocate(info.alloc)

@@ -8,18 +8,17 @@ nodeinfo.py, the static filters' verdicts per placement signature here."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from migrate.clock import rfc3339
-from migrate.cluster.placement import UNSCHEDULABLE_TAINT, node_selector_matches, pod_requests, tolerates, untolerated
+from migrate.cluster.placement import UNSCHEDULABLE_TAINT, node_selector_matches, tolerates, untolerated
 from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.index import ClusterIndex, is_active
-from migrate.cluster.twin.nodeinfo import NodeInfo, NodeInfos
+from migrate.cluster.twin.nodeinfo import NodeInfo, NodeInfos, PodCosts
 from migrate.cluster.twin.resources import PODS
-from migrate.cluster.twin.scoring import best, nonzero_requests
+from migrate.cluster.twin.scoring import best
 from migrate.cluster.twin.spread import HardCheck, Spread, spread_unfit
 from migrate.cluster.twin.store import clone
 
@@ -55,19 +54,11 @@ class Static:
     whys: list[str | None]  # in node-list order
 
 
-@dataclass
-class PodCost:
-    spec: dict[str, Any]  # the spec object these were read from (stored objects never change)
-    need: dict[str, float]
-    nonzero: tuple[float, float]
-    signature: str  # nodeSelector, affinity and tolerations: pods that share it pass the same static filters
-
-
 class Scheduler:
     def __init__(self, api: Api):
         self.api = api
-        self._costs: dict[str, PodCost] = {}  # by pod uid
-        self._nodes = NodeInfos(self._load)
+        self._costs = PodCosts()
+        self._nodes = NodeInfos(self._costs)
         self._verdicts: dict[str, dict[str, Verdict]] = {}  # signature -> node name -> verdict
         self._next_start = 0  # nextStartNodeIndex: where the next pod's search begins in the node list
 
@@ -90,7 +81,7 @@ class Scheduler:
         spread = Spread(self.api.store, index, infos)
         statics: dict[str, Static] = {}  # this pass's verdicts per signature
         for pod in pending:
-            cost = self._cost(pod)
+            cost = self._costs.of(pod)
             static = statics.get(cost.signature)
             if static is None:
                 static = statics[cost.signature] = self._static(pod, cost.signature, infos, order)
@@ -172,20 +163,6 @@ class Scheduler:
             return Verdict(info.placement, f"node(s) had untolerated taint {{{t['key']}: {t.get('value', '')}}}",
                            admits, prefer)
         return Verdict(info.placement, None, admits, prefer)
-
-    def _load(self, pod: dict[str, Any]) -> tuple[dict[str, float], tuple[float, float]]:
-        cost = self._cost(pod)
-        return cost.need, cost.nonzero
-
-    def _cost(self, pod: dict[str, Any]) -> PodCost:
-        """Requests per pod (for fit, for scoring) and its signature, remembered while its spec object is the same."""
-        uid, spec = pod["metadata"]["uid"], pod["spec"]
-        cost = self._costs.get(uid)
-        if cost is None or cost.spec is not spec:
-            signature = json.dumps([spec.get("nodeSelector"), spec.get("affinity"), spec.get("tolerations")],
-                                   sort_keys=True)
-            cost = self._costs[uid] = PodCost(spec, pod_requests(spec), nonzero_requests(spec), signature)
-        return cost
 
     def _mark_unschedulable(self, pod: dict[str, Any], total: int, reasons: Counter[str]) -> None:
         detail = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))

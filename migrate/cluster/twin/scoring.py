@@ -8,10 +8,12 @@ PreferNoSchedule taints. Ties go to the first node by name (kube-scheduler draws
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrate.cluster.quantity import parse_quantity
-from migrate.cluster.twin.nodeinfo import NodeInfo
+
+if TYPE_CHECKING:  # nodeinfo sums what nonzero_requests counts
+    from migrate.cluster.twin.nodeinfo import NodeInfo
 
 MAX_SCORE = 100
 WEIGHTS = {"spread": 2, "least": 1, "balanced": 1, "taints": 3}

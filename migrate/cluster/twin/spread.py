@@ -196,21 +196,24 @@ class Spread:
         required = tuple(c.key for c in soft) if pod["spec"].get("topologySpreadConstraints") else ()
         labels = [self.infos[name].labels for name in feasible]
         scored = [all(k in lab for k in required) for lab in labels] if required else [True] * len(feasible)
-        raw = [0.0] * len(feasible)
+        terms: list[tuple[str, dict[str, int], bool, float, int]] = []  # key, counts, per node?, weight, maxSkew-1
         for c in soft:
-            key, base = c.key, c.max_skew - 1
-            if key == HOSTNAME:
-                counts, size = self._on_nodes(namespace, c.selector), sum(scored)
-                per_node = [counts.get(name, 0) for name in feasible]
+            if c.key == HOSTNAME:  # the node's own pods; as many domains as nodes scored
+                terms.append((c.key, self._on_nodes(namespace, c.selector), True, math.log(sum(scored) + 2),
+                              c.max_skew - 1))
             else:
-                totals = self._domains_of(namespace, c, required, admits, signature).counts
-                values = [lab.get(key, "") for lab in labels]
-                size = len({v for v, ok in zip(values, scored, strict=True) if ok})
-                per_node = [totals.get(v, 0) for v in values]
-            weight = math.log(size + 2)
-            raw = [r + n * weight + base if ok and key in lab else r
-                   for r, n, ok, lab in zip(raw, per_node, scored, labels, strict=True)]
-        rounded = [math.floor(s + 0.5) for s in raw]  # Go's math.Round: halves away from zero
+                size = len({lab.get(c.key, "") for lab, ok in zip(labels, scored, strict=True) if ok})
+                terms.append((c.key, self._domains_of(namespace, c, required, admits, signature).counts, False,
+                              math.log(size + 2), c.max_skew - 1))
+        rounded: list[int] = []
+        for name, lab, ok in zip(feasible, labels, scored, strict=True):
+            raw = 0.0
+            if ok:
+                for key, counts, per_node, weight, base in terms:
+                    if key in lab:
+                        where = name if per_node else lab[key]
+                        raw += (counts[where] if where in counts else 0) * weight + base
+            rounded.append(int(raw + 0.5))  # Go's math.Round: halves away from zero (raw is never negative)
         kept = [s for s, ok in zip(rounded, scored, strict=True) if ok]
         high, low = max(kept, default=0), min(kept, default=0)
         if high == 0:

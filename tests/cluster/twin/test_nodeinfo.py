@@ -3,10 +3,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from migrate.cluster.placement import pod_requests
-from migrate.cluster.twin.nodeinfo import NodeInfos, tree_order, zone_key
+from migrate.cluster.twin.nodeinfo import NodeInfos, PodCosts, tree_order, zone_key
 from migrate.cluster.twin.resources import DEPLOYMENTS, NODES
-from migrate.cluster.twin.scoring import nonzero_requests
 from tests.cluster.conftest import deployment, small_twin
 
 
@@ -33,15 +31,11 @@ def test_a_zone_is_its_region_and_zone_labels_ga_or_beta() -> None:
         {"topology.kubernetes.io/region": "us", "topology.kubernetes.io/zone": "a"})
 
 
-def _load(pod):  # type: ignore[no-untyped-def]
-    return pod_requests(pod["spec"]), nonzero_requests(pod["spec"])
-
-
 def test_requests_are_summed_again_only_on_nodes_whose_pods_changed() -> None:
     twin = small_twin()
     twin.api.create(DEPLOYMENTS, "default", deployment("web", 3, cpu="250m"))
     twin.settle()
-    infos = NodeInfos(_load)
+    infos = NodeInfos(PodCosts())
     first = infos.refresh(twin.index)
     assert round(sum(i.used.get("cpu", 0.0) for i in first.values()), 6) == 0.75
     kept = {name: info.used for name, info in first.items()}
@@ -57,7 +51,7 @@ def test_requests_are_summed_again_only_on_nodes_whose_pods_changed() -> None:
 
 def test_allocatable_is_read_again_when_the_node_reports_another() -> None:
     twin = small_twin(workers=1)
-    infos = NodeInfos(_load)
+    infos = NodeInfos(PodCosts())
     assert infos.refresh(twin.index)["w1"].alloc["cpu"] == 4.0
     node = twin.store.find(NODES, "", "w1")
     twin.store.update(NODES, {**node, "status": {**node["status"], "allocatable": {"cpu": "1500m", "memory": "1Gi"}}},
