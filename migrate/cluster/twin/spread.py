@@ -115,10 +115,14 @@ class Spread:
         groups = self._groups.get(namespace)
         if groups is None:
             groups = self._groups[namespace] = {}
-            for p in self.index.in_namespace(namespace):
-                node = p["spec"].get("nodeName")
-                if node and not p["metadata"].get("deletionTimestamp"):
-                    _count(groups, p["metadata"].get("labels") or {}, node)
+            for p in self.index.in_namespace(namespace):  # written out: it runs for every pod of the namespace
+                node, meta = p["spec"].get("nodeName"), p["metadata"]
+                if node and not meta.get("deletionTimestamp"):
+                    labels = meta.get("labels") or {}
+                    key = tuple(sorted(labels.items()))
+                    group = groups[key] if key in groups else groups.setdefault(key, LabelGroup(labels, {}))
+                    on_nodes = group.on_nodes
+                    on_nodes[node] = on_nodes[node] + 1 if node in on_nodes else 1
         return groups
 
     def _on_nodes(self, namespace: str, selector: LabelSelector) -> dict[str, int]:
@@ -202,7 +206,8 @@ class Spread:
                 terms.append((c.key, self._on_nodes(namespace, c.selector), True, math.log(sum(scored) + 2),
                               c.max_skew - 1))
             else:
-                size = len({lab.get(c.key, "") for lab, ok in zip(labels, scored, strict=True) if ok})
+                key = c.key
+                size = len({lab[key] if key in lab else "" for lab, ok in zip(labels, scored, strict=True) if ok})
                 terms.append((c.key, self._domains_of(namespace, c, required, admits, signature).counts, False,
                               math.log(size + 2), c.max_skew - 1))
         rounded: list[int] = []
