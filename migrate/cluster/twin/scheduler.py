@@ -1,37 +1,66 @@
 """The scheduler: binds pending pods to nodes that are schedulable, tolerated, selected and have room.
 
-Among those, the default profile's scores pick the node (scoring.py: topology spread, least-allocated,
-balanced allocation, PreferNoSchedule taints)."""
+As kube-scheduler, it searches the node list from where the previous pod stopped and, on clusters of 100
+nodes or more, stops once it has found enough feasible nodes (numFeasibleNodesToFind); among those, the
+default profile's scores pick the node (scoring.py: least-allocated, balanced allocation, PreferNoSchedule
+taints; spread.py: topology spread). What does not change between passes is kept: node state in
+nodeinfo.py, the static filters' verdicts per placement signature here."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from migrate.clock import rfc3339
-from migrate.cluster.placement import UNSCHEDULABLE_TAINT, node_selector_matches, pod_requests, tolerates, untolerated
-from migrate.cluster.quantity import parse_quantity
+from migrate.cluster.placement import UNSCHEDULABLE_TAINT, node_selector_matches, tolerates, untolerated
 from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.index import ClusterIndex, is_active
+from migrate.cluster.twin.nodeinfo import NodeInfo, NodeInfos, PodCosts
 from migrate.cluster.twin.resources import PODS
-from migrate.cluster.twin.scoring import Spread, nonzero_requests, resource_scores, taint_scores, total
+from migrate.cluster.twin.scoring import best
+from migrate.cluster.twin.spread import HardCheck, Spread, spread_unfit
 from migrate.cluster.twin.store import clone
 
+MIN_FEASIBLE_NODES, MIN_FEASIBLE_PERCENTAGE = 100, 5
+SELECTOR_MISMATCH = "node(s) didn't match Pod's node affinity/selector"
 
-def _plus(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
-    return a[0] + b[0], a[1] + b[1]
+
+def nodes_to_find(total: int) -> int:
+    """numFeasibleNodesToFind with the default adaptive percentageOfNodesToScore (schedule_one.go): every node
+    under 100; above, 50% less 1% per 125 nodes (at least 5%) of them, but never fewer than 100."""
+    if total < MIN_FEASIBLE_NODES:
+        return total
+    percentage = max(50 - total // 125, MIN_FEASIBLE_PERCENTAGE)
+    return max(total * percentage // 100, MIN_FEASIBLE_NODES)
 
 
-def _allocatable(node: dict[str, Any]) -> dict[str, float]:
-    status = node.get("status") or {}
-    alloc = status.get("allocatable") or status.get("capacity") or {}
-    return {k: parse_quantity(v) for k, v in alloc.items()} or {"cpu": 4.0, "memory": 16 * 2**30, "pods": 110}
+@dataclass(frozen=True)
+class Verdict:
+    """What the static filters say of one node for one placement signature, while its labels and spec hold."""
+
+    placement: int
+    why: str | None  # NodeUnschedulable, NodeAffinity, TaintToleration; None when they let the pod in
+    admits: bool  # the pod's nodeSelector matches: the node counts for topology spreading
+    prefer: int  # untolerated PreferNoSchedule taints, for TaintToleration's score
+
+
+@dataclass(frozen=True)
+class Static:
+    """One signature's verdicts for this pass, also as the filter loop and topology spreading read them."""
+
+    verdicts: dict[str, Verdict]
+    admits: dict[str, bool]  # node name -> counts for topology spreading
+    whys: list[str | None]  # in node-list order
 
 
 class Scheduler:
     def __init__(self, api: Api):
         self.api = api
-        self._requests_by_uid: dict[str, tuple[dict[str, Any], tuple[dict[str, float], tuple[float, float]]]] = {}
+        self._costs = PodCosts()
+        self._nodes = NodeInfos(self._costs)
+        self._verdicts: dict[str, dict[str, Verdict]] = {}  # signature -> node name -> verdict
+        self._next_start = 0  # nextStartNodeIndex: where the next pod's search begins in the node list
 
     def reconcile(self, index: ClusterIndex) -> None:
         pending = sorted(
@@ -46,84 +75,94 @@ class Scheduler:
         )
         if not pending:
             return
-        used: dict[str, Counter[str]] = {}
-        scored: dict[str, tuple[float, float]] = {}  # non-zero cpu/memory requests, as scoring counts them
-        for name in index.nodes:
-            used[name] = Counter()
-            cpu = memory = 0.0
-            for pod in index.on_node(name):
-                if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
-                    used[name].update(self._requests(pod))
-                    cpu, memory = _plus((cpu, memory), self._nonzero(pod))
-            scored[name] = (cpu, memory)
-        spread = Spread(self.api.store, index)
+        infos = self._nodes.refresh(index)
+        order = self._nodes.order
+        rows = [infos[name] for name in order]
+        spread = Spread(self.api.store, index, infos)
+        statics: dict[str, Static] = {}  # this pass's verdicts per signature
         for pod in pending:
-            need = self._requests(pod)
+            cost = self._costs.of(pod)
+            static = statics.get(cost.signature)
+            if static is None:
+                static = statics[cost.signature] = self._static(pod, cost.signature, infos, order)
             constraints = spread.constraints(pod)
-            eligible = {n: node for n, node in index.nodes.items() if node_selector_matches(pod["spec"], node)}
-            reasons: Counter[str] = Counter()
-            feasible = {}
-            for name, node in index.nodes.items():
-                why = self._unfit(pod, node, need, used[name]) or spread.unfit(pod, constraints, node, eligible)
-                if why:
-                    reasons[why] += 1
-                else:
-                    feasible[name] = node
+            checks = spread.hard(pod, constraints, static.admits, cost.signature) if any(c.hard for c in constraints) else []
+            feasible, reasons = self._filter(cost.need, order, rows, static.whys, checks)
             if not feasible:
-                self._mark_unschedulable(pod, len(index.nodes), reasons)
+                self._mark_unschedulable(pod, len(order), reasons)
                 continue
-            best = self._best(pod, feasible, scored, spread.scores(pod, constraints, feasible))
+            node = best(feasible, infos, cost.nonzero, [static.verdicts[n].prefer for n in feasible],
+                        spread.scores(pod, constraints, feasible, static.admits, cost.signature))
             self.api.bind(
-                pod["metadata"]["namespace"], pod["metadata"]["name"], {"target": {"kind": "Node", "name": best}}
+                pod["metadata"]["namespace"], pod["metadata"]["name"], {"target": {"kind": "Node", "name": node}}
             )
-            used[best].update(need)
-            scored[best] = _plus(scored[best], self._nonzero(pod))
-            spread.bound(pod, best)
+            infos[node].add(cost.need, cost.nonzero)
+            spread.bound(pod, node)
 
-    def _best(self, pod: dict[str, Any], feasible: dict[str, dict[str, Any]], scored: dict[str, tuple[float, float]],
-              spread: dict[str, int]) -> str:
-        """The highest weighted score; ties to the first name (kube-scheduler picks one of them at random)."""
-        want = self._nonzero(pod)
-        tolerations = pod["spec"].get("tolerations") or []
-        taints = taint_scores({n: len(untolerated(tolerations, node, ("PreferNoSchedule",))) for n, node in feasible.items()})
-        totals = {n: total(spread[n], *resource_scores(scored[n], want, _allocatable(node)), taints[n])
-                  for n, node in feasible.items()}
-        return min(feasible, key=lambda n: (-totals[n], n))
+    def _filter(self, need: dict[str, float], order: list[str], rows: list[NodeInfo], whys: list[str | None],
+                checks: list[HardCheck]) -> tuple[list[str], Counter[str]]:
+        """findNodesThatPassFilters: from where the previous pod stopped, until enough nodes fit."""
+        total, wanted = len(order), nodes_to_find(len(order))
+        needs = list(need.items())
+        feasible: list[str] = []
+        reasons: Counter[str] = Counter()
+        start, checked, found = self._next_start, 0, 0
+        for i in range(start, start + total):
+            if i >= total:
+                i -= total
+            checked += 1
+            why = whys[i]
+            if why is None:
+                info = rows[i]
+                room = info.room  # NodeResourcesFit; a resource the node does not report is not checked
+                for resource, amount in needs:
+                    if resource in room and amount > room[resource]:
+                        why = "Too many pods" if resource == "pods" else f"Insufficient {resource}"
+                        break
+                if why is None and checks:
+                    why = spread_unfit(checks, info.labels)
+            if why:
+                reasons[why] += 1
+            else:
+                feasible.append(order[i])
+                found += 1
+                if found == wanted:
+                    break
+        if total:
+            self._next_start = (start + checked) % total
+        return feasible, reasons
 
-    def _nonzero(self, pod: dict[str, Any]) -> tuple[float, float]:
-        return self._cache(pod)[1]
+    def _static(self, pod: dict[str, Any], signature: str, infos: dict[str, NodeInfo], order: list[str]) -> Static:
+        """The filters that read only the node's labels and spec, remembered per signature until those change."""
+        known = self._verdicts.setdefault(signature, {})
+        verdicts: dict[str, Verdict] = {}
+        for name, info in infos.items():
+            verdict = known.get(name)
+            if verdict is None or verdict.placement != info.placement:
+                verdict = known[name] = self._judge(pod["spec"], info)
+            verdicts[name] = verdict
+        for name in [n for n in known if n not in infos]:
+            del known[name]
+        return Static(verdicts, {name: v.admits for name, v in verdicts.items()}, [verdicts[n].why for n in order])
 
-    def _requests(self, pod: dict[str, Any]) -> dict[str, float]:
-        return self._cache(pod)[0]
-
-    def _cache(self, pod: dict[str, Any]) -> tuple[dict[str, float], tuple[float, float]]:
-        """Requests per pod (for fit, for scoring), remembered while its spec object is the same (stored objects never change)."""
-        uid, spec = pod["metadata"]["uid"], pod["spec"]
-        cached = self._requests_by_uid.get(uid)
-        if cached is None or cached[0] is not spec:
-            cached = self._requests_by_uid[uid] = (spec, (pod_requests(spec), nonzero_requests(spec)))
-        return cached[1]
-
-    def _unfit(
-        self, pod: dict[str, Any], node: dict[str, Any], need: dict[str, float], used: Counter[str]
-    ) -> str | None:
-        spec = pod["spec"]
+    @staticmethod
+    def _judge(spec: dict[str, Any], info: NodeInfo) -> Verdict:
+        node = info.node
         tolerations = spec.get("tolerations") or []
+        admits = node_selector_matches(spec, node)
+        prefer = len(untolerated(tolerations, node, ("PreferNoSchedule",)))
         if (node.get("spec") or {}).get("unschedulable") and not any(
             tolerates(t, {"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule"}) for t in tolerations
         ):
-            return "node(s) were unschedulable"
-        if not node_selector_matches(spec, node):
-            return "node(s) didn't match Pod's node affinity/selector"
+            return Verdict(info.placement, "node(s) were unschedulable", admits, prefer)
+        if not admits:
+            return Verdict(info.placement, SELECTOR_MISMATCH, admits, prefer)
         taints = untolerated(tolerations, node, ("NoSchedule", "NoExecute"))
         if taints:
             t = taints[0]
-            return f"node(s) had untolerated taint {{{t['key']}: {t.get('value', '')}}}"
-        alloc = _allocatable(node)
-        for resource, amount in need.items():
-            if resource in alloc and used[resource] + amount > alloc[resource] + 1e-9:
-                return "Too many pods" if resource == "pods" else f"Insufficient {resource}"
-        return None
+            return Verdict(info.placement, f"node(s) had untolerated taint {{{t['key']}: {t.get('value', '')}}}",
+                           admits, prefer)
+        return Verdict(info.placement, None, admits, prefer)
 
     def _mark_unschedulable(self, pod: dict[str, Any], total: int, reasons: Counter[str]) -> None:
         detail = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))

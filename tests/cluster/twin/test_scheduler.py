@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from migrate.cluster.twin import Twin, VirtualClock
 from migrate.cluster.twin.resources import DEPLOYMENTS, NODES, PODS, SERVICES
+from migrate.cluster.twin.scheduler import nodes_to_find
 from tests.cluster.conftest import FAST, deployment, small_twin
 
 
@@ -105,3 +110,90 @@ def test_do_not_schedule_constraints_filter_and_leave_the_rest_pending() -> None
     pending = [p for p in twin.store.objects(PODS) if p["metadata"]["labels"].get("app") == "kv" and not p["spec"].get("nodeName")]
     message = next(c for c in pending[0]["status"]["conditions"] if c["type"] == "PodScheduled")["message"]
     assert "node(s) didn't match pod topology spread constraints" in message and len(pending) == 3
+
+
+def test_feasible_nodes_to_find_follows_kube_schedulers_adaptive_percentage() -> None:
+    # schedule_one.go: all nodes under 100; above, (50 - n/125)% of them (at least 5%), never fewer than 100
+    assert [nodes_to_find(n) for n in (0, 3, 99)] == [0, 3, 99]
+    assert [nodes_to_find(n) for n in (100, 200, 250)] == [100, 100, 120]
+    assert nodes_to_find(1000) == 420 and nodes_to_find(5000) == 500 and nodes_to_find(6000) == 300
+
+
+@given(st.integers(min_value=0, max_value=20_000))
+def test_feasible_nodes_to_find_is_never_more_than_the_cluster_nor_fewer_than_a_hundred(nodes: int) -> None:
+    assert min(nodes, 100) <= nodes_to_find(nodes) <= nodes
+
+
+def _bare_pod(name: str, cpu: str = "1") -> dict[str, Any]:
+    return {"metadata": {"name": name, "labels": {"run": name}},
+            "spec": {"containers": [{"name": "c", "image": "example/c:1",
+                                     "resources": {"requests": {"cpu": cpu, "memory": "64Mi"}}}]}}
+
+
+def _node_of(twin: Twin, name: str) -> str:
+    return twin.store.find(PODS, "default", name)["spec"]["nodeName"]
+
+
+def test_on_a_large_cluster_only_the_nodes_searched_are_scored_and_the_next_pod_searches_on() -> None:
+    # 150 nodes: kube-scheduler stops at 100 feasible ones, so the first pod never sees the bigger nodes at the end
+    # of the node list; the second pod's search starts where the first stopped and finds them
+    twin = Twin(VirtualClock(), timing=FAST, node_ready_delay=5.0)
+    for i in range(150):
+        twin.add_node(f"n{i:03}", f"10.0.{i // 200}.{i % 200 + 10}", cpu="8" if i >= 100 else "4", memory="8Gi")
+    twin.settle()
+    for name in ("first", "second"):
+        twin.api.create(PODS, "default", _bare_pod(name))
+        twin.settle()
+    assert (_node_of(twin, "first"), _node_of(twin, "second")) == ("n000", "n100")
+
+
+def test_under_a_hundred_nodes_every_node_is_scored() -> None:
+    twin = Twin(VirtualClock(), timing=FAST, node_ready_delay=5.0)
+    for i in range(99):
+        twin.add_node(f"n{i:03}", f"10.0.0.{i + 10}", cpu="8" if i >= 90 else "4", memory="8Gi")
+    twin.settle()
+    twin.api.create(PODS, "default", _bare_pod("first"))
+    twin.settle()
+    assert _node_of(twin, "first") == "n090"
+
+
+def test_a_zone_counts_the_pods_on_its_nodes_that_cannot_take_the_pod() -> None:
+    # PreScore sums a zone over every node the pod's selector admits: the 4 replicas on cordoned w2 still make
+    # zone a the fuller one, so the fifth replica goes to zone b (counting only the nodes that fit, a and b tie)
+    twin = _zoned_twin({"w1": "a", "w2": "a", "w3": "b"})
+    for name in ("w1", "w3"):
+        twin.api.patch(NODES, "", name, {"spec": {"unschedulable": True}}, "application/merge-patch+json")
+    twin.api.create(DEPLOYMENTS, "default", deployment("web", 4))
+    twin.settle()
+    assert _per(twin, "web", "kubernetes.io/hostname") == {"w2": 4}
+    for name, cordoned in (("w1", False), ("w3", False), ("w2", True)):
+        twin.api.patch(NODES, "", name, {"spec": {"unschedulable": cordoned}}, "application/merge-patch+json")
+    twin.api.patch(DEPLOYMENTS, "default", "web", {"spec": {"replicas": 5}}, "application/merge-patch+json")
+    twin.settle()
+    assert _per(twin, "web", "kubernetes.io/hostname") == {"w2": 4, "w3": 1}
+
+
+def test_a_pending_pod_is_placed_once_a_node_gains_the_label_it_selects() -> None:
+    # the selector's verdict per node is remembered only while the node's labels and spec stay as they were
+    twin = small_twin()
+    twin.api.create(PODS, "default", {**_bare_pod("db"), "spec": {**_bare_pod("db")["spec"], "nodeSelector": {"disk": "ssd"}}})
+    twin.settle()
+    assert not twin.store.find(PODS, "default", "db")["spec"].get("nodeName")
+    twin.api.patch(NODES, "", "w2", {"metadata": {"labels": {"disk": "ssd"}}}, "application/merge-patch+json")
+    twin.settle()
+    assert _node_of(twin, "db") == "w2"
+
+
+def test_a_node_whose_allocatable_shrinks_takes_no_pod_that_no_longer_fits() -> None:
+    twin = small_twin(workers=1)  # 4 cpu
+    twin.api.create(PODS, "default", _bare_pod("one", cpu="2"))
+    twin.settle()
+    node = twin.store.find(NODES, "", "w1")
+    status = {**node["status"], "allocatable": {**node["status"]["allocatable"], "cpu": "3"}}
+    twin.store.update(NODES, {**node, "status": status}, status=True, force=True)
+    twin.api.create(PODS, "default", _bare_pod("two", cpu="2"))
+    twin.settle()
+    pending = twin.store.find(PODS, "default", "two")
+    assert not pending["spec"].get("nodeName")
+    condition = next(c for c in pending["status"]["conditions"] if c["type"] == "PodScheduled")
+    assert condition["message"] == "0/1 nodes are available: 1 Insufficient cpu."

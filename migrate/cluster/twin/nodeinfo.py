@@ -1,0 +1,159 @@
+"""What the scheduler keeps of each node between passes, as kube-scheduler's cache keeps NodeInfos.
+
+Allocatable is parsed once per node status, the pods' requests are summed again only on a node whose
+pods changed (stored objects are never mutated, so an unchanged pod is the same object), and the node
+list is ordered as kube-scheduler's node tree lists it: one node of each zone in turn."""
+# exercised by tests/cluster/twin/test_scheduler.py
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from itertools import count
+from operator import is_not
+from typing import Any
+
+from migrate.cluster.placement import pod_requests
+from migrate.cluster.quantity import parse_quantity
+from migrate.cluster.twin.index import ClusterIndex
+from migrate.cluster.twin.scoring import nonzero_requests
+
+DEFAULT_ALLOCATABLE = {"cpu": 4.0, "memory": 16.0 * 2**30, "pods": 110.0}  # a node that reports nothing
+ZONE_LABELS = (("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region"),
+               ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"))
+
+_versions = count(1)
+
+
+@dataclass
+class PodCost:
+    spec: dict[str, Any]  # the spec object these were read from (stored objects never change)
+    need: dict[str, float]
+    nonzero: tuple[float, float]
+    signature: str  # nodeSelector, affinity and tolerations: pods that share it pass the same static filters
+
+
+class PodCosts:
+    """Each pod's requests (for fit, for scoring) and placement signature, remembered while its spec is the same."""
+
+    def __init__(self) -> None:
+        self.by_uid: dict[str, PodCost] = {}
+
+    def of(self, pod: dict[str, Any]) -> PodCost:
+        uid, spec = pod["metadata"]["uid"], pod["spec"]
+        cost = self.by_uid.get(uid)
+        if cost is None or cost.spec is not spec:
+            signature = json.dumps([spec.get("nodeSelector"), spec.get("affinity"), spec.get("tolerations")],
+                                   sort_keys=True)
+            cost = self.by_uid[uid] = PodCost(spec, pod_requests(spec), nonzero_requests(spec), signature)
+        return cost
+
+
+@dataclass
+class NodeInfo:
+    node: dict[str, Any]
+    labels: dict[str, str]
+    placement: int  # a new number whenever labels or spec change: what the static filters read
+    alloc: dict[str, float]
+    cpu_cap: float = 0.0  # allocatable cpu and memory, read by every score
+    mem_cap: float = 0.0
+    pods: list[dict[str, Any]] = field(default_factory=list)  # the pod objects `used` was summed from
+    used: dict[str, float] = field(default_factory=dict)  # requests of the pods that still hold resources
+    cpu: float = 0.0  # non-zero requests, as scoring counts them
+    memory: float = 0.0
+    room: dict[str, float] = field(default_factory=dict)  # allocatable less used, per resource the node reports
+
+    def __post_init__(self) -> None:
+        self.allocate(self.alloc)
+
+    def allocate(self, alloc: dict[str, float]) -> None:
+        self.alloc, self.cpu_cap, self.mem_cap = alloc, alloc.get("cpu") or 0.0, alloc.get("memory") or 0.0
+        self._make_room()
+
+    def add(self, need: dict[str, float], nonzero: tuple[float, float]) -> None:
+        used = self.used
+        for resource, amount in need.items():
+            used[resource] = used.get(resource, 0.0) + amount
+        self.cpu += nonzero[0]
+        self.memory += nonzero[1]
+        self._make_room()
+
+    def _make_room(self) -> None:
+        used = self.used  # a hair of slack so that requests adding up to allocatable exactly still fit
+        self.room = {resource: capacity + 1e-9 - used.get(resource, 0.0) for resource, capacity in self.alloc.items()}
+
+
+def allocatable(node: dict[str, Any]) -> dict[str, float]:
+    status = node.get("status") or {}
+    alloc = status.get("allocatable") or status.get("capacity") or {}
+    return {k: parse_quantity(v) for k, v in alloc.items()} or dict(DEFAULT_ALLOCATABLE)
+
+
+def zone_key(labels: dict[str, str]) -> str:
+    """utilnode.GetZoneKey: region and zone, or "" for a node that has neither."""
+    region, zone = (labels.get(ga) or labels.get(beta) or "" for ga, beta in ZONE_LABELS)
+    return f"{region}:\x00:{zone}" if region or zone else ""
+
+
+def tree_order(zones: list[tuple[str, str]]) -> list[str]:
+    """nodeTree.list(): zones in the order their first node came, one node of each zone in turn."""
+    by_zone: dict[str, list[str]] = {}
+    for name, zone in zones:
+        by_zone.setdefault(zone, []).append(name)
+    columns = list(by_zone.values())
+    return [col[i] for i in range(max(map(len, columns), default=0)) for col in columns if i < len(col)]
+
+
+class NodeInfos:
+    """Every node's state for the next scheduling pass, refreshed from the index where it changed."""
+
+    def __init__(self, costs: PodCosts) -> None:
+        self.costs = costs
+        self.infos: dict[str, NodeInfo] = {}
+        self.order: list[str] = []
+        self._zones: list[tuple[str, str]] = []
+
+    def refresh(self, index: ClusterIndex) -> dict[str, NodeInfo]:
+        infos: dict[str, NodeInfo] = {}
+        for name, node in index.nodes.items():
+            info = self.infos.get(name)
+            pods = index.on_node(name)
+            if info is None:
+                info = NodeInfo(node, node["metadata"].get("labels") or {}, next(_versions), allocatable(node))
+                self._sum(info, pods)
+            else:
+                if info.node is not node:
+                    self._moved(info, node)
+                if len(pods) != len(info.pods) or any(map(is_not, pods, info.pods)):
+                    self._sum(info, pods)
+            infos[name] = info
+        self.infos = infos
+        zones = [(name, zone_key(info.labels)) for name, info in infos.items()]
+        if zones != self._zones:
+            self._zones, self.order = zones, tree_order(zones)
+        return infos
+
+    def _moved(self, info: NodeInfo, node: dict[str, Any]) -> None:
+        old = info.node
+        labels = node["metadata"].get("labels") or {}
+        if labels != info.labels or node.get("spec") != old.get("spec"):
+            info.placement = next(_versions)
+        info.labels = labels
+        status, was = node.get("status") or {}, old.get("status") or {}
+        if (status.get("allocatable"), status.get("capacity")) != (was.get("allocatable"), was.get("capacity")):
+            info.allocate(allocatable(node))
+        info.node = node
+
+    def _sum(self, info: NodeInfo, pods: list[dict[str, Any]]) -> None:
+        info.pods, info.used, info.cpu, info.memory = pods, {}, 0.0, 0.0
+        used, known = info.used, self.costs.by_uid
+        for pod in pods:
+            if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+                cost = known.get(pod["metadata"]["uid"])  # looked up here: this runs for every pod of a changed node
+                if cost is None or cost.spec is not pod["spec"]:
+                    cost = self.costs.of(pod)
+                for resource, amount in cost.need.items():
+                    used[resource] = used.get(resource, 0.0) + amount
+                info.cpu += cost.nonzero[0]
+                info.memory += cost.nonzero[1]
+        info.allocate(info.alloc)

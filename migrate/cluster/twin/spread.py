@@ -1,0 +1,245 @@
+"""PodTopologySpread, as kube-scheduler's plugin filters and scores (pkg/scheduler/framework/plugins/podtopologyspread).
+
+A pod's own `topologySpreadConstraints`, or, for pods that a Service, ReplicaSet or StatefulSet selects, the
+system defaults (maxSkew 3 per hostname, 5 per zone, ScheduleAnyway). Matching pods are counted per node once
+a pass and kept current as pods are bound; per domain (zone) they are summed over every node the pod's
+nodeSelector admits (nodeAffinityPolicy Honor, nodeTaintsPolicy Ignore: the defaults), not only over the
+nodes that fit, as the plugin's PreFilter and PreScore do.
+"""
+# exercised by tests/cluster/twin/test_scheduler.py
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from migrate.cluster.twin.index import ClusterIndex, controller_ref
+from migrate.cluster.twin.nodeinfo import NodeInfo
+from migrate.cluster.twin.resources import REPLICASETS, SERVICES, STATEFULSETS
+from migrate.cluster.twin.selectors import EVERYTHING, LabelSelector, Requirement, from_label_selector
+from migrate.cluster.twin.store import Store
+
+HOSTNAME = "kubernetes.io/hostname"
+ZONE = "topology.kubernetes.io/zone"
+MAX_SCORE = 100
+UNMATCHED = "node(s) didn't match pod topology spread constraints"
+
+
+@dataclass(frozen=True)
+class Constraint:
+    max_skew: int
+    key: str
+    selector: LabelSelector
+    hard: bool  # whenUnsatisfiable: DoNotSchedule
+
+
+@dataclass
+class Domains:
+    """Matching pods per value of one topology key, over the nodes that count for one pod's constraints."""
+
+    counts: dict[str, int]
+    members: dict[str, str]  # node name -> its value, for the nodes that count
+
+
+@dataclass
+class LabelGroup:
+    labels: dict[str, str]
+    on_nodes: dict[str, int]  # bound, live pods with these labels per node
+
+
+@dataclass(frozen=True)
+class HardCheck:
+    """One DoNotSchedule constraint, ready for the Filter: placing here keeps the skew within maxSkew."""
+
+    key: str
+    max_skew: int
+    counts: dict[str, int]
+    floor: int  # the emptiest domain's count
+    own: int  # 1 when the pod matches its own selector
+
+
+class Spread:
+    """Topology spreading for one scheduling pass: pod counts per node, kept current as pods are bound."""
+
+    def __init__(self, store: Store, index: ClusterIndex, infos: dict[str, NodeInfo]) -> None:
+        self.store, self.index, self.infos = store, index, infos
+        self._groups: dict[str, dict[tuple[tuple[str, str], ...], LabelGroup]] = {}  # namespace -> pods by labels
+        self._counts: dict[tuple[str, LabelSelector], dict[str, int]] = {}
+        self._members: dict[tuple[Any, ...], tuple[dict[str, str], dict[str, int]]] = {}
+        self._domains: dict[tuple[Any, ...], Domains] = {}
+        self._by_selector: dict[tuple[str, LabelSelector], list[Domains]] = {}
+        self._defaults: dict[tuple[Any, ...], list[Constraint]] = {}
+        self._services: dict[str, list[dict[str, str]]] | None = None  # selectors by namespace, read once a pass
+
+    def constraints(self, pod: dict[str, Any]) -> list[Constraint]:
+        explicit = pod["spec"].get("topologySpreadConstraints") or []
+        if explicit:
+            return [Constraint(int(c.get("maxSkew", 1)), c.get("topologyKey", ""),
+                               from_label_selector(c["labelSelector"]) if c.get("labelSelector") else EVERYTHING,
+                               c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule") for c in explicit]
+        meta = pod["metadata"]
+        ref = controller_ref(pod)
+        key = (meta["namespace"], tuple(sorted((meta.get("labels") or {}).items())),
+               (ref["kind"], ref["name"]) if ref else None)
+        if key not in self._defaults:  # the replicas of one set share labels and owner: one answer for all
+            selector = self._default_selector(pod)
+            self._defaults[key] = [] if selector.empty else [Constraint(3, HOSTNAME, selector, False),
+                                                             Constraint(5, ZONE, selector, False)]
+        return self._defaults[key]
+
+    def _default_selector(self, pod: dict[str, Any]) -> LabelSelector:
+        """helper.DefaultSelector: the Services that select the pod, and its ReplicaSet's or StatefulSet's selector."""
+        meta = pod["metadata"]
+        labels = meta.get("labels") or {}
+        requirements: list[Requirement] = []
+        if self._services is None:
+            self._services = {}
+            for svc in self.store.objects(SERVICES):
+                wanted = (svc.get("spec") or {}).get("selector")
+                if wanted:
+                    self._services.setdefault(svc["metadata"]["namespace"], []).append(wanted)
+        for wanted in self._services.get(meta["namespace"], []):
+            if all(labels.get(k) == v for k, v in wanted.items()):
+                requirements += [Requirement(k, "=", frozenset([v])) for k, v in wanted.items()]
+        ref = controller_ref(pod)
+        rt = {"ReplicaSet": REPLICASETS, "StatefulSet": STATEFULSETS}.get(ref["kind"]) if ref else None
+        owner = self.store.find(rt, meta["namespace"], ref["name"]) if rt and ref else None
+        if owner is not None:
+            requirements += from_label_selector((owner.get("spec") or {}).get("selector") or {}).requirements
+        return LabelSelector(tuple(dict.fromkeys(requirements)))
+
+    def _label_groups(self, namespace: str) -> dict[tuple[tuple[str, str], ...], LabelGroup]:
+        """The namespace's bound, live pods grouped by their labels (a set's replicas share them): a selector is
+        tested once per group, not once per pod."""
+        groups = self._groups.get(namespace)
+        if groups is None:
+            groups = self._groups[namespace] = {}
+            for p in self.index.in_namespace(namespace):  # written out: it runs for every pod of the namespace
+                node, meta = p["spec"].get("nodeName"), p["metadata"]
+                if node and not meta.get("deletionTimestamp"):
+                    labels = meta.get("labels") or {}
+                    key = tuple(sorted(labels.items()))
+                    group = groups[key] if key in groups else groups.setdefault(key, LabelGroup(labels, {}))
+                    on_nodes = group.on_nodes
+                    on_nodes[node] = on_nodes[node] + 1 if node in on_nodes else 1
+        return groups
+
+    def _on_nodes(self, namespace: str, selector: LabelSelector) -> dict[str, int]:
+        key = (namespace, selector)
+        counts = self._counts.get(key)
+        if counts is None:
+            counts = self._counts[key] = {}
+            for group in self._label_groups(namespace).values():
+                if selector.matches(group.labels):
+                    for node, n in group.on_nodes.items():
+                        counts[node] = counts.get(node, 0) + n
+        return counts
+
+    def _domains_of(self, namespace: str, c: Constraint, required: tuple[str, ...], admits: dict[str, bool],
+                    signature: str) -> Domains:
+        """Matching pods per value of c.key over the nodes the pod's selector admits that carry every required key
+        (a node without the key counts under "", as the plugin reads a missing label)."""
+        key = (namespace, c.selector, c.key, required, signature)
+        domains = self._domains.get(key)
+        if domains is None:
+            members, zeros = self._value_of(c.key, required, admits, signature)
+            counts = dict(zeros)
+            for name, n in self._on_nodes(namespace, c.selector).items():
+                value = members.get(name)
+                if value is not None:
+                    counts[value] += n
+            domains = self._domains[key] = Domains(counts, members)
+            self._by_selector.setdefault((namespace, c.selector), []).append(domains)
+        return domains
+
+    def _value_of(self, key: str, required: tuple[str, ...], admits: dict[str, bool],
+                  signature: str) -> tuple[dict[str, str], dict[str, int]]:
+        """Each counted node's value of the key, and every value at zero: shared by all selectors in a pass."""
+        cached = self._members.get((key, required, signature))
+        if cached is None:
+            members = {name: info.labels.get(key, "") for name, info in self.infos.items()
+                       if admits[name] and all(k in info.labels for k in required)}
+            cached = self._members[(key, required, signature)] = members, dict.fromkeys(members.values(), 0)
+        return cached
+
+    def bound(self, pod: dict[str, Any], node: str) -> None:
+        namespace, labels = pod["metadata"]["namespace"], pod["metadata"].get("labels") or {}
+        groups = self._groups.get(namespace)
+        if groups is not None:
+            _count(groups, labels, node)
+        for (ns, selector), counts in self._counts.items():
+            if ns == namespace and selector.matches(labels):
+                counts[node] = counts.get(node, 0) + 1
+                for domains in self._by_selector.get((ns, selector), ()):
+                    value = domains.members.get(node)
+                    if value is not None:
+                        domains.counts[value] += 1
+
+    def hard(self, pod: dict[str, Any], constraints: list[Constraint], admits: dict[str, bool],
+             signature: str) -> list[HardCheck]:
+        """The DoNotSchedule constraints' PreFilter: counts over the admitted nodes that carry every hard key."""
+        hard = [c for c in constraints if c.hard]
+        required = tuple(c.key for c in hard)
+        labels = pod["metadata"].get("labels")
+        checks = []
+        for c in hard:
+            counts = self._domains_of(pod["metadata"]["namespace"], c, required, admits, signature).counts
+            checks.append(HardCheck(c.key, c.max_skew, counts, min(counts.values(), default=0),
+                                    1 if c.selector.matches(labels) else 0))
+        return checks
+
+    def scores(self, pod: dict[str, Any], constraints: list[Constraint], feasible: list[str],
+               admits: dict[str, bool], signature: str) -> list[int]:
+        """Score + NormalizeScore: fewer matching pods in a node's domains scores higher."""
+        soft = [c for c in constraints if not c.hard]
+        if not soft:
+            return [MAX_SCORE] * len(feasible)
+        namespace = pod["metadata"]["namespace"]
+        # the system defaults score nodes without a zone label by hostname alone; explicit constraints ignore them
+        required = tuple(c.key for c in soft) if pod["spec"].get("topologySpreadConstraints") else ()
+        labels = [self.infos[name].labels for name in feasible]
+        scored = [all(k in lab for k in required) for lab in labels] if required else [True] * len(feasible)
+        terms: list[tuple[str, dict[str, int], bool, float, int]] = []  # key, counts, per node?, weight, maxSkew-1
+        for c in soft:
+            if c.key == HOSTNAME:  # the node's own pods; as many domains as nodes scored
+                terms.append((c.key, self._on_nodes(namespace, c.selector), True, math.log(sum(scored) + 2),
+                              c.max_skew - 1))
+            else:
+                key = c.key
+                size = len({lab[key] if key in lab else "" for lab, ok in zip(labels, scored, strict=True) if ok})
+                terms.append((c.key, self._domains_of(namespace, c, required, admits, signature).counts, False,
+                              math.log(size + 2), c.max_skew - 1))
+        rounded: list[int] = []
+        for name, lab, ok in zip(feasible, labels, scored, strict=True):
+            raw = 0.0
+            if ok:
+                for key, counts, per_node, weight, base in terms:
+                    if key in lab:
+                        where = name if per_node else lab[key]
+                        raw += (counts[where] if where in counts else 0) * weight + base
+            rounded.append(int(raw + 0.5))  # Go's math.Round: halves away from zero (raw is never negative)
+        kept = [s for s, ok in zip(rounded, scored, strict=True) if ok]
+        high, low = max(kept, default=0), min(kept, default=0)
+        if high == 0:
+            return [MAX_SCORE if ok else 0 for ok in scored]
+        return [MAX_SCORE * (high + low - s) // high if ok else 0 for s, ok in zip(rounded, scored, strict=True)]
+
+
+def _count(groups: dict[tuple[tuple[str, str], ...], LabelGroup], labels: dict[str, str], node: str) -> None:
+    key = tuple(sorted(labels.items()))
+    group = groups.get(key)
+    if group is None:
+        group = groups[key] = LabelGroup(labels, {})
+    group.on_nodes[node] = group.on_nodes.get(node, 0) + 1
+
+
+def spread_unfit(checks: list[HardCheck], labels: dict[str, str]) -> str | None:
+    """Filter: a node without a hard key is out; otherwise each domain stays within maxSkew of the emptiest."""
+    for check in checks:
+        value = labels.get(check.key)
+        if value is None:
+            return UNMATCHED + " (missing required label)"
+        if check.counts.get(value, 0) + check.own - check.floor > check.max_skew:
+            return UNMATCHED
+    return None
