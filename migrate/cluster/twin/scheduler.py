@@ -106,7 +106,7 @@ class Scheduler:
         needs = list(need.items())
         feasible: list[str] = []
         reasons: Counter[str] = Counter()
-        start, checked, found = self._next_start, 0, 0
+        start, checked, found = self._next_start % total if total else 0, 0, 0  # the list may have shrunk
         for i in range(start, start + total):
             if i >= total:
                 i -= total

@@ -197,3 +197,20 @@ def test_a_node_whose_allocatable_shrinks_takes_no_pod_that_no_longer_fits() -> 
     assert not pending["spec"].get("nodeName")
     condition = next(c for c in pending["status"]["conditions"] if c["type"] == "PodScheduled")
     assert condition["message"] == "0/1 nodes are available: 1 Insufficient cpu."
+
+
+def test_the_search_starts_within_the_node_list_after_nodes_leave() -> None:
+    twin = Twin(VirtualClock(), timing=FAST, node_ready_delay=5.0)
+    for i in range(150):
+        twin.add_node(f"n{i:03}", f"10.0.{i // 200}.{i % 200 + 10}", cpu="4", memory="8Gi")
+    twin.settle()
+    twin.api.create(PODS, "default", _bare_pod("first"))
+    twin.settle()  # the next search would start at node 100
+    for i in range(1, 150):
+        if i != 120:
+            twin.api.delete(NODES, "", f"n{i:03}")
+    twin.settle()
+    twin.api.create(PODS, "default", _bare_pod("second"))
+    twin.settle()
+    assert {_node_of(twin, "first"), _node_of(twin, "second")} <= {"n000", "n120"}
+    assert twin.failures == Counter()
