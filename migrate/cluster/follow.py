@@ -58,7 +58,8 @@ class Follower(Generic[T]):
                 break
             seen.watches += 1
             try:
-                for kind, obj, version in self._events(version, left):
+                for kind, obj, at in self._events(version, left):
+                    version = at  # a watch broken after this event goes on from here
                     if kind == "DELETED":
                         seen.objects.pop(_uid(obj), None)
                     elif kind in ("ADDED", "MODIFIED"):

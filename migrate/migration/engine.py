@@ -33,6 +33,7 @@ STATE_AFTER: dict[str, HostState] = {"provision": HostState.REPLACEMENT_READY, "
                                      "drain": HostState.DRAINED, "delete-node": HostState.REMOVED,
                                      "decommission": HostState.DECOMMISSIONED}
 IN_PLACE_STATE_AFTER = {**STATE_AFTER, "decommission": HostState.DECOMMISSIONING, "rejoin": HostState.DECOMMISSIONED}
+RECHECK_AFTER = 5.0  # seconds a verify's finding serves the other hosts of its wave before they look again
 WAIT_SLICE = 30.0  # seconds a watched wait runs before the run renews its lock and reports (a Lease lasts 120 s)
 
 
@@ -71,6 +72,7 @@ class Migration:
         self.drain_opts = drain or DrainOptions(timeout=plan.drain_timeout)
         self.stop_requested = False
         self._drained: set[str] = set()  # cordoned nodes, as last seen by verify
+        self._verified: tuple[frozenset[tuple[str, int]], float] | None = None  # what verify last found whole, when
         self._wave_number, self._pods_left = 0, 0
         self.in_place = InPlace(self) if plan.strategy == "in-place" else None
         self.steps = steps_for(plan.strategy)
@@ -272,6 +274,10 @@ class Migration:
         wanted = self._wanted_ready(move.host)
         if not wanted:
             return {"controllers_ready": 0}
+        # the hosts of a wave drained together and want the same replicas back: one check serves them all while fresh
+        if self._verified is not None and self._verified[0] == frozenset(wanted.items()) and (
+                self.clock.now() - self._verified[1] <= RECHECK_AFTER):
+            return {"controllers_ready": len(wanted), "checked_with_the_wave": True}
         deadline = self.clock.now() + self.plan.drain_timeout
         self._drained = {n.name for n in self.cluster.list_nodes() if n.unschedulable}
         for namespace in sorted({key.split("/", 1)[0] for key in wanted}):
@@ -290,6 +296,7 @@ class Migration:
                 self.lock.renew_if_due()
                 self._emit("waiting", move.host, "verify", f"{len(missing)} workload(s) in {namespace} not Ready "
                            "elsewhere yet")
+        self._verified = (frozenset(wanted.items()), self.clock.now())
         return {"controllers_ready": len(wanted)}
 
     def _slice(self, deadline: float) -> float:

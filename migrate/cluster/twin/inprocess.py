@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from migrate.cluster.base import (
+    WATCH_SECONDS,
     BootstrapToken,
     ConfigMap,
     DisruptionBudget,
     EvictionOutcome,
     EvictionResult,
-    WATCH_SECONDS,
     Lease,
     Node,
     NodeHolds,
