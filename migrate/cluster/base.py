@@ -8,11 +8,12 @@ so one implementation covers both. Results are small frozen dataclasses, never r
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+WATCH_SECONDS = 300  # one watch's timeoutSeconds before the server ends it (client-go's reflectors ask 5-10 min)
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,10 @@ class Lease:
         return not self.holder or now > self.renew_time + self.duration_seconds
 
 
+PodsHold = Callable[[Sequence[Pod]], bool]  # over the pods a wait watches, as they are now
+NodeHolds = Callable[["Node | None"], bool]  # over one node as it is now (None: it does not exist)
+
+
 @runtime_checkable
 class Cluster(Protocol):
     """What the migration asks of a Kubernetes API. Missing objects read as None, not as errors."""
@@ -212,6 +217,11 @@ class Cluster(Protocol):
     ) -> EvictionResult: ...
     def delete_pod(self, namespace: str, name: str, grace_period_seconds: int | None = None) -> bool: ...
     def wait_pods_gone(self, pods: Sequence[Pod], timeout: float, interval: float = 1.0) -> list[Pod]: ...
+    # waits that watch instead of polling: list once, follow the changes until `until` holds or `timeout` passes,
+    # and answer what was last seen (the caller reads from it whether the wait held)
+    def wait_pods(self, until: PodsHold, timeout: float, *, node_name: str | None = None,
+                  namespace: str | None = None) -> list[Pod]: ...
+    def wait_node(self, name: str, until: NodeHolds, timeout: float) -> Node | None: ...
     def daemonset_exists(self, namespace: str, name: str) -> bool: ...
 
     def list_pdbs(self, namespace: str | None = None) -> list[DisruptionBudget]: ...

@@ -11,7 +11,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import urllib3
 import yaml
@@ -28,10 +28,13 @@ from migrate.cluster.base import (
     EvictionResult,
     Lease,
     Node,
+    NodeHolds,
     ObjectRef,
     Pod,
+    PodsHold,
     Taint,
 )
+from migrate.cluster.follow import Follower
 from migrate.cluster.objects import (
     bootstrap_token_from,
     bootstrap_token_secret,
@@ -49,6 +52,7 @@ from migrate.errors import UserError
 PAGE_SIZE = 500  # kubectl's --chunk-size default
 RETRYABLE = {429, 500, 502, 503, 504}
 _PDB_NAME = re.compile(r"The disruption budget (\S+) ")
+T = TypeVar("T")
 
 
 class KubeCluster(NodeAndPodVerbs):
@@ -135,7 +139,12 @@ class KubeCluster(NodeAndPodVerbs):
         return UserError(f"the API server at {self.server} refused: {message} (HTTP {exc.status})", where=what)
 
     def _list(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
-        """Every item, page by page; an expired continue token restarts the list, as client-go's pager does."""
+        return self._list_versioned(what, fn, *args, **kwargs)[0]
+
+    def _list_versioned(self, what: str, fn: Callable[..., Any], *args: Any,
+                        **kwargs: Any) -> tuple[list[dict[str, Any]], str]:
+        """Every item, page by page, and the list's resourceVersion (a watch starts there); an expired continue
+        token restarts the list, as client-go's pager does."""
         items: list[dict[str, Any]] = []
         token = None
         while True:
@@ -145,9 +154,16 @@ class KubeCluster(NodeAndPodVerbs):
                 items, token = [], None  # 410 Gone: the continue token expired, start over as client-go's pager does
                 continue
             items.extend(page.get("items") or [])
-            token = (page.get("metadata") or {}).get("continue")
+            meta = page.get("metadata") or {}
+            token = meta.get("continue")
             if not token:
-                return items
+                return items, str(meta.get("resourceVersion") or "")
+
+    def _follower(self, what: str, fn: Callable[..., Any], convert: Callable[[dict[str, Any]], T], *args: Any,
+                  **kwargs: Any) -> Follower[T]:
+        return Follower(lambda: self._list_versioned(what, fn, *args, **kwargs),
+                        lambda **kw: fn(*args, **kwargs, **kw), convert, self.clock, self.timeout, self.backoff,
+                        self.max_backoff, lambda exc: self._user_error(what, exc))
 
     # --- nodes ---------------------------------------------------------------------------------
     def list_nodes(self, label_selector: str | None = None) -> list[Node]:
@@ -185,6 +201,21 @@ class KubeCluster(NodeAndPodVerbs):
     def get_pod(self, namespace: str, name: str) -> Pod | None:
         obj = self._call(f"pod {namespace}/{name}", self.core.read_namespaced_pod, name, namespace, missing_ok=True)
         return pod_from(obj) if obj else None
+
+    def wait_pods(self, until: PodsHold, timeout: float, *, node_name: str | None = None,
+                  namespace: str | None = None) -> list[Pod]:
+        kwargs: dict[str, Any] = {"field_selector": f"spec.nodeName={node_name}"} if node_name else {}
+        if namespace:
+            follower = self._follower(f"pods in {namespace}", self.core.list_namespaced_pod, pod_from, namespace,
+                                      **kwargs)
+        else:
+            follower = self._follower("pods", self.core.list_pod_for_all_namespaces, pod_from, **kwargs)
+        return list(follower.until(until, timeout).objects.values())
+
+    def wait_node(self, name: str, until: NodeHolds, timeout: float) -> Node | None:
+        follower = self._follower(f"node {name}", self.core.list_node, node_from, field_selector=f"metadata.name={name}")
+        seen = follower.until(lambda nodes: until(nodes[0] if nodes else None), timeout)
+        return next(iter(seen.objects.values()), None)
 
     def evict_pod(self, namespace: str, name: str, grace_period_seconds: int | None = None, dry_run: bool = False) -> EvictionResult:
         """POST pods/eviction. 429 is an answer (the PDB says not now), returned at once for the drain to retry;

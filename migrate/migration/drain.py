@@ -14,6 +14,7 @@ from migrate.errors import UserError
 from migrate.migration.filters import EVICT, REFUSE, DrainOptions, PodVerdict, classify
 
 RETRY_AFTER = 5.0  # kubectl waits 5 s between eviction attempts blocked by a budget
+REPORT_EVERY = 30.0  # seconds a wait for evicted pods watches before it reports (a Lease lasts 120 s)
 
 
 class DrainRefused(UserError):
@@ -36,18 +37,25 @@ class DrainResult:
 OnEvent = Callable[[str, str], None]  # (what, detail): "to-evict" count, "evicted" pod, "blocked" pod by PDB …
 
 
-def _wait_gone(cluster: Cluster, nodes: Sequence[str], pods: Sequence[Pod], clock: Clock, timeout: float) -> list[Pod]:
-    """Until no evicted pod (by uid: a StatefulSet pod may come back under its name) is left on the nodes; one LIST
-    per node and poll instead of a GET per pod, so a 200-pod wave costs a few calls a second, not hundreds."""
+def _wait_gone(cluster: Cluster, nodes: Sequence[str], pods: Sequence[Pod], clock: Clock, timeout: float,
+               on_event: OnEvent) -> list[Pod]:
+    """Until no evicted pod is left on the nodes. As kubectl's waitForDelete, a pod is gone on 404 or when its name
+    holds a new uid (a StatefulSet's replacement); watched, not polled: the node's pods by spec.nodeName (immutable,
+    so a pod leaves that set only by being deleted), which costs a LIST and a WATCH per node instead of kubectl's
+    GET per pod a second. Every REPORT_EVERY seconds the wait says how many are left (the engine renews its lock)."""
     deadline = clock.now() + timeout
-    pending = list(pods)
-    while pending:
-        there = {p.uid for n in nodes for p in cluster.list_pods(node_name=n)}
-        pending = [p for p in pending if p.uid in there]
-        if not pending or clock.now() + 1.0 > deadline:
-            break
-        clock.sleep(1.0)
-    return pending
+    evicted = {p.uid for p in pods}
+    for node in nodes:
+        while True:
+            left = {p.uid for p in cluster.wait_pods(lambda seen: not evicted & {p.uid for p in seen},
+                                                     max(0.0, min(deadline - clock.now(), REPORT_EVERY)),
+                                                     node_name=node)} & evicted
+            if not left or clock.now() >= deadline:
+                break
+            on_event("waiting", f"{len(left)} evicted pod(s) still terminating on {node}")
+        if left:
+            return [p for p in pods if p.uid in left]
+    return []
 
 
 def plan_drain(cluster: Cluster, nodes: Sequence[str], opts: DrainOptions) -> list[PodVerdict]:
@@ -101,7 +109,7 @@ def drain_nodes(cluster: Cluster, nodes: Sequence[str], opts: DrainOptions, cloc
                                    f"PodDisruptionBudget {', '.join(budgets)}: {', '.join(p.key for p in pending[:5])}",
                                    hint="the node stays cordoned; free the budget (scale up, or relax it) and run again")
             clock.sleep(RETRY_AFTER)
-    left = _wait_gone(cluster, nodes, evicted, clock, max(1.0, deadline - clock.now()))
+    left = _wait_gone(cluster, nodes, evicted, clock, max(1.0, deadline - clock.now()), on_event)
     if left:
         raise DrainTimeout(f"{len(left)} evicted pod(s) did not terminate in time: {', '.join(p.key for p in left[:5])}",
                            hint="the node stays cordoned; check the pods' terminationGracePeriod and finalizers")

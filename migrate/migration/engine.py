@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from migrate.clock import Clock
-from migrate.cluster.base import Cluster
+from migrate.cluster.base import Cluster, Pod
 from migrate.errors import UserError
 from migrate.etcd.membership import EtcdMembership, member_for_peer, peer_url
 from migrate.etcd.quorum import projected_quorum
@@ -33,7 +33,8 @@ STATE_AFTER: dict[str, HostState] = {"provision": HostState.REPLACEMENT_READY, "
                                      "drain": HostState.DRAINED, "delete-node": HostState.REMOVED,
                                      "decommission": HostState.DECOMMISSIONED}
 IN_PLACE_STATE_AFTER = {**STATE_AFTER, "decommission": HostState.DECOMMISSIONING, "rejoin": HostState.DECOMMISSIONED}
-POLL = 2.0  # seconds between looks at the cluster while waiting
+RECHECK_AFTER = 5.0  # seconds a verify's finding serves the other hosts of its wave before they look again
+WAIT_SLICE = 30.0  # seconds a watched wait runs before the run renews its lock and reports (a Lease lasts 120 s)
 
 
 class Hands(Protocol):
@@ -71,6 +72,7 @@ class Migration:
         self.drain_opts = drain or DrainOptions(timeout=plan.drain_timeout)
         self.stop_requested = False
         self._drained: set[str] = set()  # cordoned nodes, as last seen by verify
+        self._verified: tuple[frozenset[tuple[str, int]], float] | None = None  # what verify last found whole, when
         self._wave_number, self._pods_left = 0, 0
         self.in_place = InPlace(self) if plan.strategy == "in-place" else None
         self.steps = steps_for(plan.strategy)
@@ -177,7 +179,10 @@ class Migration:
                    or (self.ledger.host(m.host).state == HostState.FAILED and not self._done(m.host, "cordon"))]
         deadline = self.clock.now() + self.plan.drain_timeout
         while waiting:
-            for move in [m for m in waiting if _ready(self.cluster.get_node(m.replacement))]:
+            # watched one by one: they boot together, so while the first comes up the others do too
+            for move in list(waiting):
+                if not _ready(self.cluster.wait_node(move.replacement, _ready, self._slice(deadline))):
+                    break
                 self.ledger.transition(move.host, HostState.REPLACEMENT_READY, run_id=self.run_id, step="provision",
                                        evidence={"replacement": move.replacement})
                 waiting.remove(move)
@@ -194,7 +199,6 @@ class Migration:
             self.lock.renew_if_due()
             self._emit("waiting", ",".join(m.host for m in waiting), "provision",
                        f"{', '.join(m.replacement for m in waiting)} not Ready yet")
-            self.clock.sleep(POLL)
 
     def _drain(self, moves: list[HostMove]) -> None:
         todo = [m for m in moves if not self._done(m.host, "drain")]
@@ -250,29 +254,54 @@ class Migration:
         return self._ready_counts(owners)
 
     def _ready_counts(self, owners: set[tuple[str, str]]) -> dict[str, int]:
-        """One LIST per namespace involved, not of the whole cluster: a 4,000-pod cluster stays cheap to poll."""
+        """One LIST per namespace involved, not of the whole cluster: a 4,000-pod cluster stays cheap to read."""
         counts = {f"{ns}/{uid}": 0 for ns, uid in owners}
         for namespace in sorted({ns for ns, _ in owners}):
-            for pod in self.cluster.list_pods(namespace=namespace):
-                key = f"{namespace}/{pod.owner.uid}" if pod.owner is not None else ""
-                if key in counts and pod.ready and not self._on_drained_node(pod.node_name):
-                    counts[key] += 1
+            self._count_ready(counts, self.cluster.list_pods(namespace=namespace))
+        return counts
+
+    def _count_ready(self, counts: dict[str, int], pods: Sequence[Pod]) -> dict[str, int]:
+        """Adds to `counts` ("namespace/owner uid" -> n) the Ready pods of those owners not on a drained node."""
+        for pod in pods:
+            key = f"{pod.namespace}/{pod.owner.uid}" if pod.owner is not None else ""
+            if key in counts and pod.ready and not self._on_drained_node(pod.node_name):
+                counts[key] += 1
         return counts
 
     def _verify(self, move: HostMove) -> Mapping[str, Any]:
-        """Every controller whose pods were evicted has as many Ready pods again, none on a drained node."""
+        """Every controller whose pods were evicted has as many Ready pods again, none on a drained node: each
+        namespace involved watched (one LIST, then its changes) until its controllers are whole again."""
         wanted = self._wanted_ready(move.host)
+        if not wanted:
+            return {"controllers_ready": 0}
+        # the hosts of a wave drained together and want the same replicas back: one check serves them all while fresh
+        if self._verified is not None and self._verified[0] == frozenset(wanted.items()) and (
+                self.clock.now() - self._verified[1] <= RECHECK_AFTER):
+            return {"controllers_ready": len(wanted), "checked_with_the_wave": True}
         deadline = self.clock.now() + self.plan.drain_timeout
-        while True:
-            short = self._short(wanted)
-            if not short:
-                return {"controllers_ready": len(wanted)}
-            if self.clock.now() >= deadline:
-                raise UserError(f"{len(short)} workload(s) did not get their Ready replicas back after the drain",
-                                where=f"host {move.host}", hint="the node stays cordoned and is not deleted; check "
-                                "capacity, taints and affinity of the remaining nodes")
-            self._emit("waiting", move.host, "verify", f"{len(short)} workload(s) not Ready elsewhere yet")
-            self.clock.sleep(POLL)
+        self._drained = {n.name for n in self.cluster.list_nodes() if n.unschedulable}
+        for namespace in sorted({key.split("/", 1)[0] for key in wanted}):
+            mine = {k: n for k, n in wanted.items() if k.split("/", 1)[0] == namespace}
+
+            def short(pods: Sequence[Pod], mine: Mapping[str, int] = mine) -> list[str]:
+                ready = self._count_ready(dict.fromkeys(mine, 0), pods)
+                return [key for key, n in mine.items() if ready[key] < n]
+
+            while missing := short(self.cluster.wait_pods(lambda pods: not short(pods), self._slice(deadline),
+                                                          namespace=namespace)):
+                if self.clock.now() >= deadline:
+                    raise UserError(f"{len(missing)} workload(s) did not get their Ready replicas back after the "
+                                    "drain", where=f"host {move.host}", hint="the node stays cordoned and is not "
+                                    "deleted; check capacity, taints and affinity of the remaining nodes")
+                self.lock.renew_if_due()
+                self._emit("waiting", move.host, "verify", f"{len(missing)} workload(s) in {namespace} not Ready "
+                           "elsewhere yet")
+        self._verified = (frozenset(wanted.items()), self.clock.now())
+        return {"controllers_ready": len(wanted)}
+
+    def _slice(self, deadline: float) -> float:
+        """How long one wait may watch: to the deadline, but never so long that the Lease would lapse meanwhile."""
+        return max(0.0, min(deadline - self.clock.now(), WAIT_SLICE))
 
     def _wanted_ready(self, host: str) -> dict[str, int]:
         for record in self.ledger.steps(host):
@@ -282,13 +311,6 @@ class Migration:
                     return self._wanted_ready(str(head))
                 return {str(k): int(v) for k, v in (record.evidence.get("ready_before") or {}).items()}
         return {}
-
-    def _short(self, wanted: Mapping[str, int]) -> list[str]:
-        if not wanted:
-            return []
-        self._drained = {n.name for n in self.cluster.list_nodes() if n.unschedulable}
-        ready = self._ready_counts({(key.split("/", 1)[0], key.split("/", 1)[1]) for key in wanted})
-        return [key for key, n in wanted.items() if ready.get(key, 0) < n]
 
     def _on_drained_node(self, node: str | None) -> bool:
         return node in self._drained

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from migrate.cluster.base import Node
 from migrate.errors import UserError
 from migrate.etcd.membership import EtcdMembership, Member, member_for_peer, peer_url
 from migrate.etcd.quorum import projected_quorum
@@ -103,14 +104,19 @@ class InPlace:
     def _rejoin(self, move: HostMove) -> Mapping[str, Any]:
         """The reinstalled machine registers as a new Node and is Ready; a control plane's member is promoted."""
         clock, deadline = self.run.clock, self.run.clock.now() + self.run.plan.drain_timeout
-        while (node := self._reborn(move)) is None or not node.ready:
+        old = self._old_uid(move.host)
+
+        def back(node: Node | None) -> bool:
+            return node is not None and node.uid != old and node.ready
+
+        while not back(node := self.run.cluster.wait_node(move.replacement, back, self.run._slice(deadline))):
             if clock.now() >= deadline:
                 raise UserError(f"{move.replacement} did not come back Ready after its reinstall",
                                 where=f"host {move.host}", hint="check the reinstall (provision) hook and "
                                 "`talosctl -n ADDRESS dmesg`; the run goes on from here when started again")
+            self.run.lock.renew_if_due()
             self.run._emit("waiting", move.host, "rejoin", f"{move.replacement} not Ready yet")
-            clock.sleep(2.0)
-        evidence: dict[str, Any] = {"node": move.replacement, "uid": node.uid}
+        evidence: dict[str, Any] = {"node": move.replacement, "uid": node.uid if node is not None else ""}
         etcd = self._etcd(move)
         if etcd is not None:
             member = etcd.wait_promoted(peer_url(self._address(move)), timeout=max(1.0, deadline - clock.now()))

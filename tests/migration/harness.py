@@ -66,7 +66,7 @@ def rig(tmp: Path, *, budget: dict[str, Any] | None = None, max_unavailable: int
     plan = with_addresses(default_plan(report, max_unavailable=max_unavailable, strategy=strategy))
     ledger_path = tmp / "ledger.db"
     Ledger.create(ledger_path, "test-plan", [(m.host, m.role) for m in plan.hosts], clock=twin.clock).close()
-    served = serve_in_thread(twin)
+    served = serve_in_thread(twin, virtual_watches=True)  # the run's waits watch; waiting moves virtual time
     cluster = KubeCluster(served.write_kubeconfig(tmp / "kubeconfig"), clock=twin.clock, seed=1)
     try:
         yield Rig(twin, etcd, cluster, plan, ledger_path, [])

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from migrate.errors import UserError
+from migrate.migration.drain import RETRY_AFTER
 from migrate.migration.faults import FaultPlan, parse
 from migrate.migration.filters import DrainOptions
 from migrate.migration.rehearse import Rehearsal, plan_from_snapshot, rehearse
@@ -74,8 +75,10 @@ def test_ten_percent_of_api_calls_failing_still_ends_cleanly_with_a_consistent_l
     injected = sum(int(d["happened"].split(" of ")[0]) for d in fired.values())
     total = int(fired["api-5xx=4%"]["happened"].split(" of ")[1].split()[0])
     assert 0.05 < injected / total < 0.16  # about 10% of the requests, as asked
-    if not result.blockers:  # retried with backoff: the same end as without faults, a little later
-        assert result.hosts == clean.hosts and result.makespan >= clean.makespan
+    if not result.blockers:  # retried with backoff: the same end as without faults, about as late
+        # not strictly later: a backoff shifts the drain's 5 s eviction retries (kubectl's), and a retry that lands
+        # just after a budget frees up instead of just before it saves up to one retry period
+        assert result.hosts == clean.hosts and result.makespan >= clean.makespan - RETRY_AFTER
         assert "none reached the run" in fired["api-5xx=4%"]["run_did"]
 
 

@@ -14,8 +14,9 @@ if TYPE_CHECKING:  # the model needs no HTTP at import time
 __all__ = ["KubeletTiming", "SystemClock", "Twin", "VirtualClock", "serve_in_thread"]
 
 
-def serve_in_thread(twin: Twin, host: str = "127.0.0.1", port: int = 0, token: str | None = None) -> ServedTwin:
+def serve_in_thread(twin: Twin, host: str = "127.0.0.1", port: int = 0, token: str | None = None, *,
+                    virtual_watches: bool = False) -> ServedTwin:
     """Serve `twin` over HTTP from a background thread; returns a handle with .url, .write_kubeconfig(), .stop()."""
     from migrate.cluster.twin.http import serve_in_thread as serve  # lazy: the model needs no HTTP
 
-    return serve(twin, host, port, token)
+    return serve(twin, host, port, token, virtual_watches=virtual_watches)

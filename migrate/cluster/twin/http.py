@@ -39,6 +39,9 @@ class TwinServer(ThreadingHTTPServer):
         self.stopping = threading.Event()
         self.faults: list[int] = []  # HTTP codes the next requests fail with: rehearse flaky API servers
         self.bookmark_every = 60.0  # wall seconds an idle watch that allows bookmarks waits before sending one
+        # virtual time only: an idle watch moves the twin's clock (to its next due moment, at most timeoutSeconds on
+        # that clock), as a client's sleep does; for a run whose only waiting is on watches (a migration's)
+        self.virtual_watches = False
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up (keep-alive closed at exit) is not an error worth a traceback on stderr."""
@@ -341,8 +344,10 @@ class ServedTwin:
         self._thread.join(timeout=5)
 
 
-def serve_in_thread(twin: Twin, host: str = "127.0.0.1", port: int = 0, token: str | None = None) -> ServedTwin:
+def serve_in_thread(twin: Twin, host: str = "127.0.0.1", port: int = 0, token: str | None = None, *,
+                    virtual_watches: bool = False) -> ServedTwin:
     server = TwinServer(twin, (host, port), token)
+    server.virtual_watches = virtual_watches and isinstance(twin.clock, VirtualClock)
     thread = threading.Thread(target=server.serve_forever, name="twin-http", daemon=True, kwargs={"poll_interval": 0.2})
     thread.start()
     if not isinstance(twin.clock, VirtualClock):

@@ -14,9 +14,10 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from migrate.cluster.base import (
+    WATCH_SECONDS,
     BootstrapToken,
     ConfigMap,
     DisruptionBudget,
@@ -24,7 +25,9 @@ from migrate.cluster.base import (
     EvictionResult,
     Lease,
     Node,
+    NodeHolds,
     Pod,
+    PodsHold,
     Taint,
 )
 from migrate.cluster.objects import (
@@ -48,6 +51,7 @@ TRANSIENT = {429, 500, 502, 503, 504}  # what the client retries (a 500 naming t
 EVICTION_ANSWERS = frozenset({403, 404, 409, 422, 429})  # what kubectl's drain reads as the eviction's verdict
 STRATEGIC = "application/strategic-merge-patch+json"
 PDB_NAME = re.compile(r"The disruption budget (\S+) ")
+T = TypeVar("T")
 Faults = Callable[[str], "int | None"]  # verb -> an HTTP code to answer instead (504 = the request timed out)
 
 
@@ -141,6 +145,30 @@ class InProcessCluster(NodeAndPodVerbs):
     def get_pod(self, namespace: str, name: str) -> Pod | None:
         obj = self._call("get pod", lambda: self.twin.api.get(PODS, namespace, name), missing_ok=True)
         return self._pod(obj) if obj else None
+
+    def wait_pods(self, until: PodsHold, timeout: float, *, node_name: str | None = None,
+                  namespace: str | None = None) -> list[Pod]:
+        fields = f"spec.nodeName={node_name}" if node_name else None
+        return self._follow("pods", lambda: [self._pod(o) for o in self.twin.api.list(PODS, namespace, None,
+                                                                                       fields).items],
+                            until, timeout)
+
+    def wait_node(self, name: str, until: NodeHolds, timeout: float) -> Node | None:
+        def read() -> Node | None:
+            obj = self.twin.store.find(NODES, "", name)
+            return node_from(obj) if obj else None
+        return self._follow("node", read, until, timeout)
+
+    def _follow(self, what: str, read: Callable[[], T], until: Callable[[T], bool], timeout: float) -> T:
+        """A watch in virtual time: one LIST, then one WATCH request per WATCH_SECONDS during which the twin moves
+        from one due moment to the next (each a change a watch would deliver) until `until` holds."""
+        seen: T = self._call(f"list {what}", read)
+        deadline = self.clock.now() + timeout
+        while not until(seen) and (left := deadline - self.clock.now()) > 0:
+            self._call(f"watch {what}", lambda: None)
+            self.twin.run_until(lambda: until(read()), timeout=min(left, WATCH_SECONDS))
+            seen = read()
+        return seen
 
     def evict_pod(self, namespace: str, name: str, grace_period_seconds: int | None = None,
                   dry_run: bool = False) -> EvictionResult:

@@ -3,6 +3,9 @@
 The list options are checked as apimachinery's ValidateListOptions does them, a resourceVersion the store has not
 reached is refused as the watch cache refuses it (504 "Too large resource version"), and a watch that allows
 bookmarks gets one whenever it has been idle for `bookmark_every` seconds and just before it times out.
+Served with `virtual_watches` on a virtual clock, a watch with nothing to send moves the twin's time to its next due
+moment (timeoutSeconds counted on that clock) and ends once it has sent a batch, so the client looks before time
+moves on — a migration rehearsed over HTTP waits on watches in virtual time as it would on a real server.
 """
 # exercised by tests/cluster/twin/test_watch.py
 
@@ -17,6 +20,7 @@ from migrate.cluster.twin.status import ApiError, invalid
 from migrate.cluster.twin.table import to_table
 
 if TYPE_CHECKING:
+    from migrate.cluster.twin.history import Watch
     from migrate.cluster.twin.http import TwinServer
 
 DEFAULT_WATCH_SECONDS = 1800
@@ -98,17 +102,25 @@ class CollectionReads:
             self._start_stream()
             self._chunk({"type": "ERROR", "object": exc.body()})
             return self._end_stream()
-        deadline = time.monotonic() + float(query.get("timeoutSeconds") or DEFAULT_WATCH_SECONDS)
+        seconds = float(query.get("timeoutSeconds") or DEFAULT_WATCH_SECONDS)
+        deadline = time.monotonic() + seconds
         bookmarks = query.get("allowWatchBookmarks") == "true"
         as_table = self._wants_table()  # `kubectl get -w`: every event carries a one-row Table, as the API server sends
-        last_sent, closing_mark = time.monotonic(), False
+        last_sent, closing_mark, sent = time.monotonic(), False, False
+        virtual_end = twin.clock.now() + seconds if self.server.virtual_watches else None
         self._start_stream()
         try:
             while not self.server.stopping.is_set():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                event = watch.next(timeout=min(left, 0.2))
+                event = watch.next(timeout=0 if virtual_end is not None else min(left, 0.2))
+                if event is None and virtual_end is not None:
+                    # virtual time moves only while nobody has news: once a batch is out the stream ends (a server
+                    # may end any watch early) and the client, having looked, watches again from where it was
+                    if sent or not self._wait_virtually(watch, virtual_end, bookmarks):
+                        break
+                    continue
                 if event is None:
                     if watch.closed:
                         break
@@ -121,12 +133,27 @@ class CollectionReads:
                     continue
                 if event[0] == "BOOKMARK" and not bookmarks and not event[1]["metadata"].get("annotations"):
                     continue
-                last_sent = time.monotonic()
+                last_sent, sent = time.monotonic(), True
                 shown = self._as_table(rt, event[1], query) if as_table and event[0] != "BOOKMARK" else event[1]
                 self._chunk({"type": event[0], "object": shown})
             self._end_stream()
         finally:
             watch.close()
+
+    def _wait_virtually(self, watch: Watch, end: float, bookmarks: bool) -> bool:
+        """Virtual time: nothing queued, so the twin's clock moves to its next due moment (at most to the end of
+        the watch, timeoutSeconds on that clock) and its actors act; False once the watch's time is up."""
+        twin = self.server.twin
+        with twin.store.lock:
+            if watch.closed:
+                return False
+            if twin.run_until(lambda: not watch.idle(), timeout=max(0.0, end - twin.clock.now())):
+                return True
+            revision = twin.store.revision
+        if bookmarks:  # the API server marks the revision it got to before it ends a watch
+            self._chunk({"type": "BOOKMARK", "object": {"kind": watch.resource.kind, "apiVersion":
+                         watch.resource.api_version, "metadata": {"resourceVersion": str(revision)}}})
+        return False
 
     def _start_stream(self) -> None:
         self.send_response(200)

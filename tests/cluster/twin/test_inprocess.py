@@ -59,6 +59,24 @@ def test_evictions_get_the_same_verdicts(both):
         == EvictionOutcome.NOT_FOUND
 
 
+def test_waits_watch_on_both_sides_and_cost_a_list_and_a_watch_not_a_poll(both):
+    twin, http, direct = both
+    first = direct.list_pods(namespace="default", label_selector="app=web")[0]
+    before = dict(direct.calls)
+    assert direct.evict_pod("default", first.name).gone_or_going
+    start = twin.clock.now()
+    left = direct.wait_pods(lambda pods: first.uid not in {p.uid for p in pods}, 600, node_name=first.node_name)
+    assert first.uid not in {p.uid for p in left} and twin.clock.now() - start < 10
+    spent = {verb: n - before.get(verb, 0) for verb, n in direct.calls.items() if n != before.get(verb, 0)}
+    assert spent == {"evict pod": 1, "list pods": 1, "watch pods": 1}
+    # a wait that holds at once answers alike on both sides (over HTTP in virtual time: tests/cluster/test_follow.py)
+    assert direct.wait_pods(lambda pods: True, 60, node_name="w2") == http.wait_pods(lambda pods: True, 60,
+                                                                                       node_name="w2")
+    assert direct.wait_node("w1", lambda n: n is not None and n.ready, 60) == http.wait_node("w1", lambda n: True, 60)
+    start = twin.clock.now()
+    assert direct.wait_node("w9", lambda n: n is not None, 45) is None and twin.clock.now() - start == 45
+
+
 def test_a_lease_written_by_one_side_conflicts_on_the_other(both):
     twin, http, direct = both
     mine = direct.create_lease(Lease("kube-system", "lock", "a@h:1", 120, twin.clock.now() + 0.5))

@@ -94,3 +94,38 @@ def test_a_resource_version_from_the_future_is_refused_as_too_large(core, twin) 
         assert refused.value.status == 504 and body["reason"] == "Timeout"
         assert body["message"] == f"Timeout: Too large resource version: {future}, current: {twin.store.revision}"
         assert body["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
+
+
+def test_served_in_virtual_time_an_idle_watch_moves_the_twin_clock_to_what_is_due_and_to_its_timeout(twin) -> None:
+    from migrate.cluster.twin import serve_in_thread
+    from migrate.cluster.twin.resources import DEPLOYMENTS, PODS
+    from tests.cluster.conftest import FAST, deployment
+
+    twin.api.create(DEPLOYMENTS, "default", deployment("web", 2))
+    twin.settle()
+    served = serve_in_thread(twin, virtual_watches=True)
+    try:
+        config = client.Configuration()
+        config.host = served.url
+        core = client.CoreV1Api(client.ApiClient(config))
+        pod = next(p for p in twin.store.objects(PODS, "default"))
+        node = pod["spec"]["nodeName"]
+        listed = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").metadata.resource_version
+        core.delete_namespaced_pod(pod["metadata"]["name"], "default")
+        start, seen, version = twin.clock.now(), [], listed
+        while ("DELETED", pod["metadata"]["name"]) not in seen:  # each stream ends after the batch it delivered
+            for event in watch.Watch().stream(core.list_pod_for_all_namespaces, field_selector=f"spec.nodeName={node}",
+                                              resource_version=version, timeout_seconds=60):
+                seen.append((event["type"], event["object"].metadata.name))
+                version = event["object"].metadata.resource_version
+        assert all(name == pod["metadata"]["name"] or kind == "ADDED" for kind, name in seen)  # only this node's pods
+        assert 0 < twin.clock.now() - start <= FAST.stop_delay + 1  # moved to the kubelet's confirmation, no further
+        start = twin.clock.now()
+        events = list(watch.Watch().stream(core.list_namespaced_config_map, "default", allow_watch_bookmarks=True,
+                                           resource_version=str(twin.store.revision), timeout_seconds=45,
+                                           _preload_content=False))
+        assert [e["type"] for e in events] == ["BOOKMARK"]  # nothing happened: it ran to its timeout, marking where
+        assert events[0]["raw_object"]["metadata"]["resourceVersion"] == str(twin.store.revision)
+        assert twin.clock.now() - start >= 45
+    finally:
+        served.stop()
