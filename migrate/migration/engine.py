@@ -25,6 +25,8 @@ from migrate.migration.filters import EVICT, DrainOptions
 from migrate.migration.in_place import InPlace
 from migrate.migration.lock import MigrationLock
 from migrate.migration.plan_file import HostMove, MigrationPlan
+from migrate.migration.running import Running
+from migrate.migration.wave_hooks import decommission_wave
 
 STEPS = ("provision", "cordon", "drain", "verify", "etcd", "delete-node", "decommission")
 # in-place: the machine itself becomes the Talos node, so it leaves Kubernetes and etcd before it is reinstalled
@@ -34,6 +36,7 @@ STATE_AFTER: dict[str, HostState] = {"provision": HostState.REPLACEMENT_READY, "
                                      "decommission": HostState.DECOMMISSIONED}
 IN_PLACE_STATE_AFTER = {**STATE_AFTER, "decommission": HostState.DECOMMISSIONING, "rejoin": HostState.DECOMMISSIONED}
 POLL = 2.0  # seconds between looks at the cluster while waiting
+_PAST = {"drain": "drained", "verify": "verified"}
 
 
 class Hands(Protocol):
@@ -41,6 +44,7 @@ class Hands(Protocol):
 
     def provision(self, move: HostMove) -> Mapping[str, Any]: ...
     def decommission(self, move: HostMove) -> Mapping[str, Any]: ...
+    def start_decommission(self, move: HostMove) -> Running: ...  # the wave's hooks run side by side
 
 
 class Stopped(UserError):
@@ -98,43 +102,57 @@ class Migration:
         for step in self.steps:
             if step == "drain":
                 self._drain(moves)
-                continue
-            for move in moves:
-                self._step(move, step)
+            elif step == "verify":
+                self._verify_wave(moves)
+            elif step == "decommission":  # the wave's hooks run together (control planes: a wave of one)
+                decommission_wave(self, moves)
+            else:
+                for move in moves:
+                    self._step(move, step)
             if step == "provision":  # the wave's replacements boot together: started above, awaited once here
                 self._await_replacements(moves)
 
     def _step(self, move: HostMove, step: str) -> None:
         if self._done(move.host, step):
             return
-        if self.stop_requested:
-            raise Stopped("stopped on request before the next step", where=f"host {move.host}",
-                          hint="run the same command again to go on from here")
+        self._stop_if_asked(f"host {move.host}")
         self.lock.renew_if_due()
         action, holds = self.in_place.actions(move, step) if self.in_place else self._actions(move, step)
         self._journal(move.host, step, action, holds, self.in_place.intent(move, step) if self.in_place else None)
 
+    def _stop_if_asked(self, where: str) -> None:
+        if self.stop_requested:
+            raise Stopped("stopped on request before the next step", where=where,
+                          hint="run the same command again to go on from here")
+
     def _journal(self, host: str, step: str, action: Callable[[], Mapping[str, Any]],
                  holds: Callable[[], bool] | None, intent: Mapping[str, Any] | None = None) -> None:
         """Intent, action, outcome; then the host's state, except after provision (the wave's Ready wait moves it)."""
-        for unfinished in (s for s in self.ledger.steps(host) if s.step == step and s.finished_at is None):
-            self.ledger.finish_step(unfinished.id, "failed", {"interrupted": True})  # a crash left it open
-        evidence: Mapping[str, Any] = {}
+        self._close_interrupted(host, step)
         if holds is not None and holds():
             sid = self.ledger.begin_step(host, step, run_id=self.run_id, intent={**(intent or {}), "resumed": True})
             self.ledger.finish_step(sid, "ok", {"postcondition": "already held"})
             self._emit("step-skipped", host, step, "postcondition already held")
-        else:
-            sid = self.ledger.begin_step(host, step, run_id=self.run_id, intent=intent or {"step": step})
-            self._emit("step-started", host, step)
-            try:
-                evidence = action()
-            except Exception as exc:
-                self.ledger.finish_step(sid, "failed", {"error": str(exc)})
-                self.ledger.transition(host, HostState.FAILED, run_id=self.run_id, step=step, outcome="failed",
-                                       evidence={"error": str(exc)})
-                self._emit("step-failed", host, step, str(exc))
-                raise
+            self._succeeded(host, step, None, {})
+            return
+        sid = self.ledger.begin_step(host, step, run_id=self.run_id, intent=intent or {"step": step})
+        self._emit("step-started", host, step)
+        try:
+            evidence = action()
+        except Exception as exc:
+            self._failed(host, step, sid, exc)
+            raise
+        self._succeeded(host, step, sid, evidence)
+
+    def _failed(self, host: str, step: str, sid: int, exc: Exception) -> None:
+        self.ledger.finish_step(sid, "failed", {"error": str(exc)})
+        self.ledger.transition(host, HostState.FAILED, run_id=self.run_id, step=step, outcome="failed",
+                               evidence={"error": str(exc)})
+        self._emit("step-failed", host, step, str(exc))
+
+    def _succeeded(self, host: str, step: str, sid: int | None, evidence: Mapping[str, Any]) -> None:
+        """The outcome (unless already recorded: a postcondition that held), then the host's new state."""
+        if sid is not None:
             self.ledger.finish_step(sid, "ok", evidence)
             self._emit("step-done", host, step)
         after = None if evidence.get("by_hand") else self.state_after.get(step)  # no hook: a person retires the host
@@ -144,6 +162,13 @@ class Migration:
             if after == HostState.DECOMMISSIONED and self.ledger.host(host).state != HostState.DECOMMISSIONING:
                 self.ledger.transition(host, HostState.DECOMMISSIONING, run_id=self.run_id, step=step)
             self.ledger.transition(host, after, run_id=self.run_id, step=step)
+
+    def _close_interrupted(self, host: str, step: str) -> bool:
+        """Records a crash left open are closed as failed; True when there was one (its outcome is unknown)."""
+        unfinished = [s for s in self.ledger.steps(host) if s.step == step and s.finished_at is None]
+        for record in unfinished:
+            self.ledger.finish_step(record.id, "failed", {"interrupted": True})
+        return bool(unfinished)
 
     def _done(self, host: str, step: str) -> bool:
         return any(s.step == step and s.outcome == "ok" for s in self.ledger.steps(host))
@@ -221,13 +246,44 @@ class Migration:
         try:
             self._journal(head.host, "drain", drain, None, intent={"nodes": names, "ready_before": ready_before})
         except Exception as exc:
-            for move in rest:  # the wave drained together, so it failed together: every node stays cordoned
-                self.ledger.transition(move.host, HostState.FAILED, run_id=self.run_id, step="drain",
-                                       outcome="failed", evidence={"error": str(exc), "drained_with": head.host})
-                self._emit("step-failed", move.host, "drain", f"drained with {head.host}: {exc}")
+            self._failed_with(rest, "drain", head.host, exc)  # drained together, failed together: all stay cordoned
             raise
         for move in rest:
             self._journal(move.host, "drain", lambda: {"drained_with": head.host}, None)
+
+    def _failed_with(self, rest: Sequence[HostMove], step: str, head: str, exc: Exception) -> None:
+        for move in rest:
+            self.ledger.transition(move.host, HostState.FAILED, run_id=self.run_id, step=step,
+                                   outcome="failed", evidence={"error": str(exc), f"{_PAST[step]}_with": head})
+            self._emit("step-failed", move.host, step, f"{_PAST[step]} with {head}: {exc}")
+
+    def _verify_wave(self, moves: list[HostMove]) -> None:
+        """One check for the hosts drained together, journalled on the first of them; the others are recorded as
+        verified with it. A host whose drain-mate passed before a crash is recorded as verified with that one, not
+        checked again; a check that never recorded its outcome is made again, on the same head."""
+        together: dict[str, list[HostMove]] = {}
+        for move in moves:
+            together.setdefault(self._drain_head(move.host), []).append(move)
+        for group in together.values():
+            todo = [m for m in group if not self._done(m.host, "verify")]
+            if not todo:
+                continue
+            passed = next((m.host for m in group if m not in todo), None)
+            if passed is None:
+                head, todo = todo[0], todo[1:]
+                try:
+                    self._step(head, "verify")
+                except Exception as exc:
+                    self._failed_with(todo, "verify", head.host, exc)  # every node stays cordoned, none deleted
+                    raise
+                passed = head.host
+            for move in todo:
+                self._journal(move.host, "verify", lambda: {"verified_with": passed}, None)
+
+    def _drain_head(self, host: str) -> str:
+        """The host whose drain record holds this host's drain (itself, unless it was drained with another)."""
+        drained = [s for s in self.ledger.steps(host) if s.step == "drain" and s.outcome == "ok"]
+        return str(drained[-1].evidence.get("drained_with") or host) if drained else host
 
     def _drain_event(self, hosts: str, what: str, detail: str) -> None:
         self.lock.renew_if_due()  # a long drain keeps the lock
