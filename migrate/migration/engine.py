@@ -26,7 +26,7 @@ from migrate.migration.in_place import InPlace
 from migrate.migration.lock import MigrationLock
 from migrate.migration.plan_file import HostMove, MigrationPlan
 from migrate.migration.running import Running
-from migrate.migration.wave_hooks import decommission_wave
+from migrate.migration.wave_hooks import WaveHooks
 
 STEPS = ("provision", "cordon", "drain", "verify", "etcd", "delete-node", "decommission")
 # in-place: the machine itself becomes the Talos node, so it leaves Kubernetes and etcd before it is reinstalled
@@ -76,6 +76,7 @@ class Migration:
         self.stop_requested = False
         self._drained: set[str] = set()  # cordoned nodes, as last seen by verify
         self._wave_number, self._pods_left = 0, 0
+        self._hooks: WaveHooks | None = None  # the last worker wave's decommission hooks, awaited by the next wave
         self.in_place = InPlace(self) if plan.strategy == "in-place" else None
         self.steps = steps_for(plan.strategy)
         self.state_after = IN_PLACE_STATE_AFTER if self.in_place else STATE_AFTER
@@ -95,8 +96,24 @@ class Migration:
                     self._wave_number = number
                     self._emit("wave", ",".join(m.host for m in moves), detail=f"wave {number}")
                     self._wave(moves)
+            self._finish_hooks()
+        except Exception:
+            self._settle_hooks()
+            raise
         finally:
             self.lock.release()
+
+    def _finish_hooks(self) -> None:
+        hooks, self._hooks = self._hooks, None
+        if hooks is not None:
+            hooks.finish()
+
+    def _settle_hooks(self) -> None:
+        """The run stops: hooks still running are awaited and journalled first (their errors are in the ledger)."""
+        try:
+            self._finish_hooks()
+        except Exception:  # noqa: BLE001 — each failure is journalled on its host; the run's own error goes up
+            pass
 
     def _wave(self, moves: list[HostMove]) -> None:
         for step in self.steps:
@@ -104,8 +121,11 @@ class Migration:
                 self._drain(moves)
             elif step == "verify":
                 self._verify_wave(moves)
-            elif step == "decommission":  # the wave's hooks run together (control planes: a wave of one)
-                decommission_wave(self, moves)
+            elif step == "decommission":  # the wave's hooks run together, one wave's hooks at a time
+                self._finish_hooks()
+                self._hooks = WaveHooks(self, moves)
+                if self.in_place or any(m.is_control_plane for m in moves):
+                    self._finish_hooks()  # the reinstall needs it done; control planes go strictly one at a time
             else:
                 for move in moves:
                     self._step(move, step)

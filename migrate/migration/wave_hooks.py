@@ -25,59 +25,75 @@ STEP = "decommission"
 HOOK_POLL = 2.0  # at most this long between looks at the wave's hooks (the lock is renewed between looks)
 
 
-def decommission_wave(run: Migration, moves: Sequence[HostMove]) -> None:
-    for move in moves:  # a crash between a hook's outcome and the host's move: the move, not the hook again
-        done = [s for s in run.ledger.steps(move.host) if s.step == STEP and s.outcome == "ok"]
-        if done:
-            run._succeeded(move.host, STEP, None, done[-1].evidence)
-    todo = [m for m in moves if not run._done(m.host, STEP)]
-    if not todo:
-        return
-    run._stop_if_asked(f"host {todo[0].host}")
-    run.lock.renew_if_due()
-    running: dict[str, tuple[int, Running]] = {}
-    errors: list[tuple[str, Exception]] = []
-    for move in todo:
+class WaveHooks:
+    """The decommission hooks of one wave: started together by the constructor, awaited by `finish` — at once for
+    a control plane or an in-place host, or while the next wave of workers is under way (its old nodes are gone
+    from the cluster, so their hooks take no capacity the budget counts)."""
+
+    def __init__(self, run: Migration, moves: Sequence[HostMove]) -> None:
+        self.run, self.wave = run, run._wave_number
+        self.running: dict[str, tuple[int, Running]] = {}
+        self.errors: list[tuple[str, Exception]] = []
+        for move in moves:  # a crash between a hook's outcome and the host's move: the move, not the hook again
+            done = [s for s in run.ledger.steps(move.host) if s.step == STEP and s.outcome == "ok"]
+            if done:
+                run._succeeded(move.host, STEP, None, done[-1].evidence)
+        todo = [m for m in moves if not run._done(m.host, STEP)]
+        if todo:
+            run._stop_if_asked(f"host {todo[0].host}")
+            run.lock.renew_if_due()
+        for move in todo:
+            self._start(move, [m.host for m in todo])
+
+    def _start(self, move: HostMove, wave: list[str]) -> None:
+        run = self.run
         unknown = _outcome_unknown(run, move.host)
         if unknown and not _repeatable(move):
-            errors.append((move.host, _refuse(run, move)))
-            continue
-        intent: dict[str, Any] = {"step": STEP, "wave": [m.host for m in todo], **({"resumed": True} if unknown else {})}
+            self.errors.append((move.host, _refuse(run, move)))
+            return
+        intent: dict[str, Any] = {"step": STEP, "wave": wave, **({"resumed": True} if unknown else {})}
         sid = run.ledger.begin_step(move.host, STEP, run_id=run.run_id, intent=intent)
         run._emit("step-started", move.host, STEP)
         try:
-            running[move.host] = (sid, _start(run, move))
+            self.running[move.host] = (sid, _start(run, move))
         except Exception as exc:
             run._failed(move.host, STEP, sid, exc)
-            errors.append((move.host, exc))
-    _await(run, running, errors)
-    if len(errors) == 1:
-        raise errors[0][1]
-    if errors:
-        raise UserError(f"{len(errors)} decommission hooks failed: "
-                        + "; ".join(f"{host}: {str(exc).splitlines()[0]}" for host, exc in errors),
-                        where=f"wave {run._wave_number}", hint="each host's error is in the ledger "
-                        "(`kubespray2talos status`); the hosts that finished are not run again")
+            self.errors.append((move.host, exc))
 
+    def finish(self) -> None:
+        """Every hook's outcome journalled as it ends; a failure waits for the others, never abandons them."""
+        run, current = self.run, self.run._wave_number
+        run._wave_number = self.wave  # its events belong to its own wave, even while the next one runs
+        try:
+            self._await()
+        finally:
+            run._wave_number = current
+        if len(self.errors) == 1:
+            raise self.errors[0][1]
+        if self.errors:
+            raise UserError(f"{len(self.errors)} decommission hooks failed: "
+                            + "; ".join(f"{host}: {str(exc).splitlines()[0]}" for host, exc in self.errors),
+                            where=f"wave {self.wave}", hint="each host's error is in the ledger "
+                            "(`kubespray2talos status`); the hosts that finished are not run again")
 
-def _await(run: Migration, running: dict[str, tuple[int, Running]], errors: list[tuple[str, Exception]]) -> None:
-    """Each outcome recorded as its hook ends; a failure waits for the wave's other hooks, never abandons them."""
-    while running:
-        for host, (sid, job) in list(running.items()):
-            try:
-                evidence = job.outcome()
-            except Exception as exc:
-                del running[host]
-                run._failed(host, STEP, sid, exc)
-                errors.append((host, exc))
-                continue
-            if evidence is not None:
-                del running[host]
-                run._succeeded(host, STEP, sid, evidence)
-        if running:
-            run.lock.renew_if_due()
-            run._emit("waiting", ",".join(running), STEP, f"{len(running)} decommission hook(s) still running")
-            next(iter(running.values()))[1].wait(HOOK_POLL)
+    def _await(self) -> None:
+        run, running = self.run, self.running
+        while running:
+            for host, (sid, job) in list(running.items()):
+                try:
+                    evidence = job.outcome()
+                except Exception as exc:
+                    del running[host]
+                    run._failed(host, STEP, sid, exc)
+                    self.errors.append((host, exc))
+                    continue
+                if evidence is not None:
+                    del running[host]
+                    run._succeeded(host, STEP, sid, evidence)
+            if running:
+                run.lock.renew_if_due()
+                run._emit("waiting", ",".join(running), STEP, f"{len(running)} decommission hook(s) still running")
+                next(iter(running.values()))[1].wait(HOOK_POLL)
 
 
 def _start(run: Migration, move: HostMove) -> Running:

@@ -85,39 +85,55 @@ def test_a_crash_inside_the_waves_verify_neither_repeats_nor_skips_the_check(tmp
         assert all(len(_steps(r, h, "delete-node")) == 1 for h in WORKERS)
 
 
-def _decommission_events(tmp_path: Path) -> list[Event]:
-    (tmp_path / "count").mkdir()
-    with rig(tmp_path / "count", max_unavailable=3, decommission_seconds=HOOK) as r:
+def test_a_waves_hooks_run_on_while_the_next_wave_of_workers_goes_but_never_two_waves_of_hooks(tmp_path):
+    with rig(tmp_path, max_unavailable=1, decommission_seconds=HOOK) as r:  # workers w1, w2, w3: a wave each
         r.engine().run()
-        return [e for e in r.events if _in_wave_decommission(e)]
+        hook = {h: _steps(r, h, "decommission")[0] for h in WORKERS}
+        drain = {h: _steps(r, h, "drain")[0] for h in WORKERS}
+        assert hook["w1"].finished_at > drain["w2"].started_at  # w2 was drained while w1's hook still ran
+        assert hook["w2"].started_at >= hook["w1"].finished_at and hook["w3"].started_at >= hook["w2"].finished_at
+        cp3 = _steps(r, "cp3", "decommission")[0]
+        assert cp3.finished_at <= _steps(r, "w1", "provision")[0].started_at  # a control plane's hook ends first
+        assert {h.state for h in Ledger.open(r.ledger_path).hosts()} == {HostState.DECOMMISSIONED}
 
 
-def test_killed_at_every_point_of_a_waves_decommission_the_rerun_runs_no_finished_hook_again(tmp_path):
-    points = _decommission_events(tmp_path)
-    assert [e.kind for e in points][:3] == ["step-started"] * 3 and sum(e.kind == "waiting" for e in points) >= 2
+def _kill_points(tmp_path: Path) -> list[Event]:
+    """Every kind of event of the workers' hooks (the first of each), and every step w3 starts while the first
+    wave's hooks still run; a crash lands right after the chosen one."""
+    (tmp_path / "count").mkdir()
+    with rig(tmp_path / "count", max_unavailable=2, decommission_seconds=HOOK) as r:  # waves [w1, w2], [w3]
+        r.engine().run()
+        points = [e for e in r.events if _kill_point(e)]
+        return [e for i, e in enumerate(points) if all((p.kind, p.host) != (e.kind, e.host) for p in points[:i])
+                or e.kind == "step-started"]
+
+
+def _kill_point(event: Event) -> bool:
+    return _in_wave_decommission(event) or (event.host == "w3" and event.kind == "step-started")
+
+
+def test_killed_at_every_point_of_the_workers_hooks_the_rerun_runs_no_finished_hook_again(tmp_path):
+    points = _kill_points(tmp_path)
+    assert [e.kind for e in points][:2] == ["step-started"] * 2 and sum(e.kind == "waiting" for e in points) >= 2
     for i, point in enumerate(points):
         (tmp_path / str(i)).mkdir()
-        with rig(tmp_path / str(i), max_unavailable=3, decommission_seconds=HOOK) as r:
+        with rig(tmp_path / str(i), max_unavailable=2, decommission_seconds=HOOK) as r:
             first = r.engine(run_id="first", holder="op@ci:1")
-            seen = iter(range(len(points)))
-            _crash_when(first, lambda e: _in_wave_decommission(e) and next(seen) == i)
+            _crash_when(first, lambda e: _kill_point(e) and (e.kind, e.host, e.step, e.at) ==
+                        (point.kind, point.host, point.step, point.at))
             with pytest.raises(Crash):
                 first.run()
             finished = {h for h in WORKERS if any(s.outcome == "ok" for s in _steps(r, h, "decommission"))}
-            started = set(r.hands.decommissioned) & set(WORKERS)
             r.hands.decommissioned.clear()
             r.engine(run_id="second", holder="op@ci:1").run()
 
-            ledger = Ledger.open(r.ledger_path)
-            assert {h.state for h in ledger.hosts()} == {HostState.DECOMMISSIONED}, point
-            rerun = set(r.hands.decommissioned)
-            assert not rerun & finished, f"killed after {point}: a finished hook ran again"
-            assert rerun == set(WORKERS) - finished, point  # the unknown and the never started, once each
-            assert len(r.hands.decommissioned) == len(rerun)
+            assert {h.state for h in Ledger.open(r.ledger_path).hosts()} == {HostState.DECOMMISSIONED}, point
+            rerun = r.hands.decommissioned
+            assert not set(rerun) & finished, f"killed at {point}: a finished hook ran again"
+            assert sorted(rerun) == sorted(set(WORKERS) - finished), point  # unknown or never started: once each
             for host in WORKERS:
-                ok = [s for s in _steps(r, host, "decommission") if s.outcome == "ok"]
-                assert len(ok) == 1, (point, host)
-            assert started >= finished
+                assert len([s for s in _steps(r, host, "decommission") if s.outcome == "ok"]) == 1, (point, host)
+                assert len([s for s in _steps(r, host, "drain") if s.outcome == "ok"]) == 1, (point, host)
 
 
 def test_a_hook_that_is_not_idempotent_is_not_run_again_when_its_outcome_is_unknown(tmp_path):
