@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from migrate.clock import Clock
@@ -69,11 +70,14 @@ OnEvent = Callable[[Event], None]
 class Migration:
     def __init__(self, plan: MigrationPlan, cluster: Cluster, ledger: Ledger, hands: Hands, clock: Clock, *,
                  run_id: str, lock: MigrationLock, etcd: EtcdMembership | None = None,
-                 drain: DrainOptions | None = None, on_event: OnEvent = lambda e: None) -> None:
+                 drain: DrainOptions | None = None, on_event: OnEvent = lambda e: None,
+                 overlap_hooks: bool = True) -> None:
+        """`overlap_hooks`: a worker wave's decommission hooks run on while the next wave goes (False: each wave
+        ends with its hooks, as Kubespray's remove-node resets a node before it takes the next)."""
         self.plan, self.cluster, self.ledger, self.hands, self.clock = plan, cluster, ledger, hands, clock
         self.run_id, self.lock, self.etcd, self.on_event = run_id, lock, etcd, on_event
         self.drain_opts = drain or DrainOptions(timeout=plan.drain_timeout)
-        self.stop_requested = False
+        self.stop_requested, self.overlap_hooks = False, overlap_hooks
         self._drained: set[str] = set()  # cordoned nodes, as last seen by verify
         self._wave_number, self._pods_left = 0, 0
         self._hooks: WaveHooks | None = None  # the last worker wave's decommission hooks, awaited by the next wave
@@ -117,6 +121,8 @@ class Migration:
 
     def _wave(self, moves: list[HostMove]) -> None:
         for step in self.steps:
+            if self._hooks is not None:
+                self._hooks.poll()  # the last wave's hooks that ended are journalled as soon as the run looks up
             if step == "drain":
                 self._drain(moves)
             elif step == "verify":
@@ -124,7 +130,8 @@ class Migration:
             elif step == "decommission":  # the wave's hooks run together, one wave's hooks at a time
                 self._finish_hooks()
                 self._hooks = WaveHooks(self, moves)
-                if self.in_place or any(m.is_control_plane for m in moves):
+                self._hooks.poll()
+                if not self.overlap_hooks or self.in_place or any(m.is_control_plane for m in moves):
                     self._finish_hooks()  # the reinstall needs it done; control planes go strictly one at a time
             else:
                 for move in moves:
@@ -298,7 +305,7 @@ class Migration:
                     raise
                 passed = head.host
             for move in todo:
-                self._journal(move.host, "verify", lambda: {"verified_with": passed}, None)
+                self._journal(move.host, "verify", partial(dict, verified_with=passed), None)
 
     def _drain_head(self, host: str) -> str:
         """The host whose drain record holds this host's drain (itself, unless it was drained with another)."""

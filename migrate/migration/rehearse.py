@@ -154,12 +154,17 @@ def rehearse(snapshot: Path, plan: MigrationPlan, *, seed: int = 0, baseline: bo
              drain: DrainOptions | None = None, faults: FaultPlan | None = None,
              decommission_seconds: float = DECOMMISSION_SECONDS) -> Rehearsal:
     result = _run(snapshot, with_addresses(plan), seed, drain, faults, decommission_seconds)
-    if baseline and plan.max_unavailable > 1:
-        result.baseline = _run(snapshot, with_addresses(dataclasses.replace(plan, hosts=_one_at_a_time(plan))),
-                               seed, drain, None, decommission_seconds).makespan
-    elif baseline:
-        result.baseline = result.makespan
+    if baseline:
+        result.baseline = one_at_a_time(snapshot, plan, seed=seed, drain=drain,
+                                        decommission_seconds=decommission_seconds).makespan
     return result
+
+
+def one_at_a_time(snapshot: Path, plan: MigrationPlan, *, seed: int = 0, drain: DrainOptions | None = None,
+                  decommission_seconds: float = DECOMMISSION_SECONDS) -> Rehearsal:
+    """The same hosts one at a time, each retired before the next is touched: Kubespray's remove-node pace."""
+    return _run(snapshot, with_addresses(dataclasses.replace(plan, hosts=_one_at_a_time(plan))), seed, drain, None,
+                decommission_seconds, overlap_hooks=False)
 
 
 def _one_at_a_time(plan: MigrationPlan) -> tuple[HostMove, ...]:
@@ -167,7 +172,8 @@ def _one_at_a_time(plan: MigrationPlan) -> tuple[HostMove, ...]:
 
 
 def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | None,
-         faults: FaultPlan | None = None, decommission_seconds: float = 0.0) -> Rehearsal:
+         faults: FaultPlan | None = None, decommission_seconds: float = 0.0, *,
+         overlap_hooks: bool = True) -> Rehearsal:
     clock = VirtualClock()
     twin = Twin.from_snapshot(snapshot, clock, timing=KubeletTiming(start_delay=5.0, stop_delay=2.0), seed=seed)
     twin.settle()
@@ -189,7 +195,7 @@ def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | N
         blockers: list[str] = []
         engine = Migration(plan, cluster, ledger, TwinHands(twin, etcd, decommission_seconds), clock, run_id="rehearsal",
                            lock=MigrationLock(cluster, "rehearsal", clock), etcd=etcd, on_event=events.append,
-                           drain=drain)
+                           drain=drain, overlap_hooks=overlap_hooks)
         try:
             engine.run()
         except UserError as exc:  # a refusal or a budget that never allows: the real run would stop here too
@@ -249,12 +255,12 @@ def _memory_dir() -> str | None:
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
-def _host_seconds(steps: list[Any], ready: Mapping[str, float]) -> dict[str, float]:
+def _host_seconds(steps: list[Any], ready: Mapping[str, float], hooks: bool = False) -> dict[str, float]:
     """Each host's own time: its steps, plus its replacement's boot (from the hook's end to Ready, which the
-    wave waits for once rather than inside any one step)."""
+    wave waits for once rather than inside any one step); `hooks`: its decommission hook alone."""
     spent: dict[str, float] = {}
     for s in steps:
-        if s.finished_at is not None and s.outcome == "ok":
+        if s.finished_at is not None and s.outcome == "ok" and (s.step == "decommission") == hooks:
             spent[s.host] = spent.get(s.host, 0.0) + (s.finished_at - s.started_at)
             if s.step == "provision" and s.host in ready:
                 spent[s.host] += max(0.0, ready[s.host] - s.finished_at)
@@ -262,11 +268,16 @@ def _host_seconds(steps: list[Any], ready: Mapping[str, float]) -> dict[str, flo
 
 
 def _lower_bound(plan: MigrationPlan, steps: list[Any], ready: Mapping[str, float]) -> float:
-    """No schedule beats: every control plane in turn, plus the workers' time spread over the budget."""
-    spent = _host_seconds(steps, ready)
-    cps = sum(spent.get(m.host, 0.0) for m in plan.hosts if m.is_control_plane)
-    workers = [spent.get(m.host, 0.0) for m in plan.hosts if not m.is_control_plane]
-    return cps + max(sum(workers) / plan.max_unavailable, max(workers, default=0.0))
+    """No schedule of these rules beats it: every control plane in turn; then the workers' steps spread over the
+    budget, or their decommission hooks spread over it (a wave's hooks run beside the next wave's steps, one
+    wave's hooks at a time), whichever is longer, and never less than the slowest worker alone."""
+    spent, hooks = _host_seconds(steps, ready), _host_seconds(steps, ready, hooks=True)
+    cps = sum(spent.get(m.host, 0.0) + hooks.get(m.host, 0.0) for m in plan.hosts if m.is_control_plane)
+    workers = [m.host for m in plan.hosts if not m.is_control_plane]
+    budgeted = sum(spent.get(h, 0.0) for h in workers) / plan.max_unavailable
+    retiring = sum(hooks.get(h, 0.0) for h in workers) / plan.max_unavailable
+    slowest = max((spent.get(h, 0.0) + hooks.get(h, 0.0) for h in workers), default=0.0)
+    return cps + max(budgeted, retiring, slowest)
 
 
 def _timeline(plan: MigrationPlan, steps: list[Any], start: float) -> list[dict[str, Any]]:

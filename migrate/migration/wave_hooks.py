@@ -10,7 +10,8 @@ holds one host, so control planes still go strictly one at a time; a worker wave
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from migrate.errors import UserError
@@ -60,14 +61,19 @@ class WaveHooks:
             run._failed(move.host, STEP, sid, exc)
             self.errors.append((move.host, exc))
 
+    def poll(self) -> None:
+        """The outcomes of the hooks that ended by now journalled, without waiting for the others."""
+        with self._own_wave():
+            self._collect()
+
     def finish(self) -> None:
         """Every hook's outcome journalled as it ends; a failure waits for the others, never abandons them."""
-        run, current = self.run, self.run._wave_number
-        run._wave_number = self.wave  # its events belong to its own wave, even while the next one runs
-        try:
-            self._await()
-        finally:
-            run._wave_number = current
+        with self._own_wave():
+            while self._collect():
+                self.run.lock.renew_if_due()
+                self.run._emit("waiting", ",".join(self.running), STEP,
+                               f"{len(self.running)} decommission hook(s) still running")
+                next(iter(self.running.values()))[1].wait(HOOK_POLL)
         if len(self.errors) == 1:
             raise self.errors[0][1]
         if self.errors:
@@ -76,24 +82,29 @@ class WaveHooks:
                             where=f"wave {self.wave}", hint="each host's error is in the ledger "
                             "(`kubespray2talos status`); the hosts that finished are not run again")
 
-    def _await(self) -> None:
-        run, running = self.run, self.running
-        while running:
-            for host, (sid, job) in list(running.items()):
-                try:
-                    evidence = job.outcome()
-                except Exception as exc:
-                    del running[host]
-                    run._failed(host, STEP, sid, exc)
-                    self.errors.append((host, exc))
-                    continue
-                if evidence is not None:
-                    del running[host]
-                    run._succeeded(host, STEP, sid, evidence)
-            if running:
-                run.lock.renew_if_due()
-                run._emit("waiting", ",".join(running), STEP, f"{len(running)} decommission hook(s) still running")
-                next(iter(running.values()))[1].wait(HOOK_POLL)
+    def _collect(self) -> bool:
+        """One look at every hook still running; True while some still run."""
+        for host, (sid, job) in list(self.running.items()):
+            try:
+                evidence = job.outcome()
+            except Exception as exc:
+                del self.running[host]
+                self.run._failed(host, STEP, sid, exc)
+                self.errors.append((host, exc))
+                continue
+            if evidence is not None:
+                del self.running[host]
+                self.run._succeeded(host, STEP, sid, evidence)
+        return bool(self.running)
+
+    @contextmanager
+    def _own_wave(self) -> Iterator[None]:
+        """Its events belong to its own wave, even while the next one runs."""
+        current, self.run._wave_number = self.run._wave_number, self.wave
+        try:
+            yield
+        finally:
+            self.run._wave_number = current
 
 
 def _start(run: Migration, move: HostMove) -> Running:

@@ -18,8 +18,10 @@ from migrate.ledger import HostState, Ledger
 from migrate.migration.engine import Event, Migration
 from migrate.migration.hands import HookHands
 from migrate.migration.plan_file import Hook, HostMove
+from migrate.migration.rehearse import plan_from_snapshot, rehearse
 from migrate.migration.running import Running
 from tests.migration.harness import NODES, Crash, Rig, rig
+from tests.migration.test_faults import DEMO, OPTS
 
 WORKERS = ["w1", "w2", "w3"]  # one wave with a budget of 3
 HOOK = 10.0  # virtual seconds each rehearsed hook takes
@@ -51,7 +53,7 @@ def test_the_hooks_of_a_wave_run_side_by_side_and_control_planes_one_at_a_time(t
         assert all(s.outcome == "ok" and s.finished_at - s.started_at >= HOOK for s in hooks)  # each its full time
         assert max(s.finished_at for s in hooks) - min(s.started_at for s in hooks) < 2 * HOOK  # together, not 3×
         planes = [_steps(r, h, "decommission")[0] for h in ("cp1", "cp2", "cp3")]
-        assert all(a.finished_at <= b.started_at for a, b in zip(planes, planes[1:]))
+        assert all(a.finished_at <= b.started_at for a, b in zip(planes, planes[1:], strict=False))
         assert sorted(r.hands.decommissioned) == sorted(n for n, _ in NODES)  # every host's hook, once
 
 
@@ -119,8 +121,8 @@ def test_killed_at_every_point_of_the_workers_hooks_the_rerun_runs_no_finished_h
         (tmp_path / str(i)).mkdir()
         with rig(tmp_path / str(i), max_unavailable=2, decommission_seconds=HOOK) as r:
             first = r.engine(run_id="first", holder="op@ci:1")
-            _crash_when(first, lambda e: _kill_point(e) and (e.kind, e.host, e.step, e.at) ==
-                        (point.kind, point.host, point.step, point.at))
+            at = (point.kind, point.host, point.step, point.at)
+            _crash_when(first, lambda e, at=at: _kill_point(e) and (e.kind, e.host, e.step, e.at) == at)
             with pytest.raises(Crash):
                 first.run()
             finished = {h for h in WORKERS if any(s.outcome == "ok" for s in _steps(r, h, "decommission"))}
@@ -215,3 +217,18 @@ def test_real_hooks_run_together_a_failure_waits_for_the_others_and_only_it_runs
         later = [json.loads(line)[0] for line in log.read_text().splitlines()][len(runs):]
         assert later == ["w2"]
         assert {h.state for h in Ledger.open(r.ledger_path).hosts()} == {HostState.DECOMMISSIONED}
+
+
+@pytest.mark.parametrize("hook_seconds", [0.0, 60.0, 600.0])
+def test_a_rehearsal_shows_a_waves_hooks_beside_the_next_wave_and_never_beats_its_lower_bound(hook_seconds):
+    result = rehearse(DEMO, plan_from_snapshot(DEMO, 2), drain=OPTS, decommission_seconds=hook_seconds)
+    assert result.outcome.startswith("finished") and result.lower_bound <= result.makespan
+    by_wave = {w["wave"]: w for w in result.timeline}
+    first_workers, second_workers = by_wave[4], by_wave[5]  # [w1, w2] then [w3]
+    assert result.timeline[:3] == sorted(result.timeline[:3], key=lambda w: w["start"])
+    assert all(a["end"] <= b["start"] for a, b in zip(result.timeline[:3], result.timeline[1:4], strict=True))  # planes in turn
+    if hook_seconds:
+        assert second_workers["start"] < first_workers["end"]  # w3 went while w1's and w2's hooks ran
+        assert result.makespan < result.baseline  # one node at a time pays every hook in turn
+    if hook_seconds >= 600:  # hooks dominate: the plan is within a fifth of what no schedule can beat
+        assert result.makespan <= 1.2 * result.lower_bound
