@@ -23,14 +23,17 @@ from migrate.migration.rehearse import Rehearsal
 @click.option("--faults", metavar="SPEC", help="Faults to inject, comma-separated KIND=VALUE items (see below).")
 @click.option("--delete-emptydir-data", is_flag=True, help="Evict pods with emptyDir volumes, as migrate would.")
 @click.option("--force", is_flag=True, help="Evict pods no controller will recreate, as migrate would.")
+@click.option("--decommission-time", metavar="DURATION", default="60s", show_default=True,
+              help="What each decommission hook takes (a wave's hooks run side by side): 30s, 5m …")
 @click.option("--output", "-o", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def rehearse(snapshot: Path, plan_dir: Path, max_unavailable: str | None, seed: int, faults: str | None,
-             delete_emptydir_data: bool, force: bool, fmt: str) -> None:
+             delete_emptydir_data: bool, force: bool, decommission_time: str, fmt: str) -> None:
     """Run the migration of PLAN_DIR against a twin of the cluster captured in SNAPSHOT (from `snapshot`).
 
     The same engine as `migrate`, through the same Cluster protocol, against a simulated API server (driven in
     process: no HTTP) with the cluster's nodes, workloads and budgets, its control planes' etcd members, and
-    replacements that join when provisioned — in virtual time, so hours of drains take seconds. It reports the
+    replacements that join when provisioned, and decommission hooks that take --decommission-time each (a wave's
+    hooks run side by side, as migrate runs them) — in virtual time, so hours of drains take seconds. It reports the
     predicted duration (makespan), each wave's window, the evictions and budget violations, and the same
     migration one node at a time (the pace of Kubespray's remove-node) beside it; a drain the cluster would
     refuse is refused here too.
@@ -66,11 +69,12 @@ def rehearse(snapshot: Path, plan_dir: Path, max_unavailable: str | None, seed: 
     from migrate.migration.rehearse import rehearse as run
 
     injected = FaultPlan(parse(faults), seed) if faults is not None else None
+    hook_seconds = plan_file.parse_duration(decommission_time, "--decommission-time")
     plan = plan_file.load(plan_dir)
     if max_unavailable is not None:
         plan = plan_file.rewave(plan, max_unavailable)
     with ui.err.status("rehearsing on the twin…"):
-        result = run(snapshot, plan, seed=seed, faults=injected,
+        result = run(snapshot, plan, seed=seed, faults=injected, decommission_seconds=hook_seconds,
                      drain=DrainOptions(delete_emptydir_data=delete_emptydir_data, force=force, timeout=plan.drain_timeout))
     if fmt == "json":
         ui.emit(result.to_dict(), "json")
@@ -91,7 +95,8 @@ def _table(result: Rehearsal) -> None:
     ui.out.print(ui.text(f"makespan {_minutes(result.makespan)}; one node at a time {_minutes(result.baseline or 0)}"
                          f"{ratio}; lower bound {_minutes(result.lower_bound)}{bound}"))
     per = f", {result.calls_per_eviction:.1f} API calls per evicted pod" if result.calls_per_eviction else ""
-    ui.out.print(ui.text(f"{result.evictions} pods evicted, {result.pdb_violations} budget violations{per}"))
+    ui.out.print(ui.text(f"{result.evictions} pods evicted, {result.pdb_violations} budget violations{per}; "
+                         f"decommission hooks rehearsed at {result.decommission_seconds:.0f}s each"))
     for entry in result.debrief:
         ui.out.print(ui.text(f"fault {entry['fault']}\n  happened: {entry['happened']}\n  the run: {entry['run_did']}"))
     if result.debrief:

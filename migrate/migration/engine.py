@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from migrate.clock import Clock
@@ -25,6 +26,8 @@ from migrate.migration.filters import EVICT, DrainOptions
 from migrate.migration.in_place import InPlace
 from migrate.migration.lock import MigrationLock
 from migrate.migration.plan_file import HostMove, MigrationPlan
+from migrate.migration.running import Running
+from migrate.migration.wave_hooks import WaveHooks
 
 STEPS = ("provision", "cordon", "drain", "verify", "etcd", "delete-node", "decommission")
 # in-place: the machine itself becomes the Talos node, so it leaves Kubernetes and etcd before it is reinstalled
@@ -33,8 +36,8 @@ STATE_AFTER: dict[str, HostState] = {"provision": HostState.REPLACEMENT_READY, "
                                      "drain": HostState.DRAINED, "delete-node": HostState.REMOVED,
                                      "decommission": HostState.DECOMMISSIONED}
 IN_PLACE_STATE_AFTER = {**STATE_AFTER, "decommission": HostState.DECOMMISSIONING, "rejoin": HostState.DECOMMISSIONED}
-RECHECK_AFTER = 5.0  # seconds a verify's finding serves the other hosts of its wave before they look again
 WAIT_SLICE = 30.0  # seconds a watched wait runs before the run renews its lock and reports (a Lease lasts 120 s)
+_PAST = {"drain": "drained", "verify": "verified"}
 
 
 class Hands(Protocol):
@@ -42,6 +45,7 @@ class Hands(Protocol):
 
     def provision(self, move: HostMove) -> Mapping[str, Any]: ...
     def decommission(self, move: HostMove) -> Mapping[str, Any]: ...
+    def start_decommission(self, move: HostMove) -> Running: ...  # the wave's hooks run side by side
 
 
 class Stopped(UserError):
@@ -66,14 +70,17 @@ OnEvent = Callable[[Event], None]
 class Migration:
     def __init__(self, plan: MigrationPlan, cluster: Cluster, ledger: Ledger, hands: Hands, clock: Clock, *,
                  run_id: str, lock: MigrationLock, etcd: EtcdMembership | None = None,
-                 drain: DrainOptions | None = None, on_event: OnEvent = lambda e: None) -> None:
+                 drain: DrainOptions | None = None, on_event: OnEvent = lambda e: None,
+                 overlap_hooks: bool = True) -> None:
+        """`overlap_hooks`: a worker wave's decommission hooks run on while the next wave goes (False: each wave
+        ends with its hooks, as Kubespray's remove-node resets a node before it takes the next)."""
         self.plan, self.cluster, self.ledger, self.hands, self.clock = plan, cluster, ledger, hands, clock
         self.run_id, self.lock, self.etcd, self.on_event = run_id, lock, etcd, on_event
         self.drain_opts = drain or DrainOptions(timeout=plan.drain_timeout)
-        self.stop_requested = False
+        self.stop_requested, self.overlap_hooks = False, overlap_hooks
         self._drained: set[str] = set()  # cordoned nodes, as last seen by verify
-        self._verified: tuple[frozenset[tuple[str, int]], float] | None = None  # what verify last found whole, when
         self._wave_number, self._pods_left = 0, 0
+        self._hooks: WaveHooks | None = None  # the last worker wave's decommission hooks, awaited by the next wave
         self.in_place = InPlace(self) if plan.strategy == "in-place" else None
         self.steps = steps_for(plan.strategy)
         self.state_after = IN_PLACE_STATE_AFTER if self.in_place else STATE_AFTER
@@ -93,50 +100,86 @@ class Migration:
                     self._wave_number = number
                     self._emit("wave", ",".join(m.host for m in moves), detail=f"wave {number}")
                     self._wave(moves)
+            self._finish_hooks()
+        except Exception:
+            self._settle_hooks()
+            raise
         finally:
             self.lock.release()
 
+    def _finish_hooks(self) -> None:
+        hooks, self._hooks = self._hooks, None
+        if hooks is not None:
+            hooks.finish()
+
+    def _settle_hooks(self) -> None:
+        """The run stops: hooks still running are awaited and journalled first (their errors are in the ledger)."""
+        try:
+            self._finish_hooks()
+        except Exception:  # noqa: BLE001 — each failure is journalled on its host; the run's own error goes up
+            pass
+
     def _wave(self, moves: list[HostMove]) -> None:
         for step in self.steps:
+            if self._hooks is not None:
+                self._hooks.poll()  # the last wave's hooks that ended are journalled as soon as the run looks up
             if step == "drain":
                 self._drain(moves)
-                continue
-            for move in moves:
-                self._step(move, step)
+            elif step == "verify":
+                self._verify_wave(moves)
+            elif step == "decommission":  # the wave's hooks run together, one wave's hooks at a time
+                self._finish_hooks()
+                self._hooks = WaveHooks(self, moves)
+                self._hooks.poll()
+                if not self.overlap_hooks or self.in_place or any(m.is_control_plane for m in moves):
+                    self._finish_hooks()  # the reinstall needs it done; control planes go strictly one at a time
+            else:
+                for move in moves:
+                    self._step(move, step)
             if step == "provision":  # the wave's replacements boot together: started above, awaited once here
                 self._await_replacements(moves)
 
     def _step(self, move: HostMove, step: str) -> None:
         if self._done(move.host, step):
             return
-        if self.stop_requested:
-            raise Stopped("stopped on request before the next step", where=f"host {move.host}",
-                          hint="run the same command again to go on from here")
+        self._stop_if_asked(f"host {move.host}")
         self.lock.renew_if_due()
         action, holds = self.in_place.actions(move, step) if self.in_place else self._actions(move, step)
         self._journal(move.host, step, action, holds, self.in_place.intent(move, step) if self.in_place else None)
 
+    def _stop_if_asked(self, where: str) -> None:
+        if self.stop_requested:
+            raise Stopped("stopped on request before the next step", where=where,
+                          hint="run the same command again to go on from here")
+
     def _journal(self, host: str, step: str, action: Callable[[], Mapping[str, Any]],
                  holds: Callable[[], bool] | None, intent: Mapping[str, Any] | None = None) -> None:
         """Intent, action, outcome; then the host's state, except after provision (the wave's Ready wait moves it)."""
-        for unfinished in (s for s in self.ledger.steps(host) if s.step == step and s.finished_at is None):
-            self.ledger.finish_step(unfinished.id, "failed", {"interrupted": True})  # a crash left it open
-        evidence: Mapping[str, Any] = {}
+        self._close_interrupted(host, step)
         if holds is not None and holds():
             sid = self.ledger.begin_step(host, step, run_id=self.run_id, intent={**(intent or {}), "resumed": True})
             self.ledger.finish_step(sid, "ok", {"postcondition": "already held"})
             self._emit("step-skipped", host, step, "postcondition already held")
-        else:
-            sid = self.ledger.begin_step(host, step, run_id=self.run_id, intent=intent or {"step": step})
-            self._emit("step-started", host, step)
-            try:
-                evidence = action()
-            except Exception as exc:
-                self.ledger.finish_step(sid, "failed", {"error": str(exc)})
-                self.ledger.transition(host, HostState.FAILED, run_id=self.run_id, step=step, outcome="failed",
-                                       evidence={"error": str(exc)})
-                self._emit("step-failed", host, step, str(exc))
-                raise
+            self._succeeded(host, step, None, {})
+            return
+        sid = self.ledger.begin_step(host, step, run_id=self.run_id, intent=intent or {"step": step})
+        self._emit("step-started", host, step)
+        try:
+            evidence = action()
+        except Exception as exc:
+            self._failed(host, step, sid, exc)
+            raise
+        self._succeeded(host, step, sid, evidence)
+
+    def _failed(self, host: str, step: str, sid: int, exc: Exception) -> None:
+        self.ledger.finish_step(sid, "failed", {"error": str(exc)})
+        self.ledger.transition(host, HostState.FAILED, run_id=self.run_id, step=step, outcome="failed",
+                               evidence={"error": str(exc)})
+        self._emit("step-failed", host, step, str(exc))
+
+    def _succeeded(self, host: str, step: str, sid: int | None, evidence: Mapping[str, Any]) -> None:
+        """The outcome (unless already recorded: a postcondition that held), then the host's new state."""
+        if sid is not None:
             self.ledger.finish_step(sid, "ok", evidence)
             self._emit("step-done", host, step)
         after = None if evidence.get("by_hand") else self.state_after.get(step)  # no hook: a person retires the host
@@ -146,6 +189,13 @@ class Migration:
             if after == HostState.DECOMMISSIONED and self.ledger.host(host).state != HostState.DECOMMISSIONING:
                 self.ledger.transition(host, HostState.DECOMMISSIONING, run_id=self.run_id, step=step)
             self.ledger.transition(host, after, run_id=self.run_id, step=step)
+
+    def _close_interrupted(self, host: str, step: str) -> bool:
+        """Records a crash left open are closed as failed; True when there was one (its outcome is unknown)."""
+        unfinished = [s for s in self.ledger.steps(host) if s.step == step and s.finished_at is None]
+        for record in unfinished:
+            self.ledger.finish_step(record.id, "failed", {"interrupted": True})
+        return bool(unfinished)
 
     def _done(self, host: str, step: str) -> bool:
         return any(s.step == step and s.outcome == "ok" for s in self.ledger.steps(host))
@@ -225,13 +275,44 @@ class Migration:
         try:
             self._journal(head.host, "drain", drain, None, intent={"nodes": names, "ready_before": ready_before})
         except Exception as exc:
-            for move in rest:  # the wave drained together, so it failed together: every node stays cordoned
-                self.ledger.transition(move.host, HostState.FAILED, run_id=self.run_id, step="drain",
-                                       outcome="failed", evidence={"error": str(exc), "drained_with": head.host})
-                self._emit("step-failed", move.host, "drain", f"drained with {head.host}: {exc}")
+            self._failed_with(rest, "drain", head.host, exc)  # drained together, failed together: all stay cordoned
             raise
         for move in rest:
             self._journal(move.host, "drain", lambda: {"drained_with": head.host}, None)
+
+    def _failed_with(self, rest: Sequence[HostMove], step: str, head: str, exc: Exception) -> None:
+        for move in rest:
+            self.ledger.transition(move.host, HostState.FAILED, run_id=self.run_id, step=step,
+                                   outcome="failed", evidence={"error": str(exc), f"{_PAST[step]}_with": head})
+            self._emit("step-failed", move.host, step, f"{_PAST[step]} with {head}: {exc}")
+
+    def _verify_wave(self, moves: list[HostMove]) -> None:
+        """One check for the hosts drained together, journalled on the first of them; the others are recorded as
+        verified with it. A host whose drain-mate passed before a crash is recorded as verified with that one, not
+        checked again; a check that never recorded its outcome is made again, on the same head."""
+        together: dict[str, list[HostMove]] = {}
+        for move in moves:
+            together.setdefault(self._drain_head(move.host), []).append(move)
+        for group in together.values():
+            todo = [m for m in group if not self._done(m.host, "verify")]
+            if not todo:
+                continue
+            passed = next((m.host for m in group if m not in todo), None)
+            if passed is None:
+                head, todo = todo[0], todo[1:]
+                try:
+                    self._step(head, "verify")
+                except Exception as exc:
+                    self._failed_with(todo, "verify", head.host, exc)  # every node stays cordoned, none deleted
+                    raise
+                passed = head.host
+            for move in todo:
+                self._journal(move.host, "verify", partial(dict, verified_with=passed), None)
+
+    def _drain_head(self, host: str) -> str:
+        """The host whose drain record holds this host's drain (itself, unless it was drained with another)."""
+        drained = [s for s in self.ledger.steps(host) if s.step == "drain" and s.outcome == "ok"]
+        return str(drained[-1].evidence.get("drained_with") or host) if drained else host
 
     def _drain_event(self, hosts: str, what: str, detail: str) -> None:
         self.lock.renew_if_due()  # a long drain keeps the lock
@@ -274,10 +355,6 @@ class Migration:
         wanted = self._wanted_ready(move.host)
         if not wanted:
             return {"controllers_ready": 0}
-        # the hosts of a wave drained together and want the same replicas back: one check serves them all while fresh
-        if self._verified is not None and self._verified[0] == frozenset(wanted.items()) and (
-                self.clock.now() - self._verified[1] <= RECHECK_AFTER):
-            return {"controllers_ready": len(wanted), "checked_with_the_wave": True}
         deadline = self.clock.now() + self.plan.drain_timeout
         self._drained = {n.name for n in self.cluster.list_nodes() if n.unschedulable}
         for namespace in sorted({key.split("/", 1)[0] for key in wanted}):
@@ -296,7 +373,6 @@ class Migration:
                 self.lock.renew_if_due()
                 self._emit("waiting", move.host, "verify", f"{len(missing)} workload(s) in {namespace} not Ready "
                            "elsewhere yet")
-        self._verified = (frozenset(wanted.items()), self.clock.now())
         return {"controllers_ready": len(wanted)}
 
     def _slice(self, deadline: float) -> float:

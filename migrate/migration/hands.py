@@ -6,7 +6,10 @@ KS2T_* values as extra vars: the user's own, the shipped decommission playbook (
 default decommission hook once migration.yaml names its inventory), or a Kubespray checkout's reset.yml or
 remove-node.yml with the variables Kubespray expects, run with that checkout's own Ansible.
 
-A hook must be safe to run twice: a resumed run repeats a hook whose outcome was never recorded. Without a
+A wave's decommission hooks run side by side (`start_decommission`: each in a thread, its command or playbook a
+child process of its own), awaited together by the run loop. A hook must be safe to run twice: a resumed run
+repeats a hook whose outcome was never recorded, unless migration.yaml says `idempotent: false` (then the run
+stops and asks a person to look at the host first). Without a
 provision hook the replacement is started by hand and the run waits for it to be Ready; without a decommission
 hook (or with `manual`) the host stays `removed` until `kubespray2talos mark … decommissioned`.
 """
@@ -24,9 +27,11 @@ from typing import Any
 from migrate.ansible import PlaybookResult, run_playbook
 from migrate.errors import UserError
 from migrate.migration.plan_file import Hook, HostMove
+from migrate.migration.running import Finished, InThread, Running
 
 HOOK_TIMEOUT = 3600.0
 DECOMMISSION = Hook(builtin="decommission")
+BY_HAND: Mapping[str, Any] = {"by_hand": True, "decommission": "no hook: retire the host, then `kubespray2talos mark`"}
 
 
 class HookHands:
@@ -43,10 +48,21 @@ class HookHands:
         return self._run(move.provision, move, "provision")
 
     def decommission(self, move: HostMove) -> Mapping[str, Any]:
-        hook = move.decommission or (DECOMMISSION if self.inventory is not None else None)
+        hook = self.decommission_hook(move)
         if hook is None or hook.manual:
-            return {"by_hand": True, "decommission": "no hook: retire the host, then `kubespray2talos mark`"}
+            return BY_HAND
         return self._run(hook, move, "decommission")
+
+    def start_decommission(self, move: HostMove) -> Running:
+        """The hook started in a thread of its own, so the wave's hooks run together; nothing to start by hand."""
+        hook = self.decommission_hook(move)
+        if hook is None or hook.manual:
+            return Finished(BY_HAND)
+        return InThread(lambda: self._run(hook, move, "decommission"), name=f"decommission {move.host}")
+
+    def decommission_hook(self, move: HostMove) -> Hook | None:
+        """What retires the host: its own hook, else the shipped playbook once migration.yaml names the inventory."""
+        return move.decommission or (DECOMMISSION if self.inventory is not None else None)
 
     def _run(self, hook: Hook, move: HostMove, what: str) -> Mapping[str, Any]:
         if hook.command:

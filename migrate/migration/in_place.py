@@ -18,6 +18,7 @@ from migrate.errors import UserError
 from migrate.etcd.membership import EtcdMembership, Member, member_for_peer, peer_url
 from migrate.etcd.quorum import projected_quorum
 from migrate.migration.plan_file import HostMove
+from migrate.migration.running import Finished, Running
 
 if TYPE_CHECKING:
     from migrate.migration.engine import Migration
@@ -44,7 +45,6 @@ class InPlace:
             "verify": (lambda: self.run._verify(move), None),
             "etcd": (lambda: self._remove_member(move), self.run._etcd_done(move)),
             "delete-node": (lambda: self.run._delete_node(move), lambda: self._gone_or(move, lambda n: False)),
-            "decommission": (lambda: self._decommission(move), None),
             "reinstall": (lambda: dict(self.run.hands.provision(move)), lambda: self._reborn(move) is not None),
             "rejoin": (lambda: self._rejoin(move), lambda: self._rejoined(move)),
         }
@@ -96,10 +96,11 @@ class InPlace:
         return {"removed": {"name": old.name, "id": old.hex_id}, "quorum": verdict,
                 "snapshot": {"path": snapshot.path, "sha256": snapshot.sha256}}
 
-    def _decommission(self, move: HostMove) -> Mapping[str, Any]:
+    def start_decommission(self, move: HostMove) -> Running:
+        """Started with the wave's other hooks (migration/wave_hooks.py); without a hook the reinstall wipes the host."""
         if move.decommission is None:
-            return {"decommission": "no hook: the reinstall wipes the host"}
-        return dict(self.run.hands.decommission(move))
+            return Finished({"decommission": "no hook: the reinstall wipes the host"})
+        return self.run.hands.start_decommission(move)
 
     def _rejoin(self, move: HostMove) -> Mapping[str, Any]:
         """The reinstalled machine registers as a new Node and is Ready; a control plane's member is promoted."""

@@ -48,16 +48,18 @@ class Hook:
     directory: str | None = None  # the Kubespray checkout
     ansible_playbook: str | None = None  # another Ansible's ansible-playbook (a Kubespray venv's)
     manual: bool = False  # a person retires the host, then `kubespray2talos mark`
+    idempotent: bool = True  # false: a run that died while it ran does not run it again (a person checks the host)
 
     def to_dict(self) -> dict[str, Any] | str:
         if self.manual:
             return "manual"
+        once = {} if self.idempotent else {"idempotent": False}
         if self.command:
-            return {"command": list(self.command)}
+            return {"command": list(self.command), **once}
         head: dict[str, Any] = ({"builtin": self.builtin} if self.builtin else {"playbook": self.playbook}
                                 if self.playbook else {"kubespray": self.kubespray, "dir": self.directory})
         tail = {"ansible_playbook": self.ansible_playbook} if self.ansible_playbook else {}
-        return {**head, **tail, **({"extravars": dict(self.extravars)} if self.extravars else {})}
+        return {**head, **tail, **({"extravars": dict(self.extravars)} if self.extravars else {}), **once}
 
 
 @dataclass(frozen=True)
@@ -251,6 +253,16 @@ def _hook(value: Any, where: str) -> Hook | None:
         return None
     if value == "manual":
         return Hook(manual=True)
+    hook = _what_runs(value, where)
+    once = value.get("idempotent", True)
+    if not isinstance(once, bool):
+        raise UserError(f"idempotent must be true or false, not {once!r}", where=f"{where}.idempotent",
+                        hint="false when running the hook twice on a host would do harm: a run that died while it "
+                        "ran then stops and asks you to check the host")
+    return hook if once else dataclasses.replace(hook, idempotent=False)
+
+
+def _what_runs(value: Any, where: str) -> Hook:
     if isinstance(value, Mapping) and "command" in value:
         command = value["command"]
         if not (isinstance(command, list) and command and all(isinstance(a, str) for a in command)):

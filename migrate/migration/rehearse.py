@@ -32,16 +32,22 @@ from migrate.migration.faults import FaultPlan
 from migrate.migration.filters import DrainOptions
 from migrate.migration.lock import MigrationLock
 from migrate.migration.plan_file import HostMove, MigrationPlan, default_plan, failure_domain
+from migrate.migration.running import Running, Until
 
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 REPLACEMENT_NET = ipaddress.ip_network("10.254.0.0/16")  # addresses for replacements migration.yaml leaves open
+# what a decommission hook is rehearsed to take unless told: the shipped playbook stops kubelet, etcd and the
+# runtime, unmounts and wipes over SSH — about a minute a host; Kubespray's reset.yml takes longer
+DECOMMISSION_SECONDS = 60.0
 
 
 class TwinHands:
-    """Provision = a Talos node joins the twin (and its etcd member, for a control plane); decommission = done."""
+    """Provision = a Talos node joins the twin (and its etcd member, for a control plane); decommission = the
+    hook's time passing on the virtual clock (`decommission_seconds`: what the operator expects a hook to take)."""
 
-    def __init__(self, twin: Twin, etcd: TwinEtcd) -> None:
-        self.twin, self.etcd = twin, etcd
+    def __init__(self, twin: Twin, etcd: TwinEtcd, decommission_seconds: float = 0.0) -> None:
+        self.twin, self.etcd, self.decommission_seconds = twin, etcd, decommission_seconds
+        self.decommissioned: list[str] = []  # every hook run, in order: a host twice is a hook run twice
 
     def provision(self, move: HostMove) -> Mapping[str, Any]:
         if self.twin.store.find(NODES, "", move.replacement) is None:  # a resumed step joins once
@@ -60,7 +66,15 @@ class TwinHands:
         return {"joined": move.replacement}
 
     def decommission(self, move: HostMove) -> Mapping[str, Any]:
-        return {"decommissioned": "rehearsal"}
+        running = self.start_decommission(move)
+        while (evidence := running.outcome()) is None:
+            self.twin.clock.sleep(self.decommission_seconds)
+        return evidence
+
+    def start_decommission(self, move: HostMove) -> Running:
+        self.decommissioned.append(move.host)
+        return Until(self.twin.clock, self.decommission_seconds,
+                     {"decommissioned": "rehearsal", "seconds": self.decommission_seconds})
 
 
 @dataclass
@@ -78,6 +92,7 @@ class Rehearsal:
     steps: list[Any] = field(default_factory=list)  # the ledger's step records
     debrief: list[dict[str, Any]] = field(default_factory=list)  # per injected fault: what happened, what the run did
     violated: dict[str, float] = field(default_factory=dict)  # budget -> seconds after the start it fell short
+    decommission_seconds: float = 0.0  # what each decommission hook was rehearsed to take
 
     @property
     def outcome(self) -> str:
@@ -105,6 +120,7 @@ class Rehearsal:
                 "outcome": self.outcome, "debrief": self.debrief, **{"makespan_seconds": round(self.makespan, 1), "baseline_seconds": None if self.baseline is None
                 else round(self.baseline, 1), "lower_bound_seconds": round(self.lower_bound, 1),
                 "evictions": self.evictions, "pdb_violations": self.pdb_violations, "timeline": self.timeline,
+                "decommission_hook_seconds": self.decommission_seconds,
                 "blockers": self.blockers}}
 
 
@@ -135,14 +151,20 @@ def with_addresses(plan: MigrationPlan) -> MigrationPlan:
 
 
 def rehearse(snapshot: Path, plan: MigrationPlan, *, seed: int = 0, baseline: bool = True,
-             drain: DrainOptions | None = None, faults: FaultPlan | None = None) -> Rehearsal:
-    result = _run(snapshot, with_addresses(plan), seed, drain, faults)
-    if baseline and plan.max_unavailable > 1:
-        result.baseline = _run(snapshot, with_addresses(dataclasses.replace(plan, hosts=_one_at_a_time(plan))),
-                               seed, drain).makespan
-    elif baseline:
-        result.baseline = result.makespan
+             drain: DrainOptions | None = None, faults: FaultPlan | None = None,
+             decommission_seconds: float = DECOMMISSION_SECONDS) -> Rehearsal:
+    result = _run(snapshot, with_addresses(plan), seed, drain, faults, decommission_seconds)
+    if baseline:
+        result.baseline = one_at_a_time(snapshot, plan, seed=seed, drain=drain,
+                                        decommission_seconds=decommission_seconds).makespan
     return result
+
+
+def one_at_a_time(snapshot: Path, plan: MigrationPlan, *, seed: int = 0, drain: DrainOptions | None = None,
+                  decommission_seconds: float = DECOMMISSION_SECONDS) -> Rehearsal:
+    """The same hosts one at a time, each retired before the next is touched: Kubespray's remove-node pace."""
+    return _run(snapshot, with_addresses(dataclasses.replace(plan, hosts=_one_at_a_time(plan))), seed, drain, None,
+                decommission_seconds, overlap_hooks=False)
 
 
 def _one_at_a_time(plan: MigrationPlan) -> tuple[HostMove, ...]:
@@ -150,7 +172,8 @@ def _one_at_a_time(plan: MigrationPlan) -> tuple[HostMove, ...]:
 
 
 def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | None,
-         faults: FaultPlan | None = None) -> Rehearsal:
+         faults: FaultPlan | None = None, decommission_seconds: float = 0.0, *,
+         overlap_hooks: bool = True) -> Rehearsal:
     clock = VirtualClock()
     twin = Twin.from_snapshot(snapshot, clock, timing=KubeletTiming(start_delay=5.0, stop_delay=2.0), seed=seed)
     twin.settle()
@@ -170,9 +193,9 @@ def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | N
                                clock=clock)
         start = clock.now()
         blockers: list[str] = []
-        engine = Migration(plan, cluster, ledger, TwinHands(twin, etcd), clock, run_id="rehearsal",
+        engine = Migration(plan, cluster, ledger, TwinHands(twin, etcd, decommission_seconds), clock, run_id="rehearsal",
                            lock=MigrationLock(cluster, "rehearsal", clock), etcd=etcd, on_event=events.append,
-                           drain=drain)
+                           drain=drain, overlap_hooks=overlap_hooks)
         try:
             engine.run()
         except UserError as exc:  # a refusal or a budget that never allows: the real run would stop here too
@@ -188,6 +211,7 @@ def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | N
     result = Rehearsal(makespan, None, _lower_bound(plan, steps, ready), evicted, budgets.violations,
                        _timeline(plan, steps, start), blockers, events)
     result.api_calls = dict(cluster.calls)
+    result.decommission_seconds = decommission_seconds
     result.hosts = hosts
     result.steps = steps
     result.violated = {name: at - start for name, at in budgets.violated.items()}
@@ -231,12 +255,12 @@ def _memory_dir() -> str | None:
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
-def _host_seconds(steps: list[Any], ready: Mapping[str, float]) -> dict[str, float]:
+def _host_seconds(steps: list[Any], ready: Mapping[str, float], hooks: bool = False) -> dict[str, float]:
     """Each host's own time: its steps, plus its replacement's boot (from the hook's end to Ready, which the
-    wave waits for once rather than inside any one step)."""
+    wave waits for once rather than inside any one step); `hooks`: its decommission hook alone."""
     spent: dict[str, float] = {}
     for s in steps:
-        if s.finished_at is not None and s.outcome == "ok":
+        if s.finished_at is not None and s.outcome == "ok" and (s.step == "decommission") == hooks:
             spent[s.host] = spent.get(s.host, 0.0) + (s.finished_at - s.started_at)
             if s.step == "provision" and s.host in ready:
                 spent[s.host] += max(0.0, ready[s.host] - s.finished_at)
@@ -244,11 +268,16 @@ def _host_seconds(steps: list[Any], ready: Mapping[str, float]) -> dict[str, flo
 
 
 def _lower_bound(plan: MigrationPlan, steps: list[Any], ready: Mapping[str, float]) -> float:
-    """No schedule beats: every control plane in turn, plus the workers' time spread over the budget."""
-    spent = _host_seconds(steps, ready)
-    cps = sum(spent.get(m.host, 0.0) for m in plan.hosts if m.is_control_plane)
-    workers = [spent.get(m.host, 0.0) for m in plan.hosts if not m.is_control_plane]
-    return cps + max(sum(workers) / plan.max_unavailable, max(workers, default=0.0))
+    """No schedule of these rules beats it: every control plane in turn; then the workers' steps spread over the
+    budget, or their decommission hooks spread over it (a wave's hooks run beside the next wave's steps, one
+    wave's hooks at a time), whichever is longer, and never less than the slowest worker alone."""
+    spent, hooks = _host_seconds(steps, ready), _host_seconds(steps, ready, hooks=True)
+    cps = sum(spent.get(m.host, 0.0) + hooks.get(m.host, 0.0) for m in plan.hosts if m.is_control_plane)
+    workers = [m.host for m in plan.hosts if not m.is_control_plane]
+    budgeted = sum(spent.get(h, 0.0) for h in workers) / plan.max_unavailable
+    retiring = sum(hooks.get(h, 0.0) for h in workers) / plan.max_unavailable
+    slowest = max((spent.get(h, 0.0) + hooks.get(h, 0.0) for h in workers), default=0.0)
+    return cps + max(budgeted, retiring, slowest)
 
 
 def _timeline(plan: MigrationPlan, steps: list[Any], start: float) -> list[dict[str, Any]]:

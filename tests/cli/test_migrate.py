@@ -88,6 +88,12 @@ def test_rehearse_predicts_the_run_and_compares_it_with_one_node_at_a_time(demo_
     assert report["pdb_violations"] == 0 and report["evictions"] > 0
     assert 0 < report["lower_bound_seconds"] <= report["makespan_seconds"]
     assert [w["hosts"] for w in report["timeline"]][:3] == [["cp1"], ["cp2"], ["cp3"]]
+    assert report["decommission_hook_seconds"] == 60  # the default, said beside the figures it shapes
+    slow = json.loads(cli("rehearse", CLUSTERS / "demo.json", demo_plan, "--delete-emptydir-data", "--force",
+                          "--max-unavailable", "2", "--decommission-time", "10m", "-o", "json").stdout)
+    assert slow["decommission_hook_seconds"] == 600 and slow["makespan_seconds"] > report["makespan_seconds"] + 3 * 540
+    bad = cli("rehearse", CLUSTERS / "demo.json", demo_plan, "--decommission-time", "a while")
+    assert bad.returncode == 2 and "--decommission-time" in bad.stderr and "Traceback" not in bad.stderr
     refused = cli("rehearse", CLUSTERS / "demo.json", demo_plan)  # the demo has emptyDir and bare pods
     assert refused.returncode == 1 and "stopped where the real run would" in refused.stderr
     assert "--delete-emptydir-data" in refused.stderr and "Traceback" not in refused.stderr

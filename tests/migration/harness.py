@@ -32,12 +32,13 @@ class Rig:
     plan: MigrationPlan
     ledger_path: Path
     events: list[Event]
+    hands: TwinHands
 
     def engine(self, cluster: Any = None, *, run_id: str = "run-1", holder: str | None = None,
                ledger: Ledger | None = None) -> Migration:
         cluster = cluster or self.cluster
         ledger = ledger or Ledger.open(self.ledger_path, clock=self.twin.clock)
-        return Migration(self.plan, cluster, ledger, TwinHands(self.twin, self.etcd), self.twin.clock, run_id=run_id,
+        return Migration(self.plan, cluster, ledger, self.hands, self.twin.clock, run_id=run_id,
                          lock=MigrationLock(cluster, holder or run_id, self.twin.clock), etcd=self.etcd,
                          on_event=self.events.append)
 
@@ -56,7 +57,7 @@ def build(tmp: Path, *, budget: dict[str, Any] | None = None, max_unavailable: i
 
 @contextmanager
 def rig(tmp: Path, *, budget: dict[str, Any] | None = None, max_unavailable: int = 2,
-        strategy: str = "surge") -> Iterator[Rig]:
+        strategy: str = "surge", decommission_seconds: float = 0.0) -> Iterator[Rig]:
     twin = build(tmp, budget=budget)
     etcd = TwinEtcd(twin.clock)
     for i, (_, address) in enumerate(NODES[:3], start=1):
@@ -69,7 +70,7 @@ def rig(tmp: Path, *, budget: dict[str, Any] | None = None, max_unavailable: int
     served = serve_in_thread(twin, virtual_watches=True)  # the run's waits watch; waiting moves virtual time
     cluster = KubeCluster(served.write_kubeconfig(tmp / "kubeconfig"), clock=twin.clock, seed=1)
     try:
-        yield Rig(twin, etcd, cluster, plan, ledger_path, [])
+        yield Rig(twin, etcd, cluster, plan, ledger_path, [], TwinHands(twin, etcd, decommission_seconds))
     finally:
         cluster.close()
         served.stop()

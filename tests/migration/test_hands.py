@@ -40,6 +40,21 @@ def test_a_failing_hook_names_the_host_and_its_last_line(tmp_path):
 def test_without_a_decommission_hook_the_host_is_left_for_a_person():
     move = HostMove("w1", "worker", None, 3, "w1-talos")
     assert HookHands().decommission(move)["by_hand"] is True
+    assert HookHands().start_decommission(move).outcome()["by_hand"] is True  # nothing to start: known at once
+
+
+def test_a_started_hook_runs_beside_the_caller_and_hands_over_its_failure(tmp_path):
+    gate = tmp_path / "go"
+    code = (f"import os, sys, time\nwhile not os.path.exists({str(gate)!r}): time.sleep(0.05)\n"
+            "print('disk busy', file=sys.stderr); sys.exit(3)")
+    running = HookHands().start_decommission(_move(tmp_path, code))
+    running.wait(0.2)
+    assert running.outcome() is None  # still running: the caller was not held up
+    gate.write_text("")
+    with pytest.raises(UserError, match="exit code 3: disk busy"):  # raised in the caller's thread, when it asks
+        for _ in range(600):
+            running.wait(0.1)
+            running.outcome()
 
 
 # --- playbook hooks, through ansible-runner with ansible_connection=local ---------------------------------------

@@ -43,6 +43,8 @@ def test_what_plan_writes_reads_back_the_same():
     (lambda d: d["hosts"][4].update(decommission={"playbook": "a.yml", "builtin": "decommission"}), "hosts[4].decommission"),
     (lambda d: d["hosts"][4].update(decommission={"playbook": "a.yml", "extravars": [1]}), "hosts[4].decommission.extravars"),
     (lambda d: d.update(inventory=["a", "b"]), "inventory"),
+    (lambda d: d["hosts"][4].update(decommission={"command": ["wipe"], "idempotent": "no"}),
+     "hosts[4].decommission.idempotent"),
     (lambda d: d["hosts"][4].update(decommission={"builtin": "decommission", "ansible_playbook": "/x"}),
      "hosts[4].decommission.ansible_playbook"),
 ])
@@ -61,8 +63,11 @@ def test_every_hook_form_and_the_inventory_read_back_the_same():
                                         "ansible_playbook": "/src/kubespray/venv/bin/ansible-playbook"}
     data["hosts"][3]["decommission"] = {"builtin": "decommission", "extravars": {"wipe_disks": True}}
     data["hosts"][4]["decommission"] = "manual"
+    data["hosts"][5]["decommission"] = {"command": ["/opt/wipe-once", "--really"], "idempotent": False}
+    data["hosts"][6]["decommission"] = {"playbook": "hooks/retire.yml", "idempotent": False}
     plan = parse(data, "migration.yaml")
     assert plan.inventory == "../inventory/prod/hosts.yaml" and plan.hosts[4].decommission.manual
+    assert [m.decommission.idempotent for m in plan.hosts[2:7]] == [True, True, True, False, False]
     assert plan.hosts[2].decommission.ansible_playbook == "/src/kubespray/venv/bin/ansible-playbook"
     assert parse(yaml.safe_load(to_yaml(plan)), "migration.yaml") == plan
 
