@@ -38,6 +38,8 @@ STATE_AFTER: dict[str, HostState] = {"provision": HostState.REPLACEMENT_READY, "
 IN_PLACE_STATE_AFTER = {**STATE_AFTER, "decommission": HostState.DECOMMISSIONING, "rejoin": HostState.DECOMMISSIONED}
 WAIT_SLICE = 30.0  # seconds a watched wait runs before the run renews its lock and reports (a Lease lasts 120 s)
 _PAST = {"drain": "drained", "verify": "verified"}
+LIFECYCLE = (HostState.ACTIVE, HostState.REPLACEMENT_READY, HostState.CORDONED, HostState.DRAINED, HostState.REMOVED,
+             HostState.DECOMMISSIONING, HostState.DECOMMISSIONED)  # the forward order a host's states go in
 
 
 class Hands(Protocol):
@@ -140,7 +142,7 @@ class Migration:
                 self._await_replacements(moves)
 
     def _step(self, move: HostMove, step: str) -> None:
-        if self._done(move.host, step):
+        if self._caught_up(move.host, step):
             return
         self._stop_if_asked(f"host {move.host}")
         self.lock.renew_if_due()
@@ -200,6 +202,17 @@ class Migration:
     def _done(self, host: str, step: str) -> bool:
         return any(s.step == step and s.outcome == "ok" for s in self.ledger.steps(host))
 
+    def _caught_up(self, host: str, step: str) -> bool:
+        """Whether the step is done; if a crash fell between its outcome and the host's move, the move is made now
+        (never backwards: a host already further along stays where it is)."""
+        done = [s for s in self.ledger.steps(host) if s.step == step and s.outcome == "ok"]
+        if not done:
+            return False
+        after, state = self.state_after.get(step), self.ledger.host(host).state
+        if after is not None and state in LIFECYCLE and LIFECYCLE.index(state) < LIFECYCLE.index(after):
+            self._succeeded(host, step, None, done[-1].evidence)
+        return True
+
     def _finished(self, host: str) -> bool:
         return self.ledger.host(host).state in (HostState.DECOMMISSIONED, HostState.RETIRED)
 
@@ -251,7 +264,7 @@ class Migration:
                        f"{', '.join(m.replacement for m in waiting)} not Ready yet")
 
     def _drain(self, moves: list[HostMove]) -> None:
-        todo = [m for m in moves if not self._done(m.host, "drain")]
+        todo = [m for m in moves if not self._caught_up(m.host, "drain")]
         if not todo:
             return
         if self.stop_requested:

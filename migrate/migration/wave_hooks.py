@@ -35,11 +35,8 @@ class WaveHooks:
         self.run, self.wave = run, run._wave_number
         self.running: dict[str, tuple[int, Running]] = {}
         self.errors: list[tuple[str, Exception]] = []
-        for move in moves:  # a crash between a hook's outcome and the host's move: the move, not the hook again
-            done = [s for s in run.ledger.steps(move.host) if s.step == STEP and s.outcome == "ok"]
-            if done:
-                run._succeeded(move.host, STEP, None, done[-1].evidence)
-        todo = [m for m in moves if not run._done(m.host, STEP)]
+        # a crash between a hook's outcome and the host's move: the move, not the hook again
+        todo = [m for m in moves if not run._caught_up(m.host, STEP)]
         if todo:
             run._stop_if_asked(f"host {todo[0].host}")
             run.lock.renew_if_due()

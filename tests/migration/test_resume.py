@@ -42,3 +42,43 @@ def test_a_run_killed_anywhere_resumes_to_the_same_end(seed, tmp_path, calls_in_
             deleted = [s for s in steps if s.step == "delete-node" and s.outcome == "ok"]
             assert len(deleted) == 1 and deleted[0].started_at >= drains[0].finished_at
         assert len(r.etcd.members()) == 3 and not any(m.is_learner for m in r.etcd.members())
+
+
+class LedgerCrash(BaseException):
+    """The process dies right after the ledger recorded a step's outcome, before the host's state moved."""
+
+
+class CrashAfterOutcome:
+    """The real ledger, which dies after the Nth successful step outcome it records (a crash in the gap between
+    a step's outcome and the host's move to its next state)."""
+
+    def __init__(self, ledger: Ledger, nth: int) -> None:
+        self._ledger, self._left = ledger, nth
+
+    def finish_step(self, sid, outcome, evidence=None):
+        self._ledger.finish_step(sid, outcome, evidence)
+        if outcome == "ok":
+            self._left -= 1
+            if self._left == 0:
+                raise LedgerCrash(f"killed after step outcome {sid}")
+
+    def __getattr__(self, name):
+        return getattr(self._ledger, name)
+
+
+@pytest.mark.parametrize("nth", [1, 2, 4, 7, 9, 12, 15, 20, 26, 31, 37, 40])
+def test_a_crash_between_a_steps_outcome_and_the_hosts_move_resumes_forward(nth, tmp_path):
+    """Whatever step it follows (provision, cordon, drain, verify, etcd, delete-node, decommission), the next run
+    moves the host on as the recorded outcome said, never runs the step again, and ends with every host retired."""
+    with rig(tmp_path) as r:
+        ledger = CrashAfterOutcome(Ledger.open(r.ledger_path, clock=r.twin.clock), nth)
+        try:
+            r.engine(ledger=ledger, run_id="first", holder="op@ci:1").run()
+        except LedgerCrash:
+            pass
+        r.engine(run_id="second", holder="op@ci:1").run()
+        ledger = Ledger.open(r.ledger_path)
+        assert {h.state for h in ledger.hosts()} == {HostState.DECOMMISSIONED}
+        for host, _ in NODES:
+            ok = [s.step for s in ledger.steps(host) if s.outcome == "ok"]
+            assert len(ok) == len(set(ok)), f"{host} ran a step twice: {ok}"
