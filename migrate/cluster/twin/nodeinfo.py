@@ -25,16 +25,23 @@ ZONE_LABELS = (("topology.kubernetes.io/region", "failure-domain.beta.kubernetes
 _versions = count(1)
 
 
+COST_FIELDS = ("containers", "initContainers", "nodeSelector", "affinity", "tolerations")  # what a cost reads
+
+
 @dataclass
 class PodCost:
-    spec: dict[str, Any]  # the spec object these were read from (stored objects never change)
+    spec: dict[str, Any]  # the spec object these were last found to match
+    read: tuple[Any, ...]  # the spec's COST_FIELDS these were computed from
     need: dict[str, float]
     nonzero: tuple[float, float]
     signature: str  # nodeSelector, affinity and tolerations: pods that share it pass the same static filters
 
 
 class PodCosts:
-    """Each pod's requests (for fit, for scoring) and placement signature, remembered while its spec is the same."""
+    """Each pod's requests (for fit, for scoring) and placement signature, remembered while what they read holds.
+
+    A write stores a new pod object (a status update, a binding), so a changed spec object is compared by value
+    on the fields a cost reads before anything is parsed again."""
 
     def __init__(self) -> None:
         self.by_uid: dict[str, PodCost] = {}
@@ -42,10 +49,14 @@ class PodCosts:
     def of(self, pod: dict[str, Any]) -> PodCost:
         uid, spec = pod["metadata"]["uid"], pod["spec"]
         cost = self.by_uid.get(uid)
-        if cost is None or cost.spec is not spec:
+        if cost is not None and cost.spec is spec:
+            return cost
+        read = tuple(spec.get(f) for f in COST_FIELDS)
+        if cost is None or cost.read != read:
             signature = json.dumps([spec.get("nodeSelector"), spec.get("affinity"), spec.get("tolerations")],
                                    sort_keys=True)
-            cost = self.by_uid[uid] = PodCost(spec, pod_requests(spec), nonzero_requests(spec), signature)
+            cost = self.by_uid[uid] = PodCost(spec, read, pod_requests(spec), nonzero_requests(spec), signature)
+        cost.spec = spec
         return cost
 
 

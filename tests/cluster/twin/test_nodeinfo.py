@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -58,3 +60,19 @@ def test_allocatable_is_read_again_when_the_node_reports_another() -> None:
                       status=True, force=True)
     info = infos.refresh(twin.index)["w1"]
     assert (info.alloc, info.cpu_cap, info.room["cpu"] > 1.5 - 1e-6) == ({"cpu": 1.5, "memory": 2.0**30}, 1.5, True)
+
+
+def test_a_pods_cost_is_parsed_again_only_when_what_it_reads_changes() -> None:
+    costs = PodCosts()
+    spec = {"containers": [{"name": "c", "resources": {"requests": {"cpu": "250m", "memory": "64Mi"}}}],
+            "tolerations": [{"operator": "Exists"}]}
+    first = costs.of({"metadata": {"uid": "u1"}, "spec": spec})
+    assert (first.need, first.nonzero) == ({"cpu": 0.25, "memory": 64 * 2**20, "pods": 1}, (0.25, 64 * 2**20))
+    bound = costs.of({"metadata": {"uid": "u1"}, "spec": copy.deepcopy({**spec, "nodeName": "w1"})})
+    assert bound is first  # a binding or a status write stores a new object, not a new cost
+    resized = copy.deepcopy(spec)
+    resized["containers"][0]["resources"]["requests"]["cpu"] = "1"
+    again = costs.of({"metadata": {"uid": "u1"}, "spec": resized})
+    assert again is not first and again.need["cpu"] == 1.0 and again.signature == first.signature
+    selected = costs.of({"metadata": {"uid": "u1"}, "spec": {**resized, "nodeSelector": {"disk": "ssd"}}})
+    assert selected.signature != first.signature
