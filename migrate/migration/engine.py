@@ -18,13 +18,13 @@ from typing import Any, Protocol
 from migrate.clock import Clock
 from migrate.cluster.base import Cluster, Pod
 from migrate.errors import UserError
-from migrate.etcd.membership import EtcdMembership, member_for_peer, peer_url
-from migrate.etcd.quorum import projected_quorum
+from migrate.etcd.membership import EtcdMembership
 from migrate.ledger import HostState, Ledger
 from migrate.migration.drain import drain_nodes, plan_drain
 from migrate.migration.filters import EVICT, DrainOptions
 from migrate.migration.in_place import InPlace
 from migrate.migration.lock import MigrationLock
+from migrate.migration.member_swap import member_gone, swap_member
 from migrate.migration.plan_file import HostMove, MigrationPlan
 from migrate.migration.running import Running
 from migrate.migration.wave_hooks import WaveHooks
@@ -224,7 +224,7 @@ class Migration:
             "cordon": (lambda: _evidence(self.cluster.cordon(move.host).unschedulable, "unschedulable"),
                        lambda: (n := node(move.host)) is None or n.unschedulable),
             "verify": (lambda: self._verify(move), None),
-            "etcd": (lambda: self._etcd(move), self._etcd_done(move)),
+            "etcd": (lambda: swap_member(self.etcd, move, self.plan.drain_timeout), member_gone(self.etcd, move)),
             "delete-node": (lambda: self._delete_node(move), lambda: node(move.host) is None),
             "decommission": (lambda: dict(self.hands.decommission(move)), None),
         }
@@ -403,36 +403,6 @@ class Migration:
 
     def _on_drained_node(self, node: str | None) -> bool:
         return node in self._drained
-
-    def _etcd(self, move: HostMove) -> Mapping[str, Any]:
-        if not move.is_control_plane or self.etcd is None or not move.address:
-            return {"etcd": "not an etcd member here"}
-        etcd = self.etcd
-        before = etcd.members()
-        old = member_for_peer(before, move.address)
-        if old is None:
-            return {"etcd": "no member at this address"}
-        new = etcd.wait_promoted(peer_url(move.replacement_address or ""), timeout=self.plan.drain_timeout)
-        leader = etcd.leader()
-        if leader is not None and leader.id == old.id:
-            etcd.move_leader(new.id)
-        verdict = projected_quorum(etcd.members(), etcd.health(), leaving=old.id, newest=new.id)
-        if not verdict.holds:
-            raise UserError(f"removing etcd member {old.name} ({old.hex_id}) would risk quorum: {verdict.reason}",
-                            where=f"host {move.host}", hint="bring the unhealthy members back first; nothing was removed")
-        snapshot = etcd.snapshot(f"before removing {old.name}")
-        etcd.remove_member(old.id)
-        return {"removed": {"name": old.name, "id": old.hex_id}, "promoted": new.hex_id,
-                "members_before": [m.name or m.hex_id for m in before],
-                "members_after": [m.name or m.hex_id for m in etcd.members()],
-                "snapshot": {"host": snapshot.host, "path": snapshot.path, "sha256": snapshot.sha256,
-                             "size": snapshot.size}, "quorum": verdict.reason}
-
-    def _etcd_done(self, move: HostMove) -> Callable[[], bool] | None:
-        if not move.is_control_plane or self.etcd is None or not move.address:
-            return None
-        etcd, address = self.etcd, move.address
-        return lambda: member_for_peer(etcd.members(), address) is None
 
     def _delete_node(self, move: HostMove) -> Mapping[str, Any]:
         if not self._done(move.host, "drain") or not self._done(move.host, "verify"):

@@ -17,6 +17,7 @@ from migrate.cluster.base import Node
 from migrate.errors import UserError
 from migrate.etcd.membership import EtcdMembership, Member, member_for_peer, peer_url
 from migrate.etcd.quorum import projected_quorum
+from migrate.migration.member_swap import member_gone
 from migrate.migration.plan_file import HostMove
 from migrate.migration.running import Finished, Running
 
@@ -43,7 +44,7 @@ class InPlace:
         table: dict[str, tuple[Action, Holds]] = {
             "cordon": (lambda: self._cordon(move), lambda: self._gone_or(move, lambda n: bool(n.unschedulable))),
             "verify": (lambda: self.run._verify(move), None),
-            "etcd": (lambda: self._remove_member(move), self.run._etcd_done(move)),
+            "etcd": (lambda: self._remove_member(move), member_gone(self.run.etcd, move)),
             "delete-node": (lambda: self.run._delete_node(move), lambda: self._gone_or(move, lambda n: False)),
             "reinstall": (lambda: dict(self.run.hands.provision(move)), lambda: self._reborn(move) is not None),
             "rejoin": (lambda: self._rejoin(move), lambda: self._rejoined(move)),
