@@ -17,7 +17,7 @@ from migrate.clock import rfc3339
 from migrate.cluster.twin.api import NAME_ALPHABET
 from migrate.cluster.twin.controllers import Controller, owner_reference, write_status
 from migrate.cluster.twin.index import ClusterIndex, controller_ref, is_active, is_ready
-from migrate.cluster.twin.resources import DEPLOYMENTS, REPLICASETS
+from migrate.cluster.twin.resources import DEPLOYMENTS, PODS, REPLICASETS
 from migrate.cluster.twin.rollout import (
     SetCount,
     fenceposts,
@@ -60,16 +60,40 @@ def _oldest_first(rs: dict[str, Any]) -> tuple[str, str]:
     return rs["metadata"]["creationTimestamp"], rs["metadata"]["name"]
 
 
+def _inputs(sets: list[dict[str, Any]], index: ClusterIndex) -> tuple[Any, ...]:
+    """What a sync reads of its ReplicaSets: their specs and annotations (not their status, which the
+    ReplicaSet controller rewrites with every pod) and their pods' revision; compared by identity first."""
+    return tuple((rs["metadata"]["uid"], rs["spec"], rs["metadata"].get("annotations"),
+                  index.pods_rev.get(rs["metadata"]["uid"], 0)) for rs in sets)
+
+
 class DeploymentController(Controller):
+    watches = (DEPLOYMENTS, REPLICASETS, PODS)
+
+    def __init__(self, api: Any) -> None:
+        super().__init__(api)
+        self._seen: dict[str, tuple[Any, ...]] = {}  # uid -> what its last sync read (see _inputs)
 
     def reconcile(self, index: ClusterIndex) -> None:
         owned: dict[str, list[dict[str, Any]]] = {}
-        for rs in self.api.store.objects(REPLICASETS):
+        for rs in self.live(REPLICASETS, index):  # a Deployment's sets share its namespace
             ref = controller_ref(rs)
-            if ref and ref["kind"] == "Deployment" and not rs["metadata"].get("deletionTimestamp"):
+            if ref and ref["kind"] == "Deployment":
                 owned.setdefault(ref["uid"], []).append(rs)
+        store = self.api.store
         for deploy in self.live(DEPLOYMENTS, index):
-            self._sync(deploy, sorted(owned.get(deploy["metadata"]["uid"], []), key=_oldest_first), index)
+            uid = deploy["metadata"]["uid"]
+            sets = sorted(owned.get(uid, []), key=_oldest_first)
+            sets_read = _inputs(sets, index)
+            seen = self._seen.get(uid)
+            if seen is not None and seen[0] is deploy and seen[1] == sets_read:
+                continue  # neither it, its sets' specs nor their pods changed since its last sync: nothing to do
+            self._sync(deploy, sets, index)
+            # itself as its own writes left it (they bring nothing new), its sets and pods as it read them (its
+            # writes to those are news: a rollout's next step waits for them, as its informer would requeue it)
+            fresh = store.find(DEPLOYMENTS, deploy["metadata"]["namespace"], deploy["metadata"]["name"])
+            if fresh is not None:
+                self._seen[uid] = (fresh, sets_read)
 
     def _sync(self, deploy: dict[str, Any], sets: list[dict[str, Any]], index: ClusterIndex) -> None:
         spec = deploy["spec"]

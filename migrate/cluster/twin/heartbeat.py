@@ -38,6 +38,8 @@ def micro_time(moment: float) -> str:
 class NodeAgents:
     """The node-facing half of every running kubelet (the pod-facing half is `kubelet.Kubelets`)."""
 
+    watches = (NODES, PODS)  # besides its renewals: nodes going, mirror pods deleted, pods to report Ready again
+
     def __init__(self, store: Store, ready_delay: float = 5.0, renew_every: float = RENEW_EVERY,
                  report_every: float = REPORT_EVERY) -> None:
         self.store = store
@@ -134,8 +136,8 @@ class NodeAgents:
                       "message": "kubelet is posting ready status" if ready
                       else "container runtime status check may not have completed yet"})
         others = [c for c in conditions if c.get("type") not in ("Ready", *(p[0] for p in PRESSURE))]
-        status = {**clone(node.get("status") or {}), "conditions": others + fresh}  # Ready last, as kubelets do
-        self.store.update(NODES, {**node, "status": status}, status=True, force=True)
+        status = {**(node.get("status") or {}), "conditions": others + fresh}  # Ready last, as kubelets do
+        self.store.update(NODES, {**node, "status": status}, status=True, force=True, owned=True)
 
     def _renew_lease(self, node: dict[str, Any], now: float) -> None:
         name = node["metadata"]["name"]
@@ -169,8 +171,8 @@ class NodeAgents:
             if pod["metadata"]["uid"] not in uids or pod["metadata"].get("deletionTimestamp") or \
                     (pod.get("status") or {}).get("phase") != "Running":
                 continue
-            status = clone(pod["status"])
-            for condition in status.get("conditions") or []:
-                if condition.get("type") == "Ready" and condition.get("status") != "True":
-                    condition.update(status="True", lastTransitionTime=rfc3339(now))
-            self.store.update(PODS, {**pod, "status": status}, status=True, force=True)
+            conditions = [{**c, "status": "True", "lastTransitionTime": rfc3339(now)}
+                          if c.get("type") == "Ready" and c.get("status") != "True" else c
+                          for c in pod["status"].get("conditions") or []]
+            status = {**pod["status"], "conditions": conditions} if pod["status"].get("conditions") else pod["status"]
+            self.store.update(PODS, {**pod, "status": status}, status=True, force=True, owned=True)

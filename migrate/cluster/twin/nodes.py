@@ -12,7 +12,6 @@ from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.heartbeat import NODE_LEASES, NodeAgents
 from migrate.cluster.twin.index import ClusterIndex, is_ready
 from migrate.cluster.twin.resources import LEASES, NODES, PODS
-from migrate.cluster.twin.store import clone
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
@@ -72,6 +71,8 @@ def node_manifest(
 class NodeLifecycle:
     """The node lifecycle controller: node health from Lease age, condition taints, pods marked not ready on an
     unreachable node, taint-based eviction, and pod garbage collection for deleted nodes."""
+
+    watches = (NODES, PODS)  # Lease ages are read when a grace period runs out (next_due), not on each renewal
 
     def __init__(self, api: Api, agents: NodeAgents, monitor_grace: float = MONITOR_GRACE,
                  startup_grace: float = STARTUP_GRACE):
@@ -142,19 +143,18 @@ class NodeLifecycle:
             else:
                 fresh.append(old)
         others = [c for c in conditions if c.get("type") not in ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")]
-        status = {**clone(node.get("status") or {}), "conditions": others + fresh}
-        return self.api.store.update(NODES, {**node, "status": status}, status=True, force=True)
+        status = {**(node.get("status") or {}), "conditions": others + fresh}
+        return self.api.store.update(NODES, {**node, "status": status}, status=True, force=True, owned=True)
 
     def _mark_pods_not_ready(self, index: ClusterIndex, name: str, now: float) -> None:
         """MarkPodsNotReady: what the node controller does to the pods of a node it cannot hear from."""
         for pod in index.on_node(name):
             if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed") or not is_ready(pod):
                 continue
-            status = clone(pod["status"])
-            for condition in status.get("conditions") or []:
-                if condition.get("type") == "Ready":
-                    condition.update(status="False", lastTransitionTime=rfc3339(now))
-            self.api.store.update(PODS, {**pod, "status": status}, status=True, force=True)
+            conditions = [{**c, "status": "False", "lastTransitionTime": rfc3339(now)} if c.get("type") == "Ready" else c
+                          for c in pod["status"].get("conditions") or []]
+            status = {**pod["status"], "conditions": conditions} if pod["status"].get("conditions") else pod["status"]
+            self.api.store.update(PODS, {**pod, "status": status}, status=True, force=True, owned=True)
             self.agents.mark_unready(name, pod["metadata"]["uid"])
 
     def _collect_node_leases(self, index: ClusterIndex) -> None:
