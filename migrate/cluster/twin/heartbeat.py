@@ -13,6 +13,7 @@ runs such a pass first, so a client never sees a Lease older than the renew inte
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from migrate.clock import parse_rfc3339, rfc3339
@@ -49,15 +50,18 @@ class NodeAgents:
         self._next_post: dict[str, float] = {}  # node name -> when its kubelet must post status again
         self._restore: dict[str, set[str]] = {}  # node -> pod uids the node controller marked not ready meanwhile
         self.manifests: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}  # node -> its static pods
+        self._quiet: tuple[float, int] | None = None  # (until when no kubelet has anything due, the nodes' revision)
 
     # --- what a rehearsal or a test does to kubelets --------------------------------------------
     def start(self, name: str, now: float, *, already_ready: bool = False) -> None:
         self._started[name] = now - self.ready_delay if already_ready else now
+        self._quiet = None
 
     def stop(self, name: str) -> None:
         self._started.pop(name, None)
         self._renewed.pop(name, None)
         self._next_post.pop(name, None)
+        self._quiet = None
 
     def running(self, name: str) -> bool:
         return name in self._started
@@ -82,7 +86,12 @@ class NodeAgents:
     def reconcile(self, index: ClusterIndex) -> None:
         now = self.store.clock.now()
         renewed, every = self._renewed, self.renew_every
-        for name, started in list(self._started.items()):
+        names: Iterable[str] = self._started
+        if self._quiet is not None and now < self._quiet[0] and index.nodes_rev == self._quiet[1]:
+            # nothing to post or renew yet and no node came or went: only mirror pods and pods to report again
+            names = [n for n in self._started if n in self.manifests or self._restore.get(n)]
+        for name in list(names):
+            started = self._started[name]
             node = index.nodes.get(name)
             if node is None:  # deleted under a running kubelet: it cannot post status any more
                 self.stop(name)
@@ -97,6 +106,8 @@ class NodeAgents:
                 for (namespace, pod_name), manifest in self.manifests[name].items():
                     if self.store.find(PODS, namespace, pod_name) is None:
                         self._mirror(index.nodes[name], manifest)
+        due = self.renewal_due()
+        self._quiet = (due if due is not None else float("inf"), index.nodes_rev)
 
     def next_due(self, now: float) -> float | None:
         """When a starting kubelet turns its node Ready (renewals are not scheduled moments, see above)."""
