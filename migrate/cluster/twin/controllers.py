@@ -111,7 +111,7 @@ class ReplicaSetController(Controller):
             if self._seen.get(rs["metadata"]["uid"]) == seen:
                 continue  # neither its spec nor any of its pods changed: its pods and status stand
             self._seen[rs["metadata"]["uid"]] = seen
-            pods = [p for p in index.owned(rs["metadata"]["uid"]) if is_active(p)]
+            pods = index.active(rs["metadata"]["uid"])
             want = rs["spec"].get("replicas", 1)
             ns = rs["metadata"]["namespace"]
             for _ in range(want - len(pods)):
@@ -241,7 +241,7 @@ class DaemonSetController(Controller):
             ns, template = ds["metadata"]["namespace"], ds["spec"]["template"]
             tolerations = (template["spec"].get("tolerations") or []) + DAEMON_TOLERATIONS
             should_run, may_continue = self._nodes_for(ds, tolerations, index)
-            pods = [p for p in index.owned(ds["metadata"]["uid"]) if is_active(p)]
+            pods = index.active(ds["metadata"]["uid"])
             placed = {p["spec"].get("nodeName") for p in pods}
             for node in sorted(should_run - placed):
                 pod = pod_from_template(ds, template, f"{ds['metadata']['name']}-{self.api.suffix()}", {})
@@ -251,7 +251,8 @@ class DaemonSetController(Controller):
             for pod in pods:
                 if pod["spec"].get("nodeName") not in may_continue:
                     self.api.retire(PODS, ns, pod["metadata"]["name"])
-            ready = sum(1 for p in pods if is_ready(p) and p["spec"].get("nodeName") in should_run)
+            ready = sum(1 for p in index.ready_by_owner.get(ds["metadata"]["uid"], {}).values()
+                        if p["spec"].get("nodeName") in should_run)
             write_status(
                 store,
                 DAEMONSETS,

@@ -16,7 +16,7 @@ from typing import Any
 from migrate.clock import rfc3339
 from migrate.cluster.twin.api import NAME_ALPHABET
 from migrate.cluster.twin.controllers import Controller, owner_reference, write_status
-from migrate.cluster.twin.index import ClusterIndex, controller_ref, is_active, is_ready
+from migrate.cluster.twin.index import ClusterIndex, controller_ref
 from migrate.cluster.twin.resources import DEPLOYMENTS, PODS, REPLICASETS
 from migrate.cluster.twin.rollout import (
     SetCount,
@@ -156,7 +156,7 @@ class DeploymentController(Controller):
 
     @staticmethod
     def _available(rs: dict[str, Any], index: ClusterIndex) -> int:
-        return sum(1 for p in index.owned(rs["metadata"]["uid"]) if is_active(p) and is_ready(p))
+        return index.ready_count(rs["metadata"]["uid"])
 
     def _scale(self, deploy: dict[str, Any], rs: dict[str, Any], replicas: int, revision: int | None = None) -> dict[str, Any]:
         """scaleReplicaSet: the new size with the desired/max-replicas annotations a rollout leaves on each set."""
@@ -188,9 +188,9 @@ class DeploymentController(Controller):
         """calculateStatus, counting pods from the index (a real controller reads the sets' status)."""
         spec = deploy["spec"]
         desired = spec.get("replicas", 1)
-        pods = [p for rs in sets for p in index.owned(rs["metadata"]["uid"]) if is_active(p)]
-        updated = [p for p in index.owned(current["metadata"]["uid"]) if is_active(p)] if current else []
-        ready = sum(1 for p in pods if is_ready(p))
+        pods = [p for rs in sets for p in index.active(rs["metadata"]["uid"])]
+        updated = index.active(current["metadata"]["uid"]) if current else []
+        ready = sum(index.ready_count(rs["metadata"]["uid"]) for rs in sets)
         fresh = (self.api.store.find(REPLICASETS, rs["metadata"]["namespace"], rs["metadata"]["name"]) for rs in sets)
         wanted = sum(rs["spec"].get("replicas", 1) for rs in fresh if rs is not None)  # as scaled in this pass
         available = ready >= desired - max_unavailable(spec)

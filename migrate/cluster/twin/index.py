@@ -42,6 +42,9 @@ def needs_kubelet(pod: dict[str, Any]) -> bool:
 class ClusterIndex:
     def __init__(self) -> None:
         self.by_owner: dict[str, dict[Key, dict[str, Any]]] = {}
+        # owner uid -> its active pods, and those of them Ready: what a controller counts, judged once per write
+        self.active_by_owner: dict[str, dict[Key, dict[str, Any]]] = {}
+        self.ready_by_owner: dict[str, dict[Key, dict[str, Any]]] = {}
         self.by_node: dict[str, dict[Key, dict[str, Any]]] = {}
         self.by_namespace: dict[str, dict[Key, dict[str, Any]]] = {}
         self.unbound: dict[Key, dict[str, Any]] = {}
@@ -123,6 +126,14 @@ class ClusterIndex:
     def owned(self, uid: str) -> list[dict[str, Any]]:
         return list(self.by_owner.get(uid, {}).values())
 
+    def active(self, uid: str) -> list[dict[str, Any]]:
+        """Its pods that count toward its replicas (not terminating, not finished)."""
+        return list(self.active_by_owner.get(uid, {}).values())
+
+    def ready_count(self, uid: str) -> int:
+        """How many of its active pods are Ready."""
+        return len(self.ready_by_owner.get(uid, ()))
+
     def on_node(self, name: str) -> list[dict[str, Any]]:
         return list(self.by_node.get(name, {}).values())
 
@@ -134,6 +145,10 @@ class ClusterIndex:
         ref = controller_ref(pod)
         if ref:
             self.by_owner.setdefault(ref["uid"], {})[key] = pod
+            if is_active(pod):
+                self.active_by_owner.setdefault(ref["uid"], {})[key] = pod
+                if is_ready(pod):
+                    self.ready_by_owner.setdefault(ref["uid"], {})[key] = pod
         self._bump(key[0], ref)
         node = pod["spec"].get("nodeName")
         if node:
@@ -159,6 +174,8 @@ class ClusterIndex:
         ref = controller_ref(pod)
         if ref:
             _discard(self.by_owner, ref["uid"], key)
+            _discard(self.active_by_owner, ref["uid"], key)
+            _discard(self.ready_by_owner, ref["uid"], key)
         self._bump(key[0], ref)
         if pod["spec"].get("nodeName"):
             _discard(self.by_node, pod["spec"]["nodeName"], key)
