@@ -24,7 +24,7 @@ from migrate.cluster.twin.resources import (
     STATEFULSETS,
     ResourceType,
 )
-from migrate.cluster.twin.store import Store, clone
+from migrate.cluster.twin.store import Store
 
 # tolerations the DaemonSet controller adds so its pods run on every node, cordoned or not yet ready
 DAEMON_TOLERATIONS = [
@@ -51,12 +51,13 @@ def owner_reference(owner: dict[str, Any]) -> dict[str, Any]:
 def pod_from_template(
     owner: dict[str, Any], template: dict[str, Any], name: str, extra_labels: dict[str, str]
 ) -> dict[str, Any]:
-    meta = clone(template.get("metadata") or {})
+    """Shallow: the API's create copies the body before anything changes it; callers set only top-level spec keys."""
+    meta = dict(template.get("metadata") or {})
     meta["labels"] = {**(meta.get("labels") or {}), **extra_labels}
     meta["name"] = name
     meta["namespace"] = owner["metadata"]["namespace"]
     meta["ownerReferences"] = [owner_reference(owner)]
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": clone(template.get("spec") or {})}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": dict(template.get("spec") or {})}
 
 
 def write_status(store: Store, rt: ResourceType, obj: dict[str, Any], status: dict[str, Any]) -> None:

@@ -51,17 +51,20 @@ class NodeAgents:
         self._restore: dict[str, set[str]] = {}  # node -> pod uids the node controller marked not ready meanwhile
         self.manifests: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}  # node -> its static pods
         self._quiet: tuple[float, int] | None = None  # (until when no kubelet has anything due, the nodes' revision)
+        self.version = 0  # bumped whenever a kubelet starts or stops
 
     # --- what a rehearsal or a test does to kubelets --------------------------------------------
     def start(self, name: str, now: float, *, already_ready: bool = False) -> None:
         self._started[name] = now - self.ready_delay if already_ready else now
         self._quiet = None
+        self.version += 1
 
     def stop(self, name: str) -> None:
         self._started.pop(name, None)
         self._renewed.pop(name, None)
         self._next_post.pop(name, None)
         self._quiet = None
+        self.version += 1
 
     def running(self, name: str) -> bool:
         return name in self._started
