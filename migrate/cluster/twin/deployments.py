@@ -60,11 +60,16 @@ def _oldest_first(rs: dict[str, Any]) -> tuple[str, str]:
     return rs["metadata"]["creationTimestamp"], rs["metadata"]["name"]
 
 
-def _inputs(sets: list[dict[str, Any]], index: ClusterIndex) -> tuple[Any, ...]:
+def _inputs(deploy: dict[str, Any], sets: list[dict[str, Any]], index: ClusterIndex) -> tuple[Any, ...]:
     """What a sync reads of its ReplicaSets: their specs and annotations (not their status, which the
-    ReplicaSet controller rewrites with every pod) and their pods' revision; compared by identity first."""
+    ReplicaSet controller rewrites with every pod), and of their pods what it counts: active, Ready, any left
+    (a DisruptionTarget condition or a terminating pod's phase changes none of these); a Recreate rollout also
+    waits on terminating pods, so there every pod write counts. Compared by identity first."""
+    recreate = is_recreate(deploy["spec"])
     return tuple((rs["metadata"]["uid"], rs["spec"], rs["metadata"].get("annotations"),
-                  index.pods_rev.get(rs["metadata"]["uid"], 0)) for rs in sets)
+                  index.pods_rev.get(rs["metadata"]["uid"], 0) if recreate else
+                  (len(index.active_by_owner.get(rs["metadata"]["uid"], ())), index.ready_count(rs["metadata"]["uid"]),
+                   rs["metadata"]["uid"] in index.by_owner)) for rs in sets)
 
 
 class DeploymentController(Controller):
@@ -84,7 +89,7 @@ class DeploymentController(Controller):
         for deploy in self.live(DEPLOYMENTS, index):
             uid = deploy["metadata"]["uid"]
             sets = sorted(owned.get(uid, []), key=_oldest_first)
-            sets_read = _inputs(sets, index)
+            sets_read = _inputs(deploy, sets, index)
             seen = self._seen.get(uid)
             if seen is not None and seen[0] is deploy and seen[1] == sets_read:
                 continue  # neither it, its sets' specs nor their pods changed since its last sync: nothing to do

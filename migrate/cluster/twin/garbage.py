@@ -38,10 +38,10 @@ class GarbageCollector(Controller):
         super().__init__(api)
         self._kept: dict[tuple[str, str, str], str] = {}  # dependent -> the resourceVersion whose owner was there
         self._written: dict[tuple[ResourceType, str, str], None] = {}  # dependents written since the last run, in order
-        api.store.subscribe(self._observe)
+        api.store.subscribe(self._observe, DEPENDENTS)
 
     def _observe(self, event: Event) -> None:
-        if event.resource in DEPENDENTS and event.type != "DELETED":
+        if event.type != "DELETED":
             meta = event.object["metadata"]
             self._written[(event.resource, meta["namespace"], meta["name"])] = None
 

@@ -109,6 +109,7 @@ class NodeAgents:
                 for (namespace, pod_name), manifest in self.manifests[name].items():
                     if self.store.find(PODS, namespace, pod_name) is None:
                         self._mirror(index.nodes[name], manifest)
+        self._quiet = None
         due = self.renewal_due()
         self._quiet = (due if due is not None else float("inf"), index.nodes_rev)
 
@@ -119,6 +120,8 @@ class NodeAgents:
 
     def renewal_due(self) -> float | None:
         """The earliest moment a live kubelet has something to renew: a pass at or after it must run."""
+        if self._quiet is not None:  # as the last pass left it (only a pass, or a kubelet stopping, moves it)
+            return None if self._quiet[0] == float("inf") else self._quiet[0]
         due = [t + self.renew_every for t in self._renewed.values()] + list(self._next_post.values())
         return min(due) if due else None
 

@@ -137,7 +137,7 @@ class BudgetPods:
                 self._budget(pdb)
             for pod in store.objects(PODS):
                 self._pod(None, pod)
-            store.subscribe(self.observe)
+            store.subscribe(self.observe, (PODS, PDBS))
 
     def observe(self, event: Event) -> None:
         if event.resource is PODS:

@@ -74,7 +74,8 @@ class Store:
         self.history = History(history, compaction_interval)
         self._watches: list[Watch] = []
         self._uid = uuid.UUID(int=seed)
-        self._listeners: list[Callable[[Event], None]] = []
+        self._listeners: dict[ResourceType, list[Callable[[Event], None]]] = {}  # by the type they follow
+        self._everything: list[Callable[[Event], None]] = []
         self._narrowers: dict[tuple[ResourceType, str], Callable[[str], Iterable[Key]]] = {}
 
     # --- reading -------------------------------------------------------------------------------
@@ -175,10 +176,13 @@ class Store:
             del in_namespace[key]
         event = Event(kind, rt, obj, old, self.revision)
         self.history.record(event, self.clock.now())
-        self._watches = [w for w in self._watches if not w.closed]
-        for w in self._watches:
-            w.offer(event)
-        for listener in self._listeners:
+        if self._watches:
+            self._watches = [w for w in self._watches if not w.closed]
+            for w in self._watches:
+                w.offer(event)
+        for listener in self._listeners.get(rt, ()):
+            listener(event)
+        for listener in self._everything:
             listener(event)
         self.changed.notify_all()
         return obj
@@ -380,8 +384,12 @@ class Store:
         with self.lock:
             self.history.compact(self.revision)
 
-    def subscribe(self, listener: Callable[[Event], None]) -> None:
-        self._listeners.append(listener)
+    def subscribe(self, listener: Callable[[Event], None], kinds: Iterable[ResourceType] | None = None) -> None:
+        """Call `listener` with every write (of `kinds` only, when given), under the store's lock."""
+        if kinds is None:
+            self._everything.append(listener)
+        for kind in kinds or ():
+            self._listeners.setdefault(kind, []).append(listener)
 
     def close_watches(self) -> None:
         with self.lock:
