@@ -13,6 +13,8 @@ from migrate.cluster.twin.resources import NAMESPACES, SERVICEACCOUNTS
 
 
 class ServiceAccounts(Controller):
+    watches = (NAMESPACES, SERVICEACCOUNTS)
+
     def reconcile(self, index: ClusterIndex) -> None:
         store, dirty = self.api.store, index.pass_dirty
         for ns in store.objects(NAMESPACES):

@@ -17,13 +17,14 @@ from migrate.cluster.twin.index import ClusterIndex, is_active, is_ready
 from migrate.cluster.twin.resources import (
     DAEMONSETS,
     JOBS,
+    NODES,
     PODS,
     REPLICASETS,
     REPLICATIONCONTROLLERS,
     STATEFULSETS,
     ResourceType,
 )
-from migrate.cluster.twin.store import Store, clone
+from migrate.cluster.twin.store import Store
 
 # tolerations the DaemonSet controller adds so its pods run on every node, cordoned or not yet ready
 DAEMON_TOLERATIONS = [
@@ -50,19 +51,20 @@ def owner_reference(owner: dict[str, Any]) -> dict[str, Any]:
 def pod_from_template(
     owner: dict[str, Any], template: dict[str, Any], name: str, extra_labels: dict[str, str]
 ) -> dict[str, Any]:
-    meta = clone(template.get("metadata") or {})
+    """Shallow: the API's create copies the body before anything changes it; callers set only top-level spec keys."""
+    meta = dict(template.get("metadata") or {})
     meta["labels"] = {**(meta.get("labels") or {}), **extra_labels}
     meta["name"] = name
     meta["namespace"] = owner["metadata"]["namespace"]
     meta["ownerReferences"] = [owner_reference(owner)]
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": clone(template.get("spec") or {})}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": dict(template.get("spec") or {})}
 
 
 def write_status(store: Store, rt: ResourceType, obj: dict[str, Any], status: dict[str, Any]) -> None:
     status = {"observedGeneration": obj["metadata"].get("generation", 1), **status}
     merged = {**(obj.get("status") or {}), **status}
     if merged != obj.get("status"):
-        store.update(rt, {**obj, "status": merged}, status=True, force=True)
+        store.update(rt, {**obj, "status": merged}, status=True, force=True, owned=True)
 
 
 def _victims(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -79,7 +81,10 @@ def _victims(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class Controller:
-    """A control loop writing through the API; `live` skips objects already being deleted."""
+    """A control loop writing through the API; `live` skips objects already being deleted. `watches`: the types
+    whose writes make the twin run it again (as the informers a controller starts with); None: every type."""
+
+    watches: tuple[ResourceType, ...] | None = None
 
     def __init__(self, api: Api):
         self.api = api
@@ -95,6 +100,8 @@ class Controller:
 
 
 class ReplicaSetController(Controller):
+    watches = (REPLICASETS, REPLICATIONCONTROLLERS, PODS)
+
     def __init__(self, api: Api):
         super().__init__(api)
         self._seen: dict[str, tuple[int, int]] = {}  # uid -> (its generation, its pods' revision) last reconciled
@@ -105,7 +112,7 @@ class ReplicaSetController(Controller):
             if self._seen.get(rs["metadata"]["uid"]) == seen:
                 continue  # neither its spec nor any of its pods changed: its pods and status stand
             self._seen[rs["metadata"]["uid"]] = seen
-            pods = [p for p in index.owned(rs["metadata"]["uid"]) if is_active(p)]
+            pods = index.active(rs["metadata"]["uid"])
             want = rs["spec"].get("replicas", 1)
             ns = rs["metadata"]["namespace"]
             for _ in range(want - len(pods)):
@@ -130,6 +137,8 @@ class ReplicaSetController(Controller):
 
 class StatefulSetController(Controller):
     """Pods named <set>-<ordinal>; a missing one comes back with the same name and a new uid, in order."""
+
+    watches = (STATEFULSETS, PODS)
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
@@ -190,10 +199,14 @@ class DaemonSetController(Controller):
     so a new NoSchedule taint only stops new placements (the pod counts as misscheduled, not deleted).
     """
 
+    watches = (DAEMONSETS, PODS, NODES)
+
     def __init__(self, api: Api):
         super().__init__(api)
         self._seen: dict[str, tuple[int, int, int]] = {}  # uid -> (its generation, its pods', the nodes') last seen
         self._placement: dict[str, tuple[int, dict[str, Any], set[str], set[str]]] = {}
+        # uid -> node -> (its labels, its spec, should run, may continue): judged again only when those change
+        self._verdicts: dict[str, dict[str, tuple[Any, Any, bool, bool]]] = {}
 
     def _nodes_for(self, ds: dict[str, Any], tolerations: list[dict[str, Any]],
                    index: ClusterIndex) -> tuple[set[str], set[str]]:
@@ -202,10 +215,19 @@ class DaemonSetController(Controller):
         if cached is not None and cached[0] == index.nodes_rev and cached[1] is ds["spec"]:
             return cached[2], cached[3]
         template = ds["spec"]["template"]
-        selected = {name: node for name, node in index.nodes.items() if node_selector_matches(template["spec"], node)}
-        should_run = {name for name, node in selected.items()
-                      if tolerates_all(tolerations, node, ("NoSchedule", "NoExecute"))}
-        may_continue = {name for name, node in selected.items() if tolerates_all(tolerations, node, ("NoExecute",))}
+        known = self._verdicts.get(ds["metadata"]["uid"], {}) if cached is not None and cached[1] is ds["spec"] else {}
+        verdicts: dict[str, tuple[Any, Any, bool, bool]] = {}
+        for name, node in index.nodes.items():
+            labels, spec = node["metadata"].get("labels"), node.get("spec")
+            verdict = known.get(name)
+            if verdict is None or verdict[0] is not labels or verdict[1] is not spec:
+                selected = node_selector_matches(template["spec"], node)
+                verdict = (labels, spec, selected and tolerates_all(tolerations, node, ("NoSchedule", "NoExecute")),
+                           selected and tolerates_all(tolerations, node, ("NoExecute",)))
+            verdicts[name] = verdict
+        self._verdicts[ds["metadata"]["uid"]] = verdicts
+        should_run = {name for name, verdict in verdicts.items() if verdict[2]}
+        may_continue = {name for name, verdict in verdicts.items() if verdict[3]}
         self._placement[ds["metadata"]["uid"]] = (index.nodes_rev, ds["spec"], should_run, may_continue)
         return should_run, may_continue
 
@@ -220,7 +242,7 @@ class DaemonSetController(Controller):
             ns, template = ds["metadata"]["namespace"], ds["spec"]["template"]
             tolerations = (template["spec"].get("tolerations") or []) + DAEMON_TOLERATIONS
             should_run, may_continue = self._nodes_for(ds, tolerations, index)
-            pods = [p for p in index.owned(ds["metadata"]["uid"]) if is_active(p)]
+            pods = index.active(ds["metadata"]["uid"])
             placed = {p["spec"].get("nodeName") for p in pods}
             for node in sorted(should_run - placed):
                 pod = pod_from_template(ds, template, f"{ds['metadata']['name']}-{self.api.suffix()}", {})
@@ -230,7 +252,8 @@ class DaemonSetController(Controller):
             for pod in pods:
                 if pod["spec"].get("nodeName") not in may_continue:
                     self.api.retire(PODS, ns, pod["metadata"]["name"])
-            ready = sum(1 for p in pods if is_ready(p) and p["spec"].get("nodeName") in should_run)
+            ready = sum(1 for p in index.ready_by_owner.get(ds["metadata"]["uid"], {}).values()
+                        if p["spec"].get("nodeName") in should_run)
             write_status(
                 store,
                 DAEMONSETS,
@@ -248,6 +271,8 @@ class DaemonSetController(Controller):
 
 
 class JobController(Controller):
+    watches = (JOBS, PODS)
+
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
         for job in self.live(JOBS, index):

@@ -16,8 +16,8 @@ from typing import Any
 from migrate.clock import rfc3339
 from migrate.cluster.twin.api import NAME_ALPHABET
 from migrate.cluster.twin.controllers import Controller, owner_reference, write_status
-from migrate.cluster.twin.index import ClusterIndex, controller_ref, is_active, is_ready
-from migrate.cluster.twin.resources import DEPLOYMENTS, REPLICASETS
+from migrate.cluster.twin.index import ClusterIndex, controller_ref
+from migrate.cluster.twin.resources import DEPLOYMENTS, PODS, REPLICASETS
 from migrate.cluster.twin.rollout import (
     SetCount,
     fenceposts,
@@ -60,16 +60,45 @@ def _oldest_first(rs: dict[str, Any]) -> tuple[str, str]:
     return rs["metadata"]["creationTimestamp"], rs["metadata"]["name"]
 
 
+def _inputs(deploy: dict[str, Any], sets: list[dict[str, Any]], index: ClusterIndex) -> tuple[Any, ...]:
+    """What a sync reads of its ReplicaSets: their specs and annotations (not their status, which the
+    ReplicaSet controller rewrites with every pod), and of their pods what it counts: active, Ready, any left
+    (a DisruptionTarget condition or a terminating pod's phase changes none of these); a Recreate rollout also
+    waits on terminating pods, so there every pod write counts. Compared by identity first."""
+    recreate = is_recreate(deploy["spec"])
+    return tuple((rs["metadata"]["uid"], rs["spec"], rs["metadata"].get("annotations"),
+                  index.pods_rev.get(rs["metadata"]["uid"], 0) if recreate else
+                  (len(index.active_by_owner.get(rs["metadata"]["uid"], ())), index.ready_count(rs["metadata"]["uid"]),
+                   rs["metadata"]["uid"] in index.by_owner)) for rs in sets)
+
+
 class DeploymentController(Controller):
+    watches = (DEPLOYMENTS, REPLICASETS, PODS)
+
+    def __init__(self, api: Any) -> None:
+        super().__init__(api)
+        self._seen: dict[str, tuple[Any, ...]] = {}  # uid -> what its last sync read (see _inputs)
 
     def reconcile(self, index: ClusterIndex) -> None:
         owned: dict[str, list[dict[str, Any]]] = {}
-        for rs in self.api.store.objects(REPLICASETS):
+        for rs in self.live(REPLICASETS, index):  # a Deployment's sets share its namespace
             ref = controller_ref(rs)
-            if ref and ref["kind"] == "Deployment" and not rs["metadata"].get("deletionTimestamp"):
+            if ref and ref["kind"] == "Deployment":
                 owned.setdefault(ref["uid"], []).append(rs)
+        store = self.api.store
         for deploy in self.live(DEPLOYMENTS, index):
-            self._sync(deploy, sorted(owned.get(deploy["metadata"]["uid"], []), key=_oldest_first), index)
+            uid = deploy["metadata"]["uid"]
+            sets = sorted(owned.get(uid, []), key=_oldest_first)
+            sets_read = _inputs(deploy, sets, index)
+            seen = self._seen.get(uid)
+            if seen is not None and seen[0] is deploy and seen[1] == sets_read:
+                continue  # neither it, its sets' specs nor their pods changed since its last sync: nothing to do
+            self._sync(deploy, sets, index)
+            # itself as its own writes left it (they bring nothing new), its sets and pods as it read them (its
+            # writes to those are news: a rollout's next step waits for them, as its informer would requeue it)
+            fresh = store.find(DEPLOYMENTS, deploy["metadata"]["namespace"], deploy["metadata"]["name"])
+            if fresh is not None:
+                self._seen[uid] = (fresh, sets_read)
 
     def _sync(self, deploy: dict[str, Any], sets: list[dict[str, Any]], index: ClusterIndex) -> None:
         spec = deploy["spec"]
@@ -132,7 +161,7 @@ class DeploymentController(Controller):
 
     @staticmethod
     def _available(rs: dict[str, Any], index: ClusterIndex) -> int:
-        return sum(1 for p in index.owned(rs["metadata"]["uid"]) if is_active(p) and is_ready(p))
+        return index.ready_count(rs["metadata"]["uid"])
 
     def _scale(self, deploy: dict[str, Any], rs: dict[str, Any], replicas: int, revision: int | None = None) -> dict[str, Any]:
         """scaleReplicaSet: the new size with the desired/max-replicas annotations a rollout leaves on each set."""
@@ -164,9 +193,9 @@ class DeploymentController(Controller):
         """calculateStatus, counting pods from the index (a real controller reads the sets' status)."""
         spec = deploy["spec"]
         desired = spec.get("replicas", 1)
-        pods = [p for rs in sets for p in index.owned(rs["metadata"]["uid"]) if is_active(p)]
-        updated = [p for p in index.owned(current["metadata"]["uid"]) if is_active(p)] if current else []
-        ready = sum(1 for p in pods if is_ready(p))
+        pods = [p for rs in sets for p in index.active(rs["metadata"]["uid"])]
+        updated = index.active(current["metadata"]["uid"]) if current else []
+        ready = sum(index.ready_count(rs["metadata"]["uid"]) for rs in sets)
         fresh = (self.api.store.find(REPLICASETS, rs["metadata"]["namespace"], rs["metadata"]["name"]) for rs in sets)
         wanted = sum(rs["spec"].get("replicas", 1) for rs in fresh if rs is not None)  # as scaled in this pass
         available = ready >= desired - max_unavailable(spec)

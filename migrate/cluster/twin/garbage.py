@@ -24,7 +24,7 @@ from migrate.cluster.twin.resources import (
     STATEFULSETS,
     ResourceType,
 )
-from migrate.cluster.twin.store import clone
+from migrate.cluster.twin.store import Event, clone
 
 OWNERS = {"Deployment": DEPLOYMENTS, "ReplicaSet": REPLICASETS, "StatefulSet": STATEFULSETS, "DaemonSet": DAEMONSETS,
           "Job": JOBS, "ReplicationController": REPLICATIONCONTROLLERS}
@@ -32,9 +32,18 @@ DEPENDENTS = (REPLICASETS, PODS)  # what the workload kinds own
 
 
 class GarbageCollector(Controller):
+    watches = (*OWNERS.values(), *DEPENDENTS)
+
     def __init__(self, api: Any) -> None:
         super().__init__(api)
         self._kept: dict[tuple[str, str, str], str] = {}  # dependent -> the resourceVersion whose owner was there
+        self._written: dict[tuple[ResourceType, str, str], None] = {}  # dependents written since the last run, in order
+        api.store.subscribe(self._observe, DEPENDENTS)
+
+    def _observe(self, event: Event) -> None:
+        if event.type != "DELETED":
+            meta = event.object["metadata"]
+            self._written[(event.resource, meta["namespace"], meta["name"])] = None
 
     def reconcile(self, index: ClusterIndex) -> None:
         if index.pass_dirty is None or index.pass_dirty:  # owners wait on writes (their dependents going)
@@ -43,23 +52,28 @@ class GarbageCollector(Controller):
 
     def _collect_orphans(self, index: ClusterIndex) -> None:
         """Background: a dependent whose controlling owner is gone (or is another object now) is deleted."""
-        store = self.api.store
-        dirty = index.pass_dirty
-        pods = (list(self.live(PODS, index)) if dirty is None
-                else [p for ns in dirty for p in index.in_namespace(ns) if not p["metadata"].get("deletionTimestamp")])
-        for rt, objects in ((REPLICASETS, list(self.live(REPLICASETS, index))), (PODS, pods)):
-            for obj in objects:
-                key = (rt.plural, obj["metadata"]["namespace"], obj["metadata"]["name"])
-                if self._kept.get(key) == obj["metadata"]["resourceVersion"] and \
-                        obj["metadata"]["namespace"] not in index.pass_owners_gone:
-                    continue  # checked at this version, and no owner went in its namespace since
-                self._kept[key] = obj["metadata"]["resourceVersion"]
-                ref = controller_ref(obj)
-                if ref is None or ref.get("kind") not in OWNERS:
-                    continue
-                owner = store.find(OWNERS[ref["kind"]], obj["metadata"]["namespace"], ref["name"])
-                if owner is None or owner["metadata"]["uid"] != ref["uid"]:
-                    self.api.retire(rt, obj["metadata"]["namespace"], obj["metadata"]["name"])
+        store, written, self._written = self.api.store, self._written, {}
+        if index.pass_dirty is None:
+            candidates = [(rt, o) for rt in DEPENDENTS for o in store.objects(rt)]
+        else:  # what was written, and everything in a namespace where an owner went
+            candidates = [(rt, o) for rt, ns, name in written if ns not in index.pass_owners_gone
+                          and (o := store.find(rt, ns, name)) is not None]
+            candidates += [(rt, o) for ns in index.pass_owners_gone for rt in DEPENDENTS for o in store.objects(rt, ns)]
+        candidates.sort(key=lambda c: c[0] is PODS)  # ReplicaSets first, as their pods follow them
+        for rt, obj in candidates:
+            if obj["metadata"].get("deletionTimestamp"):
+                continue
+            key = (rt.plural, obj["metadata"]["namespace"], obj["metadata"]["name"])
+            if self._kept.get(key) == obj["metadata"]["resourceVersion"] and \
+                    obj["metadata"]["namespace"] not in index.pass_owners_gone:
+                continue  # checked at this version, and no owner went in its namespace since
+            self._kept[key] = obj["metadata"]["resourceVersion"]
+            ref = controller_ref(obj)
+            if ref is None or ref.get("kind") not in OWNERS:
+                continue
+            owner = store.find(OWNERS[ref["kind"]], obj["metadata"]["namespace"], ref["name"])
+            if owner is None or owner["metadata"]["uid"] != ref["uid"]:
+                self.api.retire(rt, obj["metadata"]["namespace"], obj["metadata"]["name"])
 
     def _finalize_owners(self, dirty: set[str] | None) -> None:
         """Owners being deleted with a garbage-collector finalizer: orphan or delete their dependents, then let go.

@@ -13,6 +13,7 @@ runs such a pass first, so a client never sees a Lease older than the renew inte
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from migrate.clock import parse_rfc3339, rfc3339
@@ -38,6 +39,8 @@ def micro_time(moment: float) -> str:
 class NodeAgents:
     """The node-facing half of every running kubelet (the pod-facing half is `kubelet.Kubelets`)."""
 
+    watches = (NODES, PODS)  # besides its renewals: nodes going, mirror pods deleted, pods to report Ready again
+
     def __init__(self, store: Store, ready_delay: float = 5.0, renew_every: float = RENEW_EVERY,
                  report_every: float = REPORT_EVERY) -> None:
         self.store = store
@@ -47,15 +50,21 @@ class NodeAgents:
         self._next_post: dict[str, float] = {}  # node name -> when its kubelet must post status again
         self._restore: dict[str, set[str]] = {}  # node -> pod uids the node controller marked not ready meanwhile
         self.manifests: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}  # node -> its static pods
+        self._quiet: tuple[float, int] | None = None  # (until when no kubelet has anything due, the nodes' revision)
+        self.version = 0  # bumped whenever a kubelet starts or stops
 
     # --- what a rehearsal or a test does to kubelets --------------------------------------------
     def start(self, name: str, now: float, *, already_ready: bool = False) -> None:
         self._started[name] = now - self.ready_delay if already_ready else now
+        self._quiet = None
+        self.version += 1
 
     def stop(self, name: str) -> None:
         self._started.pop(name, None)
         self._renewed.pop(name, None)
         self._next_post.pop(name, None)
+        self._quiet = None
+        self.version += 1
 
     def running(self, name: str) -> bool:
         return name in self._started
@@ -80,7 +89,12 @@ class NodeAgents:
     def reconcile(self, index: ClusterIndex) -> None:
         now = self.store.clock.now()
         renewed, every = self._renewed, self.renew_every
-        for name, started in list(self._started.items()):
+        names: Iterable[str] = self._started
+        if self._quiet is not None and now < self._quiet[0] and index.nodes_rev == self._quiet[1]:
+            # nothing to post or renew yet and no node came or went: only mirror pods and pods to report again
+            names = [n for n in self._started if n in self.manifests or self._restore.get(n)]
+        for name in list(names):
+            started = self._started[name]
             node = index.nodes.get(name)
             if node is None:  # deleted under a running kubelet: it cannot post status any more
                 self.stop(name)
@@ -95,6 +109,9 @@ class NodeAgents:
                 for (namespace, pod_name), manifest in self.manifests[name].items():
                     if self.store.find(PODS, namespace, pod_name) is None:
                         self._mirror(index.nodes[name], manifest)
+        self._quiet = None
+        due = self.renewal_due()
+        self._quiet = (due if due is not None else float("inf"), index.nodes_rev)
 
     def next_due(self, now: float) -> float | None:
         """When a starting kubelet turns its node Ready (renewals are not scheduled moments, see above)."""
@@ -103,6 +120,8 @@ class NodeAgents:
 
     def renewal_due(self) -> float | None:
         """The earliest moment a live kubelet has something to renew: a pass at or after it must run."""
+        if self._quiet is not None:  # as the last pass left it (only a pass, or a kubelet stopping, moves it)
+            return None if self._quiet[0] == float("inf") else self._quiet[0]
         due = [t + self.renew_every for t in self._renewed.values()] + list(self._next_post.values())
         return min(due) if due else None
 
@@ -134,8 +153,8 @@ class NodeAgents:
                       "message": "kubelet is posting ready status" if ready
                       else "container runtime status check may not have completed yet"})
         others = [c for c in conditions if c.get("type") not in ("Ready", *(p[0] for p in PRESSURE))]
-        status = {**clone(node.get("status") or {}), "conditions": others + fresh}  # Ready last, as kubelets do
-        self.store.update(NODES, {**node, "status": status}, status=True, force=True)
+        status = {**(node.get("status") or {}), "conditions": others + fresh}  # Ready last, as kubelets do
+        self.store.update(NODES, {**node, "status": status}, status=True, force=True, owned=True)
 
     def _renew_lease(self, node: dict[str, Any], now: float) -> None:
         name = node["metadata"]["name"]
@@ -169,8 +188,8 @@ class NodeAgents:
             if pod["metadata"]["uid"] not in uids or pod["metadata"].get("deletionTimestamp") or \
                     (pod.get("status") or {}).get("phase") != "Running":
                 continue
-            status = clone(pod["status"])
-            for condition in status.get("conditions") or []:
-                if condition.get("type") == "Ready" and condition.get("status") != "True":
-                    condition.update(status="True", lastTransitionTime=rfc3339(now))
-            self.store.update(PODS, {**pod, "status": status}, status=True, force=True)
+            conditions = [{**c, "status": "True", "lastTransitionTime": rfc3339(now)}
+                          if c.get("type") == "Ready" and c.get("status") != "True" else c
+                          for c in pod["status"].get("conditions") or []]
+            status = {**pod["status"], "conditions": conditions} if pod["status"].get("conditions") else pod["status"]
+            self.store.update(PODS, {**pod, "status": status}, status=True, force=True, owned=True)

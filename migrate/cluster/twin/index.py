@@ -7,9 +7,10 @@ size of the cluster (200 nodes / 4,000 pods).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from migrate.cluster.twin.resources import NODES, PODS
+from migrate.cluster.twin.resources import NODES, PODS, ResourceType
 from migrate.cluster.twin.store import Event, Store
 
 Key = tuple[str, str]
@@ -41,6 +42,9 @@ def needs_kubelet(pod: dict[str, Any]) -> bool:
 class ClusterIndex:
     def __init__(self) -> None:
         self.by_owner: dict[str, dict[Key, dict[str, Any]]] = {}
+        # owner uid -> its active pods, and those of them Ready: what a controller counts, judged once per write
+        self.active_by_owner: dict[str, dict[Key, dict[str, Any]]] = {}
+        self.ready_by_owner: dict[str, dict[Key, dict[str, Any]]] = {}
         self.by_node: dict[str, dict[Key, dict[str, Any]]] = {}
         self.by_namespace: dict[str, dict[Key, dict[str, Any]]] = {}
         self.unbound: dict[Key, dict[str, Any]] = {}
@@ -50,10 +54,13 @@ class ClusterIndex:
         self.pods_rev: dict[str, int] = {}  # namespace or owner uid -> bumped whenever one of its pods changes
         self.placement_rev = 0  # bumped by any node write or any change to a bound pod: what scheduling depends on
         self.nodes_rev = 0  # bumped when a node comes, goes, or changes labels or spec (not on a heartbeat)
-        self.owners_gone: set[str] = set()  # namespaces where a workload (an owner of pods) was deleted
+        self.kind_rev: dict[ResourceType, int] = {}  # the store revision of each type's latest write
+        self.revision = 0  # the latest write seen
+        self._written: dict[str, int] = {}  # namespace ("" cluster-scoped) -> its latest write, oldest first
+        self._owners_gone: dict[str, int] = {}  # namespace -> when a workload (an owner of pods) was deleted there
+        # what the actor running now has not seen: namespaces written since its previous run (None: everything)
+        self.pass_dirty: set[str] | None = None
         self.pass_owners_gone: set[str] = set()
-        # namespaces written to since the last pass ("" for cluster-scoped objects); None means everything
-        self.dirty: set[str] | None = None
 
     @classmethod
     def attach(cls, store: Store) -> ClusterIndex:
@@ -70,10 +77,12 @@ class ClusterIndex:
         return index
 
     def observe(self, event: Event) -> None:
-        if self.dirty is not None:
-            self.dirty.add(event.object["metadata"].get("namespace", ""))
+        namespace = event.object["metadata"].get("namespace", "")
+        self.revision = self.kind_rev[event.resource] = event.revision
+        self._written.pop(namespace, None)  # re-inserted last: the dict stays ordered by latest write
+        self._written[namespace] = event.revision
         if event.type == "DELETED" and event.resource.kind in OWNER_KINDS:
-            self.owners_gone.add(event.object["metadata"].get("namespace", ""))
+            self._owners_gone[namespace] = event.revision
         if event.resource is PODS:
             if event.old is not None:
                 self._drop(event.old)
@@ -88,22 +97,42 @@ class ClusterIndex:
             else:
                 self.nodes[event.object["metadata"]["name"]] = event.object
 
-    def start_pass(self) -> set[str] | None:
-        """What changed since the previous pass; from now on, collect afresh."""
-        dirty, self.dirty = self.dirty, set()
+    def changed_since(self, revision: int | None, kinds: Iterable[ResourceType] | None) -> bool:
+        """Anything of these types (None: of any type) written after `revision` (None: never looked)."""
+        if revision is None:
+            return True
+        if kinds is None:
+            return self.revision > revision
+        return any(self.kind_rev.get(kind, 0) > revision for kind in kinds)
+
+    def look_from(self, revision: int | None) -> None:
+        """Set what the next actor sees as changed: what was written after `revision` (its previous run)."""
+        if revision is None:
+            self.pass_dirty, self.pass_owners_gone = None, set(self._owners_gone)
+            return
+        dirty: set[str] = set()
+        for namespace, written in reversed(self._written.items()):
+            if written <= revision:
+                break  # ordered by latest write: everything before this one is older still
+            dirty.add(namespace)
         self.pass_dirty = dirty
-        self.pass_owners_gone, self.owners_gone = self.owners_gone, set()
-        return dirty
+        self.pass_owners_gone = {ns for ns in dirty if self._owners_gone.get(ns, 0) > revision}
 
     def touched(self, namespace: str, nodes_matter: bool = False) -> bool:
         """Worth reconciling: its namespace changed (or, for what follows nodes, a node did)."""
         dirty = self.pass_dirty
         return dirty is None or namespace in dirty or (nodes_matter and "" in dirty)
 
-    pass_dirty: set[str] | None = None
-
     def owned(self, uid: str) -> list[dict[str, Any]]:
         return list(self.by_owner.get(uid, {}).values())
+
+    def active(self, uid: str) -> list[dict[str, Any]]:
+        """Its pods that count toward its replicas (not terminating, not finished)."""
+        return list(self.active_by_owner.get(uid, {}).values())
+
+    def ready_count(self, uid: str) -> int:
+        """How many of its active pods are Ready."""
+        return len(self.ready_by_owner.get(uid, ()))
 
     def on_node(self, name: str) -> list[dict[str, Any]]:
         return list(self.by_node.get(name, {}).values())
@@ -116,6 +145,10 @@ class ClusterIndex:
         ref = controller_ref(pod)
         if ref:
             self.by_owner.setdefault(ref["uid"], {})[key] = pod
+            if is_active(pod):
+                self.active_by_owner.setdefault(ref["uid"], {})[key] = pod
+                if is_ready(pod):
+                    self.ready_by_owner.setdefault(ref["uid"], {})[key] = pod
         self._bump(key[0], ref)
         node = pod["spec"].get("nodeName")
         if node:
@@ -141,6 +174,8 @@ class ClusterIndex:
         ref = controller_ref(pod)
         if ref:
             _discard(self.by_owner, ref["uid"], key)
+            _discard(self.active_by_owner, ref["uid"], key)
+            _discard(self.ready_by_owner, ref["uid"], key)
         self._bump(key[0], ref)
         if pod["spec"].get("nodeName"):
             _discard(self.by_node, pod["spec"]["nodeName"], key)

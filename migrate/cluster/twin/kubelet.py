@@ -15,8 +15,8 @@ from migrate.clock import rfc3339
 from migrate.cluster.twin.heartbeat import MIRROR, NodeAgents
 from migrate.cluster.twin.index import ClusterIndex
 from migrate.cluster.twin.podnet import PodNetwork
-from migrate.cluster.twin.resources import PODS
-from migrate.cluster.twin.store import Store, clone
+from migrate.cluster.twin.resources import NODES, PODS
+from migrate.cluster.twin.store import Store
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class KubeletTiming:
 
 
 class Kubelets:
+    watches = (PODS, NODES)
+
     def __init__(self, store: Store, timing: KubeletTiming, agents: NodeAgents, network: PodNetwork | None = None):
         self.store = store
         self.timing = timing
@@ -81,7 +83,7 @@ class Kubelets:
         return min(future) if future else None
 
     def _set_running(self, pod: dict[str, Any], node: dict[str, Any], now: float, in_use: set[Any]) -> None:
-        status = clone(pod.get("status") or {})
+        status = dict(pod.get("status") or {})  # every part it changes is built afresh; the rest stays shared
         stamp = rfc3339(now)
         host_ip = next(
             (a["address"] for a in (node.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"),
@@ -115,30 +117,36 @@ class Kubelets:
                 ],
             }
         )
-        self.store.update(PODS, {**pod, "status": status}, status=True, force=True)
+        self.store.update(PODS, {**pod, "status": status}, status=True, force=True, owned=True)
 
     def _stop_containers(self, pod: dict[str, Any], now: float) -> dict[str, Any]:
         """SIGTERM sent: the pod stops being Ready and its containers report terminated."""
-        status = clone(pod.get("status") or {})
-        for c in status.get("conditions") or []:
-            if c.get("type") in ("Ready", "ContainersReady"):
-                c.update(status="False", reason="ContainersNotReady", lastTransitionTime=rfc3339(now))
-        for cs in status.get("containerStatuses") or []:
-            started = ((cs.get("state") or {}).get("running") or {}).get("startedAt", rfc3339(now))
-            cs.update(ready=False, started=False, state={"terminated": {
-                "exitCode": 0, "reason": "Completed", "startedAt": started, "finishedAt": rfc3339(now)}})
-        return self.store.update(PODS, {**pod, "status": status}, status=True, force=True)
+        status = _with_readiness(pod, "ContainersNotReady", now)
+        if status.get("containerStatuses"):
+            status["containerStatuses"] = [
+                {**cs, "ready": False, "started": False, "state": {"terminated": {
+                    "exitCode": 0, "reason": "Completed",
+                    "startedAt": ((cs.get("state") or {}).get("running") or {}).get("startedAt", rfc3339(now)),
+                    "finishedAt": rfc3339(now)}}}
+                for cs in status["containerStatuses"]]
+        return self.store.update(PODS, {**pod, "status": status}, status=True, force=True, owned=True)
 
     def _set_phase(self, pod: dict[str, Any], phase: str, now: float) -> None:
-        status = clone(pod.get("status") or {})
+        status = _with_readiness(pod, "PodCompleted", now)
         status["phase"] = phase
-        for c in status.get("conditions") or []:
-            if c.get("type") in ("Ready", "ContainersReady"):
-                c.update(status="False", reason="PodCompleted", lastTransitionTime=rfc3339(now))
-        for cs in status.get("containerStatuses") or []:
-            cs.update(
-                ready=False,
-                started=False,
-                state={"terminated": {"exitCode": 0, "reason": "Completed", "finishedAt": rfc3339(now)}},
-            )
-        self.store.update(PODS, {**pod, "status": status}, status=True, force=True)
+        if status.get("containerStatuses"):
+            status["containerStatuses"] = [
+                {**cs, "ready": False, "started": False,
+                 "state": {"terminated": {"exitCode": 0, "reason": "Completed", "finishedAt": rfc3339(now)}}}
+                for cs in status["containerStatuses"]]
+        self.store.update(PODS, {**pod, "status": status}, status=True, force=True, owned=True)
+
+
+def _with_readiness(pod: dict[str, Any], reason: str, now: float) -> dict[str, Any]:
+    """A new status (sharing the stored one's untouched parts) whose Ready and ContainersReady are False."""
+    status = dict(pod.get("status") or {})
+    if status.get("conditions"):
+        status["conditions"] = [
+            {**c, "status": "False", "reason": reason, "lastTransitionTime": rfc3339(now)}
+            if c.get("type") in ("Ready", "ContainersReady") else c for c in status["conditions"]]
+    return status

@@ -12,7 +12,6 @@ from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.heartbeat import NODE_LEASES, NodeAgents
 from migrate.cluster.twin.index import ClusterIndex, is_ready
 from migrate.cluster.twin.resources import LEASES, NODES, PODS
-from migrate.cluster.twin.store import clone
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
@@ -73,6 +72,8 @@ class NodeLifecycle:
     """The node lifecycle controller: node health from Lease age, condition taints, pods marked not ready on an
     unreachable node, taint-based eviction, and pod garbage collection for deleted nodes."""
 
+    watches = (NODES, PODS)  # Lease ages are read when a grace period runs out (next_due), not on each renewal
+
     def __init__(self, api: Api, agents: NodeAgents, monitor_grace: float = MONITOR_GRACE,
                  startup_grace: float = STARTUP_GRACE):
         self.api = api
@@ -81,12 +82,32 @@ class NodeLifecycle:
         self._health_due: dict[str, float] = {}  # node without a live kubelet -> when it turns Unknown
         self._taint_due: list[float] = []  # when a tolerationSeconds runs out
         self._synced: dict[str, tuple[str | None, str | None, list[Any]]] = {}  # node -> (version, Ready, NoExecute taints)
+        self._swept: tuple[int, int] | None = None  # (the nodes' revision, the kubelets' version) of the last sweep
+        self._unknown: list[str] = []  # nodes the last sweep found Unknown
+        self._tainted: list[tuple[str, list[Any]]] = []  # nodes the last sweep found with NoExecute taints
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
         now = store.clock.now()
-        self._health_due = {}
-        tainted = []
+        health = min(self._health_due.values(), default=None)
+        if self._swept == (index.kind_rev.get(NODES, 0), self.agents.version) and (health is None or now < health):
+            # no node written, no kubelet started or stopped, no grace period out: the last sweep's findings stand
+            for name in self._unknown:
+                self._mark_pods_not_ready(index, name, now)
+            tainted = self._tainted
+        else:
+            tainted = self._sweep(index, now)
+        self._evict_untolerated(index, now, tainted)
+        if index.by_node.keys() - index.nodes.keys():  # pod GC: the node is gone, so are its pods
+            for name in [n for n in index.by_node if n not in index.nodes]:
+                for pod in index.on_node(name):
+                    store.remove(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
+        if index.pass_dirty is None or "" in index.pass_dirty:
+            self._collect_node_leases(index)
+
+    def _sweep(self, index: ClusterIndex, now: float) -> list[tuple[str, list[Any]]]:
+        """Every node: its health from its Lease, its condition taints, its pods when unreachable."""
+        self._health_due, self._unknown, tainted = {}, [], []
         for name, node in list(index.nodes.items()):
             if not self.agents.running(name):
                 node = self._monitor(node, now)
@@ -96,15 +117,13 @@ class NodeLifecycle:
                 no_execute = [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("effect") == "NoExecute"]
                 synced = self._synced[name] = (node["metadata"].get("resourceVersion"), _ready_status(node), no_execute)
             if synced[1] == "Unknown":
+                self._unknown.append(name)
                 self._mark_pods_not_ready(index, name, now)
             if synced[2]:
                 tainted.append((name, synced[2]))
-        self._evict_untolerated(index, now, tainted)
-        for name in [n for n in index.by_node if n not in index.nodes]:  # pod GC: the node is gone, so are its pods
-            for pod in index.on_node(name):
-                store.remove(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
-        if index.pass_dirty is None or "" in index.pass_dirty:
-            self._collect_node_leases(index)
+        # its own writes above are already judged: only a later node write or kubelet change needs another sweep
+        self._swept, self._tainted = (index.kind_rev.get(NODES, 0), self.agents.version), tainted
+        return tainted
 
     def next_due(self, now: float) -> float | None:
         future = [t for t in self._taint_due if t > now] + [t for t in self._health_due.values() if t > now]
@@ -142,19 +161,18 @@ class NodeLifecycle:
             else:
                 fresh.append(old)
         others = [c for c in conditions if c.get("type") not in ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")]
-        status = {**clone(node.get("status") or {}), "conditions": others + fresh}
-        return self.api.store.update(NODES, {**node, "status": status}, status=True, force=True)
+        status = {**(node.get("status") or {}), "conditions": others + fresh}
+        return self.api.store.update(NODES, {**node, "status": status}, status=True, force=True, owned=True)
 
     def _mark_pods_not_ready(self, index: ClusterIndex, name: str, now: float) -> None:
         """MarkPodsNotReady: what the node controller does to the pods of a node it cannot hear from."""
         for pod in index.on_node(name):
             if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed") or not is_ready(pod):
                 continue
-            status = clone(pod["status"])
-            for condition in status.get("conditions") or []:
-                if condition.get("type") == "Ready":
-                    condition.update(status="False", lastTransitionTime=rfc3339(now))
-            self.api.store.update(PODS, {**pod, "status": status}, status=True, force=True)
+            conditions = [{**c, "status": "False", "lastTransitionTime": rfc3339(now)} if c.get("type") == "Ready" else c
+                          for c in pod["status"].get("conditions") or []]
+            status = {**pod["status"], "conditions": conditions} if pod["status"].get("conditions") else pod["status"]
+            self.api.store.update(PODS, {**pod, "status": status}, status=True, force=True, owned=True)
             self.agents.mark_unready(name, pod["metadata"]["uid"])
 
     def _collect_node_leases(self, index: ClusterIndex) -> None:

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrate.clock import parse_rfc3339, rfc3339
-from migrate.cluster.twin.resources import DEPLOYMENTS, PDBS, REPLICASETS, STATEFULSETS
-from migrate.cluster.twin.selectors import from_label_selector
+from migrate.cluster.twin.resources import DEPLOYMENTS, PDBS, PODS, REPLICASETS, STATEFULSETS
+from migrate.cluster.twin.selectors import LabelSelector, from_label_selector
 from migrate.cluster.twin.status import ApiError, bad_request, too_many_requests
-from migrate.cluster.twin.store import Store, clone
+from migrate.cluster.twin.store import Event, Store, clone
 
 VIOLATION = "Cannot evict pod as it would violate the pod's disruption budget."
 MULTIPLE_PDBS = "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
+Key = tuple[str, str]  # (namespace, name)
 DELETION_TIMEOUT = 120.0  # seconds an evicted pod stays out of currentHealthy before the controller stops waiting
 
 
@@ -120,26 +121,114 @@ def expected_scale(store: Store, namespace: str, pods: list[dict[str, Any]]) -> 
     return sum(seen.values())
 
 
+class BudgetPods:
+    """Which pods each budget selects, kept from the store's write events (the disruption controller's
+    getPodsForPdb answered from its pod informer): a pod write recomputes only the budgets that select it,
+    and no budget filters its namespace's pods again."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.pods: dict[str, dict[Key, dict[str, Any]]] = {}  # budget uid -> the pods it selects
+        self.revision: dict[str, int] = {}  # budget uid -> bumped whenever one of its pods comes, changes or goes
+        self._selectors: dict[str, dict[str, tuple[Any, LabelSelector]]] = {}  # namespace -> uid -> (raw, compiled)
+        self._budgets_of: dict[Key, set[str]] = {}  # pod -> the budgets selecting it
+        with store.lock:
+            for pdb in store.objects(PDBS):
+                self._budget(pdb)
+            for pod in store.objects(PODS):
+                self._pod(None, pod)
+            store.subscribe(self.observe, (PODS, PDBS))
+
+    def observe(self, event: Event) -> None:
+        if event.resource is PODS:
+            self._pod(event.old, None if event.type == "DELETED" else event.object)
+        elif event.resource is PDBS:
+            if event.type == "DELETED":
+                self._forget(event.object["metadata"]["namespace"], event.object["metadata"]["uid"])
+            else:
+                self._budget(event.object)
+
+    def _budget(self, pdb: dict[str, Any]) -> None:
+        ns, uid, raw = pdb["metadata"]["namespace"], pdb["metadata"]["uid"], pdb["spec"].get("selector")
+        known = self._selectors.get(ns, {}).get(uid)
+        if known is not None and known[0] == raw:
+            return  # a status write, or a spec change that selects the same pods
+        self._forget(ns, uid)
+        selector = from_label_selector(raw)
+        self._selectors.setdefault(ns, {})[uid] = (raw, selector)
+        members = self.pods[uid] = {}
+        for pod in self.store.objects(PODS, ns):
+            if selector.matches(pod["metadata"].get("labels")):
+                key = (ns, pod["metadata"]["name"])
+                members[key] = pod
+                self._budgets_of.setdefault(key, set()).add(uid)
+
+    def _forget(self, ns: str, uid: str) -> None:
+        self._selectors.get(ns, {}).pop(uid, None)
+        for key in self.pods.pop(uid, {}):
+            self._budgets_of.get(key, set()).discard(uid)
+        self._bump(uid)
+
+    def _pod(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        meta = (new or old or {})["metadata"]
+        key = (meta["namespace"], meta["name"])
+        if old is not None and new is not None and old["metadata"].get("labels") is new["metadata"].get("labels"):
+            after = self._budgets_of.get(key, set())  # the same labels: the same budgets (a status write)
+        else:
+            before = self._budgets_of.pop(key, set())
+            labels = new["metadata"].get("labels") if new is not None else None
+            after = set() if new is None else {uid for uid, (_, selector) in self._selectors.get(key[0], {}).items()
+                                                if selector.matches(labels)}
+            for uid in before - after:
+                self.pods[uid].pop(key, None)
+                self._bump(uid)
+            if after:
+                self._budgets_of[key] = after
+        for uid in after:
+            self.pods[uid][key] = new  # type: ignore[assignment]  # after is empty when new is None
+            self._bump(uid)
+
+    def _bump(self, uid: str) -> None:
+        self.revision[uid] = self.revision.get(uid, 0) + 1
+
+
 class DisruptionController:
     """Keeps every PDB's status current, as kube-controller-manager's disruption controller does."""
 
+    watches = (PDBS, PODS)
+
     def __init__(self, store: Store):
         self.store = store
+        self.members = BudgetPods(store)
         self._seen: dict[str, tuple[str, int, float | None]] = {}  # uid -> (its version, its pods', when it expires)
+        self._expiring: dict[str, tuple[str, str, float]] = {}  # uid -> (namespace, name, its first entry's expiry)
 
     def reconcile(self, index: Any) -> None:
         now = self.store.clock.now()
         dirty = index.pass_dirty
-        budgets = self.store.objects(PDBS) if dirty is None else (
-            p for ns in sorted(dirty) for p in self.store.objects(PDBS, ns))
-        for pdb in list(budgets):
-            ns, uid = pdb["metadata"]["namespace"], pdb["metadata"]["uid"]
+        budgets = list(self.store.objects(PDBS) if dirty is None else (
+            p for ns in sorted(dirty) for p in self.store.objects(PDBS, ns)))
+        # a disrupted-pod entry running out changes a status without any write (upstream: its recheck queue)
+        budgets += [pdb for ns, name, when in self._expiring.values() if when <= now and (dirty is None or ns not in dirty)
+                    and (pdb := self.store.find(PDBS, ns, name)) is not None]
+        revision = self.members.revision
+        for pdb in budgets:
+            uid = pdb["metadata"]["uid"]
             seen = self._seen.get(uid)
             # the same budget object over the same pods, and no disrupted-pod entry run out: the status stands
-            if seen and seen[:2] == (pdb["metadata"]["resourceVersion"], index.pods_rev.get(ns, 0)) and (seen[2] is None or now < seen[2]):
+            if seen and seen[:2] == (pdb["metadata"]["resourceVersion"], revision.get(uid, 0)) and (seen[2] is None or now < seen[2]):
                 continue
-            pdb = refresh_status(self.store, pdb, index.in_namespace(ns))
-            self._seen[uid] = (pdb["metadata"]["resourceVersion"], index.pods_rev.get(ns, 0), _expiry(pdb))
+            pdb = refresh_status(self.store, pdb, list(self.members.pods.get(uid, {}).values()))
+            expiry = _expiry(pdb)
+            self._seen[uid] = (pdb["metadata"]["resourceVersion"], revision.get(uid, 0), expiry)
+            if expiry is None:
+                self._expiring.pop(uid, None)
+            else:
+                self._expiring[uid] = (pdb["metadata"]["namespace"], pdb["metadata"]["name"], expiry)
+
+    def next_due(self, now: float) -> float | None:
+        """The next disrupted-pod entry to run out (the twin runs it then at its next pass; it schedules no moment)."""
+        return min((when for _, _, when in self._expiring.values() if when > now), default=None)
 
 
 def _expiry(pdb: dict[str, Any]) -> float | None:
@@ -148,11 +237,9 @@ def _expiry(pdb: dict[str, Any]) -> float | None:
     return min(stamps) if stamps else None
 
 
-def refresh_status(store: Store, pdb: dict[str, Any], namespace_pods: list[dict[str, Any]]) -> dict[str, Any]:
-    """Recompute one PDB's status; writes only when it changed."""
+def refresh_status(store: Store, pdb: dict[str, Any], pods: list[dict[str, Any]]) -> dict[str, Any]:
+    """Recompute one PDB's status from the pods it selects; writes only when it changed."""
     ns = pdb["metadata"]["namespace"]
-    selector = from_label_selector(pdb["spec"].get("selector"))
-    pods = [p for p in namespace_pods if selector.matches(p["metadata"].get("labels"))]
     now = store.clock.now()
     status = pdb.get("status") or {}
     disrupted = {
@@ -176,7 +263,7 @@ def refresh_status(store: Store, pdb: dict[str, Any], namespace_pods: list[dict[
         new_status["disruptedPods"] = disrupted
     if new_status == status:
         return pdb
-    return store.update(PDBS, {**pdb, "status": new_status}, status=True, force=True)
+    return store.update(PDBS, {**pdb, "status": new_status}, status=True, force=True, owned=True)
 
 
 def _needs_scale(spec: dict[str, Any]) -> bool:

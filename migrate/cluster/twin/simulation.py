@@ -6,6 +6,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,16 @@ from migrate.cluster.twin.kubelet import Kubelets, KubeletTiming
 from migrate.cluster.twin.nodes import NodeLifecycle, node_manifest
 from migrate.cluster.twin.pdb import DisruptionController
 from migrate.cluster.twin.podnet import DEFAULT_POD_SUBNET, PodNetwork
-from migrate.cluster.twin.resources import NAMESPACES, NODES, PODS, SERVICES, by_path
+from migrate.cluster.twin.resources import (
+    NAMESPACES,
+    NODES,
+    PODS,
+    REPLICASETS,
+    SERVICES,
+    STATEFULSETS,
+    ResourceType,
+    by_path,
+)
 from migrate.cluster.twin.scheduler import Scheduler
 from migrate.cluster.twin.services import DEFAULT_SERVICE_SUBNET, ServiceAllocator, kubernetes_service
 from migrate.cluster.twin.store import Store, clone
@@ -40,6 +50,7 @@ from migrate.cluster.twin.store import Store, clone
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 log = logging.getLogger(__name__)
+SCHEDULING = (PODS, NODES, SERVICES, REPLICASETS, STATEFULSETS)  # what placement and its spread scoring read
 MAX_PASSES = 50  # a pass that keeps changing the store this often is a controller fight, not convergence
 
 
@@ -76,6 +87,9 @@ class Twin:
             self.kubelets,
             DisruptionController(self.store),
         ]
+        self._slots = [_Slot(actor, getattr(actor, "watches", SCHEDULING if isinstance(actor, Scheduler) else None),
+                             self._due_of(actor)) for actor in self.actors]
+        self._poked = False  # a kubelet started or stopped: what is due changed without a write
         self._settled: tuple[int, float | None] | None = None
         self.index = ClusterIndex.attach(self.store)
         self._thread: threading.Thread | None = None
@@ -156,7 +170,7 @@ class Twin:
         with self.store.lock:
             node = self.api.create(NODES, None, node_manifest(name, address, **kwargs))
             self.agents.start(name, self.clock.now())
-            self._settled = None
+            self._settled, self._poked = None, True
             if control_plane and self.etcd.member_for(address) is None:
                 self.etcd.add_member(name, address, learner=bool(self.etcd.members()))
             return node
@@ -167,13 +181,13 @@ class Twin:
         """A node failing: its kubelet posts nothing more; the node controller notices after the grace period."""
         with self.store.lock:
             self.agents.stop(name)
-            self._settled = None  # what is due changed without a write
+            self._settled, self._poked = None, True  # what is due changed without a write
 
     def start_kubelet(self, name: str) -> None:
         """A kubelet (re)starting on an existing Node: it reports Ready after `node_ready_delay`."""
         with self.store.lock:
             self.agents.start(name, self.clock.now())
-            self._settled = None
+            self._settled, self._poked = None, True
 
     def set_node_ready(self, name: str, ready: bool, reason: str = "NodeStatusUnknown") -> dict[str, Any]:
         """A node failing (or coming back) at once: its kubelet stops (or runs) and the Ready condition says so
@@ -183,6 +197,7 @@ class Twin:
                 self.agents.start(name, self.clock.now(), already_ready=True)
             else:
                 self.agents.stop(name)
+            self._poked = True
             node = self.store.get(NODES, "", name)
             status = clone(node.get("status") or {})
             stamp = rfc3339(self.clock.now())
@@ -194,7 +209,9 @@ class Twin:
 
     # --- running -------------------------------------------------------------------------------
     def reconcile(self) -> None:
-        """Run every actor until the store stops changing, at the current time."""
+        """Run the actors until the store stops changing, at the current time. As informers feed controllers,
+        an actor runs in a pass only when a type it reads was written since its last run, when a moment it
+        waits for has come, or when a kubelet started or stopped: a Lease renewal wakes no ReplicaSet."""
         with self.store.lock:
             for _ in range(MAX_PASSES):
                 revision, now = self.store.revision, self.clock.now()
@@ -206,13 +223,24 @@ class Twin:
                     and (renewal is None or now < renewal)
                 ):
                     return
-                index = self.index
-                index.start_pass()
-                for actor in self.actors:
-                    self._run_actor(actor, index)
+                index, poked, self._poked = self.index, self._poked, False
+                for slot in self._slots:
+                    if poked or slot.due_at(now) or index.changed_since(slot.seen, slot.kinds):
+                        index.look_from(slot.seen)
+                        slot.seen = self.store.revision  # its own writes are news to it, as to an informer
+                        self._run_actor(slot.actor, index)
+                        slot.wake = slot.due(now)
                 if self.store.revision == revision:
                     self._settled = (revision, self.next_due())
                     return
+
+    def _due_of(self, actor: Any) -> Callable[[float], float | None]:
+        """When an actor has something to do without any write: a kubelet's renewal, a pod's start, a grace period."""
+        if actor is self.agents:
+            return lambda now: min((d for d in (self.agents.renewal_due(), self.agents.next_due(now)) if d is not None),
+                                   default=None)
+        next_due = getattr(actor, "next_due", None)
+        return next_due if callable(next_due) else (lambda now: None)
 
     def _run_actor(self, actor: Any, index: ClusterIndex) -> None:
         """A controller that fails is logged and counted, and the others (and the next pass) go on."""
@@ -297,6 +325,21 @@ class Twin:
             self._thread.join(timeout=5)
             self._thread = None
         self.store.close_watches()
+
+
+@dataclass
+class _Slot:
+    """An actor as the loop dispatches it: the types it reads, the store revision it last ran at, and when it
+    asked to run again regardless of writes."""
+
+    actor: Any
+    kinds: tuple[ResourceType, ...] | None  # None: every type
+    due: Callable[[float], float | None]
+    seen: int | None = None  # None: it never ran, so everything is news
+    wake: float | None = None
+
+    def due_at(self, now: float) -> bool:
+        return self.wake is not None and now >= self.wake
 
 
 def _internal_ip(node: dict[str, Any]) -> str | None:

@@ -74,7 +74,8 @@ class Store:
         self.history = History(history, compaction_interval)
         self._watches: list[Watch] = []
         self._uid = uuid.UUID(int=seed)
-        self._listeners: list[Callable[[Event], None]] = []
+        self._listeners: dict[ResourceType, list[Callable[[Event], None]]] = {}  # by the type they follow
+        self._everything: list[Callable[[Event], None]] = []
         self._narrowers: dict[tuple[ResourceType, str], Callable[[str], Iterable[Key]]] = {}
 
     # --- reading -------------------------------------------------------------------------------
@@ -175,10 +176,13 @@ class Store:
             del in_namespace[key]
         event = Event(kind, rt, obj, old, self.revision)
         self.history.record(event, self.clock.now())
-        self._watches = [w for w in self._watches if not w.closed]
-        for w in self._watches:
-            w.offer(event)
-        for listener in self._listeners:
+        if self._watches:
+            self._watches = [w for w in self._watches if not w.closed]
+            for w in self._watches:
+                w.offer(event)
+        for listener in self._listeners.get(rt, ()):
+            listener(event)
+        for listener in self._everything:
             listener(event)
         self.changed.notify_all()
         return obj
@@ -230,7 +234,7 @@ class Store:
         `status=True` is the status subresource: only .status changes. Otherwise .status is kept as stored
         (for types with a status subresource) unless `whole` (a controller writing spec and status at once),
         system metadata is kept, and generation moves when spec does. `owned`: the caller built `obj` afresh
-        (its metadata a new dict) and hands it over, so it is not copied.
+        (its metadata a new dict; with `status`, its status) and hands it over, so it is not copied.
         A body whose metadata, spec or status is not an object is 422, as the API server's decoder refuses it.
         """
         check_shape(rt, obj)
@@ -250,8 +254,9 @@ class Store:
                     name,
                     f"Precondition failed: UID in precondition: {meta['uid']}, UID in object meta: {old['metadata']['uid']}",
                 )
-            if status:
-                new = {**old, "status": clone(obj.get("status", {})), "metadata": dict(old["metadata"])}
+            if status:  # owned: the caller built the status afresh (sharing only stored parts, never mutated)
+                new = {**old, "status": obj.get("status", {}) if owned else clone(obj.get("status", {})),
+                       "metadata": dict(old["metadata"])}
             else:
                 new = obj if owned else clone(obj)  # owned: a fresh dict the caller never touches again
                 new["apiVersion"], new["kind"] = rt.api_version, rt.kind
@@ -269,7 +274,7 @@ class Store:
                     new_meta["generation"] = old["metadata"]["generation"] + 1
             if dry_run:
                 return new  # the object as it would be; nothing stored, no new resourceVersion
-            if _same(new, old):
+            if (new["status"] == old["status"] if status and "status" in old else _same(new, old)):
                 return old  # a no-op write does not move resourceVersion, as on a real server
             if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers") and rt.kind != "Pod":
                 return self._commit("DELETED", rt, new, old)
@@ -379,8 +384,12 @@ class Store:
         with self.lock:
             self.history.compact(self.revision)
 
-    def subscribe(self, listener: Callable[[Event], None]) -> None:
-        self._listeners.append(listener)
+    def subscribe(self, listener: Callable[[Event], None], kinds: Iterable[ResourceType] | None = None) -> None:
+        """Call `listener` with every write (of `kinds` only, when given), under the store's lock."""
+        if kinds is None:
+            self._everything.append(listener)
+        for kind in kinds or ():
+            self._listeners.setdefault(kind, []).append(listener)
 
     def close_watches(self) -> None:
         with self.lock:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from migrate.cluster.twin import Twin
-from migrate.cluster.twin.pdb import MULTIPLE_PDBS, VIOLATION, compute_budget
+from migrate.cluster.twin.pdb import DELETION_TIMEOUT, MULTIPLE_PDBS, VIOLATION, admit_eviction, compute_budget
 from migrate.cluster.twin.resources import DEPLOYMENTS, PDBS, PODS
 from migrate.cluster.twin.status import ApiError
 from tests.cluster.conftest import deployment, pdb, small_twin, web_with_budget
@@ -161,3 +161,43 @@ def test_percentages_round_up_like_the_disruption_controller() -> None:
     web_with_budget(twin, 3, minAvailable="50%")
     status = twin.store.get(PDBS, "default", "web")["status"]
     assert (status["expectedPods"], status["desiredHealthy"], status["disruptionsAllowed"]) == (3, 2, 1)
+
+
+def _status(twin: Twin, name: str = "web") -> dict:
+    return twin.store.get(PDBS, "default", name)["status"]
+
+
+def test_a_budget_follows_pods_relabelled_into_and_out_of_its_selector_and_a_new_selector() -> None:
+    twin = small_twin()
+    web_with_budget(twin, 3, minAvailable=2)
+    assert (_status(twin)["expectedPods"], _status(twin)["currentHealthy"]) == (3, 3)
+    spare = deployment("spare", 1, labels={"app": "spare"})
+    twin.api.create(DEPLOYMENTS, "default", spare)
+    twin.settle()
+    pod = _running(twin, "spare")[0]["metadata"]["name"]
+    twin.api.patch(PODS, "default", pod, {"metadata": {"labels": {"app": "web"}}}, "application/merge-patch+json")
+    twin.settle()
+    assert (_status(twin)["expectedPods"], _status(twin)["currentHealthy"], _status(twin)["disruptionsAllowed"]) == (4, 4, 2)
+    twin.api.patch(PODS, "default", pod, {"metadata": {"labels": {"app": "elsewhere"}}}, "application/merge-patch+json")
+    twin.settle()
+    assert (_status(twin)["expectedPods"], _status(twin)["currentHealthy"]) == (3, 3)
+    twin.api.patch(PDBS, "default", "web", {"spec": {"selector": {"matchLabels": {"app": "elsewhere"}}}},
+                   "application/merge-patch+json")
+    twin.settle()
+    assert (_status(twin)["expectedPods"], _status(twin)["currentHealthy"], _status(twin)["disruptionsAllowed"]) == (1, 1, 0)
+
+
+def test_an_admitted_eviction_whose_pod_never_went_stops_counting_after_two_minutes_without_other_writes() -> None:
+    """The eviction subresource spent the budget, then the pod's deletion never came (the API server died between
+    the two writes): the disruption controller drops the entry once DELETION_TIMEOUT passes, as its recheck
+    queue does, even when nothing else in the namespace is written meanwhile."""
+    twin = small_twin()
+    web_with_budget(twin, 3, minAvailable=2)
+    admit_eviction(twin.store, _running(twin)[0])
+    twin.reconcile()
+    assert (_status(twin)["currentHealthy"], _status(twin)["disruptionsAllowed"]) == (2, 0)
+    twin.advance(DELETION_TIMEOUT - 5)
+    assert _status(twin)["disruptionsAllowed"] == 0 and _status(twin)["disruptedPods"]
+    twin.advance(10)
+    assert (_status(twin)["currentHealthy"], _status(twin)["disruptionsAllowed"]) == (3, 1)
+    assert "disruptedPods" not in _status(twin)
