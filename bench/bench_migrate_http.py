@@ -38,6 +38,9 @@ def main() -> None:
           f"{len(night.lost)} workloads short of Ready replicas{': ' + ', '.join(night.lost) if night.lost else ''}")
     print(f"  {night.evicted} pods evicted, {len(night.forced)} bare pods deleted as `drain --force` does "
           f"({', '.join(night.forced)}); predicted makespan {night.makespan / 3600:.2f} h")
+    attempts = sum(e.kind in ("evicted", "blocked") for e in night.events)
+    print(f"  {attempts} eviction attempts, {attempts / max(1, night.evicted):.2f} per evicted pod (429s retried every "
+          "5 s, as kubectl's drain does)")
     total = sum(night.requests.values())
     print(f"  {total} HTTP requests: {night.requests_per_evicted_pod:.2f} per evicted pod "
           f"({', '.join(f'{verb} {n}' for verb, n in night.requests.most_common())})")

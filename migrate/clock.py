@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -27,6 +28,7 @@ class VirtualClock:
     def __init__(self, start: float = 1_790_000_000.0):  # 2026-09-21, a fixed origin keeps fixtures stable
         self._now = start
         self._lock = threading.Lock()
+        self._sleepers: list[Callable[[float], None]] = []
 
     def now(self) -> float:
         return self._now
@@ -41,8 +43,21 @@ class VirtualClock:
         with self._lock:
             self._now = max(self._now, when)
 
-    # code under test that "waits" on a virtual clock just moves it
-    sleep = advance
+    def on_sleep(self, hook: Callable[[float], None]) -> Callable[[], None]:
+        """`hook(until)` runs whenever code sleeps on this clock, before the time moves to `until`: what lives on
+        the clock (a simulated cluster) acts at every moment it has due on the way, as it would while a real client
+        slept. Returns what detaches the hook."""
+        self._sleepers.append(hook)
+        return lambda: self._sleepers.remove(hook) if hook in self._sleepers else None
+
+    def sleep(self, seconds: float) -> None:
+        """Code under test that "waits" on a virtual clock moves it (through its sleepers' due moments)."""
+        if seconds < 0:
+            raise ValueError("a clock does not run backwards")
+        until = self._now + seconds
+        for hook in list(self._sleepers):
+            hook(until)
+        self.set(until)
 
 
 def rfc3339(when: float) -> str:

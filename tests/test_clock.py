@@ -28,6 +28,19 @@ def test_the_virtual_clock_never_runs_backwards() -> None:
         clock.advance(-1)
 
 
+def test_a_sleep_on_the_virtual_clock_lets_its_sleepers_act_before_the_time_moves() -> None:
+    clock = VirtualClock(start=1_000.0)
+    seen: list[tuple[float, float]] = []
+    detach = clock.on_sleep(lambda until: seen.append((clock.now(), until)))
+    clock.sleep(30)
+    clock.advance(5)  # moving the clock by hand is not a client waiting: nothing runs
+    detach()
+    clock.sleep(10)
+    assert seen == [(1_000.0, 1_030.0)] and clock.now() == 1_045.0
+    with pytest.raises(ValueError, match="backwards"):
+        clock.sleep(-1)
+
+
 def test_the_system_clock_is_wall_time_and_a_negative_wait_is_none() -> None:
     clock: Clock = SystemClock()
     assert abs(clock.now() - time.time()) < 5

@@ -40,6 +40,7 @@ class Night:
     cpu: float
     wall: float
     requests: Counter[str] = field(default_factory=Counter)  # HTTP method (WATCH for a watch) -> requests sent
+    events: list[Event] = field(default_factory=list)  # the engine's, in order
 
     @property
     def requests_per_evicted_pod(self) -> float:
@@ -171,4 +172,4 @@ def migrate_over_http(snapshot: dict[str, Any], tmp: Path, budget: int = 10) -> 
     lost = {name: n - after.get(name, 0) for name, n in before.items()
             if not name.startswith("DaemonSet") and after.get(name, 0) < n}
     return Night(hosts, budgets.violations, lost, sum(e.kind == "evicted" for e in events),
-                 sorted(bare - bare_pods(twin)), makespan, cpu, wall, counts)
+                 sorted(bare - bare_pods(twin)), makespan, cpu, wall, counts, events)

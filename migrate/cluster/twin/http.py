@@ -15,6 +15,7 @@ import yaml
 from migrate.atomic import write_file
 from migrate.clock import VirtualClock
 from migrate.cluster.twin import discovery, openapi, protobuf
+from migrate.cluster.twin.pacing import Pacing
 from migrate.cluster.twin.patch import APPLY_PATCH
 from migrate.cluster.twin.reads import CollectionReads
 from migrate.cluster.twin.resources import ResourceType, by_path
@@ -42,6 +43,7 @@ class TwinServer(ThreadingHTTPServer):
         # virtual time only: an idle watch moves the twin's clock (to its next due moment, at most timeoutSeconds on
         # that clock), as a client's sleep does; for a run whose only waiting is on watches (a migration's)
         self.virtual_watches = False
+        self.pacing = Pacing(twin) if isinstance(twin.clock, VirtualClock) else None
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up (keep-alive closed at exit) is not an error worth a traceback on stderr."""
@@ -132,9 +134,8 @@ class TwinHandler(CollectionReads, BaseHTTPRequestHandler):
             return self._send(fault, ApiError(fault, _FAULT_REASONS.get(fault, "InternalError"), "injected fault").body())
         if self.server.token and self.headers.get("Authorization") != f"Bearer {self.server.token}":
             return self._send(401, ApiError(401, "Unauthorized", "Unauthorized").body())
-        virtual = isinstance(self.server.twin.clock, VirtualClock)
-        if virtual:
-            self.server.twin.reconcile()  # virtual time may have been moved by a client's clock since the last request
+        if self.server.pacing is not None:  # virtual time: the controllers act when pacing.py says, as in process
+            self.server.pacing.before(write=method != "GET")
         try:
             self._route(method, url.path.rstrip("/") or "/", query)
         except ApiError as exc:
@@ -143,9 +144,6 @@ class TwinHandler(CollectionReads, BaseHTTPRequestHandler):
             pass
         except Exception as exc:  # noqa: BLE001 - a bug in the twin must reach the client as a 500, not a dropped connection
             self._send(500, internal(f"twin: {type(exc).__name__}: {exc}").body())
-        else:
-            if method != "GET" and virtual:
-                self.server.twin.reconcile()  # virtual time: controllers react at once, time moves only when told
 
     def _route(self, method: str, path: str, query: dict[str, str]) -> None:
         twin = self.server.twin
@@ -338,6 +336,8 @@ class ServedTwin:
 
     def stop(self) -> None:
         self.server.stopping.set()
+        if self.server.pacing is not None:
+            self.server.pacing.close()
         self.twin.stop()
         self.server.shutdown()
         self.server.server_close()

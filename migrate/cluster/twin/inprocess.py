@@ -1,9 +1,8 @@
 """The twin as a `Cluster` without HTTP: what a rehearsal drives, so 4,000 pods cost no JSON round trips.
 
 The same answers as `KubeCluster` over the twin's HTTP facade (the same API code decides them, and the same
-`objects.py` readers turn them into results): reconciled before every call and after every write, as the facade
-does in virtual time; 5xx, 429 and timeouts retried with capped, jittered backoff on the run's clock, as the
-client is. `faults` may answer a call with an HTTP code instead (the rehearsal's fault injection), and `calls`
+`objects.py` readers turn them into results), the controllers acting when the facade lets them (pacing.py); 5xx,
+429 and timeouts retried with capped, jittered backoff on the run's clock, as the client is. `faults` may answer a call with an HTTP code instead (the rehearsal's fault injection), and `calls`
 counts what the run asked, by verb, so the cost of a drain is measured in API calls.
 """
 # exercised by tests/cluster/twin/test_inprocess.py
@@ -41,6 +40,7 @@ from migrate.cluster.objects import (
     pdb_from,
     pod_from,
 )
+from migrate.cluster.twin.pacing import Pacing
 from migrate.cluster.twin.resources import CONFIGMAPS, DAEMONSETS, EVENTS, LEASES, NODES, PDBS, PODS, SECRETS
 from migrate.cluster.twin.simulation import Twin
 from migrate.cluster.twin.status import ApiError
@@ -64,24 +64,20 @@ class InProcessCluster(NodeAndPodVerbs):
         self.server = "twin (in process)"
         self.calls: Counter[str] = Counter()  # verb -> requests made, retries included
         self.retried: Counter[int] = Counter()  # HTTP code -> requests retried after it
-        self._reconciled_at: float | None = None
+        self.pacing = Pacing(twin)
         self._pods: dict[tuple[str, str], tuple[dict[str, Any], Pod]] = {}  # key -> (stored object, read from it)
 
     def close(self) -> None:
-        pass
+        self.pacing.close()
 
     # --- transport -----------------------------------------------------------------------------
     def _send(self, verb: str, fn: Callable[[], Any], *, write: bool = False) -> Any:
-        """One request: a fault if one is due, else the call on a twin reconciled to now. A read sees every
-        controller's reaction to the writes before it; writes at one instant (a drain's evictions, sent together
-        as kubectl's goroutines send them) do not wait for the controllers between them."""
+        """One request: a fault if one is due, else the call, paced as the facade paces it (pacing.py)."""
         self.calls[verb] += 1
         code = self.faults(verb) if self.faults is not None else None
         if code:
             raise ApiError(code, "Timeout" if code == 504 else "InternalError", f"injected fault: HTTP {code}")
-        if not write or self.clock.now() != self._reconciled_at:
-            self.twin.reconcile()
-            self._reconciled_at = self.clock.now()
+        self.pacing.before(write=write)
         return fn()
 
     def _call(self, verb: str, fn: Callable[[], Any], *, write: bool = False, missing_ok: bool = False,
