@@ -46,7 +46,6 @@ class Hands(Protocol):
     """What starts a replacement and retires an old host: hooks on a real run, the twin in a rehearsal."""
 
     def provision(self, move: HostMove) -> Mapping[str, Any]: ...
-    def decommission(self, move: HostMove) -> Mapping[str, Any]: ...
     def start_decommission(self, move: HostMove) -> Running: ...  # the wave's hooks run side by side
 
 
@@ -226,8 +225,7 @@ class Migration:
             "verify": (lambda: self._verify(move), None),
             "etcd": (lambda: swap_member(self.etcd, move, self.plan.drain_timeout), member_gone(self.etcd, move)),
             "delete-node": (lambda: self._delete_node(move), lambda: node(move.host) is None),
-            "decommission": (lambda: dict(self.hands.decommission(move)), None),
-        }
+        }  # decommission is the wave's (wave_hooks.py): its hooks run side by side
         return table[step]
 
     def _provision(self, move: HostMove) -> Mapping[str, Any]:

@@ -65,12 +65,6 @@ class TwinHands:
                 self.etcd.add_member("", move.replacement_address, learner=True)
         return {"joined": move.replacement}
 
-    def decommission(self, move: HostMove) -> Mapping[str, Any]:
-        running = self.start_decommission(move)
-        while (evidence := running.outcome()) is None:
-            self.twin.clock.sleep(self.decommission_seconds)
-        return evidence
-
     def start_decommission(self, move: HostMove) -> Running:
         self.decommissioned.append(move.host)
         return Until(self.twin.clock, self.decommission_seconds,
