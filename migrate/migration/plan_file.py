@@ -137,8 +137,8 @@ def default_plan(report: Mapping[str, Any], *, max_unavailable: int | str = 1, s
 def worker_budget(value: Any, workers: int, where: str) -> int:
     """A budget as written (3, "3" or "10%") as a node count: a percentage of the workers rounded down, at least
     one (as a Deployment's maxUnavailable percentage rounds down, but a migration that moves nothing is none)."""
-    match = _BUDGET.match(str(value).strip()) if not isinstance(value, bool) else None
-    if match is None or isinstance(value, float) or (match.group(2) and int(match.group(1)) > 100):
+    match = _BUDGET.match(str(value).strip())  # True, 2.5 and "two" spell no count
+    if match is None or (match.group(2) and int(match.group(1)) > 100):
         raise UserError(f"the worker budget must be at least 1 (nodes) or a percentage of the workers, not {value!r}",
                         where=where, hint="e.g. 3 (nodes drained together at most) or 10% (of the workers)")
     if not match.group(2):
