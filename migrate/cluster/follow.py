@@ -21,7 +21,7 @@ from migrate.clock import Clock
 from migrate.cluster.base import WATCH_SECONDS
 
 T = TypeVar("T")
-RETRYABLE = {429, 500, 502, 503, 504}
+RETRYABLE = {429, 500, 502, 503, 504}  # what the client tries again, a request or a watch
 Lister = Callable[[], tuple[list[dict[str, Any]], str]]  # -> (items, the list's resourceVersion)
 Opener = Callable[..., Any]  # the client's list function, which Watch.stream calls with watch=True
 

@@ -34,7 +34,7 @@ from migrate.cluster.base import (
     PodsHold,
     Taint,
 )
-from migrate.cluster.follow import Follower
+from migrate.cluster.follow import RETRYABLE, Follower
 from migrate.cluster.objects import (
     bootstrap_token_from,
     bootstrap_token_secret,
@@ -50,7 +50,6 @@ from migrate.cluster.verbs import NodeAndPodVerbs
 from migrate.errors import UserError
 
 PAGE_SIZE = 500  # kubectl's --chunk-size default
-RETRYABLE = {429, 500, 502, 503, 504}
 _PDB_NAME = re.compile(r"The disruption budget (\S+) ")
 T = TypeVar("T")
 
