@@ -120,21 +120,20 @@ def _external_ip(svc: dict[str, Any], _: float) -> str:
 
 def _selector(*path: str) -> Callable[[dict[str, Any], float], str]:
     def get(obj: dict[str, Any], _: float) -> str:
-        value = _field(*path, default={})(obj, 0)
-        labels = value.get("matchLabels", value) if "matchExpressions" not in value else value.get("matchLabels") or {}
+        value = _field(*path, default={})(obj, 0)  # a LabelSelector, or a Service's plain map
+        selector = "matchLabels" in value or "matchExpressions" in value
+        labels = (value.get("matchLabels") or {}) if selector else value
         return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>"
 
     return get
 
 
-def _images(obj: dict[str, Any], _: float) -> str:
-    return ",".join(c.get("image", "") for c in ((obj.get("spec") or {}).get("template") or {}).get("spec", {})
-                    .get("containers") or [])
+def _template(key: str) -> Callable[[dict[str, Any], float], str]:
+    """The pod template's containers' names or images, comma-separated (the wide CONTAINERS/IMAGES columns)."""
+    def get(obj: dict[str, Any], _: float) -> str:
+        return ",".join(c.get(key, "") for c in _field("spec", "template", "spec", "containers", default=[])(obj, 0))
 
-
-def _containers(obj: dict[str, Any], _: float) -> str:
-    return ",".join(c.get("name", "") for c in ((obj.get("spec") or {}).get("template") or {}).get("spec", {})
-                    .get("containers") or [])
+    return get
 
 
 NAME: Column = ("Name", "string", 0, lambda o, _: o["metadata"]["name"])
@@ -186,16 +185,16 @@ COLUMNS: dict[str, list[Column]] = {
         ("Current", "integer", 0, _field("status", "replicas", default=0)),
         ("Ready", "integer", 0, _field("status", "readyReplicas", default=0)),
         AGE,
-        ("Containers", "string", 1, _containers),
-        ("Images", "string", 1, _images),
+        ("Containers", "string", 1, _template("name")),
+        ("Images", "string", 1, _template("image")),
         ("Selector", "string", 1, _selector("spec", "selector")),
     ],
     "StatefulSet": [
         NAME,
         ("Ready", "string", 0, lambda o, _: f"{_status(o).get('readyReplicas', 0)}/{o['spec'].get('replicas', 1)}"),
         AGE,
-        ("Containers", "string", 1, _containers),
-        ("Images", "string", 1, _images),
+        ("Containers", "string", 1, _template("name")),
+        ("Images", "string", 1, _template("image")),
     ],
     "DaemonSet": [
         NAME,
@@ -206,8 +205,8 @@ COLUMNS: dict[str, list[Column]] = {
         ("Available", "integer", 0, _field("status", "numberAvailable", default=0)),
         ("Node Selector", "string", 0, _selector("spec", "template", "spec", "nodeSelector")),
         AGE,
-        ("Containers", "string", 1, _containers),
-        ("Images", "string", 1, _images),
+        ("Containers", "string", 1, _template("name")),
+        ("Images", "string", 1, _template("image")),
         ("Selector", "string", 1, _selector("spec", "selector")),
     ],
     "Namespace": [NAME, ("Status", "string", 0, _field("status", "phase", default="Active")), AGE],
