@@ -27,7 +27,7 @@ from typing import Any
 from migrate.ansible import PlaybookResult, run_playbook
 from migrate.errors import UserError
 from migrate.migration.plan_file import Hook, HostMove
-from migrate.migration.running import Finished, InThread, Running
+from migrate.migration.running import InThread, Running
 
 HOOK_TIMEOUT = 3600.0
 DECOMMISSION = Hook(builtin="decommission")
@@ -48,21 +48,15 @@ class HookHands:
         return self._run(move.provision, move, "provision")
 
     def decommission(self, move: HostMove) -> Mapping[str, Any]:
-        hook = self.decommission_hook(move)
+        """Its own hook, else the shipped playbook once migration.yaml names the inventory, else a person's job."""
+        hook = move.decommission or (DECOMMISSION if self.inventory is not None else None)
         if hook is None or hook.manual:
             return BY_HAND
         return self._run(hook, move, "decommission")
 
     def start_decommission(self, move: HostMove) -> Running:
-        """The hook started in a thread of its own, so the wave's hooks run together; nothing to start by hand."""
-        hook = self.decommission_hook(move)
-        if hook is None or hook.manual:
-            return Finished(BY_HAND)
-        return InThread(lambda: self._run(hook, move, "decommission"), name=f"decommission {move.host}")
-
-    def decommission_hook(self, move: HostMove) -> Hook | None:
-        """What retires the host: its own hook, else the shipped playbook once migration.yaml names the inventory."""
-        return move.decommission or (DECOMMISSION if self.inventory is not None else None)
+        """`decommission` in a thread of its own, so the wave's hooks run together."""
+        return InThread(lambda: self.decommission(move), name=f"decommission {move.host}")
 
     def _run(self, hook: Hook, move: HostMove, what: str) -> Mapping[str, Any]:
         if hook.command:
