@@ -19,8 +19,9 @@ from migrate.cluster.twin.index import ClusterIndex
 from migrate.cluster.twin.scoring import nonzero_requests
 
 DEFAULT_ALLOCATABLE = {"cpu": 4.0, "memory": 16.0 * 2**30, "pods": 110.0}  # a node that reports nothing
+ZONE = "topology.kubernetes.io/zone"
 ZONE_LABELS = (("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region"),
-               ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"))
+               (ZONE, "failure-domain.beta.kubernetes.io/zone"))
 
 _versions = count(1)
 

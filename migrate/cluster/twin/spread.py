@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrate.cluster.twin.index import ClusterIndex, controller_ref
-from migrate.cluster.twin.nodeinfo import NodeInfo
+from migrate.cluster.twin.nodeinfo import ZONE, NodeInfo
 from migrate.cluster.twin.resources import REPLICASETS, SERVICES, STATEFULSETS
+from migrate.cluster.twin.scoring import MAX_SCORE
 from migrate.cluster.twin.selectors import EVERYTHING, LabelSelector, Requirement, from_label_selector
 from migrate.cluster.twin.store import Store
 
 HOSTNAME = "kubernetes.io/hostname"
-ZONE = "topology.kubernetes.io/zone"
-MAX_SCORE = 100
 UNMATCHED = "node(s) didn't match pod topology spread constraints"
 
 
