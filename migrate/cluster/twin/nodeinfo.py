@@ -1,8 +1,11 @@
 """What the scheduler keeps of each node between passes, as kube-scheduler's cache keeps NodeInfos.
 
 Allocatable is parsed once per node status, the pods' requests are summed again only on a node whose
-pods changed (stored objects are never mutated, so an unchanged pod is the same object), and the node
-list is ordered as kube-scheduler's node tree lists it: one node of each zone in turn."""
+pods changed (the index bumps its revision; stored objects are never mutated, so an unchanged pod is the
+same object), and then only from the first pod that changed: the running sums after each pod are kept, so
+a pod bound or updated (the index moves it to the end) costs one addition, and the float sums stay exactly
+those of adding every pod in the index's order. The node list is ordered as kube-scheduler's node tree
+lists it: one node of each zone in turn."""
 # exercised by tests/cluster/twin/test_scheduler.py
 
 from __future__ import annotations
@@ -61,6 +64,9 @@ class PodCosts:
         return cost
 
 
+Sums = tuple[dict[str, float], float, float]  # requests, non-zero cpu, non-zero memory: never mutated
+
+
 @dataclass
 class NodeInfo:
     node: dict[str, Any]
@@ -70,6 +76,7 @@ class NodeInfo:
     cpu_cap: float = 0.0  # allocatable cpu and memory, read by every score
     mem_cap: float = 0.0
     pods: list[dict[str, Any]] = field(default_factory=list)  # the pod objects `used` was summed from
+    sums: list[Sums] = field(default_factory=list)  # the running sums after each of them
     used: dict[str, float] = field(default_factory=dict)  # requests of the pods that still hold resources
     cpu: float = 0.0  # non-zero requests, as scoring counts them
     memory: float = 0.0
@@ -124,25 +131,35 @@ class NodeInfos:
         self.infos: dict[str, NodeInfo] = {}
         self.order: list[str] = []
         self._zones: list[tuple[str, str]] = []
+        self._nodes_rev = -1  # the index's nodes_rev when the node list was last ordered
+        self._summed: dict[str, int] = {}  # node -> the index's node_pods_rev its sums were brought up to
 
     def refresh(self, index: ClusterIndex) -> dict[str, NodeInfo]:
         infos: dict[str, NodeInfo] = {}
+        known, revs, summed = self.infos, index.node_pods_rev, self._summed
         for name, node in index.nodes.items():
-            info = self.infos.get(name)
-            pods = index.on_node(name)
+            info = known.get(name)
+            rev = revs.get(name, 0)
             if info is None:
                 info = NodeInfo(node, node["metadata"].get("labels") or {}, next(_versions), allocatable(node))
-                self._sum(info, pods)
+                self._sum(info, index.on_node(name))
             else:
                 if info.node is not node:
                     self._moved(info, node)
-                if len(pods) != len(info.pods) or any(map(is_not, pods, info.pods)):
-                    self._sum(info, pods)
+                if summed.get(name) != rev:
+                    pods = index.on_node(name)
+                    if len(pods) != len(info.pods) or any(map(is_not, pods, info.pods)):
+                        self._sum(info, pods)
+            summed[name] = rev
             infos[name] = info
+        if len(summed) > len(infos):
+            self._summed = {name: rev for name, rev in summed.items() if name in infos}
         self.infos = infos
-        zones = [(name, zone_key(info.labels)) for name, info in infos.items()]
-        if zones != self._zones:
-            self._zones, self.order = zones, tree_order(zones)
+        if index.nodes_rev != self._nodes_rev or len(infos) != len(self._zones):  # only labels move a node in the list
+            self._nodes_rev = index.nodes_rev
+            zones = [(name, zone_key(info.labels)) for name, info in infos.items()]
+            if zones != self._zones:
+                self._zones, self.order = zones, tree_order(zones)
         return infos
 
     def _moved(self, info: NodeInfo, node: dict[str, Any]) -> None:
@@ -157,15 +174,23 @@ class NodeInfos:
         info.node = node
 
     def _sum(self, info: NodeInfo, pods: list[dict[str, Any]]) -> None:
-        info.pods, info.used, info.cpu, info.memory = pods, {}, 0.0, 0.0
-        used, known = info.used, self.costs.by_uid
-        for pod in pods:
+        """Sum from the first pod that is not the one summed there before, on the running sums up to it."""
+        was, k, n = info.pods, 0, min(len(pods), len(info.pods))
+        while k < n and pods[k] is was[k]:
+            k += 1
+        sums = info.sums[:k]
+        used, cpu, memory = sums[-1] if sums else ({}, 0.0, 0.0)
+        known = self.costs.by_uid
+        for pod in pods[k:]:  # written out: after a pass that bound many pods this runs for each of them
             if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
-                cost = known.get(pod["metadata"]["uid"])  # looked up here: this runs for every pod of a changed node
+                cost = known.get(pod["metadata"]["uid"])
                 if cost is None or cost.spec is not pod["spec"]:
                     cost = self.costs.of(pod)
+                used = dict(used)
                 for resource, amount in cost.need.items():
                     used[resource] = used.get(resource, 0.0) + amount
-                info.cpu += cost.nonzero[0]
-                info.memory += cost.nonzero[1]
+                cpu += cost.nonzero[0]
+                memory += cost.nonzero[1]
+            sums.append((used, cpu, memory))
+        info.pods, info.sums, info.used, info.cpu, info.memory = pods, sums, dict(used), cpu, memory
         info.allocate(info.alloc)
