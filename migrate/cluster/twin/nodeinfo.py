@@ -81,6 +81,7 @@ class NodeInfo:
     cpu: float = 0.0  # non-zero requests, as scoring counts them
     memory: float = 0.0
     room: dict[str, float] = field(default_factory=dict)  # allocatable less used, per resource the node reports
+    version: int = 0  # moves whenever room, the non-zero sums or allocatable change: what a NodeTable row copies
 
     def __post_init__(self) -> None:
         self.allocate(self.alloc)
@@ -98,6 +99,7 @@ class NodeInfo:
         self._make_room()
 
     def _make_room(self) -> None:
+        self.version += 1
         used = self.used  # a hair of slack so that requests adding up to allocatable exactly still fit
         self.room = {resource: capacity + 1e-9 - used.get(resource, 0.0) for resource, capacity in self.alloc.items()}
 

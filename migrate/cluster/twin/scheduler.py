@@ -3,8 +3,9 @@
 As kube-scheduler, it searches the node list from where the previous pod stopped and, on clusters of 100
 nodes or more, stops once it has found enough feasible nodes (numFeasibleNodesToFind); among those, the
 default profile's scores pick the node (scoring.py: least-allocated, balanced allocation, PreferNoSchedule
-taints; spread.py: topology spread). What does not change between passes is kept: node state in
-nodeinfo.py, the static filters' verdicts per placement signature here."""
+taints; spread.py: topology spread), over every node at once (nodetable.py: the node list as columns). What
+does not change between passes is kept: node state in nodeinfo.py, the static filters' verdicts per
+placement signature here, while the node list holds."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from migrate.clock import rfc3339
 from migrate.cluster.placement import UNSCHEDULABLE_TAINT, node_selector_matches, tolerates, untolerated
 from migrate.cluster.twin.api import Api
 from migrate.cluster.twin.index import ClusterIndex, is_active
 from migrate.cluster.twin.nodeinfo import NodeInfo, NodeInfos, PodCosts
+from migrate.cluster.twin.nodetable import Flags, Ints, NodeTable, window
 from migrate.cluster.twin.resources import PODS
 from migrate.cluster.twin.scoring import best
-from migrate.cluster.twin.spread import HardCheck, Spread, spread_unfit
+from migrate.cluster.twin.spread import HardCheck, Spread, spread_fits, spread_unfit
 from migrate.cluster.twin.store import clone
 
 MIN_FEASIBLE_NODES, MIN_FEASIBLE_PERCENTAGE = 100, 5
@@ -47,11 +51,12 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Static:
-    """One signature's verdicts for this pass, also as the filter loop and topology spreading read them."""
+    """One signature's verdicts while the node list holds, also as the filters and topology spreading read them."""
 
-    verdicts: dict[str, Verdict]
     admits: dict[str, bool]  # node name -> counts for topology spreading
     whys: list[str | None]  # in node-list order
+    passes: Flags  # in node-list order: why is None
+    prefer: Ints  # in node-list order: untolerated PreferNoSchedule taints
 
 
 class Scheduler:
@@ -60,6 +65,9 @@ class Scheduler:
         self._costs = PodCosts()
         self._nodes = NodeInfos(self._costs)
         self._verdicts: dict[str, dict[str, Verdict]] = {}  # signature -> node name -> verdict
+        self._table: NodeTable | None = None
+        self._table_rev = -1  # the index's nodes_rev the table and the statics were made at
+        self._statics: dict[str, Static] = {}  # signature -> verdicts, while the table holds
         self._next_start = 0  # nextStartNodeIndex: where the next pod's search begins in the node list
 
     def reconcile(self, index: ClusterIndex) -> None:
@@ -76,46 +84,56 @@ class Scheduler:
         if not pending:
             return
         infos = self._nodes.refresh(index)
-        order = self._nodes.order
-        rows = [infos[name] for name in order]
-        spread = Spread(self.api.store, index, infos)
-        statics: dict[str, Static] = {}  # this pass's verdicts per signature
+        table = self._table_for(index, infos)
+        order, total = table.names, len(table.names)
+        wanted = nodes_to_find(total)
+        spread = Spread(self.api.store, index, infos, table)
         for pod in pending:
             cost = self._costs.of(pod)
-            static = statics.get(cost.signature)
+            static = self._statics.get(cost.signature)
             if static is None:
-                static = statics[cost.signature] = self._static(pod, cost.signature, infos, order)
+                static = self._statics[cost.signature] = self._static(pod, cost.signature, infos, order)
             constraints = spread.constraints(pod)
             checks = spread.hard(pod, constraints, static.admits, cost.signature) if any(c.hard for c in constraints) else []
-            feasible, reasons = self._filter(cost.need, order, rows, static.whys, checks)
-            if not feasible:
-                self._mark_unschedulable(pod, len(order), reasons)
+            fit = static.passes & table.fits(cost.need)
+            if checks:
+                fit &= spread_fits(checks, table)
+            start = self._next_start % total if total else 0  # the list may have shrunk
+            chosen, checked = window(fit, start, wanted)
+            if not len(chosen):
+                self._mark_unschedulable(pod, total, self._reasons(cost.need, table, static.whys, checks))
                 continue
-            node = best(feasible, infos, cost.nonzero, [static.verdicts[n].prefer for n in feasible],
-                        spread.scores(pod, constraints, feasible, static.admits, cost.signature))
+            if total:
+                self._next_start = (start + checked) % total
+            where = best(table, chosen, cost.nonzero, static.prefer[chosen],
+                         spread.scores(pod, constraints, chosen, static.admits, cost.signature))
+            node = order[where]
             self.api.bind(
                 pod["metadata"]["namespace"], pod["metadata"]["name"], {"target": {"kind": "Node", "name": node}}
             )
             infos[node].add(cost.need, cost.nonzero)
+            table.write(where)
             spread.bound(pod, node)
 
-    def _filter(self, need: dict[str, float], order: list[str], rows: list[NodeInfo], whys: list[str | None],
-                checks: list[HardCheck]) -> tuple[list[str], Counter[str]]:
-        """findNodesThatPassFilters: from where the previous pod stopped, until enough nodes fit."""
-        total, wanted = len(order), nodes_to_find(len(order))
-        needs = list(need.items())
-        feasible: list[str] = []
+    def _table_for(self, index: ClusterIndex, infos: dict[str, NodeInfo]) -> NodeTable:
+        """The node table, made again (with the statics) when the node list changed, else its changed rows copied."""
+        table = self._table
+        if table is None or table.names is not self._nodes.order or index.nodes_rev != self._table_rev \
+                or not table.sync():
+            table = self._table = NodeTable(self._nodes.order, infos)
+            table.sync()
+            self._table_rev, self._statics = index.nodes_rev, {}
+        return table
+
+    @staticmethod
+    def _reasons(need: dict[str, float], table: NodeTable, whys: list[str | None],
+                 checks: list[HardCheck]) -> Counter[str]:
+        """Why each node turned the pod down, for its PodScheduled condition: the first filter that failed."""
         reasons: Counter[str] = Counter()
-        start, checked, found = self._next_start % total if total else 0, 0, 0  # the list may have shrunk
-        for i in range(start, start + total):
-            if i >= total:
-                i -= total
-            checked += 1
-            why = whys[i]
+        for why, info in zip(whys, table.rows, strict=True):
             if why is None:
-                info = rows[i]
                 room = info.room  # NodeResourcesFit; a resource the node does not report is not checked
-                for resource, amount in needs:
+                for resource, amount in need.items():
                     if resource in room and amount > room[resource]:
                         why = "Too many pods" if resource == "pods" else f"Insufficient {resource}"
                         break
@@ -123,14 +141,7 @@ class Scheduler:
                     why = spread_unfit(checks, info.labels)
             if why:
                 reasons[why] += 1
-            else:
-                feasible.append(order[i])
-                found += 1
-                if found == wanted:
-                    break
-        if total:
-            self._next_start = (start + checked) % total
-        return feasible, reasons
+        return reasons
 
     def _static(self, pod: dict[str, Any], signature: str, infos: dict[str, NodeInfo], order: list[str]) -> Static:
         """The filters that read only the node's labels and spec, remembered per signature until those change."""
@@ -143,7 +154,10 @@ class Scheduler:
             verdicts[name] = verdict
         for name in [n for n in known if n not in infos]:
             del known[name]
-        return Static(verdicts, {name: v.admits for name, v in verdicts.items()}, [verdicts[n].why for n in order])
+        in_order = [verdicts[n] for n in order]
+        return Static({name: v.admits for name, v in verdicts.items()}, [v.why for v in in_order],
+                      np.array([v.why is None for v in in_order], dtype=bool),
+                      np.array([v.prefer for v in in_order], dtype=np.int64))
 
     @staticmethod
     def _judge(spec: dict[str, Any], info: NodeInfo) -> Verdict:

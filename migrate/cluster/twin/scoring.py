@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from migrate.cluster.quantity import parse_quantity
 
-if TYPE_CHECKING:  # nodeinfo sums what nonzero_requests counts
-    from migrate.cluster.twin.nodeinfo import NodeInfo
+if TYPE_CHECKING:  # nodeinfo sums what nonzero_requests counts, and the node table copies those sums
+    from migrate.cluster.twin.nodetable import Floats, Ints, NodeTable
 
 MAX_SCORE = 100
 WEIGHTS = {"spread": 2, "least": 1, "balanced": 1, "taints": 3}
@@ -30,33 +32,34 @@ def nonzero_requests(spec: dict[str, Any]) -> tuple[float, float]:
     return cpu, memory
 
 
-def taint_scores(untolerated: list[int]) -> list[int]:
+def taint_scores(untolerated: Ints) -> Ints:
     """TaintToleration: fewer untolerated PreferNoSchedule taints score higher (normalised, reversed)."""
-    most = max(untolerated, default=0)
-    return [MAX_SCORE - (MAX_SCORE * n // most if most else 0) for n in untolerated]
+    most = int(untolerated.max()) if len(untolerated) else 0
+    if not most:
+        return np.full(len(untolerated), MAX_SCORE, np.int64)
+    scores: Ints = MAX_SCORE - MAX_SCORE * untolerated // most
+    return scores
 
 
-def best(feasible: list[str], infos: dict[str, NodeInfo], want: tuple[float, float], untolerated: list[int],
-         spread: list[int]) -> str:
-    """The highest weighted score; ties to the first name (kube-scheduler picks one of them at random).
+def best(table: NodeTable, chosen: Ints, want: tuple[float, float], untolerated: Ints, spread: Ints) -> int:
+    """The position of the highest weighted score; ties to the first name (kube-scheduler picks one at random).
 
     LeastAllocated and BalancedAllocation, each 0..100, on cpu and memory with the pod's requests added to the
-    node's; written out in the loop, which runs for every feasible node of every pod scheduled."""
-    want_cpu, want_mem = want
-    top: tuple[int, str] | None = None
-    for name, spread_score, taint_score in zip(feasible, spread, taint_scores(untolerated), strict=True):
-        info = infos[name]
-        cpu_cap, mem_cap = info.cpu_cap, info.mem_cap
-        cpu, memory = info.cpu + want_cpu, info.memory + want_mem
-        least_cpu = 0 if not cpu_cap or cpu > cpu_cap else int((cpu_cap - cpu) * MAX_SCORE / cpu_cap)
-        least_mem = 0 if not mem_cap or memory > mem_cap else int((mem_cap - memory) * MAX_SCORE / mem_cap)
-        cpu_fraction = 1.0 if not cpu_cap or cpu > cpu_cap else cpu / cpu_cap
-        mem_fraction = 1.0 if not mem_cap or memory > mem_cap else memory / mem_cap
-        gap = cpu_fraction - mem_fraction if cpu_fraction > mem_fraction else mem_fraction - cpu_fraction
-        balanced = int((1 - gap / 2) * MAX_SCORE)
-        total = (WEIGHTS["spread"] * spread_score + WEIGHTS["least"] * ((least_cpu + least_mem) // 2)
-                 + WEIGHTS["balanced"] * balanced + WEIGHTS["taints"] * taint_score)
-        if top is None or (-total, name) < top:
-            top = (-total, name)
-    assert top is not None, "best() needs a feasible node"
-    return top[1]
+    node's, over every chosen node at once: the same float operations, in the same order, as one node at a time."""
+    least_cpu, cpu_fraction = _allocated(table.cpu[chosen] + want[0], table.cpu_cap[chosen])
+    least_mem, mem_fraction = _allocated(table.memory[chosen] + want[1], table.mem_cap[chosen])
+    balanced = ((1 - np.abs(cpu_fraction - mem_fraction) / 2) * MAX_SCORE).astype(np.int64)
+    total = (WEIGHTS["spread"] * spread + WEIGHTS["least"] * ((least_cpu + least_mem) // 2)
+             + WEIGHTS["balanced"] * balanced + WEIGHTS["taints"] * taint_scores(untolerated))
+    tied = chosen[total == total.max()]
+    return int(tied[np.argmin(table.rank[tied])])
+
+
+def _allocated(requested: Floats, capacity: Floats) -> tuple[Ints, Floats]:
+    """LeastAllocated's score and the fraction BalancedAllocation reads; a node without the resource, or one the
+    requests overflow, scores 0 and counts as full."""
+    full = (capacity == 0) | (requested > capacity)
+    divisor = np.where(full, 1.0, capacity)
+    least: Ints = np.where(full, 0, ((capacity - requested) * MAX_SCORE / divisor).astype(np.int64))
+    fraction: Floats = np.where(full, 1.0, requested / divisor)
+    return least, fraction

@@ -14,8 +14,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from migrate.cluster.twin.index import ClusterIndex, controller_ref
 from migrate.cluster.twin.nodeinfo import ZONE, NodeInfo
+from migrate.cluster.twin.nodetable import Flags, Ints, NodeTable
 from migrate.cluster.twin.resources import REPLICASETS, SERVICES, STATEFULSETS
 from migrate.cluster.twin.scoring import MAX_SCORE
 from migrate.cluster.twin.selectors import EVERYTHING, LabelSelector, Requirement, from_label_selector
@@ -37,8 +40,10 @@ class Constraint:
 class Domains:
     """Matching pods per value of one topology key, over the nodes that count for one pod's constraints."""
 
+    key: str
     counts: dict[str, int]
     members: dict[str, str]  # node name -> its value, for the nodes that count
+    by_value: Ints  # counts again, by the node table's number for each value of the key
 
 
 @dataclass
@@ -61,8 +66,9 @@ class HardCheck:
 class Spread:
     """Topology spreading for one scheduling pass: pod counts per node, kept current as pods are bound."""
 
-    def __init__(self, store: Store, index: ClusterIndex, infos: dict[str, NodeInfo]) -> None:
-        self.store, self.index, self.infos = store, index, infos
+    def __init__(self, store: Store, index: ClusterIndex, infos: dict[str, NodeInfo], table: NodeTable) -> None:
+        self.store, self.index, self.infos, self.table = store, index, infos, table
+        self._hosts: dict[tuple[str, LabelSelector], Ints] = {}  # _counts again, by node-list position
         self._groups: dict[str, dict[tuple[tuple[str, str], ...], LabelGroup]] = {}  # namespace -> pods by labels
         self._counts: dict[tuple[str, LabelSelector], dict[str, int]] = {}
         self._members: dict[tuple[Any, ...], tuple[dict[str, str], dict[str, int]]] = {}
@@ -135,6 +141,16 @@ class Spread:
                         counts[node] = counts.get(node, 0) + n
         return counts
 
+    def _host_counts(self, namespace: str, selector: LabelSelector) -> Ints:
+        counts = self._hosts.get((namespace, selector))
+        if counts is None:
+            counts = self._hosts[(namespace, selector)] = np.zeros(len(self.table.names), np.int64)
+            position = self.table.position
+            for node, n in self._on_nodes(namespace, selector).items():
+                if node in position:
+                    counts[position[node]] = n
+        return counts
+
     def _domains_of(self, namespace: str, c: Constraint, required: tuple[str, ...], admits: dict[str, bool],
                     signature: str) -> Domains:
         """Matching pods per value of c.key over the nodes the pod's selector admits that carry every required key
@@ -148,7 +164,11 @@ class Spread:
                 value = members.get(name)
                 if value is not None:
                     counts[value] += n
-            domains = self._domains[key] = Domains(counts, members)
+            ids = self.table.topology(c.key)[2]
+            by_value = np.zeros(len(ids), np.int64)
+            for value, n in counts.items():
+                by_value[ids[value]] = n
+            domains = self._domains[key] = Domains(c.key, counts, members, by_value)
             self._by_selector.setdefault((namespace, c.selector), []).append(domains)
         return domains
 
@@ -170,10 +190,14 @@ class Spread:
         for (ns, selector), counts in self._counts.items():
             if ns == namespace and selector.matches(labels):
                 counts[node] = counts.get(node, 0) + 1
+                hosts = self._hosts.get((ns, selector))
+                if hosts is not None:
+                    hosts[self.table.position[node]] += 1
                 for domains in self._by_selector.get((ns, selector), ()):
                     value = domains.members.get(node)
                     if value is not None:
                         domains.counts[value] += 1
+                        domains.by_value[self.table.topology(domains.key)[2][value]] += 1
 
     def hard(self, pod: dict[str, Any], constraints: list[Constraint], admits: dict[str, bool],
              signature: str) -> list[HardCheck]:
@@ -188,41 +212,37 @@ class Spread:
                                     1 if c.selector.matches(labels) else 0))
         return checks
 
-    def scores(self, pod: dict[str, Any], constraints: list[Constraint], feasible: list[str],
-               admits: dict[str, bool], signature: str) -> list[int]:
-        """Score + NormalizeScore: fewer matching pods in a node's domains scores higher."""
+    def scores(self, pod: dict[str, Any], constraints: list[Constraint], chosen: Ints, admits: dict[str, bool],
+               signature: str) -> Ints:
+        """Score + NormalizeScore over the chosen node-list positions: fewer matching pods in a node's domains
+        scores higher. The raw score adds each constraint's term in turn, as kube-scheduler does per node."""
         soft = [c for c in constraints if not c.hard]
         if not soft:
-            return [MAX_SCORE] * len(feasible)
-        namespace = pod["metadata"]["namespace"]
+            return np.full(len(chosen), MAX_SCORE, np.int64)
+        namespace, table = pod["metadata"]["namespace"], self.table
         # the system defaults score nodes without a zone label by hostname alone; explicit constraints ignore them
         required = tuple(c.key for c in soft) if pod["spec"].get("topologySpreadConstraints") else ()
-        labels = [self.infos[name].labels for name in feasible]
-        scored = [all(k in lab for k in required) for lab in labels] if required else [True] * len(feasible)
-        terms: list[tuple[str, dict[str, int], bool, float, int]] = []  # key, counts, per node?, weight, maxSkew-1
+        scored: Flags = np.ones(len(chosen), dtype=bool)
+        for key in required:
+            scored &= table.topology(key)[0][chosen]
+        raw = np.zeros(len(chosen))
         for c in soft:
+            has, value, ids = table.topology(c.key)
             if c.key == HOSTNAME:  # the node's own pods; as many domains as nodes scored
-                terms.append((c.key, self._on_nodes(namespace, c.selector), True, math.log(sum(scored) + 2),
-                              c.max_skew - 1))
+                counts = self._host_counts(namespace, c.selector)[chosen]
+                weight = math.log(int(scored.sum()) + 2)
             else:
-                key = c.key
-                size = len({lab[key] if key in lab else "" for lab, ok in zip(labels, scored, strict=True) if ok})
-                terms.append((c.key, self._domains_of(namespace, c, required, admits, signature).counts, False,
-                              math.log(size + 2), c.max_skew - 1))
-        rounded: list[int] = []
-        for name, lab, ok in zip(feasible, labels, scored, strict=True):
-            raw = 0.0
-            if ok:
-                for key, counts, per_node, weight, base in terms:
-                    if key in lab:
-                        where = name if per_node else lab[key]
-                        raw += (counts[where] if where in counts else 0) * weight + base
-            rounded.append(int(raw + 0.5))  # Go's math.Round: halves away from zero (raw is never negative)
-        kept = [s for s, ok in zip(rounded, scored, strict=True) if ok]
-        high, low = max(kept, default=0), min(kept, default=0)
+                values = value[chosen]
+                counts = self._domains_of(namespace, c, required, admits, signature).by_value[values]
+                weight = math.log(np.count_nonzero(np.bincount(values[scored], minlength=len(ids))) + 2)
+            raw += np.where(has[chosen], counts * weight + (c.max_skew - 1), 0.0)
+        rounded = (raw + 0.5).astype(np.int64)  # Go's math.Round: halves away from zero (raw is never negative)
+        kept = rounded[scored]
+        high, low = (int(kept.max()), int(kept.min())) if len(kept) else (0, 0)
         if high == 0:
-            return [MAX_SCORE if ok else 0 for ok in scored]
-        return [MAX_SCORE * (high + low - s) // high if ok else 0 for s, ok in zip(rounded, scored, strict=True)]
+            return np.where(scored, MAX_SCORE, 0)
+        normalized: Ints = np.where(scored, MAX_SCORE * (high + low - rounded) // high, 0)
+        return normalized
 
 
 def _count(groups: dict[tuple[tuple[str, str], ...], LabelGroup], labels: dict[str, str], node: str) -> None:
@@ -231,6 +251,19 @@ def _count(groups: dict[tuple[tuple[str, str], ...], LabelGroup], labels: dict[s
     if group is None:
         group = groups[key] = LabelGroup(labels, {})
     group.on_nodes[node] = group.on_nodes.get(node, 0) + 1
+
+
+def spread_fits(checks: list[HardCheck], table: NodeTable) -> Flags:
+    """spread_unfit over every node at once: True where each domain stays within maxSkew of the emptiest."""
+    fit: Flags = np.ones(len(table.names), dtype=bool)
+    for check in checks:
+        has, value, ids = table.topology(check.key)
+        counts = np.zeros(len(ids), np.int64)
+        for name, n in check.counts.items():
+            if name in ids:
+                counts[ids[name]] = n
+        fit &= has & (counts[value] + check.own - check.floor <= check.max_skew)
+    return fit
 
 
 def spread_unfit(checks: list[HardCheck], labels: dict[str, str]) -> str | None:
