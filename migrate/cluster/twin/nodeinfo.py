@@ -135,6 +135,8 @@ class NodeInfos:
         self._zones: list[tuple[str, str]] = []
         self._nodes_rev = -1  # the index's nodes_rev when the node list was last ordered
         self._summed: dict[str, int] = {}  # node -> the index's node_pods_rev its sums were brought up to
+        # (node, pod, +1 or -1) for each pod object that came onto or left a known node since the reader took them
+        self.moves: list[tuple[str, dict[str, Any], int]] = []
 
     def refresh(self, index: ClusterIndex) -> dict[str, NodeInfo]:
         infos: dict[str, NodeInfo] = {}
@@ -144,16 +146,17 @@ class NodeInfos:
             rev = revs.get(name, 0)
             if info is None:
                 info = NodeInfo(node, node["metadata"].get("labels") or {}, next(_versions), allocatable(node))
-                self._sum(info, index.on_node(name))
+                self._sum(name, info, index.on_node(name))
             else:
                 if info.node is not node:
                     self._moved(info, node)
                 if summed.get(name) != rev:
                     pods = index.on_node(name)
                     if len(pods) != len(info.pods) or any(map(is_not, pods, info.pods)):
-                        self._sum(info, pods)
+                        self._sum(name, info, pods)
             summed[name] = rev
             infos[name] = info
+        self.moves += [(name, pod, -1) for name, info in known.items() if name not in infos for pod in info.pods]
         if len(summed) > len(infos):
             self._summed = {name: rev for name, rev in summed.items() if name in infos}
         self.infos = infos
@@ -175,11 +178,14 @@ class NodeInfos:
             info.allocate(allocatable(node))
         info.node = node
 
-    def _sum(self, info: NodeInfo, pods: list[dict[str, Any]]) -> None:
+    def _sum(self, name: str, info: NodeInfo, pods: list[dict[str, Any]]) -> None:
         """Sum from the first pod that is not the one summed there before, on the running sums up to it."""
         was, k, n = info.pods, 0, min(len(pods), len(info.pods))
         while k < n and pods[k] is was[k]:
             k += 1
+        gone = {id(pod): pod for pod in was[k:]}
+        self.moves += [(name, pod, 1) for pod in pods[k:] if gone.pop(id(pod), None) is None]
+        self.moves += [(name, pod, -1) for pod in gone.values()]
         sums = info.sums[:k]
         used, cpu, memory = sums[-1] if sums else ({}, 0.0, 0.0)
         known = self.costs.by_uid

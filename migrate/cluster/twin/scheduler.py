@@ -69,6 +69,7 @@ class Scheduler:
         self._table_rev = -1  # the index's nodes_rev the table and the statics were made at
         self._statics: dict[str, Static] = {}  # signature -> verdicts, while the table holds
         self._next_start = 0  # nextStartNodeIndex: where the next pod's search begins in the node list
+        self._spread = Spread(api.store, NodeTable([], {}))
 
     def reconcile(self, index: ClusterIndex) -> None:
         pending = sorted(
@@ -87,7 +88,8 @@ class Scheduler:
         table = self._table_for(index, infos)
         order, total = table.names, len(table.names)
         wanted = nodes_to_find(total)
-        spread = Spread(self.api.store, index, infos, table)
+        spread, moves, self._nodes.moves = self._spread, self._nodes.moves, []
+        spread.begin(infos, table, moves)
         for pod in pending:
             cost = self._costs.of(pod)
             static = self._statics.get(cost.signature)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from migrate.cluster.twin.index import ClusterIndex, controller_ref
+from migrate.cluster.twin.index import controller_ref
 from migrate.cluster.twin.nodeinfo import ZONE, NodeInfo
 from migrate.cluster.twin.nodetable import Flags, Ints, NodeTable
 from migrate.cluster.twin.resources import REPLICASETS, SERVICES, STATEFULSETS
@@ -63,19 +63,69 @@ class HardCheck:
     own: int  # 1 when the pod matches its own selector
 
 
-class Spread:
-    """Topology spreading for one scheduling pass: pod counts per node, kept current as pods are bound."""
+LabelKey = tuple[tuple[str, str], ...]  # a label set, sorted: the replicas of one set share it
 
-    def __init__(self, store: Store, index: ClusterIndex, infos: dict[str, NodeInfo], table: NodeTable) -> None:
-        self.store, self.index, self.infos, self.table = store, index, infos, table
+
+class Spread:
+    """Topology spreading. The bound, live pods are counted per namespace, label set and node across passes, kept
+    current from the pods NodeInfos saw come and go and from the scheduler's own binds; per selector, per node
+    and per domain while the node list holds; the default constraints are worked out again each pass."""
+
+    def __init__(self, store: Store, table: NodeTable) -> None:
+        self.store, self.table = store, table
+        self.infos: dict[str, NodeInfo] = {}
+        self._groups: dict[str, dict[LabelKey, LabelGroup]] = {}  # namespace -> its bound, live pods by labels
+        self._counts: dict[tuple[str, LabelSelector], dict[str, int]] = {}  # matching pods per node
+        self._selectors: dict[str, list[LabelSelector]] = {}  # namespace -> the selectors counted there
+        self._matching: dict[tuple[str, LabelKey], list[LabelSelector]] = {}  # of those, the ones a label set matches
+        self._bound: dict[str, tuple[str, str, LabelKey, dict[str, str]]] = {}  # uid -> binds not yet seen as moves
         self._hosts: dict[tuple[str, LabelSelector], Ints] = {}  # _counts again, by node-list position
-        self._groups: dict[str, dict[tuple[tuple[str, str], ...], LabelGroup]] = {}  # namespace -> pods by labels
-        self._counts: dict[tuple[str, LabelSelector], dict[str, int]] = {}
         self._members: dict[tuple[Any, ...], tuple[dict[str, str], dict[str, int]]] = {}
         self._domains: dict[tuple[Any, ...], Domains] = {}
         self._by_selector: dict[tuple[str, LabelSelector], list[Domains]] = {}
         self._defaults: dict[tuple[Any, ...], list[Constraint]] = {}
         self._services: dict[str, list[dict[str, str]]] | None = None  # selectors by namespace, read once a pass
+
+    def begin(self, infos: dict[str, NodeInfo], table: NodeTable, moves: list[tuple[str, dict[str, Any], int]]) -> None:
+        """A new pass: count the pods that came and went, and forget what the node list or the Services decide."""
+        self.infos = infos
+        if table is not self.table:
+            self.table, self._hosts, self._members, self._domains, self._by_selector = table, {}, {}, {}, {}
+        self._defaults, self._services = {}, None
+        bound = self._bound
+        for node, pod, delta in moves:
+            meta = pod["metadata"]
+            if meta.get("deletionTimestamp"):
+                continue
+            labels = meta.get("labels") or {}
+            key = tuple(sorted(labels.items()))
+            if delta > 0 and bound.get(meta["uid"], ())[1:3] == (node, key):
+                del bound[meta["uid"]]  # counted when it was bound
+                continue
+            self._move(meta["namespace"], labels, key, node, delta)
+        for namespace, node, key, labels in bound.values():  # bound, then gone before the index listed it
+            self._move(namespace, labels, key, node, -1)
+        bound.clear()
+
+    def _move(self, namespace: str, labels: dict[str, str], key: LabelKey, node: str, delta: int) -> None:
+        groups = self._groups.setdefault(namespace, {})
+        group = groups.get(key) or groups.setdefault(key, LabelGroup(labels, {}))
+        _add(group.on_nodes, node, delta)
+        matching = self._matching.get((namespace, key))
+        if matching is None:
+            matching = self._matching[(namespace, key)] = [
+                selector for selector in self._selectors.get(namespace, ()) if selector.matches(labels)]
+        for selector in matching:
+            _add(self._counts[(namespace, selector)], node, delta)
+            hosts = self._hosts.get((namespace, selector))
+            where = self.table.position.get(node)
+            if hosts is not None and where is not None:
+                hosts[where] += delta
+            for domains in self._by_selector.get((namespace, selector), ()):
+                value = domains.members.get(node)
+                if value is not None:
+                    domains.counts[value] += delta
+                    domains.by_value[self.table.topology(domains.key)[2][value]] += delta
 
     def constraints(self, pod: dict[str, Any]) -> list[Constraint]:
         explicit = pod["spec"].get("topologySpreadConstraints") or []
@@ -114,31 +164,17 @@ class Spread:
             requirements += from_label_selector((owner.get("spec") or {}).get("selector") or {}).requirements
         return LabelSelector(tuple(dict.fromkeys(requirements)))
 
-    def _label_groups(self, namespace: str) -> dict[tuple[tuple[str, str], ...], LabelGroup]:
-        """The namespace's bound, live pods grouped by their labels (a set's replicas share them): a selector is
-        tested once per group, not once per pod."""
-        groups = self._groups.get(namespace)
-        if groups is None:
-            groups = self._groups[namespace] = {}
-            for p in self.index.in_namespace(namespace):  # written out: it runs for every pod of the namespace
-                node, meta = p["spec"].get("nodeName"), p["metadata"]
-                if node and not meta.get("deletionTimestamp"):
-                    labels = meta.get("labels") or {}
-                    key = tuple(sorted(labels.items()))
-                    group = groups[key] if key in groups else groups.setdefault(key, LabelGroup(labels, {}))
-                    on_nodes = group.on_nodes
-                    on_nodes[node] = on_nodes[node] + 1 if node in on_nodes else 1
-        return groups
-
     def _on_nodes(self, namespace: str, selector: LabelSelector) -> dict[str, int]:
         key = (namespace, selector)
         counts = self._counts.get(key)
         if counts is None:
             counts = self._counts[key] = {}
-            for group in self._label_groups(namespace).values():
+            for group in self._groups.get(namespace, {}).values():
                 if selector.matches(group.labels):
                     for node, n in group.on_nodes.items():
                         counts[node] = counts.get(node, 0) + n
+            self._selectors.setdefault(namespace, []).append(selector)
+            self._matching = {k: v for k, v in self._matching.items() if k[0] != namespace}
         return counts
 
     def _host_counts(self, namespace: str, selector: LabelSelector) -> Ints:
@@ -183,21 +219,11 @@ class Spread:
         return cached
 
     def bound(self, pod: dict[str, Any], node: str) -> None:
-        namespace, labels = pod["metadata"]["namespace"], pod["metadata"].get("labels") or {}
-        groups = self._groups.get(namespace)
-        if groups is not None:
-            _count(groups, labels, node)
-        for (ns, selector), counts in self._counts.items():
-            if ns == namespace and selector.matches(labels):
-                counts[node] = counts.get(node, 0) + 1
-                hosts = self._hosts.get((ns, selector))
-                if hosts is not None:
-                    hosts[self.table.position[node]] += 1
-                for domains in self._by_selector.get((ns, selector), ()):
-                    value = domains.members.get(node)
-                    if value is not None:
-                        domains.counts[value] += 1
-                        domains.by_value[self.table.topology(domains.key)[2][value]] += 1
+        meta = pod["metadata"]
+        labels = meta.get("labels") or {}
+        key = tuple(sorted(labels.items()))
+        self._bound[meta["uid"]] = (meta["namespace"], node, key, labels)
+        self._move(meta["namespace"], labels, key, node, 1)
 
     def hard(self, pod: dict[str, Any], constraints: list[Constraint], admits: dict[str, bool],
              signature: str) -> list[HardCheck]:
@@ -245,12 +271,12 @@ class Spread:
         return normalized
 
 
-def _count(groups: dict[tuple[tuple[str, str], ...], LabelGroup], labels: dict[str, str], node: str) -> None:
-    key = tuple(sorted(labels.items()))
-    group = groups.get(key)
-    if group is None:
-        group = groups[key] = LabelGroup(labels, {})
-    group.on_nodes[node] = group.on_nodes.get(node, 0) + 1
+def _add(counts: dict[str, int], node: str, delta: int) -> None:
+    n = counts.get(node, 0) + delta
+    if n:
+        counts[node] = n
+    else:
+        del counts[node]
 
 
 def spread_fits(checks: list[HardCheck], table: NodeTable) -> Flags:
