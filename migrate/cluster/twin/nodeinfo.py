@@ -18,7 +18,7 @@ from typing import Any
 
 from migrate.cluster.placement import pod_requests
 from migrate.cluster.quantity import parse_quantity
-from migrate.cluster.twin.index import ClusterIndex
+from migrate.cluster.twin.index import ClusterIndex, controller_ref
 from migrate.cluster.twin.scoring import nonzero_requests
 
 DEFAULT_ALLOCATABLE = {"cpu": 4.0, "memory": 16.0 * 2**30, "pods": 110.0}  # a node that reports nothing
@@ -49,6 +49,7 @@ class PodCosts:
 
     def __init__(self) -> None:
         self.by_uid: dict[str, PodCost] = {}
+        self._by_owner: dict[str, PodCost] = {}  # controller uid -> its latest pod's cost: replicas mostly share it
 
     def of(self, pod: dict[str, Any]) -> PodCost:
         uid, spec = pod["metadata"]["uid"], pod["spec"]
@@ -57,14 +58,23 @@ class PodCosts:
             return cost
         read = tuple(spec.get(f) for f in COST_FIELDS)
         if cost is None or cost.read != read:
-            signature = json.dumps([spec.get("nodeSelector"), spec.get("affinity"), spec.get("tolerations")],
-                                   sort_keys=True)
-            cost = self.by_uid[uid] = PodCost(spec, read, pod_requests(spec), nonzero_requests(spec), signature)
+            ref = controller_ref(pod)
+            like = self._by_owner.get(ref["uid"]) if ref else None
+            if like is not None and like.read == read:  # compared by value: a replica's own copy of the template
+                cost = PodCost(spec, read, like.need, like.nonzero, like.signature)
+            else:
+                signature = json.dumps([spec.get("nodeSelector"), spec.get("affinity"), spec.get("tolerations")],
+                                       sort_keys=True)
+                cost = PodCost(spec, read, pod_requests(spec), nonzero_requests(spec), signature)
+            self.by_uid[uid] = cost
+            if ref:
+                self._by_owner[ref["uid"]] = cost
         cost.spec = spec
         return cost
 
 
 Sums = tuple[dict[str, float], float, float]  # requests, non-zero cpu, non-zero memory: never mutated
+Move = tuple[str, dict[str, Any] | None, dict[str, Any] | None]  # node, a pod object it held, the one it holds now
 
 
 @dataclass
@@ -135,8 +145,9 @@ class NodeInfos:
         self._zones: list[tuple[str, str]] = []
         self._nodes_rev = -1  # the index's nodes_rev when the node list was last ordered
         self._summed: dict[str, int] = {}  # node -> the index's node_pods_rev its sums were brought up to
-        # (node, pod, +1 or -1) for each pod object that came onto or left a known node since the reader took them
-        self.moves: list[tuple[str, dict[str, Any], int]] = []
+        # (node, the pod object it held, the one it holds) for each pod written, come or gone (None) on a known node
+        # since the reader took them
+        self.moves: list[Move] = []
 
     def refresh(self, index: ClusterIndex) -> dict[str, NodeInfo]:
         infos: dict[str, NodeInfo] = {}
@@ -156,7 +167,7 @@ class NodeInfos:
                         self._sum(name, info, pods)
             summed[name] = rev
             infos[name] = info
-        self.moves += [(name, pod, -1) for name, info in known.items() if name not in infos for pod in info.pods]
+        self.moves += [(name, pod, None) for name, info in known.items() if name not in infos for pod in info.pods]
         if len(summed) > len(infos):
             self._summed = {name: rev for name, rev in summed.items() if name in infos}
         self.infos = infos
@@ -183,9 +194,13 @@ class NodeInfos:
         was, k, n = info.pods, 0, min(len(pods), len(info.pods))
         while k < n and pods[k] is was[k]:
             k += 1
-        gone = {id(pod): pod for pod in was[k:]}
-        self.moves += [(name, pod, 1) for pod in pods[k:] if gone.pop(id(pod), None) is None]
-        self.moves += [(name, pod, -1) for pod in gone.values()]
+        gone = {pod["metadata"]["uid"]: pod for pod in was[k:]}
+        moves = self.moves
+        for pod in pods[k:]:
+            old = gone.pop(pod["metadata"]["uid"], None)
+            if old is not pod:
+                moves.append((name, old, pod))
+        moves += [(name, pod, None) for pod in gone.values()]
         sums = info.sums[:k]
         used, cpu, memory = sums[-1] if sums else ({}, 0.0, 0.0)
         known = self.costs.by_uid

@@ -69,7 +69,7 @@ class Scheduler:
         self._table_rev = -1  # the index's nodes_rev the table and the statics were made at
         self._statics: dict[str, Static] = {}  # signature -> verdicts, while the table holds
         self._next_start = 0  # nextStartNodeIndex: where the next pod's search begins in the node list
-        self._spread = Spread(api.store, NodeTable([], {}))
+        self.spread = Spread(api.store, NodeTable([], {}))
 
     def reconcile(self, index: ClusterIndex) -> None:
         pending = sorted(
@@ -84,12 +84,9 @@ class Scheduler:
         )
         if not pending:
             return
-        infos = self._nodes.refresh(index)
-        table = self._table_for(index, infos)
-        order, total = table.names, len(table.names)
+        infos, table = self.catch_up(index)
+        order, total, spread = table.names, len(table.names), self.spread
         wanted = nodes_to_find(total)
-        spread, moves, self._nodes.moves = self._spread, self._nodes.moves, []
-        spread.begin(infos, table, moves)
         for pod in pending:
             cost = self._costs.of(pod)
             static = self._statics.get(cost.signature)
@@ -116,6 +113,14 @@ class Scheduler:
             infos[node].add(cost.need, cost.nonzero)
             table.write(where)
             spread.bound(pod, node)
+
+    def catch_up(self, index: ClusterIndex) -> tuple[dict[str, NodeInfo], NodeTable]:
+        """Bring the nodes' sums, the node table and the pod counts of topology spreading up to the index."""
+        infos = self._nodes.refresh(index)
+        table = self._table_for(index, infos)
+        moves, self._nodes.moves = self._nodes.moves, []
+        self.spread.begin(infos, table, moves)
+        return infos, table
 
     def _table_for(self, index: ClusterIndex, infos: dict[str, NodeInfo]) -> NodeTable:
         """The node table, made again (with the statics) when the node list changed, else its changed rows copied."""

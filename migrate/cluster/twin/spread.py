@@ -6,18 +6,18 @@ a pass and kept current as pods are bound; per domain (zone) they are summed ove
 nodeSelector admits (nodeAffinityPolicy Honor, nodeTaintsPolicy Ignore: the defaults), not only over the
 nodes that fit, as the plugin's PreFilter and PreScore do.
 """
-# exercised by tests/cluster/twin/test_scheduler.py
+# exercised by tests/cluster/twin/test_scheduler.py and tests/cluster/twin/test_spread.py
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from migrate.cluster.twin.index import controller_ref
-from migrate.cluster.twin.nodeinfo import ZONE, NodeInfo
+from migrate.cluster.twin.nodeinfo import ZONE, Move, NodeInfo
 from migrate.cluster.twin.nodetable import Flags, Ints, NodeTable
 from migrate.cluster.twin.resources import REPLICASETS, SERVICES, STATEFULSETS
 from migrate.cluster.twin.scoring import MAX_SCORE
@@ -44,6 +44,16 @@ class Domains:
     counts: dict[str, int]
     members: dict[str, str]  # node name -> its value, for the nodes that count
     by_value: Ints  # counts again, by the node table's number for each value of the key
+
+
+@dataclass
+class Tally:
+    """The bound, live pods one selector matches in one namespace: per node, and (while the node list holds) per
+    node-list position and per domain of each topology key that asked."""
+
+    counts: dict[str, int]
+    hosts: Ints | None = None
+    domains: list[Domains] = field(default_factory=list)
 
 
 @dataclass
@@ -75,53 +85,59 @@ class Spread:
         self.store, self.table = store, table
         self.infos: dict[str, NodeInfo] = {}
         self._groups: dict[str, dict[LabelKey, LabelGroup]] = {}  # namespace -> its bound, live pods by labels
-        self._counts: dict[tuple[str, LabelSelector], dict[str, int]] = {}  # matching pods per node
-        self._selectors: dict[str, list[LabelSelector]] = {}  # namespace -> the selectors counted there
-        self._matching: dict[tuple[str, LabelKey], list[LabelSelector]] = {}  # of those, the ones a label set matches
+        self._tallies: dict[tuple[str, LabelSelector], Tally] = {}
+        self._selectors: dict[str, list[tuple[LabelSelector, Tally]]] = {}  # namespace -> the selectors counted there
+        self._matching: dict[str, dict[LabelKey, list[Tally]]] = {}  # namespace -> label set -> the tallies it is in
         self._bound: dict[str, tuple[str, str, LabelKey, dict[str, str]]] = {}  # uid -> binds not yet seen as moves
-        self._hosts: dict[tuple[str, LabelSelector], Ints] = {}  # _counts again, by node-list position
         self._members: dict[tuple[Any, ...], tuple[dict[str, str], dict[str, int]]] = {}
         self._domains: dict[tuple[Any, ...], Domains] = {}
-        self._by_selector: dict[tuple[str, LabelSelector], list[Domains]] = {}
         self._defaults: dict[tuple[Any, ...], list[Constraint]] = {}
         self._services: dict[str, list[dict[str, str]]] | None = None  # selectors by namespace, read once a pass
 
-    def begin(self, infos: dict[str, NodeInfo], table: NodeTable, moves: list[tuple[str, dict[str, Any], int]]) -> None:
+    def begin(self, infos: dict[str, NodeInfo], table: NodeTable, moves: list[Move]) -> None:
         """A new pass: count the pods that came and went, and forget what the node list or the Services decide."""
         self.infos = infos
         if table is not self.table:
-            self.table, self._hosts, self._members, self._domains, self._by_selector = table, {}, {}, {}, {}
+            self.table, self._members, self._domains = table, {}, {}
+            for tally in self._tallies.values():
+                tally.hosts, tally.domains = None, []
         self._defaults, self._services = {}, None
-        bound = self._bound
-        for node, pod, delta in moves:
-            meta = pod["metadata"]
-            if meta.get("deletionTimestamp"):
-                continue
-            labels = meta.get("labels") or {}
-            key = tuple(sorted(labels.items()))
-            if delta > 0 and bound.get(meta["uid"], ())[1:3] == (node, key):
-                del bound[meta["uid"]]  # counted when it was bound
-                continue
-            self._move(meta["namespace"], labels, key, node, delta)
-        for namespace, node, key, labels in bound.values():  # bound, then gone before the index listed it
+        for node, was, now in moves:
+            if was is not None and now is not None and was["metadata"] is now["metadata"]:
+                continue  # a write of its spec or status: its labels and deletion are those counted
+            if was is not None:
+                self._count(node, was, -1)
+            if now is not None:
+                self._count(node, now, 1)
+        for namespace, node, key, labels in self._bound.values():  # bound, then gone before the index listed it
             self._move(namespace, labels, key, node, -1)
-        bound.clear()
+        self._bound.clear()
+
+    def _count(self, node: str, pod: dict[str, Any], delta: int) -> None:
+        meta = pod["metadata"]
+        if meta.get("deletionTimestamp"):
+            return
+        labels = meta.get("labels") or {}
+        key = tuple(sorted(labels.items()))
+        if delta > 0 and self._bound.get(meta["uid"], ())[1:3] == (node, key):
+            del self._bound[meta["uid"]]  # counted when it was bound
+            return
+        self._move(meta["namespace"], labels, key, node, delta)
 
     def _move(self, namespace: str, labels: dict[str, str], key: LabelKey, node: str, delta: int) -> None:
         groups = self._groups.setdefault(namespace, {})
         group = groups.get(key) or groups.setdefault(key, LabelGroup(labels, {}))
         _add(group.on_nodes, node, delta)
-        matching = self._matching.get((namespace, key))
+        matching = self._matching.setdefault(namespace, {}).get(key)
         if matching is None:
-            matching = self._matching[(namespace, key)] = [
-                selector for selector in self._selectors.get(namespace, ()) if selector.matches(labels)]
-        for selector in matching:
-            _add(self._counts[(namespace, selector)], node, delta)
-            hosts = self._hosts.get((namespace, selector))
+            matching = self._matching[namespace][key] = [
+                tally for selector, tally in self._selectors.get(namespace, ()) if selector.matches(labels)]
+        for tally in matching:
+            _add(tally.counts, node, delta)
             where = self.table.position.get(node)
-            if hosts is not None and where is not None:
-                hosts[where] += delta
-            for domains in self._by_selector.get((namespace, selector), ()):
+            if tally.hosts is not None and where is not None:
+                tally.hosts[where] += delta
+            for domains in tally.domains:
                 value = domains.members.get(node)
                 if value is not None:
                     domains.counts[value] += delta
@@ -164,28 +180,33 @@ class Spread:
             requirements += from_label_selector((owner.get("spec") or {}).get("selector") or {}).requirements
         return LabelSelector(tuple(dict.fromkeys(requirements)))
 
-    def _on_nodes(self, namespace: str, selector: LabelSelector) -> dict[str, int]:
+    def _tally(self, namespace: str, selector: LabelSelector) -> Tally:
         key = (namespace, selector)
-        counts = self._counts.get(key)
-        if counts is None:
-            counts = self._counts[key] = {}
+        tally = self._tallies.get(key)
+        if tally is None:
+            tally = self._tallies[key] = Tally({})
+            counts = tally.counts
             for group in self._groups.get(namespace, {}).values():
                 if selector.matches(group.labels):
                     for node, n in group.on_nodes.items():
                         counts[node] = counts.get(node, 0) + n
-            self._selectors.setdefault(namespace, []).append(selector)
-            self._matching = {k: v for k, v in self._matching.items() if k[0] != namespace}
-        return counts
+            self._selectors.setdefault(namespace, []).append((selector, tally))
+            self._matching.pop(namespace, None)  # label sets are matched against the selectors again
+        return tally
+
+    def counted(self, namespace: str, selector: LabelSelector) -> dict[str, int]:
+        """The bound, live pods of the namespace the selector matches, per node."""
+        return self._tally(namespace, selector).counts
 
     def _host_counts(self, namespace: str, selector: LabelSelector) -> Ints:
-        counts = self._hosts.get((namespace, selector))
-        if counts is None:
-            counts = self._hosts[(namespace, selector)] = np.zeros(len(self.table.names), np.int64)
+        tally = self._tally(namespace, selector)
+        if tally.hosts is None:
+            tally.hosts = np.zeros(len(self.table.names), np.int64)
             position = self.table.position
-            for node, n in self._on_nodes(namespace, selector).items():
+            for node, n in tally.counts.items():
                 if node in position:
-                    counts[position[node]] = n
-        return counts
+                    tally.hosts[position[node]] = n
+        return tally.hosts
 
     def _domains_of(self, namespace: str, c: Constraint, required: tuple[str, ...], admits: dict[str, bool],
                     signature: str) -> Domains:
@@ -196,7 +217,8 @@ class Spread:
         if domains is None:
             members, zeros = self._value_of(c.key, required, admits, signature)
             counts = dict(zeros)
-            for name, n in self._on_nodes(namespace, c.selector).items():
+            tally = self._tally(namespace, c.selector)
+            for name, n in tally.counts.items():
                 value = members.get(name)
                 if value is not None:
                     counts[value] += n
@@ -205,7 +227,7 @@ class Spread:
             for value, n in counts.items():
                 by_value[ids[value]] = n
             domains = self._domains[key] = Domains(c.key, counts, members, by_value)
-            self._by_selector.setdefault((namespace, c.selector), []).append(domains)
+            tally.domains.append(domains)
         return domains
 
     def _value_of(self, key: str, required: tuple[str, ...], admits: dict[str, bool],
