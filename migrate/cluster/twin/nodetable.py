@@ -10,6 +10,9 @@ version moves."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -40,6 +43,9 @@ class NodeTable:
         self._seen = [-1] * size  # the NodeInfo version each row was copied from
         self._needs: dict[tuple[tuple[str, float], ...], Floats] = {}
         self._keys: dict[str, tuple[Flags, Ints, dict[str, int]]] = {}
+        self._everywhere: dict[str, bool] = {}
+        self._written: list[int] = []  # the rows copied again, in turn: what a kept column brings up to date
+        self._columns: dict[Hashable, tuple[NDArray[Any], int]] = {}  # key -> values, how much of _written they saw
 
     def sync(self) -> bool:
         """Copy again the rows whose NodeInfo changed; False when a node reports a resource no column holds."""
@@ -60,7 +66,24 @@ class NodeTable:
             row[column] = room
         self.cpu[i], self.memory[i], self.cpu_cap[i], self.mem_cap[i] = info.cpu, info.memory, info.cpu_cap, info.mem_cap
         self._seen[i] = info.version
+        self._written.append(i)
         return True
+
+    def column(self, key: Hashable, whole: Callable[[], NDArray[Any]], one: Callable[[int], Any]) -> NDArray[Any]:
+        """A value per row, kept under `key`: computed for every row by `whole`, then again by `one` for the rows
+        written since (one row per bind); valid until the next write."""
+        kept, written = self._columns.get(key), self._written
+        if kept is None or len(written) - kept[1] > len(self.rows) // 8:
+            values = whole()
+        else:
+            values = kept[0]
+            for i in set(written[kept[1]:]):
+                values[i] = one(i)
+        if len(written) > 64 * len(self.rows):  # start the list again: what each column saw is forgotten with it
+            written.clear()
+            self._columns.clear()
+        self._columns[key] = values, len(written)
+        return values
 
     def fits(self, need: dict[str, float]) -> Flags:
         """NodeResourcesFit: no requested resource beyond the room a node reports (-inf: not requested)."""
@@ -72,8 +95,9 @@ class NodeTable:
                 column = self.resources.get(resource)
                 if column is not None:  # no node reports it: checked nowhere
                     wanted[column] = amount
-        fit: Flags = np.all(self.room >= wanted, axis=1)
-        return fit
+        room = self.room
+        return self.column(("fits", key), lambda: np.all(room >= wanted, axis=1),
+                           lambda i: bool((room[i] >= wanted).all()))
 
     def topology(self, key: str) -> tuple[Flags, Ints, dict[str, int]]:
         """Which nodes carry the label, each node's value as a number ("" for a node without it), and the numbers."""
@@ -83,7 +107,12 @@ class NodeTable:
             has = np.array([key in info.labels for info in self.rows], dtype=bool)
             value = np.array([ids.setdefault(info.labels.get(key, ""), len(ids)) for info in self.rows], dtype=np.int64)
             known = self._keys[key] = has, value, ids
+            self._everywhere[key] = bool(has.all())
         return known
+
+    def everywhere(self, key: str) -> bool:
+        """Every node carries the label (asked after topology(key))."""
+        return self._everywhere[key]
 
 
 def window(fit: Flags, start: int, wanted: int) -> tuple[Ints, int]:

@@ -15,6 +15,7 @@ import numpy as np
 from migrate.cluster.quantity import parse_quantity
 
 if TYPE_CHECKING:  # nodeinfo sums what nonzero_requests counts, and the node table copies those sums
+    from migrate.cluster.twin.nodeinfo import NodeInfo
     from migrate.cluster.twin.nodetable import Floats, Ints, NodeTable
 
 MAX_SCORE = 100
@@ -32,27 +33,41 @@ def nonzero_requests(spec: dict[str, Any]) -> tuple[float, float]:
     return cpu, memory
 
 
-def taint_scores(untolerated: Ints) -> Ints:
-    """TaintToleration: fewer untolerated PreferNoSchedule taints score higher (normalised, reversed)."""
-    most = int(untolerated.max()) if len(untolerated) else 0
-    if not most:
-        return np.full(len(untolerated), MAX_SCORE, np.int64)
-    scores: Ints = MAX_SCORE - MAX_SCORE * untolerated // most
-    return scores
-
-
 def best(table: NodeTable, chosen: Ints, want: tuple[float, float], untolerated: Ints, spread: Ints) -> int:
     """The position of the highest weighted score; ties to the first name (kube-scheduler picks one at random).
 
-    LeastAllocated and BalancedAllocation, each 0..100, on cpu and memory with the pod's requests added to the
-    node's, over every chosen node at once: the same float operations, in the same order, as one node at a time."""
-    least_cpu, cpu_fraction = _allocated(table.cpu[chosen] + want[0], table.cpu_cap[chosen])
-    least_mem, mem_fraction = _allocated(table.memory[chosen] + want[1], table.mem_cap[chosen])
-    balanced = ((1 - np.abs(cpu_fraction - mem_fraction) / 2) * MAX_SCORE).astype(np.int64)
-    total = (WEIGHTS["spread"] * spread + WEIGHTS["least"] * ((least_cpu + least_mem) // 2)
-             + WEIGHTS["balanced"] * balanced + WEIGHTS["taints"] * taint_scores(untolerated))
-    tied = chosen[total == total.max()]
+    LeastAllocated and BalancedAllocation are kept per node for each request size, over the whole node list,
+    and brought up to date on the nodes written since (a bind changes one node)."""
+    resources = table.column(("resources", want), lambda: resource_scores(table, want),
+                             lambda i: resource_score(table.rows[i], want))
+    total = WEIGHTS["spread"] * spread + resources[chosen]
+    most = int(untolerated.max()) if len(untolerated) else 0
+    if most:  # TaintToleration: fewer untolerated PreferNoSchedule taints score higher (normalised, reversed)
+        total += WEIGHTS["taints"] * (MAX_SCORE - MAX_SCORE * untolerated // most)
+    tied = chosen[total == total.max()]  # a constant TaintToleration score (no such taint) changes no choice
     return int(tied[np.argmin(table.rank[tied])])
+
+
+def resource_scores(table: NodeTable, want: tuple[float, float]) -> Ints:
+    """LeastAllocated and BalancedAllocation, each 0..100 and weighted, on cpu and memory with the pod's requests
+    added to the node's, for every node of the table at once: the same float operations as resource_score."""
+    least_cpu, cpu_fraction = _allocated(table.cpu + want[0], table.cpu_cap)
+    least_mem, mem_fraction = _allocated(table.memory + want[1], table.mem_cap)
+    balanced = ((1 - np.abs(cpu_fraction - mem_fraction) / 2) * MAX_SCORE).astype(np.int64)
+    scores: Ints = WEIGHTS["least"] * ((least_cpu + least_mem) // 2) + WEIGHTS["balanced"] * balanced
+    return scores
+
+
+def resource_score(info: NodeInfo, want: tuple[float, float]) -> int:
+    """resource_scores for one node, as kube-scheduler's plugins compute it."""
+    cpu_cap, mem_cap = info.cpu_cap, info.mem_cap
+    cpu, memory = info.cpu + want[0], info.memory + want[1]
+    least_cpu = 0 if not cpu_cap or cpu > cpu_cap else int((cpu_cap - cpu) * MAX_SCORE / cpu_cap)
+    least_mem = 0 if not mem_cap or memory > mem_cap else int((mem_cap - memory) * MAX_SCORE / mem_cap)
+    cpu_fraction = 1.0 if not cpu_cap or cpu > cpu_cap else cpu / cpu_cap
+    mem_fraction = 1.0 if not mem_cap or memory > mem_cap else memory / mem_cap
+    balanced = int((1 - abs(cpu_fraction - mem_fraction) / 2) * MAX_SCORE)
+    return WEIGHTS["least"] * ((least_cpu + least_mem) // 2) + WEIGHTS["balanced"] * balanced
 
 
 def _allocated(requested: Floats, capacity: Floats) -> tuple[Ints, Floats]:

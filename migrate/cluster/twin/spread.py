@@ -103,8 +103,12 @@ class Spread:
                 tally.hosts, tally.domains = None, []
         self._defaults, self._services = {}, None
         for node, was, now in moves:
-            if was is not None and now is not None and was["metadata"] is now["metadata"]:
-                continue  # a write of its spec or status: its labels and deletion are those counted
+            if was is not None and now is not None:
+                before, after = was["metadata"], now["metadata"]
+                labels = before.get("labels")
+                if (labels is after.get("labels") or labels == after.get("labels")) and \
+                        bool(before.get("deletionTimestamp")) == bool(after.get("deletionTimestamp")):
+                    continue  # a write that leaves its labels and its deletion as counted
             if was is not None:
                 self._count(node, was, -1)
             if now is not None:
@@ -270,27 +274,34 @@ class Spread:
         namespace, table = pod["metadata"]["namespace"], self.table
         # the system defaults score nodes without a zone label by hostname alone; explicit constraints ignore them
         required = tuple(c.key for c in soft) if pod["spec"].get("topologySpreadConstraints") else ()
-        scored: Flags = np.ones(len(chosen), dtype=bool)
+        scored: Flags | None = None  # None: every chosen node is scored
         for key in required:
-            scored &= table.topology(key)[0][chosen]
-        raw = np.zeros(len(chosen))
+            has = table.topology(key)[0][chosen]
+            scored = has if scored is None else scored & has
+        size = len(chosen) if scored is None else int(np.count_nonzero(scored))
+        raw: Any = None  # float64 per chosen node, once a term is in
         for c in soft:
             has, value, ids = table.topology(c.key)
             if c.key == HOSTNAME:  # the node's own pods; as many domains as nodes scored
                 counts = self._host_counts(namespace, c.selector)[chosen]
-                weight = math.log(int(scored.sum()) + 2)
+                weight = math.log(size + 2)
             else:
                 values = value[chosen]
                 counts = self._domains_of(namespace, c, required, admits, signature).by_value[values]
-                weight = math.log(np.count_nonzero(np.bincount(values[scored], minlength=len(ids))) + 2)
-            raw += np.where(has[chosen], counts * weight + (c.max_skew - 1), 0.0)
+                weight = math.log(np.count_nonzero(np.bincount(values if scored is None else values[scored],
+                                                               minlength=len(ids))) + 2)
+            term = counts * weight + (c.max_skew - 1)
+            if not table.everywhere(c.key):  # a node without the key adds nothing (0.0)
+                term = np.where(has[chosen], term, 0.0)
+            raw = term if raw is None else raw + term  # the first term is 0.0 + term: the same float
+        assert raw is not None
         rounded = (raw + 0.5).astype(np.int64)  # Go's math.Round: halves away from zero (raw is never negative)
-        kept = rounded[scored]
+        kept = rounded if scored is None else rounded[scored]
         high, low = (int(kept.max()), int(kept.min())) if len(kept) else (0, 0)
         if high == 0:
-            return np.where(scored, MAX_SCORE, 0)
-        normalized: Ints = np.where(scored, MAX_SCORE * (high + low - rounded) // high, 0)
-        return normalized
+            return np.full(len(chosen), MAX_SCORE, np.int64) if scored is None else np.where(scored, MAX_SCORE, 0)
+        normalized: Ints = MAX_SCORE * (high + low - rounded) // high
+        return normalized if scored is None else np.where(scored, normalized, 0)
 
 
 def _add(counts: dict[str, int], node: str, delta: int) -> None:

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from migrate.cluster.twin.nodeinfo import NodeInfo
 from migrate.cluster.twin.nodetable import NodeTable, window
-from migrate.cluster.twin.scoring import MAX_SCORE, best
+from migrate.cluster.twin.scoring import MAX_SCORE, best, resource_score, resource_scores
 
 
 def _search(fit: list[bool], start: int, wanted: int) -> tuple[list[int], int]:
@@ -68,3 +68,25 @@ def test_fit_and_scores_over_the_table_are_those_of_one_node_at_a_time(
         taint = MAX_SCORE - (MAX_SCORE * int(prefer[i]) // int(prefer.max()) if prefer.max() else 0)
         totals.append((-(2 * int(spread[i]) + (scores[0][0] + scores[1][0]) // 2 + balanced + 3 * taint), order[i]))
     assert order[best(table, chosen, (want_cpu, want_mem), prefer, spread)] == min(totals)[1]
+
+
+@given(nodes, st.lists(st.tuples(st.integers(0, 11), millis, st.integers(0, 2**33).map(float)), max_size=40),
+       millis, st.integers(0, 2**34).map(float))
+def test_columns_kept_across_binds_are_those_computed_afresh(
+        specs: list[tuple[float, float, float, float, bool]], binds: list[tuple[int, float, float]], want_cpu: float,
+        want_mem: float) -> None:
+    # a kept column is brought up to date one row per bind (scalar arithmetic), or again whole after many binds
+    infos = {f"n{i:02}": _info(f"n{i:02}", {"cpu": c, "memory": m, "pods": 110.0}, {"cpu": cpu, "memory": mem},
+                               cpu, mem) for i, (c, cpu, m, mem, _) in enumerate(specs)}
+    table = NodeTable(list(infos), infos)
+    table.sync()
+    want, need = (want_cpu, want_mem), {"cpu": want_cpu, "memory": want_mem, "pods": 1.0}
+    for row, cpu, memory in binds:
+        kept = table.column(("resources", want), lambda: resource_scores(table, want),
+                            lambda i: resource_score(table.rows[i], want)).copy()
+        fit = table.fits(need).copy()
+        assert list(kept) == list(resource_scores(table, want))
+        assert list(fit) == list(np.all(table.room >= [want_cpu, want_mem, 1.0], axis=1))
+        i = row % len(infos)
+        table.rows[i].add({"cpu": cpu, "memory": memory, "pods": 1.0}, (cpu, memory))
+        table.write(i)
