@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from itertools import count
-from operator import is_not
 from typing import Any
 
 from migrate.cluster.placement import pod_requests
@@ -162,9 +161,7 @@ class NodeInfos:
                 if info.node is not node:
                     self._moved(info, node)
                 if summed.get(name) != rev:
-                    pods = index.on_node(name)
-                    if len(pods) != len(info.pods) or any(map(is_not, pods, info.pods)):
-                        self._sum(name, info, pods)
+                    self._sum(name, info, index.on_node(name))
             summed[name] = rev
             infos[name] = info
         self.moves += [(name, pod, None) for name, info in known.items() if name not in infos for pod in info.pods]
@@ -194,6 +191,8 @@ class NodeInfos:
         was, k, n = info.pods, 0, min(len(pods), len(info.pods))
         while k < n and pods[k] is was[k]:
             k += 1
+        if k == len(pods) == len(was):
+            return  # the same pods (a pod written and written back is a new object): nothing to add again
         gone = {pod["metadata"]["uid"]: pod for pod in was[k:]}
         moves = self.moves
         for pod in pods[k:]:
@@ -201,7 +200,8 @@ class NodeInfos:
             if old is not pod:
                 moves.append((name, old, pod))
         moves += [(name, pod, None) for pod in gone.values()]
-        sums = info.sums[:k]
+        sums = info.sums
+        del sums[k:]
         used, cpu, memory = sums[-1] if sums else ({}, 0.0, 0.0)
         known = self.costs.by_uid
         for pod in pods[k:]:  # written out: after a pass that bound many pods this runs for each of them

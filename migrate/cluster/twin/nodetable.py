@@ -95,9 +95,9 @@ class NodeTable:
                 column = self.resources.get(resource)
                 if column is not None:  # no node reports it: checked nowhere
                     wanted[column] = amount
-        room = self.room
+        room, rows = self.room, self.rows
         return self.column(("fits", key), lambda: np.all(room >= wanted, axis=1),
-                           lambda i: bool((room[i] >= wanted).all()))
+                           lambda i: not any(r in rows[i].room and a > rows[i].room[r] for r, a in key))
 
     def topology(self, key: str) -> tuple[Flags, Ints, dict[str, int]]:
         """Which nodes carry the label, each node's value as a number ("" for a node without it), and the numbers."""
