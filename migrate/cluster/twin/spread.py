@@ -40,10 +40,10 @@ class Constraint:
 class Domains:
     """Matching pods per value of one topology key, over the nodes that count for one pod's constraints."""
 
-    key: str
     counts: dict[str, int]
     members: dict[str, str]  # node name -> its value, for the nodes that count
     by_value: Ints  # counts again, by the node table's number for each value of the key
+    ids: dict[str, int]  # those numbers
 
 
 @dataclass
@@ -129,23 +129,24 @@ class Spread:
         self._move(meta["namespace"], labels, key, node, delta)
 
     def _move(self, namespace: str, labels: dict[str, str], key: LabelKey, node: str, delta: int) -> None:
-        groups = self._groups.setdefault(namespace, {})
+        groups = self._groups.get(namespace) or self._groups.setdefault(namespace, {})
         group = groups.get(key) or groups.setdefault(key, LabelGroup(labels, {}))
         _add(group.on_nodes, node, delta)
-        matching = self._matching.setdefault(namespace, {}).get(key)
+        known = self._matching.get(namespace) or self._matching.setdefault(namespace, {})
+        matching = known.get(key)
         if matching is None:
-            matching = self._matching[namespace][key] = [
+            matching = known[key] = [
                 tally for selector, tally in self._selectors.get(namespace, ()) if selector.matches(labels)]
+        where = self.table.position.get(node)
         for tally in matching:
             _add(tally.counts, node, delta)
-            where = self.table.position.get(node)
             if tally.hosts is not None and where is not None:
                 tally.hosts[where] += delta
             for domains in tally.domains:
                 value = domains.members.get(node)
                 if value is not None:
                     domains.counts[value] += delta
-                    domains.by_value[self.table.topology(domains.key)[2][value]] += delta
+                    domains.by_value[domains.ids[value]] += delta
 
     def constraints(self, pod: dict[str, Any]) -> list[Constraint]:
         explicit = pod["spec"].get("topologySpreadConstraints") or []
@@ -230,7 +231,7 @@ class Spread:
             by_value = np.zeros(len(ids), np.int64)
             for value, n in counts.items():
                 by_value[ids[value]] = n
-            domains = self._domains[key] = Domains(c.key, counts, members, by_value)
+            domains = self._domains[key] = Domains(counts, members, by_value, ids)
             tally.domains.append(domains)
         return domains
 
