@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from itertools import count
+from operator import is_not
 from typing import Any
 
 from migrate.cluster.placement import pod_requests
@@ -188,9 +189,9 @@ class NodeInfos:
 
     def _sum(self, name: str, info: NodeInfo, pods: list[dict[str, Any]]) -> None:
         """Sum from the first pod that is not the one summed there before, on the running sums up to it."""
-        was, k, n = info.pods, 0, min(len(pods), len(info.pods))
-        while k < n and pods[k] is was[k]:
-            k += 1
+        was = info.pods
+        differs = list(map(is_not, pods, was))  # pairs up to the shorter list
+        k = differs.index(True) if True in differs else len(differs)
         if k == len(pods) == len(was):
             return  # the same pods (a pod written and written back is a new object): nothing to add again
         gone = {pod["metadata"]["uid"]: pod for pod in was[k:]}

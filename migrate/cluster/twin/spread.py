@@ -88,6 +88,7 @@ class Spread:
         self._tallies: dict[tuple[str, LabelSelector], Tally] = {}
         self._selectors: dict[str, list[tuple[LabelSelector, Tally]]] = {}  # namespace -> the selectors counted there
         self._matching: dict[str, dict[LabelKey, list[Tally]]] = {}  # namespace -> label set -> the tallies it is in
+        self._label_keys: dict[int, tuple[dict[str, str], LabelKey]] = {}  # id(labels) -> them, sorted
         self._bound: dict[str, tuple[str, str, LabelKey, dict[str, str]]] = {}  # uid -> binds not yet seen as moves
         self._members: dict[tuple[Any, ...], tuple[dict[str, str], dict[str, int]]] = {}
         self._domains: dict[tuple[Any, ...], Domains] = {}
@@ -122,11 +123,22 @@ class Spread:
         if meta.get("deletionTimestamp"):
             return
         labels = meta.get("labels") or {}
-        key = tuple(sorted(labels.items()))
+        key = self._key_of(labels)
         if delta > 0 and self._bound.get(meta["uid"], ())[1:3] == (node, key):
             del self._bound[meta["uid"]]  # counted when it was bound
             return
         self._move(meta["namespace"], labels, key, node, delta)
+
+    def _key_of(self, labels: dict[str, str]) -> LabelKey:
+        """The label set's key; a pod's writes keep its labels object, so it is sorted once per object."""
+        known = self._label_keys.get(id(labels))
+        if known is not None and known[0] is labels:
+            return known[1]
+        if len(self._label_keys) > 100_000:
+            self._label_keys.clear()
+        key = tuple(sorted(labels.items()))
+        self._label_keys[id(labels)] = labels, key  # holding the object keeps its id from being reused
+        return key
 
     def _move(self, namespace: str, labels: dict[str, str], key: LabelKey, node: str, delta: int) -> None:
         groups = self._groups.get(namespace) or self._groups.setdefault(namespace, {})
@@ -248,7 +260,7 @@ class Spread:
     def bound(self, pod: dict[str, Any], node: str) -> None:
         meta = pod["metadata"]
         labels = meta.get("labels") or {}
-        key = tuple(sorted(labels.items()))
+        key = self._key_of(labels)
         self._bound[meta["uid"]] = (meta["namespace"], node, key, labels)
         self._move(meta["namespace"], labels, key, node, 1)
 
