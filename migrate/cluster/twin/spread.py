@@ -168,7 +168,7 @@ class Spread:
                                c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule") for c in explicit]
         meta = pod["metadata"]
         ref = controller_ref(pod)
-        key = (meta["namespace"], tuple(sorted((meta.get("labels") or {}).items())),
+        key = (meta["namespace"], self._key_of(meta.get("labels") or {}),
                (ref["kind"], ref["name"]) if ref else None)
         if key not in self._defaults:  # the replicas of one set share labels and owner: one answer for all
             selector = self._default_selector(pod)
