@@ -7,13 +7,13 @@ store like a real controller writes through the API. Simplified where the migrat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from migrate.clock import rfc3339
 from migrate.cluster.placement import node_selector_matches, tolerates_all
 from migrate.cluster.twin.api import Api
-from migrate.cluster.twin.index import ClusterIndex, is_active, is_ready
+from migrate.cluster.twin.index import ClusterIndex, Key, is_active, is_ready
 from migrate.cluster.twin.resources import (
     DAEMONSETS,
     JOBS,
@@ -98,6 +98,26 @@ class Controller:
             candidates = (obj for ns in sorted(dirty) for obj in self.api.store.objects(rt, ns))
         return (obj for obj in candidates if not obj["metadata"].get("deletionTimestamp"))
 
+    def queue(self, rt: ResourceType, index: ClusterIndex, owners: Iterable[Key] = (),
+              everything: bool = False) -> list[dict[str, Any]]:
+        """Objects not being deleted that were written since this actor's last run, and the `owners` whose
+        dependents changed: a work queue keyed by object, as Kubernetes' controllers keep, so a pass costs what
+        changed, not the 354 ReplicaSets of the cluster. In the order a walk of the dirty namespaces visits them."""
+        store = self.api.store
+        if index.pass_since is None or everything:
+            candidates: Iterable[dict[str, Any]] = store.objects(rt)
+        else:
+            keys = index.in_store_order(rt, [*index.written_since(rt, index.pass_since), *owners])
+            candidates = (obj for key in keys if (obj := store.find(rt, *key)) is not None)
+        return [obj for obj in candidates if not obj["metadata"].get("deletionTimestamp")]
+
+
+def touched_owners(index: ClusterIndex, kind: str) -> list[Key]:
+    """Owners of this kind whose pods or ReplicaSets changed since the running actor last ran."""
+    if index.pass_since is None:
+        return []  # a first run reconciles everything anyway
+    return [key for owner_kind, key in index.owners_touched_since(index.pass_since) if owner_kind == kind]
+
 
 class ReplicaSetController(Controller):
     watches = (REPLICASETS, REPLICATIONCONTROLLERS, PODS)
@@ -107,21 +127,24 @@ class ReplicaSetController(Controller):
         self._seen: dict[str, tuple[int, int]] = {}  # uid -> (its generation, its pods' revision) last reconciled
 
     def reconcile(self, index: ClusterIndex) -> None:
-        for rs in (*self.live(REPLICASETS, index), *self.live(REPLICATIONCONTROLLERS, index)):
+        for rs in (*self.queue(REPLICASETS, index, touched_owners(index, "ReplicaSet")),
+                   *self.queue(REPLICATIONCONTROLLERS, index, touched_owners(index, "ReplicationController"))):
             seen = (rs["metadata"].get("generation", 0), index.pods_rev.get(rs["metadata"]["uid"], 0))
             if self._seen.get(rs["metadata"]["uid"]) == seen:
                 continue  # neither its spec nor any of its pods changed: its pods and status stand
             self._seen[rs["metadata"]["uid"]] = seen
             pods = index.active(rs["metadata"]["uid"])
+            ready = index.ready_count(rs["metadata"]["uid"])  # of those active pods, counted by the index
             want = rs["spec"].get("replicas", 1)
             ns = rs["metadata"]["namespace"]
             for _ in range(want - len(pods)):
                 name = f"{rs['metadata']['name']}-{self.api.suffix()}"
-                pods.append(self.api.create(PODS, ns, pod_from_template(rs, rs["spec"]["template"], name, {})))
+                pods.append(created := self.api.create(PODS, ns, pod_from_template(rs, rs["spec"]["template"], name, {})))
+                ready += is_ready(created)
             for pod in _victims(pods)[: len(pods) - want] if len(pods) > want else ():
                 self.api.retire(PODS, ns, pod["metadata"]["name"])
                 pods.remove(pod)
-            ready = sum(1 for p in pods if is_ready(p))
+                ready -= is_ready(pod)
             write_status(
                 self.api.store,
                 REPLICASETS if rs["kind"] == "ReplicaSet" else REPLICATIONCONTROLLERS,
@@ -233,7 +256,8 @@ class DaemonSetController(Controller):
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
-        for ds in self.live(DAEMONSETS, index, nodes_matter=True):
+        dirty = index.pass_dirty  # a node written: every set may place differently, so all are looked at
+        for ds in self.queue(DAEMONSETS, index, touched_owners(index, "DaemonSet"), everything=dirty is None or "" in dirty):
             # its generation, not its resourceVersion: its own status write must not make it look again
             seen = (ds["metadata"].get("generation", 0), index.pods_rev.get(ds["metadata"]["uid"], 0), index.nodes_rev)
             if self._seen.get(ds["metadata"]["uid"]) == seen:

@@ -15,7 +15,7 @@ from typing import Any
 
 from migrate.clock import rfc3339
 from migrate.cluster.twin.api import NAME_ALPHABET
-from migrate.cluster.twin.controllers import Controller, owner_reference, write_status
+from migrate.cluster.twin.controllers import Controller, owner_reference, touched_owners, write_status
 from migrate.cluster.twin.index import ClusterIndex, controller_ref
 from migrate.cluster.twin.resources import DEPLOYMENTS, PODS, REPLICASETS
 from migrate.cluster.twin.rollout import (
@@ -47,13 +47,38 @@ def revision_of(obj: dict[str, Any]) -> int:
         return 0
 
 
-def _same_template(rs_template: dict[str, Any], deploy_template: dict[str, Any]) -> bool:
-    """Equal but for the pod-template-hash label, as the Deployment controller compares them."""
-    def normal(template: dict[str, Any]) -> str:
-        meta = template.get("metadata") or {}
-        labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != HASH_LABEL}
-        return json.dumps({**template, "metadata": {**meta, "labels": labels}}, sort_keys=True)
-    return normal(rs_template) == normal(deploy_template)
+def _normal(template: dict[str, Any]) -> str:
+    """A pod template as the Deployment controller compares it: canonical, without the pod-template-hash label."""
+    meta = template.get("metadata") or {}
+    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != HASH_LABEL}
+    return json.dumps({**template, "metadata": {**meta, "labels": labels}}, sort_keys=True)
+
+
+class TemplateForms:
+    """Each template's canonical form, computed once per template object: stored objects are never mutated, so
+    a set's or a Deployment's template compares by the string made when it was first seen."""
+
+    LIMIT = 4096  # forgotten all at once past this many: templates of long-gone objects are not kept alive
+
+    def __init__(self) -> None:
+        self._forms: dict[int, tuple[dict[str, Any], str]] = {}  # id -> (the template, held so the id stays its own)
+
+    def same(self, rs_template: dict[str, Any], deploy_template: dict[str, Any]) -> bool:
+        """Equal but for the pod-template-hash label, as the Deployment controller compares them."""
+        return rs_template is deploy_template or self._form(rs_template) == self._form(deploy_template)
+
+    def _form(self, template: dict[str, Any]) -> str:
+        known = self._forms.get(id(template))
+        if known is None or known[0] is not template:
+            if len(self._forms) >= self.LIMIT:
+                self._forms.clear()
+            known = self._forms[id(template)] = (template, _normal(template))
+        return known[1]
+
+
+def _controlled_by_deployment(rs: dict[str, Any]) -> bool:
+    ref = controller_ref(rs)
+    return ref is not None and ref["kind"] == "Deployment"
 
 
 def _oldest_first(rs: dict[str, Any]) -> tuple[str, str]:
@@ -78,17 +103,15 @@ class DeploymentController(Controller):
     def __init__(self, api: Any) -> None:
         super().__init__(api)
         self._seen: dict[str, tuple[Any, ...]] = {}  # uid -> what its last sync read (see _inputs)
+        self._templates = TemplateForms()
 
     def reconcile(self, index: ClusterIndex) -> None:
-        owned: dict[str, list[dict[str, Any]]] = {}
-        for rs in self.live(REPLICASETS, index):  # a Deployment's sets share its namespace
-            ref = controller_ref(rs)
-            if ref and ref["kind"] == "Deployment":
-                owned.setdefault(ref["uid"], []).append(rs)
         store = self.api.store
-        for deploy in self.live(DEPLOYMENTS, index):
+        for deploy in self.queue(DEPLOYMENTS, index, self._touched(index)):
             uid = deploy["metadata"]["uid"]
-            sets = sorted(owned.get(uid, []), key=_oldest_first)
+            sets = sorted((rs for rs in index.sets_by_owner.get(uid, {}).values()
+                           if not rs["metadata"].get("deletionTimestamp") and _controlled_by_deployment(rs)),
+                          key=_oldest_first)
             sets_read = _inputs(deploy, sets, index)
             seen = self._seen.get(uid)
             if seen is not None and seen[0] is deploy and seen[1] == sets_read:
@@ -100,9 +123,18 @@ class DeploymentController(Controller):
             if fresh is not None:
                 self._seen[uid] = (fresh, sets_read)
 
+    def _touched(self, index: ClusterIndex) -> list[tuple[str, str]]:
+        """Deployments whose ReplicaSets changed, or one of whose sets' pods did (found through that set)."""
+        store, keys = self.api.store, touched_owners(index, "Deployment")
+        for ns, name in touched_owners(index, "ReplicaSet"):
+            ref = controller_ref(rs) if (rs := store.find(REPLICASETS, ns, name)) is not None else None
+            if ref and ref.get("kind") == "Deployment":
+                keys.append((ns, ref["name"]))
+        return keys
+
     def _sync(self, deploy: dict[str, Any], sets: list[dict[str, Any]], index: ClusterIndex) -> None:
         spec = deploy["spec"]
-        current = next((rs for rs in sets if _same_template(rs["spec"]["template"], spec["template"])), None)
+        current = next((rs for rs in sets if self._templates.same(rs["spec"]["template"], spec["template"])), None)
         old = [rs for rs in sets if rs is not current]
         # the new ReplicaSet's revision is one past every old one's (so `rollout undo` re-numbers the one it revives)
         revision = max((revision_of(rs) for rs in old), default=0) + 1

@@ -130,6 +130,8 @@ class BudgetPods:
         self.store = store
         self.pods: dict[str, dict[Key, dict[str, Any]]] = {}  # budget uid -> the pods it selects
         self.revision: dict[str, int] = {}  # budget uid -> bumped whenever one of its pods comes, changes or goes
+        self._touched: dict[str, int] = {}  # budget uid -> the store revision of that latest bump, oldest first
+        self._names: dict[str, Key] = {}  # budget uid -> its (namespace, name)
         self._selectors: dict[str, dict[str, tuple[Any, LabelSelector]]] = {}  # namespace -> uid -> (raw, compiled)
         self._budgets_of: dict[Key, set[str]] = {}  # pod -> the budgets selecting it
         with store.lock:
@@ -145,11 +147,13 @@ class BudgetPods:
         elif event.resource is PDBS:
             if event.type == "DELETED":
                 self._forget(event.object["metadata"]["namespace"], event.object["metadata"]["uid"])
+                self._names.pop(event.object["metadata"]["uid"], None)
             else:
                 self._budget(event.object)
 
     def _budget(self, pdb: dict[str, Any]) -> None:
         ns, uid, raw = pdb["metadata"]["namespace"], pdb["metadata"]["uid"], pdb["spec"].get("selector")
+        self._names[uid] = (ns, pdb["metadata"]["name"])
         known = self._selectors.get(ns, {}).get(uid)
         if known is not None and known[0] == raw:
             return  # a status write, or a spec change that selects the same pods
@@ -190,6 +194,18 @@ class BudgetPods:
 
     def _bump(self, uid: str) -> None:
         self.revision[uid] = self.revision.get(uid, 0) + 1
+        self._touched.pop(uid, None)  # re-inserted last: ordered by latest bump
+        self._touched[uid] = self.store.revision
+
+    def touched_since(self, revision: int) -> list[Key]:
+        """Budgets whose selected pods came, changed or went after `revision` (the disruption controller's queue)."""
+        keys = []
+        for uid, when in reversed(self._touched.items()):
+            if when <= revision:
+                break
+            if (key := self._names.get(uid)) is not None:
+                keys.append(key)
+        return keys
 
 
 class DisruptionController:
@@ -205,9 +221,14 @@ class DisruptionController:
 
     def reconcile(self, index: Any) -> None:
         now = self.store.clock.now()
-        dirty = index.pass_dirty
-        budgets = list(self.store.objects(PDBS) if dirty is None else (
-            p for ns in sorted(dirty) for p in self.store.objects(PDBS, ns)))
+        dirty, since = index.pass_dirty, index.pass_since
+        if dirty is None or since is None:
+            budgets = list(self.store.objects(PDBS))
+        else:  # written, their pods changed, or an entry ran out in a namespace written to: in a full walk's order
+            ran_out = [(ns, name) for ns, name, when in self._expiring.values() if when <= now and ns in dirty]
+            keys = index.in_store_order(PDBS, [*index.written_since(PDBS, since), *self.members.touched_since(since),
+                                               *ran_out])
+            budgets = [pdb for key in keys if (pdb := self.store.find(PDBS, *key)) is not None]
         # a disrupted-pod entry running out changes a status without any write (upstream: its recheck queue)
         budgets += [pdb for ns, name, when in self._expiring.values() if when <= now and (dirty is None or ns not in dirty)
                     and (pdb := self.store.find(PDBS, ns, name)) is not None]
@@ -242,12 +263,9 @@ def refresh_status(store: Store, pdb: dict[str, Any], pods: list[dict[str, Any]]
     ns = pdb["metadata"]["namespace"]
     now = store.clock.now()
     status = pdb.get("status") or {}
-    disrupted = {
-        n: t
-        for n, t in (status.get("disruptedPods") or {}).items()
-        if parse_rfc3339(t) + DELETION_TIMEOUT > now
-        and any(p["metadata"]["name"] == n and not p["metadata"].get("deletionTimestamp") for p in pods)
-    }
+    entries = status.get("disruptedPods") or {}
+    standing = {p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")} if entries else set()
+    disrupted = {n: t for n, t in entries.items() if parse_rfc3339(t) + DELETION_TIMEOUT > now and n in standing}
     scale = expected_scale(store, ns, pods) if _needs_scale(pdb["spec"]) else None
     budget = compute_budget(pdb["spec"], scale, pods, disrupted, now)
     allowed = budget.disruptions_allowed
