@@ -126,13 +126,20 @@ class ReplicaSetController(Controller):
         super().__init__(api)
         self._seen: dict[str, tuple[int, int]] = {}  # uid -> (its generation, its pods' revision) last reconciled
 
+    def pending(self, index: ClusterIndex) -> list[dict[str, Any]]:
+        """The sets this pass reconciles: those queued (written, or their pods changed) whose spec or pods
+        changed since their last reconcile; the others' pods and status stand."""
+        queued = (*self.queue(REPLICASETS, index, touched_owners(index, "ReplicaSet")),
+                  *self.queue(REPLICATIONCONTROLLERS, index, touched_owners(index, "ReplicationController")))
+        return [rs for rs in queued if self._seen.get(rs["metadata"]["uid"]) != self._state(rs, index)]
+
+    @staticmethod
+    def _state(rs: dict[str, Any], index: ClusterIndex) -> tuple[int, int]:
+        return rs["metadata"].get("generation", 0), index.pods_rev.get(rs["metadata"]["uid"], 0)
+
     def reconcile(self, index: ClusterIndex) -> None:
-        for rs in (*self.queue(REPLICASETS, index, touched_owners(index, "ReplicaSet")),
-                   *self.queue(REPLICATIONCONTROLLERS, index, touched_owners(index, "ReplicationController"))):
-            seen = (rs["metadata"].get("generation", 0), index.pods_rev.get(rs["metadata"]["uid"], 0))
-            if self._seen.get(rs["metadata"]["uid"]) == seen:
-                continue  # neither its spec nor any of its pods changed: its pods and status stand
-            self._seen[rs["metadata"]["uid"]] = seen
+        for rs in self.pending(index):  # a set's writes change only its own pods: the list holds for the pass
+            self._seen[rs["metadata"]["uid"]] = self._state(rs, index)
             pods = index.active(rs["metadata"]["uid"])
             ready = index.ready_count(rs["metadata"]["uid"])  # of those active pods, counted by the index
             want = rs["spec"].get("replicas", 1)

@@ -105,8 +105,10 @@ class DeploymentController(Controller):
         self._seen: dict[str, tuple[Any, ...]] = {}  # uid -> what its last sync read (see _inputs)
         self._templates = TemplateForms()
 
-    def reconcile(self, index: ClusterIndex) -> None:
-        store = self.api.store
+    def pending(self, index: ClusterIndex) -> list[tuple[dict[str, Any], list[dict[str, Any]], tuple[Any, ...]]]:
+        """The Deployments this pass syncs, with their sets and what the sync reads of them (see _inputs): those
+        queued (written, or their sets or those sets' pods changed) whose inputs differ from their last sync's."""
+        pending = []
         for deploy in self.queue(DEPLOYMENTS, index, self._touched(index)):
             uid = deploy["metadata"]["uid"]
             sets = sorted((rs for rs in index.sets_by_owner.get(uid, {}).values()
@@ -114,8 +116,14 @@ class DeploymentController(Controller):
                           key=_oldest_first)
             sets_read = _inputs(deploy, sets, index)
             seen = self._seen.get(uid)
-            if seen is not None and seen[0] is deploy and seen[1] == sets_read:
-                continue  # neither it, its sets' specs nor their pods changed since its last sync: nothing to do
+            if seen is None or seen[0] is not deploy or seen[1] != sets_read:
+                pending.append((deploy, sets, sets_read))
+        return pending
+
+    def reconcile(self, index: ClusterIndex) -> None:
+        store = self.api.store
+        for deploy, sets, sets_read in self.pending(index):  # a sync writes only its own sets: the list holds
+            uid = deploy["metadata"]["uid"]
             self._sync(deploy, sets, index)
             # itself as its own writes left it (they bring nothing new), its sets and pods as it read them (its
             # writes to those are news: a rollout's next step waits for them, as its informer would requeue it)
