@@ -273,18 +273,18 @@ class DaemonSetController(Controller):
             ns, template = ds["metadata"]["namespace"], ds["spec"]["template"]
             tolerations = (template["spec"].get("tolerations") or []) + DAEMON_TOLERATIONS
             should_run, may_continue = self._nodes_for(ds, tolerations, index)
-            pods = index.active(ds["metadata"]["uid"])
-            placed = {p["spec"].get("nodeName") for p in pods}
+            uid = ds["metadata"]["uid"]
+            placed = set(index.daemon_nodes.get(uid, ()))  # the nodes its active pods are on
             for node in sorted(should_run - placed):
                 pod = pod_from_template(ds, template, f"{ds['metadata']['name']}-{self.api.suffix()}", {})
                 pod["spec"]["nodeName"] = node  # bound directly; a real DaemonSet pod goes through the scheduler
                 pod["spec"]["tolerations"] = tolerations
                 self.api.create(PODS, ns, pod)
-            for pod in pods:
-                if pod["spec"].get("nodeName") not in may_continue:
+            if not placed <= may_continue:  # (the pods just made are all on nodes they may stay on)
+                for pod in [p for p in index.active(uid) if p["spec"].get("nodeName") not in may_continue]:
                     self.api.retire(PODS, ns, pod["metadata"]["name"])
-            ready = sum(1 for p in index.ready_by_owner.get(ds["metadata"]["uid"], {}).values()
-                        if p["spec"].get("nodeName") in should_run)
+            ready_on = index.daemon_ready_nodes.get(uid, {})  # after this pass's writes, as a real count would read
+            ready = index.ready_count(uid) - sum(ready_on[node] for node in ready_on.keys() - should_run)
             write_status(
                 store,
                 DAEMONSETS,

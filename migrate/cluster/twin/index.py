@@ -31,7 +31,10 @@ QUEUED = (DEPLOYMENTS, REPLICASETS, REPLICATIONCONTROLLERS, STATEFULSETS, DAEMON
 
 
 def controller_ref(obj: dict[str, Any]) -> dict[str, Any] | None:
-    return next((r for r in obj["metadata"].get("ownerReferences") or [] if r.get("controller")), None)
+    for ref in obj["metadata"].get("ownerReferences") or ():  # a loop, not next(genexpr): called per pod per pass
+        if ref.get("controller"):
+            return ref  # type: ignore[no-any-return]
+    return None
 
 
 def is_active(pod: dict[str, Any]) -> bool:
@@ -40,7 +43,10 @@ def is_active(pod: dict[str, Any]) -> bool:
 
 
 def is_ready(obj: dict[str, Any]) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in (obj.get("status") or {}).get("conditions") or [])
+    for c in (obj.get("status") or {}).get("conditions") or ():  # any Ready=True condition, as before, without a genexpr
+        if c.get("type") == "Ready" and c.get("status") == "True":
+            return True
+    return False
 
 
 def needs_kubelet(pod: dict[str, Any]) -> bool:
@@ -82,6 +88,10 @@ class ClusterIndex:
         # owner uid -> (the latest write to one of its pods or ReplicaSets, its kind, its key), oldest first
         self._owners_touched: dict[str, tuple[int, str, Key]] = {}
         self.sets_by_owner: dict[str, dict[Key, dict[str, Any]]] = {}  # controller uid -> the ReplicaSets it controls
+        # DaemonSet uid -> node -> how many of its active (and of those Ready) pods are there: one set per node
+        # to place and count, without walking the set's 200 pods on every pass
+        self.daemon_nodes: dict[str, dict[str | None, int]] = {}
+        self.daemon_ready_nodes: dict[str, dict[str | None, int]] = {}
 
     @classmethod
     def attach(cls, store: Store) -> ClusterIndex:
@@ -200,8 +210,11 @@ class ClusterIndex:
             self.by_owner.setdefault(ref["uid"], {})[key] = pod
             if is_active(pod):
                 self.active_by_owner.setdefault(ref["uid"], {})[key] = pod
-                if is_ready(pod):
+                ready = is_ready(pod)
+                if ready:
                     self.ready_by_owner.setdefault(ref["uid"], {})[key] = pod
+                if ref.get("kind") == "DaemonSet":
+                    self._daemon_count(ref["uid"], pod, ready, 1)
         self._bump(key[0], ref)
         node = pod["spec"].get("nodeName")
         if node:
@@ -212,6 +225,14 @@ class ClusterIndex:
         if needs_kubelet(pod):
             self.kubelet_work[key] = pod
         self.by_namespace.setdefault(key[0], {})[key] = pod
+
+    def _daemon_count(self, uid: str, pod: dict[str, Any], ready: bool, step: int) -> None:
+        node = pod["spec"].get("nodeName")
+        for counts in (self.daemon_nodes, self.daemon_ready_nodes) if ready else (self.daemon_nodes,):
+            on_node = counts.setdefault(uid, {})
+            on_node[node] = on_node.get(node, 0) + step
+            if not on_node[node]:
+                del on_node[node]
 
     def _bump(self, namespace: str, ref: dict[str, Any] | None) -> None:
         self.pods_rev[namespace] = self.pods_rev.get(namespace, 0) + 1
@@ -254,6 +275,8 @@ class ClusterIndex:
         key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
         ref = controller_ref(pod)
         if ref:
+            if ref.get("kind") == "DaemonSet" and key in self.active_by_owner.get(ref["uid"], {}):
+                self._daemon_count(ref["uid"], pod, key in self.ready_by_owner.get(ref["uid"], {}), -1)
             _discard(self.by_owner, ref["uid"], key)
             _discard(self.active_by_owner, ref["uid"], key)
             _discard(self.ready_by_owner, ref["uid"], key)

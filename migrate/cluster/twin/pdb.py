@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrate.clock import parse_rfc3339, rfc3339
+from migrate.cluster.twin.index import controller_ref, is_ready
 from migrate.cluster.twin.resources import DEPLOYMENTS, PDBS, PODS, REPLICASETS, STATEFULSETS
 from migrate.cluster.twin.selectors import LabelSelector, from_label_selector
 from migrate.cluster.twin.status import ApiError, bad_request, too_many_requests
@@ -35,13 +36,6 @@ def scaled_value(value: int | str, total: int, round_up: bool = True) -> int:
     return math.ceil(exact) if round_up else math.floor(exact)
 
 
-def is_ready(pod: dict[str, Any]) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (pod.get("status") or {}).get("conditions") or []
-    )
-
-
 @dataclass(frozen=True)
 class Budget:
     """What the disruption controller writes to a PDB's status."""
@@ -61,16 +55,14 @@ def compute_budget(
     spec: dict[str, Any], expected_scale: int | None, pods: list[dict[str, Any]], disrupted: dict[str, str], now: float
 ) -> Budget:
     """expected_scale: the sum of the owning controllers' replicas, None when it cannot be found."""
-    healthy = sum(
-        1
-        for p in pods
-        if not p["metadata"].get("deletionTimestamp")
-        and not (
-            p["metadata"]["name"] in disrupted
-            and parse_rfc3339(disrupted[p["metadata"]["name"]]) + DELETION_TIMEOUT > now
-        )
-        and is_ready(p)
-    )
+    healthy = 0
+    for p in pods:  # a plain loop: this runs for every pod of every budget whose pods changed
+        meta = p["metadata"]
+        if meta.get("deletionTimestamp") or not is_ready(p):
+            continue
+        if disrupted and meta["name"] in disrupted and parse_rfc3339(disrupted[meta["name"]]) + DELETION_TIMEOUT > now:
+            continue  # evicted a moment ago: not healthy until the deletion shows or the entry runs out
+        healthy += 1
     if spec.get("maxUnavailable") is not None:
         if expected_scale is None:
             return Budget(0, 0, healthy)
@@ -84,10 +76,6 @@ def compute_budget(
     return Budget(expected_scale, scaled_value(min_available, expected_scale), healthy)
 
 
-def _controller(obj: dict[str, Any]) -> dict[str, Any] | None:
-    return next((r for r in obj["metadata"].get("ownerReferences") or [] if r.get("controller")), None)
-
-
 def expected_scale(store: Store, namespace: str, pods: list[dict[str, Any]]) -> int | None:
     """Sum of replicas over the distinct scalable controllers of the pods; None if one is not scalable.
 
@@ -95,7 +83,7 @@ def expected_scale(store: Store, namespace: str, pods: list[dict[str, Any]]) -> 
     """
     seen: dict[str, int] = {}
     for pod in pods:
-        ref = _controller(pod)
+        ref = controller_ref(pod)
         if ref is None:
             continue
         if ref["uid"] in seen:
@@ -104,7 +92,7 @@ def expected_scale(store: Store, namespace: str, pods: list[dict[str, Any]]) -> 
             rs = store.find(REPLICASETS, namespace, ref["name"])
             if rs is None:
                 return None
-            owner = _controller(rs)
+            owner = controller_ref(rs)
             deploy = (
                 store.find(DEPLOYMENTS, namespace, owner["name"]) if owner and owner["kind"] == "Deployment" else None
             )
@@ -304,11 +292,21 @@ def _condition(status: dict[str, Any], allowed: bool, now: float) -> dict[str, A
 
 def covering_pdbs(store: Store, pod: dict[str, Any]) -> list[dict[str, Any]]:
     labels = pod["metadata"].get("labels")
-    return [
-        p
-        for p in store.objects(PDBS, pod["metadata"]["namespace"])
-        if from_label_selector(p["spec"].get("selector")).matches(labels)
-    ]
+    return [p for p in store.objects(PDBS, pod["metadata"]["namespace"]) if _compiled(p["spec"]).matches(labels)]
+
+
+_SELECTORS: dict[int, tuple[dict[str, Any], LabelSelector]] = {}  # id(spec) -> (the spec, held: the id stays its own)
+
+
+def _compiled(spec: dict[str, Any]) -> LabelSelector:
+    """A budget's selector compiled once per stored spec (stored objects are never mutated; a status write keeps
+    the spec object), not once per eviction."""
+    known = _SELECTORS.get(id(spec))
+    if known is None or known[0] is not spec:
+        if len(_SELECTORS) >= 4096:
+            _SELECTORS.clear()  # specs of long-gone budgets are not kept alive
+        known = _SELECTORS[id(spec)] = (spec, from_label_selector(spec.get("selector")))
+    return known[1]
 
 
 def still_processing(name: str) -> ApiError:
