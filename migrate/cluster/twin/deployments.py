@@ -233,13 +233,13 @@ class DeploymentController(Controller):
         """calculateStatus, counting pods from the index (a real controller reads the sets' status)."""
         spec = deploy["spec"]
         desired = spec.get("replicas", 1)
-        pods = [p for rs in sets for p in index.active(rs["metadata"]["uid"])]
-        updated = index.active(current["metadata"]["uid"]) if current else []
+        replicas = sum(len(index.active_by_owner.get(rs["metadata"]["uid"], ())) for rs in sets)
+        updated = len(index.active_by_owner.get(current["metadata"]["uid"], ())) if current else 0
         ready = sum(index.ready_count(rs["metadata"]["uid"]) for rs in sets)
         fresh = (self.api.store.find(REPLICASETS, rs["metadata"]["namespace"], rs["metadata"]["name"]) for rs in sets)
         wanted = sum(rs["spec"].get("replicas", 1) for rs in fresh if rs is not None)  # as scaled in this pass
         available = ready >= desired - max_unavailable(spec)
-        complete = current is not None and len(updated) == desired and len(pods) == desired and ready == desired
+        complete = current is not None and updated == desired and replicas == desired and ready == desired
         name = current["metadata"]["name"] if current else deploy["metadata"]["name"]
         if spec.get("paused"):
             progressing = ("Unknown", "DeploymentPaused", "Deployment is paused")
@@ -255,20 +255,21 @@ class DeploymentController(Controller):
              "Deployment has minimum availability." if available else "Deployment does not have minimum availability."),
             ("Progressing", *progressing),
         ]
+        now = rfc3339(self.api.store.clock.now())
         write_status(self.api.store, DEPLOYMENTS, deploy, {
-            "replicas": len(pods),
-            "updatedReplicas": len(updated),
+            "replicas": replicas,
+            "updatedReplicas": updated,
             "readyReplicas": ready,
             "availableReplicas": ready,
             "unavailableReplicas": max(0, wanted - ready),
-            "conditions": [self._condition(deploy, *c) for c in conditions],
+            "conditions": [self._condition(deploy, now, *c) for c in conditions],
         })
 
-    def _condition(self, deploy: dict[str, Any], kind: str, status: str, reason: str, message: str) -> dict[str, Any]:
+    @staticmethod
+    def _condition(deploy: dict[str, Any], now: str, kind: str, status: str, reason: str, message: str) -> dict[str, Any]:
         """A condition keeps its times while nothing about it changes, so a settled Deployment writes nothing."""
         before: dict[str, Any] = next(
             (c for c in (deploy.get("status") or {}).get("conditions") or [] if c.get("type") == kind), {})
-        now = rfc3339(self.api.store.clock.now())
         same = before.get("status") == status and before.get("reason") == reason and before.get("message") == message
         return {"type": kind, "status": status, "reason": reason, "message": message,
                 "lastUpdateTime": before.get("lastUpdateTime", now) if same else now,
