@@ -119,50 +119,63 @@ def touched_owners(index: ClusterIndex, kind: str) -> list[Key]:
     return [key for owner_kind, key in index.owners_touched_since(index.pass_since) if owner_kind == kind]
 
 
+def _set_type(rs: dict[str, Any]) -> ResourceType:
+    return REPLICASETS if rs["kind"] == "ReplicaSet" else REPLICATIONCONTROLLERS
+
+
 class ReplicaSetController(Controller):
     watches = (REPLICASETS, REPLICATIONCONTROLLERS, PODS)
 
     def __init__(self, api: Api):
         super().__init__(api)
-        self._seen: dict[str, tuple[int, int]] = {}  # uid -> (its generation, its pods' revision) last reconciled
+        self._seen: dict[str, tuple[Any, ...]] = {}  # uid -> what its last reconcile left (see _state)
 
     def pending(self, index: ClusterIndex) -> list[dict[str, Any]]:
-        """The sets this pass reconciles: those queued (written, or their pods changed) whose spec or pods
-        changed since their last reconcile; the others' pods and status stand."""
+        """The sets this pass reconciles: those queued (written, or their pods changed) that are not as their
+        last reconcile left them; for the others a reconcile would create, delete and write nothing."""
         queued = (*self.queue(REPLICASETS, index, touched_owners(index, "ReplicaSet")),
                   *self.queue(REPLICATIONCONTROLLERS, index, touched_owners(index, "ReplicationController")))
         return [rs for rs in queued if self._seen.get(rs["metadata"]["uid"]) != self._state(rs, index)]
 
     @staticmethod
-    def _state(rs: dict[str, Any], index: ClusterIndex) -> tuple[int, int]:
-        return rs["metadata"].get("generation", 0), index.pods_rev.get(rs["metadata"]["uid"], 0)
+    def _state(rs: dict[str, Any], index: ClusterIndex) -> tuple[Any, ...]:
+        """All a reconcile reads once its pods number what it wants: the spec (its generation and size), how
+        many pods are active and Ready, and the status it wrote. A pod being bound or starting changes none."""
+        uid = rs["metadata"]["uid"]
+        return (rs["metadata"].get("generation", 0), rs["spec"].get("replicas", 1),
+                len(index.active_by_owner.get(uid, ())), index.ready_count(uid), rs.get("status"))
 
     def reconcile(self, index: ClusterIndex) -> None:
         for rs in self.pending(index):  # a set's writes change only its own pods: the list holds for the pass
-            self._seen[rs["metadata"]["uid"]] = self._state(rs, index)
-            pods = index.active(rs["metadata"]["uid"])
-            ready = index.ready_count(rs["metadata"]["uid"])  # of those active pods, counted by the index
-            want = rs["spec"].get("replicas", 1)
-            ns = rs["metadata"]["namespace"]
-            for _ in range(want - len(pods)):
-                name = f"{rs['metadata']['name']}-{self.api.suffix()}"
-                pods.append(created := self.api.create(PODS, ns, pod_from_template(rs, rs["spec"]["template"], name, {})))
-                ready += is_ready(created)
-            for pod in _victims(pods)[: len(pods) - want] if len(pods) > want else ():
-                self.api.retire(PODS, ns, pod["metadata"]["name"])
-                pods.remove(pod)
-                ready -= is_ready(pod)
-            write_status(
-                self.api.store,
-                REPLICASETS if rs["kind"] == "ReplicaSet" else REPLICATIONCONTROLLERS,
-                rs,
-                {
-                    "replicas": len(pods),
-                    "fullyLabeledReplicas": len(pods),
-                    "readyReplicas": ready,
-                    "availableReplicas": ready,
-                },
-            )
+            self._reconcile(rs, index)
+            if (left := self.api.store.find(_set_type(rs), rs["metadata"]["namespace"], rs["metadata"]["name"])) is not None:
+                self._seen[rs["metadata"]["uid"]] = self._state(left, index)
+
+    def _reconcile(self, rs: dict[str, Any], index: ClusterIndex) -> None:
+        """Create or delete pods until it has what it asks for, then write what it has."""
+        pods = index.active(rs["metadata"]["uid"])
+        ready = index.ready_count(rs["metadata"]["uid"])  # of those active pods, counted by the index
+        want = rs["spec"].get("replicas", 1)
+        ns = rs["metadata"]["namespace"]
+        for _ in range(want - len(pods)):
+            name = f"{rs['metadata']['name']}-{self.api.suffix()}"
+            pods.append(created := self.api.create(PODS, ns, pod_from_template(rs, rs["spec"]["template"], name, {})))
+            ready += is_ready(created)
+        for pod in _victims(pods)[: len(pods) - want] if len(pods) > want else ():
+            self.api.retire(PODS, ns, pod["metadata"]["name"])
+            pods.remove(pod)
+            ready -= is_ready(pod)
+        write_status(
+            self.api.store,
+            _set_type(rs),
+            rs,
+            {
+                "replicas": len(pods),
+                "fullyLabeledReplicas": len(pods),
+                "readyReplicas": ready,
+                "availableReplicas": ready,
+            },
+        )
 
 
 class StatefulSetController(Controller):
