@@ -5,6 +5,7 @@ Mirrors pkg/controller/disruption (status) and pkg/registry/core/pod/storage/evi
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,9 @@ def scaled_value(value: int | str, total: int, round_up: bool = True) -> int:
     return math.ceil(exact) if round_up else math.floor(exact)
 
 
+_stamp = functools.lru_cache(maxsize=8192)(parse_rfc3339)  # a disruptedPods time is read again at every refresh
+
+
 @dataclass(frozen=True)
 class Budget:
     """What the disruption controller writes to a PDB's status."""
@@ -60,7 +64,7 @@ def compute_budget(
         meta = p["metadata"]
         if meta.get("deletionTimestamp") or not is_ready(p):
             continue
-        if disrupted and meta["name"] in disrupted and parse_rfc3339(disrupted[meta["name"]]) + DELETION_TIMEOUT > now:
+        if disrupted and meta["name"] in disrupted and _stamp(disrupted[meta["name"]]) + DELETION_TIMEOUT > now:
             continue  # evicted a moment ago: not healthy until the deletion shows or the entry runs out
         healthy += 1
     if spec.get("maxUnavailable") is not None:
@@ -164,8 +168,8 @@ class BudgetPods:
     def _pod(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
         meta = (new or old or {})["metadata"]
         key = (meta["namespace"], meta["name"])
-        if old is not None and new is not None and old["metadata"].get("labels") is new["metadata"].get("labels"):
-            after = self._budgets_of.get(key, set())  # the same labels: the same budgets (a status write)
+        if old is not None and new is not None and old["metadata"].get("labels") == new["metadata"].get("labels"):
+            after = self._budgets_of.get(key, set())  # the same labels (a status write, a binding): the same budgets
         else:
             before = self._budgets_of.pop(key, set())
             labels = new["metadata"].get("labels") if new is not None else None
@@ -242,7 +246,7 @@ class DisruptionController:
 
 def _expiry(pdb: dict[str, Any]) -> float | None:
     """When the first disruptedPods entry times out (the status changes then without any write)."""
-    stamps = [parse_rfc3339(t) + DELETION_TIMEOUT for t in ((pdb.get("status") or {}).get("disruptedPods") or {}).values()]
+    stamps = [_stamp(t) + DELETION_TIMEOUT for t in ((pdb.get("status") or {}).get("disruptedPods") or {}).values()]
     return min(stamps) if stamps else None
 
 
@@ -253,7 +257,7 @@ def refresh_status(store: Store, pdb: dict[str, Any], pods: list[dict[str, Any]]
     status = pdb.get("status") or {}
     entries = status.get("disruptedPods") or {}
     standing = {p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")} if entries else set()
-    disrupted = {n: t for n, t in entries.items() if parse_rfc3339(t) + DELETION_TIMEOUT > now and n in standing}
+    disrupted = {n: t for n, t in entries.items() if n in standing and _stamp(t) + DELETION_TIMEOUT > now}
     scale = expected_scale(store, ns, pods) if _needs_scale(pdb["spec"]) else None
     budget = compute_budget(pdb["spec"], scale, pods, disrupted, now)
     allowed = budget.disruptions_allowed
