@@ -253,25 +253,39 @@ class DaemonSetController(Controller):
 
     def _nodes_for(self, ds: dict[str, Any], tolerations: list[dict[str, Any]],
                    index: ClusterIndex) -> tuple[set[str], set[str]]:
-        """Nodes it should run on and nodes its pods may stay on, again only when a node or its template changed."""
-        cached = self._placement.get(ds["metadata"]["uid"])
-        if cached is not None and cached[0] == index.nodes_rev and cached[1] is ds["spec"]:
-            return cached[2], cached[3]
+        """Nodes it should run on and nodes its pods may stay on: judged again only for the nodes that came, went
+        or changed labels or spec since it last looked, or for every node when its template changed."""
+        uid = ds["metadata"]["uid"]
+        cached = self._placement.get(uid)
+        if cached is not None and cached[1] is ds["spec"]:
+            if cached[0] == index.nodes_rev:
+                return cached[2], cached[3]
+            names = index.nodes_changed_since(cached[0])
+            verdicts, should_run, may_continue = self._verdicts[uid], set(cached[2]), set(cached[3])
+        else:
+            names, verdicts, should_run, may_continue = list(index.nodes), {}, set(), set()
         template = ds["spec"]["template"]
-        known = self._verdicts.get(ds["metadata"]["uid"], {}) if cached is not None and cached[1] is ds["spec"] else {}
-        verdicts: dict[str, tuple[Any, Any, bool, bool]] = {}
-        for name, node in index.nodes.items():
-            labels, spec = node["metadata"].get("labels"), node.get("spec")
-            verdict = known.get(name)
-            if verdict is None or verdict[0] is not labels or verdict[1] is not spec:
+        for name in names:
+            node = index.nodes.get(name)
+            if node is None:  # gone
+                verdicts.pop(name, None)
+                should_run.discard(name)
+                may_continue.discard(name)
+                continue
+            verdict = verdicts.get(name)
+            if verdict is None or verdict[0] is not node["metadata"].get("labels") or verdict[1] is not node.get("spec"):
                 selected = node_selector_matches(template["spec"], node)
-                verdict = (labels, spec, selected and tolerates_all(tolerations, node, ("NoSchedule", "NoExecute")),
-                           selected and tolerates_all(tolerations, node, ("NoExecute",)))
-            verdicts[name] = verdict
-        self._verdicts[ds["metadata"]["uid"]] = verdicts
-        should_run = {name for name, verdict in verdicts.items() if verdict[2]}
-        may_continue = {name for name, verdict in verdicts.items() if verdict[3]}
-        self._placement[ds["metadata"]["uid"]] = (index.nodes_rev, ds["spec"], should_run, may_continue)
+                verdict = verdicts[name] = (
+                    node["metadata"].get("labels"), node.get("spec"),
+                    selected and tolerates_all(tolerations, node, ("NoSchedule", "NoExecute")),
+                    selected and tolerates_all(tolerations, node, ("NoExecute",)))
+            for names_set, judged in ((should_run, verdict[2]), (may_continue, verdict[3])):
+                if judged:
+                    names_set.add(name)
+                else:
+                    names_set.discard(name)
+        self._verdicts[uid] = verdicts
+        self._placement[uid] = (index.nodes_rev, ds["spec"], should_run, may_continue)
         return should_run, may_continue
 
     def reconcile(self, index: ClusterIndex) -> None:

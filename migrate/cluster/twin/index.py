@@ -73,6 +73,7 @@ class ClusterIndex:
         self.pods_rev: dict[str, int] = {}  # namespace or owner uid -> bumped whenever one of its pods changes
         self.placement_rev = 0  # bumped by any node write or any change to a bound pod: what scheduling depends on
         self.nodes_rev = 0  # bumped when a node comes, goes, or changes labels or spec (not on a heartbeat)
+        self._nodes_changed: dict[str, int] = {}  # node -> the nodes_rev its latest such change made, oldest first
         self.kind_rev: dict[ResourceType, int] = {}  # the store revision of each type's latest write
         self.revision = 0  # the latest write seen
         self._written: dict[str, int] = {}  # namespace ("" cluster-scoped) -> its latest write, oldest first
@@ -128,6 +129,9 @@ class ClusterIndex:
             self.placement_rev += 1
             if event.old is None or event.type == "DELETED" or _placement(event.old) != _placement(event.object):
                 self.nodes_rev += 1
+                name = event.object["metadata"]["name"]
+                self._nodes_changed.pop(name, None)  # re-inserted last: ordered by nodes_rev
+                self._nodes_changed[name] = self.nodes_rev
             if event.type == "DELETED":
                 self.nodes.pop(event.object["metadata"]["name"], None)
             else:
@@ -172,6 +176,15 @@ class ClusterIndex:
                 break
             owners.append((kind, key))
         return owners
+
+    def nodes_changed_since(self, nodes_rev: int) -> list[str]:
+        """Nodes that came, went, or changed labels or spec after `nodes_rev`: what placement decisions follow."""
+        names = []
+        for name, changed in reversed(self._nodes_changed.items()):
+            if changed <= nodes_rev:
+                break
+            names.append(name)
+        return names
 
     def in_store_order(self, rt: ResourceType, keys: Iterable[Key], by_namespace: bool = True) -> list[Key]:
         """The keys still stored, in the order the store lists them (by namespace first, as a walk of the
