@@ -218,17 +218,17 @@ class StatefulSetController(Controller):
             )
             for pod in extra[: 1 if ordered else None]:
                 self.api.retire(PODS, ns, pod["metadata"]["name"])
-            pods = [p for p in index.owned(sts["metadata"]["uid"]) if is_active(p)]
-            ready = sum(1 for p in pods if is_ready(p))
+            active = len(index.active_by_owner.get(sts["metadata"]["uid"], ()))  # as this pass's writes left them
+            ready = index.ready_count(sts["metadata"]["uid"])
             write_status(
                 store,
                 STATEFULSETS,
                 sts,
                 {
-                    "replicas": len(pods),
+                    "replicas": active,
                     "readyReplicas": ready,
-                    "currentReplicas": len(pods),
-                    "updatedReplicas": len(pods),
+                    "currentReplicas": active,
+                    "updatedReplicas": active,
                     "availableReplicas": ready,
                 },
             )

@@ -224,7 +224,7 @@ class DeploymentController(Controller):
                        index: ClusterIndex) -> None:
         """cleanupDeployment: beyond revisionHistoryLimit, the oldest empty old ReplicaSets are deleted."""
         limit = deploy["spec"].get("revisionHistoryLimit", 10)
-        empty = [rs for rs in old if not rs["spec"].get("replicas", 1) and not index.owned(rs["metadata"]["uid"])]
+        empty = [rs for rs in old if not rs["spec"].get("replicas", 1) and rs["metadata"]["uid"] not in index.by_owner]
         for rs in sorted(empty, key=revision_of)[: max(0, len(empty) - limit)]:
             self.api.retire(REPLICASETS, rs["metadata"]["namespace"], rs["metadata"]["name"])
 
