@@ -103,7 +103,7 @@ class ClusterIndex:
                 index._add(pod)
             for rt in QUEUED:
                 for obj in store.objects(rt):
-                    index._queued(rt, None, obj)
+                    index._queued(rt, (obj["metadata"].get("namespace", ""), obj["metadata"]["name"]), None, obj)
             index.nodes = {n["metadata"]["name"]: n for n in store.objects(NODES)}
             store.subscribe(index.observe)
             # lists of one node's or one namespace's pods start from this index, not from all 4,000 pods
@@ -124,7 +124,8 @@ class ClusterIndex:
             if event.type != "DELETED":
                 self._add(event.object)
         elif event.resource in self._born:
-            self._queued(event.resource, event.old, None if event.type == "DELETED" else event.object)
+            self._queued(event.resource, (namespace, event.object["metadata"]["name"]), event.old,
+                         None if event.type == "DELETED" else event.object)
         elif event.resource is NODES:
             self.placement_rev += 1
             if event.old is None or event.type == "DELETED" or _placement(event.old) != _placement(event.object):
@@ -259,17 +260,18 @@ class ClusterIndex:
         touched.pop(ref["uid"], None)  # re-inserted last: ordered by latest write
         touched[ref["uid"]] = (self.revision, ref.get("kind", ""), (namespace, ref.get("name", "")))
 
-    def _queued(self, rt: ResourceType, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
-        meta = (new or old or {})["metadata"]
-        key = (meta.get("namespace", ""), meta["name"])
+    def _queued(self, rt: ResourceType, key: Key, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
         born, written = self._born[rt], self._kind_written[rt]
-        if new is None:
-            born.pop(key, None)
-        elif key not in born:
-            self._births += 1
-            born[key] = self._births
         written.pop(key, None)
-        written[key] = self.revision
+        if new is None:  # gone: nothing left to reconcile, and nothing kept for it
+            born.pop(key, None)
+            if old is not None:
+                self._owners_touched.pop(old["metadata"].get("uid", ""), None)
+        else:
+            if key not in born:
+                self._births += 1
+                born[key] = self._births
+            written[key] = self.revision  # re-inserted last: ordered by latest write
         if rt is REPLICASETS:  # a Deployment's sets: who controls each, and its controller queued when one changes
             ref = controller_ref(old) if old is not None else None
             if ref:
