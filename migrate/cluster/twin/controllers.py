@@ -7,13 +7,13 @@ store like a real controller writes through the API. Simplified where the migrat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from migrate.clock import rfc3339
 from migrate.cluster.placement import node_selector_matches, tolerates_all
 from migrate.cluster.twin.api import Api
-from migrate.cluster.twin.index import ClusterIndex, is_active, is_ready
+from migrate.cluster.twin.index import ClusterIndex, Key, is_active, is_ready
 from migrate.cluster.twin.resources import (
     DAEMONSETS,
     JOBS,
@@ -98,41 +98,84 @@ class Controller:
             candidates = (obj for ns in sorted(dirty) for obj in self.api.store.objects(rt, ns))
         return (obj for obj in candidates if not obj["metadata"].get("deletionTimestamp"))
 
+    def queue(self, rt: ResourceType, index: ClusterIndex, owners: Iterable[Key] = (),
+              everything: bool = False) -> list[dict[str, Any]]:
+        """Objects not being deleted that were written since this actor's last run, and the `owners` whose
+        dependents changed: a work queue keyed by object, as Kubernetes' controllers keep, so a pass costs what
+        changed, not the 354 ReplicaSets of the cluster. In the order a walk of the dirty namespaces visits them."""
+        store = self.api.store
+        if index.pass_since is None or everything:
+            candidates: Iterable[dict[str, Any]] = store.objects(rt)
+        else:
+            keys = index.in_store_order(rt, [*index.written_since(rt, index.pass_since), *owners])
+            candidates = (obj for key in keys if (obj := store.find(rt, *key)) is not None)
+        return [obj for obj in candidates if not obj["metadata"].get("deletionTimestamp")]
+
+
+def touched_owners(index: ClusterIndex, kind: str) -> list[Key]:
+    """Owners of this kind whose pods or ReplicaSets changed since the running actor last ran."""
+    if index.pass_since is None:
+        return []  # a first run reconciles everything anyway
+    return [key for owner_kind, key in index.owners_touched_since(index.pass_since) if owner_kind == kind]
+
+
+def _set_type(rs: dict[str, Any]) -> ResourceType:
+    return REPLICASETS if rs["kind"] == "ReplicaSet" else REPLICATIONCONTROLLERS
+
 
 class ReplicaSetController(Controller):
     watches = (REPLICASETS, REPLICATIONCONTROLLERS, PODS)
 
     def __init__(self, api: Api):
         super().__init__(api)
-        self._seen: dict[str, tuple[int, int]] = {}  # uid -> (its generation, its pods' revision) last reconciled
+        self._seen: dict[str, tuple[Any, ...]] = {}  # uid -> what its last reconcile left (see _state)
+
+    def pending(self, index: ClusterIndex) -> list[dict[str, Any]]:
+        """The sets this pass reconciles: those queued (written, or their pods changed) that are not as their
+        last reconcile left them; for the others a reconcile would create, delete and write nothing."""
+        queued = (*self.queue(REPLICASETS, index, touched_owners(index, "ReplicaSet")),
+                  *self.queue(REPLICATIONCONTROLLERS, index, touched_owners(index, "ReplicationController")))
+        return [rs for rs in queued if self._seen.get(rs["metadata"]["uid"]) != self._state(rs, index)]
+
+    @staticmethod
+    def _state(rs: dict[str, Any], index: ClusterIndex) -> tuple[Any, ...]:
+        """All a reconcile reads once its pods number what it wants: the spec (its generation and size), how
+        many pods are active and Ready, and the status it wrote. A pod being bound or starting changes none."""
+        uid = rs["metadata"]["uid"]
+        return (rs["metadata"].get("generation", 0), rs["spec"].get("replicas", 1),
+                len(index.active_by_owner.get(uid, ())), index.ready_count(uid), rs.get("status"))
 
     def reconcile(self, index: ClusterIndex) -> None:
-        for rs in (*self.live(REPLICASETS, index), *self.live(REPLICATIONCONTROLLERS, index)):
-            seen = (rs["metadata"].get("generation", 0), index.pods_rev.get(rs["metadata"]["uid"], 0))
-            if self._seen.get(rs["metadata"]["uid"]) == seen:
-                continue  # neither its spec nor any of its pods changed: its pods and status stand
-            self._seen[rs["metadata"]["uid"]] = seen
-            pods = index.active(rs["metadata"]["uid"])
-            want = rs["spec"].get("replicas", 1)
-            ns = rs["metadata"]["namespace"]
-            for _ in range(want - len(pods)):
-                name = f"{rs['metadata']['name']}-{self.api.suffix()}"
-                pods.append(self.api.create(PODS, ns, pod_from_template(rs, rs["spec"]["template"], name, {})))
-            for pod in _victims(pods)[: len(pods) - want] if len(pods) > want else ():
-                self.api.retire(PODS, ns, pod["metadata"]["name"])
-                pods.remove(pod)
-            ready = sum(1 for p in pods if is_ready(p))
-            write_status(
-                self.api.store,
-                REPLICASETS if rs["kind"] == "ReplicaSet" else REPLICATIONCONTROLLERS,
-                rs,
-                {
-                    "replicas": len(pods),
-                    "fullyLabeledReplicas": len(pods),
-                    "readyReplicas": ready,
-                    "availableReplicas": ready,
-                },
-            )
+        for rs in self.pending(index):  # a set's writes change only its own pods: the list holds for the pass
+            self._reconcile(rs, index)
+            if (left := self.api.store.find(_set_type(rs), rs["metadata"]["namespace"], rs["metadata"]["name"])) is not None:
+                self._seen[rs["metadata"]["uid"]] = self._state(left, index)
+
+    def _reconcile(self, rs: dict[str, Any], index: ClusterIndex) -> None:
+        """Create or delete pods until it has what it asks for, then write what it has."""
+        pods = index.active(rs["metadata"]["uid"])
+        ready = index.ready_count(rs["metadata"]["uid"])  # of those active pods, counted by the index
+        want = rs["spec"].get("replicas", 1)
+        ns = rs["metadata"]["namespace"]
+        for _ in range(want - len(pods)):
+            name = f"{rs['metadata']['name']}-{self.api.suffix()}"
+            pods.append(created := self.api.create(PODS, ns, pod_from_template(rs, rs["spec"]["template"], name, {})))
+            ready += is_ready(created)
+        for pod in _victims(pods)[: len(pods) - want] if len(pods) > want else ():
+            self.api.retire(PODS, ns, pod["metadata"]["name"])
+            pods.remove(pod)
+            ready -= is_ready(pod)
+        write_status(
+            self.api.store,
+            _set_type(rs),
+            rs,
+            {
+                "replicas": len(pods),
+                "fullyLabeledReplicas": len(pods),
+                "readyReplicas": ready,
+                "availableReplicas": ready,
+            },
+        )
 
 
 class StatefulSetController(Controller):
@@ -175,17 +218,17 @@ class StatefulSetController(Controller):
             )
             for pod in extra[: 1 if ordered else None]:
                 self.api.retire(PODS, ns, pod["metadata"]["name"])
-            pods = [p for p in index.owned(sts["metadata"]["uid"]) if is_active(p)]
-            ready = sum(1 for p in pods if is_ready(p))
+            active = len(index.active_by_owner.get(sts["metadata"]["uid"], ()))  # as this pass's writes left them
+            ready = index.ready_count(sts["metadata"]["uid"])
             write_status(
                 store,
                 STATEFULSETS,
                 sts,
                 {
-                    "replicas": len(pods),
+                    "replicas": active,
                     "readyReplicas": ready,
-                    "currentReplicas": len(pods),
-                    "updatedReplicas": len(pods),
+                    "currentReplicas": active,
+                    "updatedReplicas": active,
                     "availableReplicas": ready,
                 },
             )
@@ -210,30 +253,45 @@ class DaemonSetController(Controller):
 
     def _nodes_for(self, ds: dict[str, Any], tolerations: list[dict[str, Any]],
                    index: ClusterIndex) -> tuple[set[str], set[str]]:
-        """Nodes it should run on and nodes its pods may stay on, again only when a node or its template changed."""
-        cached = self._placement.get(ds["metadata"]["uid"])
-        if cached is not None and cached[0] == index.nodes_rev and cached[1] is ds["spec"]:
-            return cached[2], cached[3]
+        """Nodes it should run on and nodes its pods may stay on: judged again only for the nodes that came, went
+        or changed labels or spec since it last looked, or for every node when its template changed."""
+        uid = ds["metadata"]["uid"]
+        cached = self._placement.get(uid)
+        if cached is not None and cached[1] is ds["spec"]:
+            if cached[0] == index.nodes_rev:
+                return cached[2], cached[3]
+            names = index.nodes_changed_since(cached[0])
+            verdicts, should_run, may_continue = self._verdicts[uid], set(cached[2]), set(cached[3])
+        else:
+            names, verdicts, should_run, may_continue = list(index.nodes), {}, set(), set()
         template = ds["spec"]["template"]
-        known = self._verdicts.get(ds["metadata"]["uid"], {}) if cached is not None and cached[1] is ds["spec"] else {}
-        verdicts: dict[str, tuple[Any, Any, bool, bool]] = {}
-        for name, node in index.nodes.items():
-            labels, spec = node["metadata"].get("labels"), node.get("spec")
-            verdict = known.get(name)
-            if verdict is None or verdict[0] is not labels or verdict[1] is not spec:
+        for name in names:
+            node = index.nodes.get(name)
+            if node is None:  # gone
+                verdicts.pop(name, None)
+                should_run.discard(name)
+                may_continue.discard(name)
+                continue
+            verdict = verdicts.get(name)
+            if verdict is None or verdict[0] is not node["metadata"].get("labels") or verdict[1] is not node.get("spec"):
                 selected = node_selector_matches(template["spec"], node)
-                verdict = (labels, spec, selected and tolerates_all(tolerations, node, ("NoSchedule", "NoExecute")),
-                           selected and tolerates_all(tolerations, node, ("NoExecute",)))
-            verdicts[name] = verdict
-        self._verdicts[ds["metadata"]["uid"]] = verdicts
-        should_run = {name for name, verdict in verdicts.items() if verdict[2]}
-        may_continue = {name for name, verdict in verdicts.items() if verdict[3]}
-        self._placement[ds["metadata"]["uid"]] = (index.nodes_rev, ds["spec"], should_run, may_continue)
+                verdict = verdicts[name] = (
+                    node["metadata"].get("labels"), node.get("spec"),
+                    selected and tolerates_all(tolerations, node, ("NoSchedule", "NoExecute")),
+                    selected and tolerates_all(tolerations, node, ("NoExecute",)))
+            for names_set, judged in ((should_run, verdict[2]), (may_continue, verdict[3])):
+                if judged:
+                    names_set.add(name)
+                else:
+                    names_set.discard(name)
+        self._verdicts[uid] = verdicts
+        self._placement[uid] = (index.nodes_rev, ds["spec"], should_run, may_continue)
         return should_run, may_continue
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
-        for ds in self.live(DAEMONSETS, index, nodes_matter=True):
+        dirty = index.pass_dirty  # a node written: every set may place differently, so all are looked at
+        for ds in self.queue(DAEMONSETS, index, touched_owners(index, "DaemonSet"), everything=dirty is None or "" in dirty):
             # its generation, not its resourceVersion: its own status write must not make it look again
             seen = (ds["metadata"].get("generation", 0), index.pods_rev.get(ds["metadata"]["uid"], 0), index.nodes_rev)
             if self._seen.get(ds["metadata"]["uid"]) == seen:
@@ -242,18 +300,18 @@ class DaemonSetController(Controller):
             ns, template = ds["metadata"]["namespace"], ds["spec"]["template"]
             tolerations = (template["spec"].get("tolerations") or []) + DAEMON_TOLERATIONS
             should_run, may_continue = self._nodes_for(ds, tolerations, index)
-            pods = index.active(ds["metadata"]["uid"])
-            placed = {p["spec"].get("nodeName") for p in pods}
+            uid = ds["metadata"]["uid"]
+            placed = set(index.daemon_nodes.get(uid, ()))  # the nodes its active pods are on
             for node in sorted(should_run - placed):
                 pod = pod_from_template(ds, template, f"{ds['metadata']['name']}-{self.api.suffix()}", {})
                 pod["spec"]["nodeName"] = node  # bound directly; a real DaemonSet pod goes through the scheduler
                 pod["spec"]["tolerations"] = tolerations
                 self.api.create(PODS, ns, pod)
-            for pod in pods:
-                if pod["spec"].get("nodeName") not in may_continue:
+            if not placed <= may_continue:  # (the pods just made are all on nodes they may stay on)
+                for pod in [p for p in index.active(uid) if p["spec"].get("nodeName") not in may_continue]:
                     self.api.retire(PODS, ns, pod["metadata"]["name"])
-            ready = sum(1 for p in index.ready_by_owner.get(ds["metadata"]["uid"], {}).values()
-                        if p["spec"].get("nodeName") in should_run)
+            ready_on = index.daemon_ready_nodes.get(uid, {})  # after this pass's writes, as a real count would read
+            ready = index.ready_count(uid) - sum(ready_on[node] for node in ready_on.keys() - should_run)
             write_status(
                 store,
                 DAEMONSETS,

@@ -15,7 +15,7 @@ from typing import Any
 
 from migrate.clock import rfc3339
 from migrate.cluster.twin.api import NAME_ALPHABET
-from migrate.cluster.twin.controllers import Controller, owner_reference, write_status
+from migrate.cluster.twin.controllers import Controller, owner_reference, touched_owners, write_status
 from migrate.cluster.twin.index import ClusterIndex, controller_ref
 from migrate.cluster.twin.resources import DEPLOYMENTS, PODS, REPLICASETS
 from migrate.cluster.twin.rollout import (
@@ -47,13 +47,38 @@ def revision_of(obj: dict[str, Any]) -> int:
         return 0
 
 
-def _same_template(rs_template: dict[str, Any], deploy_template: dict[str, Any]) -> bool:
-    """Equal but for the pod-template-hash label, as the Deployment controller compares them."""
-    def normal(template: dict[str, Any]) -> str:
-        meta = template.get("metadata") or {}
-        labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != HASH_LABEL}
-        return json.dumps({**template, "metadata": {**meta, "labels": labels}}, sort_keys=True)
-    return normal(rs_template) == normal(deploy_template)
+def _normal(template: dict[str, Any]) -> str:
+    """A pod template as the Deployment controller compares it: canonical, without the pod-template-hash label."""
+    meta = template.get("metadata") or {}
+    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != HASH_LABEL}
+    return json.dumps({**template, "metadata": {**meta, "labels": labels}}, sort_keys=True)
+
+
+class TemplateForms:
+    """Each template's canonical form, computed once per template object: stored objects are never mutated, so
+    a set's or a Deployment's template compares by the string made when it was first seen."""
+
+    LIMIT = 4096  # forgotten all at once past this many: templates of long-gone objects are not kept alive
+
+    def __init__(self) -> None:
+        self._forms: dict[int, tuple[dict[str, Any], str]] = {}  # id -> (the template, held so the id stays its own)
+
+    def same(self, rs_template: dict[str, Any], deploy_template: dict[str, Any]) -> bool:
+        """Equal but for the pod-template-hash label, as the Deployment controller compares them."""
+        return rs_template is deploy_template or self._form(rs_template) == self._form(deploy_template)
+
+    def _form(self, template: dict[str, Any]) -> str:
+        known = self._forms.get(id(template))
+        if known is None or known[0] is not template:
+            if len(self._forms) >= self.LIMIT:
+                self._forms.clear()
+            known = self._forms[id(template)] = (template, _normal(template))
+        return known[1]
+
+
+def _controlled_by_deployment(rs: dict[str, Any]) -> bool:
+    ref = controller_ref(rs)
+    return ref is not None and ref["kind"] == "Deployment"
 
 
 def _oldest_first(rs: dict[str, Any]) -> tuple[str, str]:
@@ -78,21 +103,27 @@ class DeploymentController(Controller):
     def __init__(self, api: Any) -> None:
         super().__init__(api)
         self._seen: dict[str, tuple[Any, ...]] = {}  # uid -> what its last sync read (see _inputs)
+        self._templates = TemplateForms()
 
-    def reconcile(self, index: ClusterIndex) -> None:
-        owned: dict[str, list[dict[str, Any]]] = {}
-        for rs in self.live(REPLICASETS, index):  # a Deployment's sets share its namespace
-            ref = controller_ref(rs)
-            if ref and ref["kind"] == "Deployment":
-                owned.setdefault(ref["uid"], []).append(rs)
-        store = self.api.store
-        for deploy in self.live(DEPLOYMENTS, index):
+    def pending(self, index: ClusterIndex) -> list[tuple[dict[str, Any], list[dict[str, Any]], tuple[Any, ...]]]:
+        """The Deployments this pass syncs, with their sets and what the sync reads of them (see _inputs): those
+        queued (written, or their sets or those sets' pods changed) whose inputs differ from their last sync's."""
+        pending = []
+        for deploy in self.queue(DEPLOYMENTS, index, self._touched(index)):
             uid = deploy["metadata"]["uid"]
-            sets = sorted(owned.get(uid, []), key=_oldest_first)
+            sets = sorted((rs for rs in index.sets_by_owner.get(uid, {}).values()
+                           if not rs["metadata"].get("deletionTimestamp") and _controlled_by_deployment(rs)),
+                          key=_oldest_first)
             sets_read = _inputs(deploy, sets, index)
             seen = self._seen.get(uid)
-            if seen is not None and seen[0] is deploy and seen[1] == sets_read:
-                continue  # neither it, its sets' specs nor their pods changed since its last sync: nothing to do
+            if seen is None or seen[0] is not deploy or seen[1] != sets_read:
+                pending.append((deploy, sets, sets_read))
+        return pending
+
+    def reconcile(self, index: ClusterIndex) -> None:
+        store = self.api.store
+        for deploy, sets, sets_read in self.pending(index):  # a sync writes only its own sets: the list holds
+            uid = deploy["metadata"]["uid"]
             self._sync(deploy, sets, index)
             # itself as its own writes left it (they bring nothing new), its sets and pods as it read them (its
             # writes to those are news: a rollout's next step waits for them, as its informer would requeue it)
@@ -100,9 +131,18 @@ class DeploymentController(Controller):
             if fresh is not None:
                 self._seen[uid] = (fresh, sets_read)
 
+    def _touched(self, index: ClusterIndex) -> list[tuple[str, str]]:
+        """Deployments whose ReplicaSets changed, or one of whose sets' pods did (found through that set)."""
+        store, keys = self.api.store, touched_owners(index, "Deployment")
+        for ns, name in touched_owners(index, "ReplicaSet"):
+            ref = controller_ref(rs) if (rs := store.find(REPLICASETS, ns, name)) is not None else None
+            if ref and ref.get("kind") == "Deployment":
+                keys.append((ns, ref["name"]))
+        return keys
+
     def _sync(self, deploy: dict[str, Any], sets: list[dict[str, Any]], index: ClusterIndex) -> None:
         spec = deploy["spec"]
-        current = next((rs for rs in sets if _same_template(rs["spec"]["template"], spec["template"])), None)
+        current = next((rs for rs in sets if self._templates.same(rs["spec"]["template"], spec["template"])), None)
         old = [rs for rs in sets if rs is not current]
         # the new ReplicaSet's revision is one past every old one's (so `rollout undo` re-numbers the one it revives)
         revision = max((revision_of(rs) for rs in old), default=0) + 1
@@ -184,7 +224,7 @@ class DeploymentController(Controller):
                        index: ClusterIndex) -> None:
         """cleanupDeployment: beyond revisionHistoryLimit, the oldest empty old ReplicaSets are deleted."""
         limit = deploy["spec"].get("revisionHistoryLimit", 10)
-        empty = [rs for rs in old if not rs["spec"].get("replicas", 1) and not index.owned(rs["metadata"]["uid"])]
+        empty = [rs for rs in old if not rs["spec"].get("replicas", 1) and rs["metadata"]["uid"] not in index.by_owner]
         for rs in sorted(empty, key=revision_of)[: max(0, len(empty) - limit)]:
             self.api.retire(REPLICASETS, rs["metadata"]["namespace"], rs["metadata"]["name"])
 
@@ -193,13 +233,13 @@ class DeploymentController(Controller):
         """calculateStatus, counting pods from the index (a real controller reads the sets' status)."""
         spec = deploy["spec"]
         desired = spec.get("replicas", 1)
-        pods = [p for rs in sets for p in index.active(rs["metadata"]["uid"])]
-        updated = index.active(current["metadata"]["uid"]) if current else []
+        replicas = sum(len(index.active_by_owner.get(rs["metadata"]["uid"], ())) for rs in sets)
+        updated = len(index.active_by_owner.get(current["metadata"]["uid"], ())) if current else 0
         ready = sum(index.ready_count(rs["metadata"]["uid"]) for rs in sets)
         fresh = (self.api.store.find(REPLICASETS, rs["metadata"]["namespace"], rs["metadata"]["name"]) for rs in sets)
         wanted = sum(rs["spec"].get("replicas", 1) for rs in fresh if rs is not None)  # as scaled in this pass
         available = ready >= desired - max_unavailable(spec)
-        complete = current is not None and len(updated) == desired and len(pods) == desired and ready == desired
+        complete = current is not None and updated == desired and replicas == desired and ready == desired
         name = current["metadata"]["name"] if current else deploy["metadata"]["name"]
         if spec.get("paused"):
             progressing = ("Unknown", "DeploymentPaused", "Deployment is paused")
@@ -215,20 +255,21 @@ class DeploymentController(Controller):
              "Deployment has minimum availability." if available else "Deployment does not have minimum availability."),
             ("Progressing", *progressing),
         ]
+        now = rfc3339(self.api.store.clock.now())
         write_status(self.api.store, DEPLOYMENTS, deploy, {
-            "replicas": len(pods),
-            "updatedReplicas": len(updated),
+            "replicas": replicas,
+            "updatedReplicas": updated,
             "readyReplicas": ready,
             "availableReplicas": ready,
             "unavailableReplicas": max(0, wanted - ready),
-            "conditions": [self._condition(deploy, *c) for c in conditions],
+            "conditions": [self._condition(deploy, now, *c) for c in conditions],
         })
 
-    def _condition(self, deploy: dict[str, Any], kind: str, status: str, reason: str, message: str) -> dict[str, Any]:
+    @staticmethod
+    def _condition(deploy: dict[str, Any], now: str, kind: str, status: str, reason: str, message: str) -> dict[str, Any]:
         """A condition keeps its times while nothing about it changes, so a settled Deployment writes nothing."""
         before: dict[str, Any] = next(
             (c for c in (deploy.get("status") or {}).get("conditions") or [] if c.get("type") == kind), {})
-        now = rfc3339(self.api.store.clock.now())
         same = before.get("status") == status and before.get("reason") == reason and before.get("message") == message
         return {"type": kind, "status": status, "reason": reason, "message": message,
                 "lastUpdateTime": before.get("lastUpdateTime", now) if same else now,

@@ -38,16 +38,27 @@ class GarbageCollector(Controller):
         super().__init__(api)
         self._kept: dict[tuple[str, str, str], str] = {}  # dependent -> the resourceVersion whose owner was there
         self._written: dict[tuple[ResourceType, str, str], None] = {}  # dependents written since the last run, in order
+        # owners being deleted that hold an orphan or foreground finalizer: the only ones _finalize_owners acts on
+        self._finalizing: dict[ResourceType, set[tuple[str, str]]] = {rt: set() for rt in OWNERS.values()}
         api.store.subscribe(self._observe, DEPENDENTS)
+        api.store.subscribe(self._observe_owner, tuple(OWNERS.values()))
 
     def _observe(self, event: Event) -> None:
         if event.type != "DELETED":
             meta = event.object["metadata"]
             self._written[(event.resource, meta["namespace"], meta["name"])] = None
 
+    def _observe_owner(self, event: Event) -> None:
+        meta = event.object["metadata"]
+        key = (meta.get("namespace", ""), meta["name"])
+        if event.type != "DELETED" and meta.get("deletionTimestamp") and {ORPHAN, FOREGROUND} & set(meta.get("finalizers") or ()):
+            self._finalizing[event.resource].add(key)
+        else:
+            self._finalizing[event.resource].discard(key)
+
     def reconcile(self, index: ClusterIndex) -> None:
         if index.pass_dirty is None or index.pass_dirty:  # owners wait on writes (their dependents going)
-            self._finalize_owners(index.pass_dirty)
+            self._finalize_owners(index)
         self._collect_orphans(index)
 
     def _collect_orphans(self, index: ClusterIndex) -> None:
@@ -75,13 +86,16 @@ class GarbageCollector(Controller):
             if owner is None or owner["metadata"]["uid"] != ref["uid"]:
                 self.api.retire(rt, obj["metadata"]["namespace"], obj["metadata"]["name"])
 
-    def _finalize_owners(self, dirty: set[str] | None) -> None:
+    def _finalize_owners(self, index: ClusterIndex) -> None:
         """Owners being deleted with a garbage-collector finalizer: orphan or delete their dependents, then let go.
-        Only where something was written: an owner and its dependents share a namespace."""
-        store = self.api.store
+        Only where something was written: an owner and its dependents share a namespace. In the order a walk of
+        those namespaces visits them (a foreground deletion met first marks its sets before their turn)."""
+        store, dirty = self.api.store, index.pass_dirty
         for rt in OWNERS.values():
-            owners = store.objects(rt) if dirty is None else (o for ns in sorted(dirty) for o in store.objects(rt, ns))
-            for owner in list(owners):
+            keys = [key for key in self._finalizing[rt] if dirty is None or key[0] in dirty]
+            owners = [o for key in index.in_store_order(rt, keys, by_namespace=dirty is not None)
+                      if (o := store.find(rt, *key)) is not None]
+            for owner in owners:
                 meta = owner["metadata"]
                 finalizers = meta.get("finalizers") or []
                 if not meta.get("deletionTimestamp") or not ({ORPHAN, FOREGROUND} & set(finalizers)):

@@ -5,11 +5,13 @@ Mirrors pkg/controller/disruption (status) and pkg/registry/core/pod/storage/evi
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from migrate.clock import parse_rfc3339, rfc3339
+from migrate.cluster.twin.index import controller_ref, is_ready
 from migrate.cluster.twin.resources import DEPLOYMENTS, PDBS, PODS, REPLICASETS, STATEFULSETS
 from migrate.cluster.twin.selectors import LabelSelector, from_label_selector
 from migrate.cluster.twin.status import ApiError, bad_request, too_many_requests
@@ -35,11 +37,7 @@ def scaled_value(value: int | str, total: int, round_up: bool = True) -> int:
     return math.ceil(exact) if round_up else math.floor(exact)
 
 
-def is_ready(pod: dict[str, Any]) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (pod.get("status") or {}).get("conditions") or []
-    )
+_stamp = functools.lru_cache(maxsize=8192)(parse_rfc3339)  # a disruptedPods time is read again at every refresh
 
 
 @dataclass(frozen=True)
@@ -61,16 +59,14 @@ def compute_budget(
     spec: dict[str, Any], expected_scale: int | None, pods: list[dict[str, Any]], disrupted: dict[str, str], now: float
 ) -> Budget:
     """expected_scale: the sum of the owning controllers' replicas, None when it cannot be found."""
-    healthy = sum(
-        1
-        for p in pods
-        if not p["metadata"].get("deletionTimestamp")
-        and not (
-            p["metadata"]["name"] in disrupted
-            and parse_rfc3339(disrupted[p["metadata"]["name"]]) + DELETION_TIMEOUT > now
-        )
-        and is_ready(p)
-    )
+    healthy = 0
+    for p in pods:  # a plain loop: this runs for every pod of every budget whose pods changed
+        meta = p["metadata"]
+        if meta.get("deletionTimestamp") or not is_ready(p):
+            continue
+        if disrupted and meta["name"] in disrupted and _stamp(disrupted[meta["name"]]) + DELETION_TIMEOUT > now:
+            continue  # evicted a moment ago: not healthy until the deletion shows or the entry runs out
+        healthy += 1
     if spec.get("maxUnavailable") is not None:
         if expected_scale is None:
             return Budget(0, 0, healthy)
@@ -84,10 +80,6 @@ def compute_budget(
     return Budget(expected_scale, scaled_value(min_available, expected_scale), healthy)
 
 
-def _controller(obj: dict[str, Any]) -> dict[str, Any] | None:
-    return next((r for r in obj["metadata"].get("ownerReferences") or [] if r.get("controller")), None)
-
-
 def expected_scale(store: Store, namespace: str, pods: list[dict[str, Any]]) -> int | None:
     """Sum of replicas over the distinct scalable controllers of the pods; None if one is not scalable.
 
@@ -95,7 +87,7 @@ def expected_scale(store: Store, namespace: str, pods: list[dict[str, Any]]) -> 
     """
     seen: dict[str, int] = {}
     for pod in pods:
-        ref = _controller(pod)
+        ref = controller_ref(pod)
         if ref is None:
             continue
         if ref["uid"] in seen:
@@ -104,7 +96,7 @@ def expected_scale(store: Store, namespace: str, pods: list[dict[str, Any]]) -> 
             rs = store.find(REPLICASETS, namespace, ref["name"])
             if rs is None:
                 return None
-            owner = _controller(rs)
+            owner = controller_ref(rs)
             deploy = (
                 store.find(DEPLOYMENTS, namespace, owner["name"]) if owner and owner["kind"] == "Deployment" else None
             )
@@ -130,6 +122,8 @@ class BudgetPods:
         self.store = store
         self.pods: dict[str, dict[Key, dict[str, Any]]] = {}  # budget uid -> the pods it selects
         self.revision: dict[str, int] = {}  # budget uid -> bumped whenever one of its pods comes, changes or goes
+        self._touched: dict[str, int] = {}  # budget uid -> the store revision of that latest bump, oldest first
+        self._names: dict[str, Key] = {}  # budget uid -> its (namespace, name)
         self._selectors: dict[str, dict[str, tuple[Any, LabelSelector]]] = {}  # namespace -> uid -> (raw, compiled)
         self._budgets_of: dict[Key, set[str]] = {}  # pod -> the budgets selecting it
         with store.lock:
@@ -145,11 +139,13 @@ class BudgetPods:
         elif event.resource is PDBS:
             if event.type == "DELETED":
                 self._forget(event.object["metadata"]["namespace"], event.object["metadata"]["uid"])
+                self._names.pop(event.object["metadata"]["uid"], None)
             else:
                 self._budget(event.object)
 
     def _budget(self, pdb: dict[str, Any]) -> None:
         ns, uid, raw = pdb["metadata"]["namespace"], pdb["metadata"]["uid"], pdb["spec"].get("selector")
+        self._names[uid] = (ns, pdb["metadata"]["name"])
         known = self._selectors.get(ns, {}).get(uid)
         if known is not None and known[0] == raw:
             return  # a status write, or a spec change that selects the same pods
@@ -172,8 +168,8 @@ class BudgetPods:
     def _pod(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
         meta = (new or old or {})["metadata"]
         key = (meta["namespace"], meta["name"])
-        if old is not None and new is not None and old["metadata"].get("labels") is new["metadata"].get("labels"):
-            after = self._budgets_of.get(key, set())  # the same labels: the same budgets (a status write)
+        if old is not None and new is not None and old["metadata"].get("labels") == new["metadata"].get("labels"):
+            after = self._budgets_of.get(key, set())  # the same labels (a status write, a binding): the same budgets
         else:
             before = self._budgets_of.pop(key, set())
             labels = new["metadata"].get("labels") if new is not None else None
@@ -190,6 +186,18 @@ class BudgetPods:
 
     def _bump(self, uid: str) -> None:
         self.revision[uid] = self.revision.get(uid, 0) + 1
+        self._touched.pop(uid, None)  # re-inserted last: ordered by latest bump
+        self._touched[uid] = self.store.revision
+
+    def touched_since(self, revision: int) -> list[Key]:
+        """Budgets whose selected pods came, changed or went after `revision` (the disruption controller's queue)."""
+        keys = []
+        for uid, when in reversed(self._touched.items()):
+            if when <= revision:
+                break
+            if (key := self._names.get(uid)) is not None:
+                keys.append(key)
+        return keys
 
 
 class DisruptionController:
@@ -205,9 +213,14 @@ class DisruptionController:
 
     def reconcile(self, index: Any) -> None:
         now = self.store.clock.now()
-        dirty = index.pass_dirty
-        budgets = list(self.store.objects(PDBS) if dirty is None else (
-            p for ns in sorted(dirty) for p in self.store.objects(PDBS, ns)))
+        dirty, since = index.pass_dirty, index.pass_since
+        if dirty is None or since is None:
+            budgets = list(self.store.objects(PDBS))
+        else:  # written, their pods changed, or an entry ran out in a namespace written to: in a full walk's order
+            ran_out = [(ns, name) for ns, name, when in self._expiring.values() if when <= now and ns in dirty]
+            keys = index.in_store_order(PDBS, [*index.written_since(PDBS, since), *self.members.touched_since(since),
+                                               *ran_out])
+            budgets = [pdb for key in keys if (pdb := self.store.find(PDBS, *key)) is not None]
         # a disrupted-pod entry running out changes a status without any write (upstream: its recheck queue)
         budgets += [pdb for ns, name, when in self._expiring.values() if when <= now and (dirty is None or ns not in dirty)
                     and (pdb := self.store.find(PDBS, ns, name)) is not None]
@@ -233,7 +246,7 @@ class DisruptionController:
 
 def _expiry(pdb: dict[str, Any]) -> float | None:
     """When the first disruptedPods entry times out (the status changes then without any write)."""
-    stamps = [parse_rfc3339(t) + DELETION_TIMEOUT for t in ((pdb.get("status") or {}).get("disruptedPods") or {}).values()]
+    stamps = [_stamp(t) + DELETION_TIMEOUT for t in ((pdb.get("status") or {}).get("disruptedPods") or {}).values()]
     return min(stamps) if stamps else None
 
 
@@ -242,12 +255,9 @@ def refresh_status(store: Store, pdb: dict[str, Any], pods: list[dict[str, Any]]
     ns = pdb["metadata"]["namespace"]
     now = store.clock.now()
     status = pdb.get("status") or {}
-    disrupted = {
-        n: t
-        for n, t in (status.get("disruptedPods") or {}).items()
-        if parse_rfc3339(t) + DELETION_TIMEOUT > now
-        and any(p["metadata"]["name"] == n and not p["metadata"].get("deletionTimestamp") for p in pods)
-    }
+    entries = status.get("disruptedPods") or {}
+    standing = {p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")} if entries else set()
+    disrupted = {n: t for n, t in entries.items() if n in standing and _stamp(t) + DELETION_TIMEOUT > now}
     scale = expected_scale(store, ns, pods) if _needs_scale(pdb["spec"]) else None
     budget = compute_budget(pdb["spec"], scale, pods, disrupted, now)
     allowed = budget.disruptions_allowed
@@ -286,11 +296,21 @@ def _condition(status: dict[str, Any], allowed: bool, now: float) -> dict[str, A
 
 def covering_pdbs(store: Store, pod: dict[str, Any]) -> list[dict[str, Any]]:
     labels = pod["metadata"].get("labels")
-    return [
-        p
-        for p in store.objects(PDBS, pod["metadata"]["namespace"])
-        if from_label_selector(p["spec"].get("selector")).matches(labels)
-    ]
+    return [p for p in store.objects(PDBS, pod["metadata"]["namespace"]) if _compiled(p["spec"]).matches(labels)]
+
+
+_SELECTORS: dict[int, tuple[dict[str, Any], LabelSelector]] = {}  # id(spec) -> (the spec, held: the id stays its own)
+
+
+def _compiled(spec: dict[str, Any]) -> LabelSelector:
+    """A budget's selector compiled once per stored spec (stored objects are never mutated; a status write keeps
+    the spec object), not once per eviction."""
+    known = _SELECTORS.get(id(spec))
+    if known is None or known[0] is not spec:
+        if len(_SELECTORS) >= 4096:
+            _SELECTORS.clear()  # specs of long-gone budgets are not kept alive
+        known = _SELECTORS[id(spec)] = (spec, from_label_selector(spec.get("selector")))
+    return known[1]
 
 
 def still_processing(name: str) -> ApiError:

@@ -104,12 +104,13 @@ class Twin:
     @classmethod
     def from_snapshot(cls, path: Path | str, clock: Clock | None = None, **kwargs: Any) -> Twin:
         twin = cls(clock, **kwargs)
-        twin.load(read_snapshot(path))
+        twin.load(read_snapshot(path), owned=True)
         return twin
 
-    def load(self, snapshot: dict[str, Any]) -> None:
+    def load(self, snapshot: dict[str, Any], owned: bool = False) -> None:
         """Load captured objects (uids kept; a captured `default` replaces the twin's own), then let the
-        controllers compute their statuses."""
+        controllers compute their statuses. `owned`: the caller hands the snapshot over (one just read) and
+        never touches it again, so its objects are stored as they are instead of copied first."""
         objects = snapshot.get("objects") or {}
         captured = (snapshot.get("metadata") or {}).get("capturedAt")
         if captured and isinstance(self.clock, VirtualClock):
@@ -127,7 +128,7 @@ class Twin:
                     ns = obj["metadata"].get("namespace")
                     if rt.namespaced and ns and self.store.find(NAMESPACES, "", ns) is None:
                         self.store.create(NAMESPACES, {"metadata": {"name": ns}, "status": {"phase": "Active"}})
-                    obj = clone(obj)
+                    obj = obj if owned else clone(obj)
                     admission.default(rt, obj)  # as the API server defaults what it reads back from etcd
                     self.store.load(rt, obj, owned=True)
             now = self.clock.now()
