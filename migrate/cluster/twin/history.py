@@ -12,7 +12,7 @@ import queue
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from migrate.cluster.twin.resources import ResourceType
 from migrate.cluster.twin.selectors import FieldSelector, LabelSelector
@@ -22,8 +22,7 @@ COMPACTION_INTERVAL = 300.0  # seconds, kube-apiserver's default --etcd-compacti
 LIST_TOO_OLD = "The resourceVersion for the provided list is too old."
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):  # immutable; a tuple is built several times faster than a frozen dataclass
     type: str  # ADDED | MODIFIED | DELETED
     resource: ResourceType
     object: dict[str, Any]
