@@ -9,6 +9,7 @@ Tested by tests/hostile/test_exhaustion.py.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,26 @@ def check_text_shape(text: str, where: str, *, max_line: int = MAX_LINE_CHARS, m
                                 hint="real YAML/JSON nests a few levels; flatten the value")
         elif char in "]}":
             depth = max(0, depth - 1)
+
+
+_JSON_NOISE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[^\[\]{}"]+')  # strings, and whatever is not a bracket
+_INNERMOST = re.compile(r"\[\]|\{\}")
+
+
+def check_json_nesting(text: str, where: str, *, max_nesting: int = MAX_NESTING) -> None:
+    """Refuse JSON nested deeper than `max_nesting`, at regex speed (a 100 MB snapshot is one JSON line): with the
+    strings and everything but brackets gone, each pass that drops the innermost empty pairs peels one level."""
+    brackets, depth = _JSON_NOISE.sub("", text), 0
+    while brackets:
+        peeled = _INNERMOST.sub("", brackets)
+        if len(peeled) == len(brackets):  # unbalanced, so not JSON: the slower scan judges it as it judges any text
+            check_text_shape(text, where, max_line=len(text) + 1, max_nesting=max_nesting)
+            return
+        brackets, depth = peeled, depth + 1
+        if depth > max_nesting:
+            check_text_shape(text, where, max_line=len(text) + 1, max_nesting=max_nesting)  # names the line
+            raise UserError(f"brackets nested more than {max_nesting} deep", where=where,
+                            hint="real YAML/JSON nests a few levels; flatten the value")
 
 
 def check_expansion(data: Any, where: str, *, limit: int = MAX_EXPANDED_VALUES) -> None:
