@@ -34,6 +34,7 @@ _SYSTEM_META = (
     "deletionTimestamp",
     "deletionGracePeriodSeconds",
 )
+_PARTS = ("metadata", "spec", "status")  # what must be an object when present
 EXPIRED_CONTINUE = (
     "The provided continue parameter is too old to display a consistent list result. You can start a new list "
     "without the continue parameter, or use the continue token in this response to retrieve the remainder of the "
@@ -52,12 +53,17 @@ class ListPage:
 
 def check_shape(rt: ResourceType, obj: Any) -> None:
     """The API server decodes into typed structs: a list as a body, or `spec: 5`, never reaches the controllers."""
+    if type(obj) is dict:  # the shape of every write from the twin's own actors, checked before naming an error
+        meta, spec, status = obj.get("metadata"), obj.get("spec"), obj.get("status")
+        if (meta is None or type(meta) is dict) and (spec is None or type(spec) is dict) and \
+                (status is None or type(status) is dict):
+            return
     name = str(((obj.get("metadata") or {}) if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict)
                 else {}).get("name", ""))
     if not isinstance(obj, dict):
         raise invalid(rt.kind, name, [("<body>", "FieldValueInvalid", f"must be an object, not {type(obj).__name__}")])
     wrong = [(f, "FieldValueInvalid", f"must be an object, not {type(obj[f]).__name__}")
-             for f in ("metadata", "spec", "status") if f in obj and obj[f] is not None and not isinstance(obj[f], dict)]
+             for f in _PARTS if f in obj and obj[f] is not None and not isinstance(obj[f], dict)]
     if wrong:
         raise invalid(rt.kind, name, wrong)
 
@@ -269,7 +275,7 @@ class Store:
                         new_meta.pop(system, None)
                 if rt.namespaced:
                     new_meta["namespace"] = ns
-                if rt.has_status and "status" in old and not whole:
+                if not whole and "status" in old and rt.has_status:
                     new["status"] = old["status"]
                 if "generation" in new_meta and _spec(new) != _spec(old):
                     new_meta["generation"] = old["metadata"]["generation"] + 1
