@@ -86,7 +86,8 @@ class Store:
 
     # --- reading -------------------------------------------------------------------------------
     def find(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any] | None:
-        return self._objects.get(rt, {}).get((namespace if rt.namespaced else "", name))
+        bucket = self._objects.get(rt)
+        return None if bucket is None else bucket.get((namespace if rt.namespaced else "", name))
 
     def get(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]:
         obj = self.find(rt, namespace, name)
