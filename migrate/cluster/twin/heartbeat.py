@@ -12,6 +12,7 @@ runs such a pass first, so a client never sees a Lease older than the renew inte
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -31,6 +32,7 @@ PRESSURE = (("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has suffic
             ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"))
 
 
+@functools.lru_cache(maxsize=1)  # 200 kubelets renewing in one pass stamp the same moment
 def micro_time(moment: float) -> str:
     """A MicroTime as the API server writes it: UTC with six fraction digits."""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment)) + f".{int(round(moment % 1 * 1e6)) % 1000000:06d}Z"

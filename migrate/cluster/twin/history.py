@@ -102,9 +102,10 @@ class History:
             self.compacted = max(self.compacted, self.events[0].revision - 1)
 
     def compact(self, revision: int) -> None:
-        self.compacted = max(self.compacted, revision)
-        while self.events and self.events[0].revision <= self.compacted:
-            self.events.popleft()
+        self.compacted = upto = max(self.compacted, revision)
+        events = self.events
+        while events and events[0].revision <= upto:
+            events.popleft()
 
     def since(self, revision: int) -> Iterator[Event]:
         """Every event after `revision`; 410 when compaction has already dropped some of them."""

@@ -87,6 +87,7 @@ class NodeLifecycle:
         self._tainted: list[tuple[str, list[Any]]] = []  # nodes the last sweep found with NoExecute taints
         # node Leases judged to stay: (the nodes' revision, node uids, lease name -> the ownerReferences judged)
         self._leases_kept: tuple[int, set[str], dict[str, Any]] = (-1, set(), {})
+        self._leases_seen: tuple[int, int] | None = None  # (the nodes' revision, the Leases' revision) last looked at
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
@@ -179,6 +180,10 @@ class NodeLifecycle:
 
     def _collect_node_leases(self, index: ClusterIndex) -> None:
         """The garbage collector's share: a node Lease goes with the Node that owns it."""
+        seen = (index.nodes_rev, index.kind_rev.get(LEASES, 0))
+        if seen == self._leases_seen:  # no node came or went and no Lease was written since the last look
+            return
+        self._leases_seen = seen
         if self._leases_kept[0] != index.nodes_rev:  # a node came or went (its uid with it)
             self._leases_kept = (index.nodes_rev, {n["metadata"]["uid"] for n in index.nodes.values()}, {})
         _, uids, kept = self._leases_kept

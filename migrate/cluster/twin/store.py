@@ -430,9 +430,6 @@ def _spec(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Equal but for resourceVersion (compared in place: a copy of each per write showed in the 200-node profile)."""
-    if a.keys() != b.keys() or any(v != b[k] for k, v in a.items() if k != "metadata"):
-        return False
-    meta_a, meta_b = a["metadata"], b["metadata"]
-    return meta_a.keys() - {"resourceVersion"} == meta_b.keys() - {"resourceVersion"} and \
-        all(v == meta_b[k] for k, v in meta_a.items() if k != "resourceVersion")
+    """Equal but for resourceVersion (a missing one and a set one alike): shallow copies compared in C."""
+    return {**a, "metadata": None} == {**b, "metadata": None} and \
+        {**a["metadata"], "resourceVersion": None} == {**b["metadata"], "resourceVersion": None}
