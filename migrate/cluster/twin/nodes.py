@@ -184,8 +184,11 @@ class NodeLifecycle:
         if seen == self._leases_seen:  # no node came or went and no Lease was written since the last look
             return
         self._leases_seen = seen
-        if self._leases_kept[0] != index.nodes_rev:  # a node came or went (its uid with it)
-            self._leases_kept = (index.nodes_rev, {n["metadata"]["uid"] for n in index.nodes.values()}, {})
+        if self._leases_kept[0] != index.nodes_rev:  # a node came or went (its uid with it), or was relabelled
+            uids = {n["metadata"]["uid"] for n in index.nodes.values()}
+            # a Lease judged to stay keeps an owner while no uid is gone
+            kept = self._leases_kept[2] if not self._leases_kept[1] - uids else {}
+            self._leases_kept = (index.nodes_rev, uids, kept)
         _, uids, kept = self._leases_kept
         for lease in list(self.api.store.objects(LEASES, NODE_LEASES)):
             refs, name = lease["metadata"].get("ownerReferences"), lease["metadata"]["name"]

@@ -118,14 +118,19 @@ class Store:
                 revision, after = self._decode_continue(continue_token)
             bucket = self._objects.get(rt, {})
             candidates = self._narrowed(rt, namespace, fields)
-            keys = sorted(
-                k for k in (bucket if candidates is None else candidates)
-                if (namespace is None or k[0] == namespace) and (after is None or k > after)
-            )
+            source = bucket if candidates is None else candidates
+            keys = sorted(source) if namespace is None and after is None else sorted(
+                [k for k in source if (namespace is None or k[0] == namespace) and (after is None or k > after)])
+            # only selectors that say something are asked (2,000 namespace lists of pods in a 200-node rehearsal)
+            by_labels = None if labels.empty else labels.matches
+            by_fields = fields.matches if fields is not None and fields.terms else None
+            if not limit and by_labels is None and by_fields is None:
+                return ListPage([bucket[k] for k in keys], str(revision))
             items: list[dict[str, Any]] = []
             for i, key in enumerate(keys):
                 obj = bucket[key]
-                if not labels.matches(obj["metadata"].get("labels")) or (fields and not fields.matches(obj)):
+                if (by_labels is not None and not by_labels(obj["metadata"].get("labels"))) or \
+                        (by_fields is not None and not by_fields(obj)):
                     continue
                 if limit and len(items) == limit:
                     # a continue token only when something matching may follow, as etcd3 paging does
