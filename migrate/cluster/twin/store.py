@@ -12,7 +12,6 @@ import base64
 import copy
 import json
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +33,8 @@ _SYSTEM_META = (
     "deletionTimestamp",
     "deletionGracePeriodSeconds",
 )
+_UUID_KEEP = ~(0xC000 << 48) & ~(0xF000 << 64)  # what uuid.UUID(version=4) keeps of the integer
+_UUID_V4 = (0x8000 << 48) | (4 << 76)  # RFC 4122 variant, version 4
 _PARTS = ("metadata", "spec", "status")  # what must be an object when present
 EXPIRED_CONTINUE = (
     "The provided continue parameter is too old to display a consistent list result. You can start a new list "
@@ -79,7 +80,7 @@ class Store:
         self._in_namespace: dict[ResourceType, dict[str, dict[Key, dict[str, Any]]]] = {}  # the same, by namespace
         self.history = History(history, compaction_interval)
         self._watches: list[Watch] = []
-        self._uid = uuid.UUID(int=seed)
+        self._uid = seed  # the last uid handed out, as an integer
         self._listeners: dict[ResourceType, list[Callable[[Event], None]]] = {}  # by the type they follow
         self._everything: list[Callable[[Event], None]] = []
         self._narrowers: dict[tuple[ResourceType, str], Callable[[str], Iterable[Key]]] = {}
@@ -171,8 +172,10 @@ class Store:
 
     # --- writing -------------------------------------------------------------------------------
     def _next_uid(self) -> str:
-        self._uid = uuid.UUID(int=(self._uid.int + 0x9E3779B97F4A7C15) % (1 << 128))  # deterministic, uuid-shaped
-        return str(uuid.UUID(int=self._uid.int, version=4))
+        self._uid = (self._uid + 0x9E3779B97F4A7C15) % (1 << 128)  # deterministic, uuid-shaped
+        # uuid.UUID(int=..., version=4) without building two UUID objects: the variant and version bits set
+        digits = "%032x" % (self._uid & _UUID_KEEP | _UUID_V4)
+        return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
     def _commit(self, kind: str, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
         self.revision += 1

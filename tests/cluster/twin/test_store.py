@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from hypothesis import given, settings
@@ -143,3 +144,14 @@ def test_clone_is_what_a_json_round_trip_gives_and_shares_nothing_mutable(value:
 def test_clone_refuses_what_json_refuses() -> None:
     with pytest.raises(TypeError):
         clone({"a": {1, 2}})
+
+
+def test_uids_are_version_4_uuids_distinct_and_the_same_for_the_same_seed() -> None:
+    def uids(seed: int) -> list[str]:
+        store = Store(VirtualClock(), seed=seed)
+        return [store.create(CONFIGMAPS, _cm(f"c{i}"))["metadata"]["uid"] for i in range(50)]
+
+    first = uids(7)
+    assert first == uids(7) and first != uids(8) and len(set(first)) == 50
+    parsed = [uuid.UUID(u) for u in first]
+    assert all(str(p) == u and p.version == 4 and p.variant == uuid.RFC_4122 for p, u in zip(parsed, first, strict=True))
