@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from migrate.atomic import SECRET_FILE_MODE, write_file
-from migrate.bounds import check_text_shape, read_bounded
+from migrate.bounds import check_json_nesting, read_bounded
 from migrate.errors import UserError
 from migrate.redact import looks_like_credential, names_a_secret, redact_text, secret_arguments
 
@@ -111,7 +111,7 @@ def read_snapshot(path: Path | str) -> dict[str, Any]:
     path = Path(path)
     try:
         text = read_bounded(path, limit=256 * 1024 * 1024)  # a 5,000-node cluster's snapshot is ~100 MB
-        check_text_shape(text, str(path), max_line=len(text) + 1)  # one JSON line is fine; deep nesting is not
+        check_json_nesting(text, str(path))  # one JSON line is fine; deep nesting is not
         data = json.loads(text)
     except FileNotFoundError:
         raise UserError(

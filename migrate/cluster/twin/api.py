@@ -107,7 +107,7 @@ class Api:
                 )
             if rt is SERVICES:
                 self.services.allocate(obj)
-            return self.store.create(rt, obj)
+            return self.store.create(rt, obj, owned=True)  # obj: this request's own copy of the body
 
     def put(
         self, rt: ResourceType, namespace: str, name: str, body: Any, subresource: str | None = None,
@@ -226,7 +226,7 @@ class Api:
         return dict(SUCCESS)
 
     def _mark_disruption_target(self, pod: dict[str, Any]) -> None:
-        status = clone(pod.get("status") or {})
+        status = dict(pod.get("status") or {})  # conditions is built afresh; the rest stays shared, never mutated
         conditions = [c for c in status.get("conditions") or [] if c.get("type") != "DisruptionTarget"]
         conditions.append(
             {
@@ -238,7 +238,7 @@ class Api:
             }
         )
         status["conditions"] = conditions
-        self.store.update(PODS, {**pod, "status": status}, status=True)
+        self.store.update(PODS, {**pod, "status": status}, status=True, owned=True)
 
     def bind(self, namespace: str, name: str, binding: dict[str, Any]) -> dict[str, Any]:
         """POST pods/{name}/binding, what a scheduler does."""
@@ -251,12 +251,13 @@ class Api:
                 raise conflict("pods", name, f'pod {name} is already assigned to node "{pod["spec"]["nodeName"]}"')
             if pod["metadata"].get("deletionTimestamp"):
                 raise conflict("pods", name, f"pod {name} is being deleted, cannot be assigned to a host")
-            status = clone(pod.get("status") or {})
+            status = dict(pod.get("status") or {})  # what changes is built afresh; the rest stays shared
             status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"] + [
                 {"type": "PodScheduled", "status": "True", "lastTransitionTime": _now(self.store)}
             ]
-            bound = {**pod, "spec": {**pod["spec"], "nodeName": target}, "status": status}
-            self.store.update(PODS, bound, force=True, whole=True)
+            bound = {**pod, "metadata": dict(pod["metadata"]), "spec": {**pod["spec"], "nodeName": target},
+                     "status": status}
+            self.store.update(PODS, bound, force=True, whole=True, owned=True)
         return dict(SUCCESS)
 
 

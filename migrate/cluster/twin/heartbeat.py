@@ -12,6 +12,7 @@ runs such a pass first, so a client never sees a Lease older than the renew inte
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -31,6 +32,7 @@ PRESSURE = (("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has suffic
             ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"))
 
 
+@functools.lru_cache(maxsize=1)  # 200 kubelets renewing in one pass stamp the same moment
 def micro_time(moment: float) -> str:
     """A MicroTime as the API server writes it: UTC with six fraction digits."""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment)) + f".{int(round(moment % 1 * 1e6)) % 1000000:06d}Z"
@@ -50,7 +52,7 @@ class NodeAgents:
         self._next_post: dict[str, float] = {}  # node name -> when its kubelet must post status again
         self._restore: dict[str, set[str]] = {}  # node -> pod uids the node controller marked not ready meanwhile
         self.manifests: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}  # node -> its static pods
-        self._quiet: tuple[float, int] | None = None  # (until when no kubelet has anything due, the nodes' revision)
+        self._quiet: float | None = None  # until when no kubelet has a status to post or a Lease to renew
         self.version = 0  # bumped whenever a kubelet starts or stops
 
     # --- what a rehearsal or a test does to kubelets --------------------------------------------
@@ -90,9 +92,12 @@ class NodeAgents:
         now = self.store.clock.now()
         renewed, every = self._renewed, self.renew_every
         names: Iterable[str] = self._started
-        if self._quiet is not None and now < self._quiet[0] and index.nodes_rev == self._quiet[1]:
-            # nothing to post or renew yet and no node came or went: only mirror pods and pods to report again
-            names = [n for n in self._started if n in self.manifests or self._restore.get(n)]
+        quiet = self._quiet is not None and now < self._quiet
+        if quiet:  # nothing to post or renew yet (both are due by time alone): only mirror pods, pods to report
+            # Ready again, and kubelets whose node was deleted; in the kubelets' order, as a full pass goes
+            wanted = self.manifests.keys() | {n for n, uids in self._restore.items() if uids} | \
+                (self._started.keys() - index.nodes.keys())
+            names = [n for n in self._started if n in wanted] if wanted else []
         for name in list(names):
             started = self._started[name]
             node = index.nodes.get(name)
@@ -109,9 +114,10 @@ class NodeAgents:
                 for (namespace, pod_name), manifest in self.manifests[name].items():
                     if self.store.find(PODS, namespace, pod_name) is None:
                         self._mirror(index.nodes[name], manifest)
-        self._quiet = None
-        due = self.renewal_due()
-        self._quiet = (due if due is not None else float("inf"), index.nodes_rev)
+        if not quiet or self._quiet is None:  # a kubelet posted, renewed or stopped: when is the next one due
+            self._quiet = None
+            due = self.renewal_due()
+            self._quiet = due if due is not None else float("inf")
 
     def next_due(self, now: float) -> float | None:
         """When a starting kubelet turns its node Ready (renewals are not scheduled moments, see above)."""
@@ -121,7 +127,7 @@ class NodeAgents:
     def renewal_due(self) -> float | None:
         """The earliest moment a live kubelet has something to renew: a pass at or after it must run."""
         if self._quiet is not None:  # as the last pass left it (only a pass, or a kubelet stopping, moves it)
-            return None if self._quiet[0] == float("inf") else self._quiet[0]
+            return None if self._quiet == float("inf") else self._quiet
         due = [t + self.renew_every for t in self._renewed.values()] + list(self._next_post.values())
         return min(due) if due else None
 

@@ -12,7 +12,7 @@ import queue
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from migrate.cluster.twin.resources import ResourceType
 from migrate.cluster.twin.selectors import FieldSelector, LabelSelector
@@ -22,8 +22,7 @@ COMPACTION_INTERVAL = 300.0  # seconds, kube-apiserver's default --etcd-compacti
 LIST_TOO_OLD = "The resourceVersion for the provided list is too old."
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):  # immutable; a tuple is built several times faster than a frozen dataclass
     type: str  # ADDED | MODIFIED | DELETED
     resource: ResourceType
     object: dict[str, Any]
@@ -103,9 +102,10 @@ class History:
             self.compacted = max(self.compacted, self.events[0].revision - 1)
 
     def compact(self, revision: int) -> None:
-        self.compacted = max(self.compacted, revision)
-        while self.events and self.events[0].revision <= self.compacted:
-            self.events.popleft()
+        self.compacted = upto = max(self.compacted, revision)
+        events = self.events
+        while events and events[0].revision <= upto:
+            events.popleft()
 
     def since(self, revision: int) -> Iterator[Event]:
         """Every event after `revision`; 410 when compaction has already dropped some of them."""

@@ -34,10 +34,10 @@ class Kubelets:
         self.timing = timing
         self.agents = agents
         self.network = network or PodNetwork()
-        self._seen: dict[tuple[str, str], float] = {}  # (uid, state) -> when this kubelet first saw it
+        self._seen: dict[str, dict[str, float]] = {}  # pod uid -> state -> when this kubelet first saw it
 
     def _since(self, pod: dict[str, Any], state: str, now: float) -> float:
-        return self._seen.setdefault((pod["metadata"]["uid"], state), now)
+        return self._seen.setdefault(pod["metadata"]["uid"], {}).setdefault(state, now)
 
     def reconcile(self, index: ClusterIndex) -> None:
         now = self.store.clock.now()
@@ -47,7 +47,8 @@ class Kubelets:
             live.add(pod["metadata"]["uid"])
             if node is not None and self.agents.running(pod["spec"]["nodeName"]):
                 self._step(pod, node, now, index)
-        self._seen = {k: v for k, v in self._seen.items() if k[0] in live}
+        for uid in self._seen.keys() - live:  # pods gone or done: forgotten
+            del self._seen[uid]
 
     def _step(self, pod: dict[str, Any], node: dict[str, Any], now: float, index: ClusterIndex) -> None:
         meta, status = pod["metadata"], pod.get("status") or {}
@@ -78,7 +79,7 @@ class Kubelets:
             "stopping": self.timing.stop_delay,
             "running": self.timing.job_duration,
         }
-        due = [t + delays[state] for (_, state), t in self._seen.items()]
+        due = [t + delays[state] for states in self._seen.values() for state, t in states.items()]
         future = [d for d in due if d > now]
         return min(future) if future else None
 

@@ -85,6 +85,9 @@ class NodeLifecycle:
         self._swept: tuple[int, int] | None = None  # (the nodes' revision, the kubelets' version) of the last sweep
         self._unknown: list[str] = []  # nodes the last sweep found Unknown
         self._tainted: list[tuple[str, list[Any]]] = []  # nodes the last sweep found with NoExecute taints
+        # node Leases judged to stay: (the nodes' revision, node uids, lease name -> the ownerReferences judged)
+        self._leases_kept: tuple[int, set[str], dict[str, Any]] = (-1, set(), {})
+        self._leases_seen: tuple[int, int] | None = None  # (the nodes' revision, the Leases' revision) last looked at
 
     def reconcile(self, index: ClusterIndex) -> None:
         store = self.api.store
@@ -177,11 +180,25 @@ class NodeLifecycle:
 
     def _collect_node_leases(self, index: ClusterIndex) -> None:
         """The garbage collector's share: a node Lease goes with the Node that owns it."""
-        uids = {n["metadata"]["uid"] for n in index.nodes.values()}
+        seen = (index.nodes_rev, index.kind_rev.get(LEASES, 0))
+        if seen == self._leases_seen:  # no node came or went and no Lease was written since the last look
+            return
+        self._leases_seen = seen
+        if self._leases_kept[0] != index.nodes_rev:  # a node came or went (its uid with it), or was relabelled
+            uids = {n["metadata"]["uid"] for n in index.nodes.values()}
+            # a Lease judged to stay keeps an owner while no uid is gone
+            kept = self._leases_kept[2] if not self._leases_kept[1] - uids else {}
+            self._leases_kept = (index.nodes_rev, uids, kept)
+        _, uids, kept = self._leases_kept
         for lease in list(self.api.store.objects(LEASES, NODE_LEASES)):
-            owners = [r for r in lease["metadata"].get("ownerReferences") or [] if r.get("kind") == "Node"]
+            refs, name = lease["metadata"].get("ownerReferences"), lease["metadata"]["name"]
+            if kept.get(name, False) is refs:  # renewals keep the same list: judged already, against the same nodes
+                continue
+            owners = [r for r in refs or [] if r.get("kind") == "Node"]
             if owners and not any(r.get("uid") in uids for r in owners):
-                self.api.store.remove(LEASES, NODE_LEASES, lease["metadata"]["name"])
+                self.api.store.remove(LEASES, NODE_LEASES, name)
+            else:
+                kept[name] = refs
 
     def _taint_by_condition(self, node: dict[str, Any], now: float) -> dict[str, Any]:
         """What the node lifecycle controller keeps in sync: not-ready and unschedulable taints."""

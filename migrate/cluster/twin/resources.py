@@ -29,6 +29,10 @@ class ResourceType:
     generation: bool = False
     returns_deleted: bool = False  # DELETE answers with the object even when it went at once (else a Status)
 
+    def __hash__(self) -> int:
+        # every store write and index lookup keys a dict by its type: the generated hash walked all 14 fields
+        return hash(self.plural)  # equal types share a plural, so this agrees with __eq__
+
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version

@@ -12,7 +12,6 @@ import base64
 import copy
 import json
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +33,9 @@ _SYSTEM_META = (
     "deletionTimestamp",
     "deletionGracePeriodSeconds",
 )
+_UUID_KEEP = ~(0xC000 << 48) & ~(0xF000 << 64)  # what uuid.UUID(version=4) keeps of the integer
+_UUID_V4 = (0x8000 << 48) | (4 << 76)  # RFC 4122 variant, version 4
+_PARTS = ("metadata", "spec", "status")  # what must be an object when present
 EXPIRED_CONTINUE = (
     "The provided continue parameter is too old to display a consistent list result. You can start a new list "
     "without the continue parameter, or use the continue token in this response to retrieve the remainder of the "
@@ -52,12 +54,17 @@ class ListPage:
 
 def check_shape(rt: ResourceType, obj: Any) -> None:
     """The API server decodes into typed structs: a list as a body, or `spec: 5`, never reaches the controllers."""
+    if type(obj) is dict:  # the shape of every write from the twin's own actors, checked before naming an error
+        meta, spec, status = obj.get("metadata"), obj.get("spec"), obj.get("status")
+        if (meta is None or type(meta) is dict) and (spec is None or type(spec) is dict) and \
+                (status is None or type(status) is dict):
+            return
     name = str(((obj.get("metadata") or {}) if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict)
                 else {}).get("name", ""))
     if not isinstance(obj, dict):
         raise invalid(rt.kind, name, [("<body>", "FieldValueInvalid", f"must be an object, not {type(obj).__name__}")])
     wrong = [(f, "FieldValueInvalid", f"must be an object, not {type(obj[f]).__name__}")
-             for f in ("metadata", "spec", "status") if f in obj and obj[f] is not None and not isinstance(obj[f], dict)]
+             for f in _PARTS if f in obj and obj[f] is not None and not isinstance(obj[f], dict)]
     if wrong:
         raise invalid(rt.kind, name, wrong)
 
@@ -73,14 +80,15 @@ class Store:
         self._in_namespace: dict[ResourceType, dict[str, dict[Key, dict[str, Any]]]] = {}  # the same, by namespace
         self.history = History(history, compaction_interval)
         self._watches: list[Watch] = []
-        self._uid = uuid.UUID(int=seed)
+        self._uid = seed  # the last uid handed out, as an integer
         self._listeners: dict[ResourceType, list[Callable[[Event], None]]] = {}  # by the type they follow
         self._everything: list[Callable[[Event], None]] = []
         self._narrowers: dict[tuple[ResourceType, str], Callable[[str], Iterable[Key]]] = {}
 
     # --- reading -------------------------------------------------------------------------------
     def find(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any] | None:
-        return self._objects.get(rt, {}).get((namespace if rt.namespaced else "", name))
+        bucket = self._objects.get(rt)
+        return None if bucket is None else bucket.get((namespace if rt.namespaced else "", name))
 
     def get(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]:
         obj = self.find(rt, namespace, name)
@@ -111,14 +119,19 @@ class Store:
                 revision, after = self._decode_continue(continue_token)
             bucket = self._objects.get(rt, {})
             candidates = self._narrowed(rt, namespace, fields)
-            keys = sorted(
-                k for k in (bucket if candidates is None else candidates)
-                if (namespace is None or k[0] == namespace) and (after is None or k > after)
-            )
+            source = bucket if candidates is None else candidates
+            keys = sorted(source) if namespace is None and after is None else sorted(
+                [k for k in source if (namespace is None or k[0] == namespace) and (after is None or k > after)])
+            # only selectors that say something are asked (2,000 namespace lists of pods in a 200-node rehearsal)
+            by_labels = None if labels.empty else labels.matches
+            by_fields = fields.matches if fields is not None and fields.terms else None
+            if not limit and by_labels is None and by_fields is None:
+                return ListPage([bucket[k] for k in keys], str(revision))
             items: list[dict[str, Any]] = []
             for i, key in enumerate(keys):
                 obj = bucket[key]
-                if not labels.matches(obj["metadata"].get("labels")) or (fields and not fields.matches(obj)):
+                if (by_labels is not None and not by_labels(obj["metadata"].get("labels"))) or \
+                        (by_fields is not None and not by_fields(obj)):
                     continue
                 if limit and len(items) == limit:
                     # a continue token only when something matching may follow, as etcd3 paging does
@@ -159,8 +172,10 @@ class Store:
 
     # --- writing -------------------------------------------------------------------------------
     def _next_uid(self) -> str:
-        self._uid = uuid.UUID(int=(self._uid.int + 0x9E3779B97F4A7C15) % (1 << 128))  # deterministic, uuid-shaped
-        return str(uuid.UUID(int=self._uid.int, version=4))
+        self._uid = (self._uid + 0x9E3779B97F4A7C15) % (1 << 128)  # deterministic, uuid-shaped
+        # uuid.UUID(int=..., version=4) without building two UUID objects: the variant and version bits set
+        digits = "%032x" % (self._uid & _UUID_KEEP | _UUID_V4)
+        return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
     def _commit(self, kind: str, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
         self.revision += 1
@@ -187,10 +202,11 @@ class Store:
         self.changed.notify_all()
         return obj
 
-    def create(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    def create(self, rt: ResourceType, obj: dict[str, Any], owned: bool = False) -> dict[str, Any]:
+        """Store a new object. `owned`: the caller built `obj` afresh and hands it over, so it is not copied."""
         check_shape(rt, obj)
         with self.lock:
-            obj = clone(obj)
+            obj = obj if owned else clone(obj)
             meta = obj.setdefault("metadata", {})
             if self.find(rt, meta.get("namespace", ""), meta["name"]) is not None:
                 raise already_exists(rt.qualified, meta["name"])
@@ -268,7 +284,7 @@ class Store:
                         new_meta.pop(system, None)
                 if rt.namespaced:
                     new_meta["namespace"] = ns
-                if rt.has_status and "status" in old and not whole:
+                if not whole and "status" in old and rt.has_status:
                     new["status"] = old["status"]
                 if "generation" in new_meta and _spec(new) != _spec(old):
                     new_meta["generation"] = old["metadata"]["generation"] + 1
@@ -398,9 +414,18 @@ class Store:
             self._watches = []
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # immutable: a copy may share them
+
+
 def clone(obj: Any) -> Any:
-    """A deep copy of JSON-shaped data; a JSON round trip is several times faster than copy.deepcopy."""
-    return json.loads(json.dumps(obj))
+    """A deep copy of JSON-shaped data, as a JSON round trip makes it (a tuple comes back a list), ~2.5x faster:
+    only dicts and lists are rebuilt; anything else that is not a scalar takes the round trip (and json's refusal)."""
+    kind = type(obj)
+    if kind is dict:
+        return {k: v if type(v) in _SCALARS else clone(v) for k, v in obj.items()}
+    if kind is list or kind is tuple:
+        return [v if type(v) in _SCALARS else clone(v) for v in obj]
+    return obj if kind in _SCALARS else json.loads(json.dumps(obj))
 
 
 def _key(rt: ResourceType, obj: dict[str, Any]) -> Key:
@@ -413,7 +438,6 @@ def _spec(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    def strip(o: dict[str, Any]) -> dict[str, Any]:
-        return {**o, "metadata": {k: v for k, v in o["metadata"].items() if k != "resourceVersion"}}
-
-    return strip(a) == strip(b)
+    """Equal but for resourceVersion (a missing one and a set one alike): shallow copies compared in C."""
+    return {**a, "metadata": None} == {**b, "metadata": None} and \
+        {**a["metadata"], "resourceVersion": None} == {**b["metadata"], "resourceVersion": None}

@@ -162,3 +162,19 @@ def test_a_virtual_clock_twin_joins_nodes_without_sleeping() -> None:
     assert [m.is_learner for m in twin.etcd.members()] == [False]
     twin.advance(5)
     assert _ready(twin.store.get(NODES, "", "cp1")) == "True"
+
+
+def test_a_node_write_between_renewals_renews_nothing_early_and_a_deleted_node_stops_its_kubelet_at_once() -> None:
+    twin = small_twin(workers=3)
+    twin.advance(3)  # between two renewals: nothing is due for any kubelet
+    before = {n: twin.store.get(LEASES, NODE_LEASES, n)["metadata"]["resourceVersion"] for n in ("w1", "w2", "w3")}
+    twin.api.patch(NODES, "", "w1", {"metadata": {"labels": {"zone": "b"}}}, "application/merge-patch+json")
+    twin.api.delete(NODES, "", "w2")
+    twin.advance(1)
+    assert not twin.agents.running("w2")  # its Node is gone: the kubelet can post nothing more
+    assert twin.agents.running("w1") and twin.agents.running("w3")
+    assert twin.store.get(LEASES, NODE_LEASES, "w3")["metadata"]["resourceVersion"] == before["w3"]
+    assert twin.store.get(LEASES, NODE_LEASES, "w1")["metadata"]["resourceVersion"] == before["w1"]
+    twin.advance(10)  # the renew interval passed: the live kubelets renew, the stopped one does not
+    assert twin.store.get(LEASES, NODE_LEASES, "w1")["metadata"]["resourceVersion"] != before["w1"]
+    assert twin.store.find(LEASES, NODE_LEASES, "w2") is None

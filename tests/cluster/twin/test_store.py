@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migrate.clock import VirtualClock
 from migrate.cluster.twin.resources import CONFIGMAPS, DEPLOYMENTS, NODES, PODS
 from migrate.cluster.twin.selectors import EVERYTHING, FieldSelector, parse_label_selector
 from migrate.cluster.twin.status import ApiError
-from migrate.cluster.twin.store import Store
+from migrate.cluster.twin.store import Store, clone
 
 
 def _cm(name: str, ns: str = "default", **labels: str) -> dict:
@@ -112,3 +117,41 @@ def test_initial_events_end_with_a_bookmark(store: Store) -> None:
     marker_kind, marker = watch.next(0)
     assert (kind, obj["metadata"]["name"]) == ("ADDED", "a")
     assert marker_kind == "BOOKMARK" and marker["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(st.text(max_size=4), inner,
+                                                                                         max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(JSON)
+def test_clone_is_what_a_json_round_trip_gives_and_shares_nothing_mutable(value: object) -> None:
+    copy = clone(value)
+    assert copy == json.loads(json.dumps(value))  # a tuple comes back a list, as over the wire
+
+    def containers(v: object) -> list[object]:
+        inner = v.values() if isinstance(v, dict) else v if isinstance(v, (list, tuple)) else ()
+        return [v] + [c for item in inner for c in containers(item)] if isinstance(v, (dict, list)) else \
+            [c for item in inner for c in containers(item)]
+
+    assert not {id(c) for c in containers(copy)} & {id(c) for c in containers(value)}
+
+
+def test_clone_refuses_what_json_refuses() -> None:
+    with pytest.raises(TypeError):
+        clone({"a": {1, 2}})
+
+
+def test_uids_are_version_4_uuids_distinct_and_the_same_for_the_same_seed() -> None:
+    def uids(seed: int) -> list[str]:
+        store = Store(VirtualClock(), seed=seed)
+        return [store.create(CONFIGMAPS, _cm(f"c{i}"))["metadata"]["uid"] for i in range(50)]
+
+    first = uids(7)
+    assert first == uids(7) and first != uids(8) and len(set(first)) == 50
+    parsed = [uuid.UUID(u) for u in first]
+    assert all(str(p) == u and p.version == 4 and p.variant == uuid.RFC_4122 for p, u in zip(parsed, first, strict=True))
