@@ -43,6 +43,7 @@ from migrate.cluster.objects import (
 from migrate.cluster.twin.pacing import Pacing
 from migrate.cluster.twin.resources import CONFIGMAPS, DAEMONSETS, EVENTS, LEASES, NODES, PDBS, PODS, SECRETS
 from migrate.cluster.twin.simulation import Twin
+from migrate.cluster.twin.store import Event
 from migrate.cluster.twin.status import ApiError
 from migrate.cluster.verbs import NodeAndPodVerbs
 from migrate.errors import UserError
@@ -66,6 +67,11 @@ class InProcessCluster(NodeAndPodVerbs):
         self.retried: Counter[int] = Counter()  # HTTP code -> requests retried after it
         self.pacing = Pacing(twin)
         self._pods: dict[tuple[str, str], tuple[dict[str, Any], Pod]] = {}  # key -> (stored object, read from it)
+        # an informer's view of pod LISTs: (namespace, labels, fields) -> (revision read at, the pods it answered)
+        self._pod_lists: dict[tuple[str | None, str | None, str | None], tuple[int, list[Pod]]] = {}
+        self._pods_written: dict[str, int] = {}  # namespace -> revision of its latest pod write
+        self._any_pod_written = 0
+        twin.store.subscribe(self._pod_written, kinds=(PODS,))
 
     def close(self) -> None:
         self.pacing.close()
@@ -127,7 +133,24 @@ class InProcessCluster(NodeAndPodVerbs):
     def list_pods(self, node_name: str | None = None, namespace: str | None = None,
                   label_selector: str | None = None) -> list[Pod]:
         fields = f"spec.nodeName={node_name}" if node_name else None
-        return [self._pod(o) for o in self._items("list pods", PODS, namespace, label_selector, fields)]
+        return list(self._call("list pods", lambda: self._read_pods(namespace, label_selector, fields)))
+
+    def _read_pods(self, namespace: str | None, labels: str | None, fields: str | None) -> list[Pod]:
+        """The pods a LIST answers. While no pod in its scope (its namespace, else any) was written since the same
+        LIST was last answered, the answer is that one again (same stored objects, same order): a drain that reads
+        a namespace before every wave re-reads only the namespaces that changed, as an informer's cache would."""
+        key = (namespace, labels, fields)
+        cached = self._pod_lists.get(key)
+        written = self._any_pod_written if namespace is None else self._pods_written.get(namespace, 0)
+        if cached is not None and cached[0] >= written:
+            return cached[1]
+        revision = self.twin.store.revision  # taken first: a write racing the read makes the answer stale, not wrong
+        pods = [self._pod(o) for o in self.twin.api.list(PODS, namespace, labels, fields).items]
+        self._pod_lists[key] = (revision, pods)
+        return pods
+
+    def _pod_written(self, event: Event) -> None:
+        self._pods_written[event.object["metadata"].get("namespace", "")] = self._any_pod_written = event.revision
 
     def _pod(self, obj: dict[str, Any]) -> Pod:
         """Stored objects never change (a write stores a new one), so a Pod read from one object is read once:
@@ -145,9 +168,8 @@ class InProcessCluster(NodeAndPodVerbs):
     def wait_pods(self, until: PodsHold, timeout: float, *, node_name: str | None = None,
                   namespace: str | None = None) -> list[Pod]:
         fields = f"spec.nodeName={node_name}" if node_name else None
-        return self._follow("pods", lambda: [self._pod(o) for o in self.twin.api.list(PODS, namespace, None,
-                                                                                       fields).items],
-                            until, timeout)
+        pods: list[Pod] = self._follow("pods", lambda: self._read_pods(namespace, None, fields), until, timeout)
+        return list(pods)  # the caller's own list: the one read is kept for the next LIST
 
     def wait_node(self, name: str, until: NodeHolds, timeout: float) -> Node | None:
         def read() -> Node | None:
