@@ -11,10 +11,11 @@ remove-node pace) beside it.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import ipaddress
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,7 @@ def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | N
         start = clock.now()
         blockers: list[str] = []
         engine = Migration(plan, cluster, ledger, TwinHands(twin, etcd, decommission_seconds), clock, run_id="rehearsal",
-                           lock=MigrationLock(cluster, "rehearsal", clock), etcd=etcd, on_event=events.append,
+                           lock=MigrationLock(cluster, "rehearsal", clock), etcd=etcd, on_event=_at_waves(events),
                            drain=drain, overlap_hooks=overlap_hooks)
         try:
             engine.run()
@@ -196,6 +197,8 @@ def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | N
             blockers.append(str(exc))  # the message with its where and hint
         except EtcdError as exc:  # etcd refused (lost quorum): the real run stops at the same step
             blockers.append(f"etcd: {exc}")
+        finally:
+            gc.unfreeze()  # what the run kept alive is ordinary again once it is over
         makespan = clock.now() - start
         steps = ledger.steps()
         ready = {e.host: e.at for e in ledger.events(evidence=False) if e.after == HostState.REPLACEMENT_READY}
@@ -212,6 +215,18 @@ def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | N
     if faults is not None:
         result.debrief = faults.debrief(result, cluster)
     return result
+
+
+def _at_waves(events: list[Event]) -> Callable[[Event], None]:
+    """Collects the run's events; at each wave, what is alive so far (the twin's store, its history, the ledger's
+    records) is frozen out of the cyclic collector's reach. Those objects last the whole run, and every full
+    collection walked all of them again: 17 walks of a growing heap took ~3 s of a 200-node rehearsal's CPU.
+    Nothing the twin or the engine does depends on when memory is reclaimed."""
+    def on_event(event: Event) -> None:
+        events.append(event)
+        if event.kind == "wave":
+            gc.freeze()
+    return on_event
 
 
 class BudgetWatch:
