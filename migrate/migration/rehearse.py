@@ -140,8 +140,8 @@ def plan_from_snapshot(snapshot: Path, max_unavailable: int | str, cluster: str 
 
 def with_addresses(plan: MigrationPlan) -> MigrationPlan:
     """Replacements without an address get one from a network no cluster uses, so the twin can route them."""
-    hosts = list(REPLACEMENT_NET.hosts())
-    moves = tuple(m if m.replacement_address else dataclasses.replace(m, replacement_address=str(hosts[i]))
+    first = REPLACEMENT_NET.network_address + 1  # the network's i-th host, without listing its 65,534
+    moves = tuple(m if m.replacement_address else dataclasses.replace(m, replacement_address=str(first + i))
                   for i, m in enumerate(plan.hosts))
     return dataclasses.replace(plan, hosts=moves)
 
