@@ -251,7 +251,7 @@ class BudgetWatch:
         self.clock = twin.clock
         self.violated: dict[str, float] = {}  # namespace/name -> when it was first seen short
         self._short_at_start = {_name(p) for p in twin.store.objects(PDBS) if _short(p)}
-        twin.store.subscribe(self._written)
+        twin.store.subscribe(self._written, kinds=(PDBS,))
 
     def _written(self, event: Any) -> None:
         if event.resource is PDBS and event.type != "DELETED" and _short(event.object):
