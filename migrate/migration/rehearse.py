@@ -41,6 +41,9 @@ REPLACEMENT_NET = ipaddress.ip_network("10.254.0.0/16")  # addresses for replace
 # what a decommission hook is rehearsed to take unless told: the shipped playbook stops kubelet, etcd and the
 # runtime, unmounts and wipes over SSH — about a minute a host; Kubespray's reset.yml takes longer
 DECOMMISSION_SECONDS = 60.0
+# a rehearsal allocates millions of short-lived dicts: a young collection every 20,000 allocations, not 700, keeps
+# the cyclic collector's bookkeeping off the run (0.98 -> 0.46 s of collection on 200 nodes); restored afterwards
+COLLECT_AFTER = (20_000, 20, 10)
 
 
 class TwinHands:
@@ -194,13 +197,12 @@ def _run(snapshot: Path, plan: MigrationPlan, seed: int, drain: DrainOptions | N
                            lock=MigrationLock(cluster, "rehearsal", clock), etcd=etcd, on_event=_at_waves(events),
                            drain=drain, overlap_hooks=overlap_hooks)
         try:
-            engine.run()
+            with _collecting_for_a_run():
+                engine.run()
         except UserError as exc:  # a refusal or a budget that never allows: the real run would stop here too
             blockers.append(str(exc))  # the message with its where and hint
         except EtcdError as exc:  # etcd refused (lost quorum): the real run stops at the same step
             blockers.append(f"etcd: {exc}")
-        finally:
-            gc.unfreeze()  # what the run kept alive is ordinary again once it is over
         makespan = clock.now() - start
         steps = ledger.steps()
         ready = {e.host: e.at for e in ledger.events(evidence=False) if e.after == HostState.REPLACEMENT_READY}
@@ -229,6 +231,19 @@ def _no_collection() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+@contextmanager
+def _collecting_for_a_run() -> Iterator[None]:
+    """While the engine runs, young collections every COLLECT_AFTER[0] allocations (and, with _at_waves, what is
+    alive at each wave frozen); afterwards the thresholds as they were, and nothing frozen."""
+    before = gc.get_threshold()
+    gc.set_threshold(*COLLECT_AFTER)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()  # what the run kept alive is ordinary again once it is over
 
 
 def _at_waves(events: list[Event]) -> Callable[[Event], None]:
