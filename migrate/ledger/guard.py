@@ -74,12 +74,12 @@ def holder_path(path: Path) -> Path:
     return path.with_name(path.name + "-holder")
 
 
-def note_holder(path: Path, actor: str, run_id: str, since: float) -> None:
+def note_holder(holder: str, actor: str, run_id: str, since: float) -> None:
     """Say who holds the write lock, for as long as it is held (best effort: a lost note only makes a busy
-    message vaguer)."""
+    message vaguer). `holder`: the note's file, `holder_path` of the ledger (computed once per ledger)."""
     data = json.dumps({"actor": actor, "pid": os.getpid(), "run_id": run_id, "since": since}).encode()
     try:
-        fd = os.open(holder_path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(holder, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             os.write(fd, data)
         finally:
@@ -88,8 +88,11 @@ def note_holder(path: Path, actor: str, run_id: str, since: float) -> None:
         pass
 
 
-def drop_holder(path: Path) -> None:
-    holder_path(path).unlink(missing_ok=True)
+def drop_holder(holder: str) -> None:
+    try:
+        os.unlink(holder)
+    except FileNotFoundError:
+        pass
 
 
 def holder_text(path: Path) -> str:

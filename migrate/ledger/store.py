@@ -34,6 +34,9 @@ class Ledger:
         self._clock = clock
         self._depth = 0  # nesting of batch(): only the outermost one commits
         self.actor = current_actor()
+        self._holder = str(guard.holder_path(path))  # the writer's note, beside the file
+        self._parsed: dict[tuple[Any, ...], StepRecord] = {}  # journal row -> its record: a row read again is not
+        # parsed again (the engine reads a host's steps before each of them)
 
     # -- opening ---------------------------------------------------------------------------------------------------
     @classmethod
@@ -146,11 +149,11 @@ class Ledger:
 
     def steps(self, host: str | None = None) -> list[StepRecord]:
         where, args = ("WHERE host = ?", (host,)) if host is not None else ("", ())
-        return [_step(r) for r in self._rows(f"SELECT {_STEP_COLUMNS} FROM steps {where} ORDER BY id", args)]
+        return [self._step(r) for r in self._rows(f"SELECT {_STEP_COLUMNS} FROM steps {where} ORDER BY id", args)]
 
     def last_step(self, host: str) -> StepRecord | None:
         rows = self._rows(f"SELECT {_STEP_COLUMNS} FROM steps WHERE host = ? ORDER BY id DESC LIMIT 1", (host,))
-        return _step(rows[0]) if rows else None
+        return self._step(rows[0]) if rows else None
 
     def findings(self) -> dict[str, FindingMark]:
         rows = self._rows("SELECT setting, status, changed_at, actor, note FROM findings")
@@ -174,27 +177,30 @@ class Ledger:
     def begin_step(self, host: str, step: str, *, run_id: str, intent: Mapping[str, Any] | None = None) -> int:
         """Record what is about to be done before doing it: a crash leaves a step with no outcome to re-check."""
         blob = to_json(intent)
-        with self._write(run_id):
-            self.host(host)
-            cur = self._exec("INSERT INTO steps (host, step, run_id, started_at, intent) VALUES (?, ?, ?, ?, ?)",
-                             (host, step, run_id, self._clock.now(), blob))
+        with self._write(run_id):  # one statement: inserted only for a known host (else refused with the names)
+            cur = self._exec("INSERT INTO steps (host, step, run_id, started_at, intent) SELECT ?, ?, ?, ?, ? "
+                             "WHERE EXISTS (SELECT 1 FROM hosts WHERE name = ?)",
+                             (host, step, run_id, self._clock.now(), blob, host))
+            if cur.rowcount != 1:
+                self.host(host)
         return int(cur.lastrowid or 0)
 
     def finish_step(self, step_id: int, outcome: str, evidence: Mapping[str, Any] | None = None) -> None:
         if outcome not in STEP_OUTCOMES:
             raise LedgerError(f"a step ends 'ok' or 'failed', not {outcome!r}", where=f"step {step_id}")
         blob = to_json(evidence)
-        with self._write(run_id=""):
+        with self._write(run_id=""):  # an open step is closed in one statement; anything else is explained
+            cur = self._exec("UPDATE steps SET finished_at = ?, outcome = ?, evidence = ? WHERE id = ? AND outcome IS NULL",
+                             (self._clock.now(), outcome, blob, step_id))
+            if cur.rowcount == 1:
+                return
             rows = self._rows("SELECT outcome FROM steps WHERE id = ?", (step_id,))
             if not rows:
                 raise LedgerError(f"no step {step_id} in the journal", where=str(self.path))
-            if rows[0][0] is not None:
-                if rows[0][0] == outcome:
-                    return  # a resumed run confirming what is already recorded
+            if rows[0][0] != outcome:
                 raise LedgerError(f"step {step_id} already finished {rows[0][0]!r}", where=str(self.path),
                                   hint="begin a new step to record a retry")
-            self._exec("UPDATE steps SET finished_at = ?, outcome = ?, evidence = ? WHERE id = ?",
-                       (self._clock.now(), outcome, blob, step_id))
+            # else: a resumed run confirming what is already recorded
 
     def mark_finding(self, setting: str, status: str, *, run_id: str, note: str = "") -> Event:
         """A plan's `manual` finding resolved by a person (status 'done'), or reopened ('open'): an event too."""
@@ -256,17 +262,17 @@ class Ledger:
                 self._depth -= 1
             return
         self._exec("BEGIN IMMEDIATE")  # the write lock now, not at the first UPDATE: no upgrade deadlock
-        guard.note_holder(self.path, self.actor, run_id, self._clock.now())
+        guard.note_holder(self._holder, self.actor, run_id, self._clock.now())
         self._depth = 1
         try:
             yield
         except BaseException:
-            guard.drop_holder(self.path)
+            guard.drop_holder(self._holder)
             self._conn.rollback()
             raise
         finally:
             self._depth = 0
-        guard.drop_holder(self.path)  # while the lock is still ours: the next holder's note is never removed
+        guard.drop_holder(self._holder)  # while the lock is still ours: the next holder's note is never removed
         self._exec("COMMIT")
 
     def _claim(self, plan_id: str) -> None:
@@ -293,6 +299,13 @@ class Ledger:
                          (at, self.actor, run_id, host, step, before.value if before else None,
                           after.value if after else None, outcome, evidence, note))
         return int(cur.lastrowid or 0)
+
+    def _step(self, row: tuple[Any, ...]) -> StepRecord:
+        """Records are immutable and a row's columns are all of it, so equal rows are one record."""
+        record = self._parsed.get(row)
+        if record is None:
+            record = self._parsed[row] = _step(row)
+        return record
 
     def _meta(self, key: str) -> str | None:
         rows = self._rows("SELECT value FROM meta WHERE key = ?", (key,))

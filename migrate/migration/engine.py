@@ -354,10 +354,12 @@ class Migration:
 
     def _count_ready(self, counts: dict[str, int], pods: Sequence[Pod]) -> dict[str, int]:
         """Adds to `counts` ("namespace/owner uid" -> n) the Ready pods of those owners not on a drained node."""
+        keys = {tuple(key.split("/", 1)): key for key in counts}  # (namespace, owner uid) -> its key: no string per pod
         for pod in pods:
-            key = f"{pod.namespace}/{pod.owner.uid}" if pod.owner is not None else ""
-            if key in counts and pod.ready and not self._on_drained_node(pod.node_name):
-                counts[key] += 1
+            if pod.owner is not None and pod.ready:
+                key = keys.get((pod.namespace, pod.owner.uid))
+                if key is not None and not self._on_drained_node(pod.node_name):
+                    counts[key] += 1
         return counts
 
     def _verify(self, move: HostMove) -> Mapping[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from migrate.cluster.quantity import parse_quantity
@@ -103,7 +104,8 @@ class Mismatch(Exception):
 
 
 def decode(rt: ResourceType, body: Any) -> dict[str, Any]:
-    """A create/update body as the server keeps it: nulls dropped, MicroTimes in UTC; 400 when it cannot decode."""
+    """A create/update body as the server keeps it: nulls dropped, MicroTimes in UTC; 400 when it cannot decode.
+    The body must be the caller's own copy: parts that decode to themselves are kept, not copied again."""
     try:
         return _decode(rt, body)
     except Mismatch as bad:
@@ -119,76 +121,108 @@ def decode_patched(rt: ResourceType, patched: Any) -> dict[str, Any]:
         raise invalid("", "", [("patch", "FieldValueInvalid", f"Invalid value: ...: {bad.text(rt.kind)}")]) from None
 
 
+_TOP: dict[str, dict[str, Schema]] = {}  # kind -> the schema of its top-level fields, built once
+
+
 def _decode(rt: ResourceType, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise Mismatch("", body, rt.kind, f"json: cannot unmarshal {_json_type(body)} into Go value of type "
                                           f"struct {{ APIVersion string; Kind string }}")
-    schema: dict[str, Schema] = {"metadata": OBJECT_META, **SCHEMAS.get(rt.kind, {})}
-    if rt.kind not in SCHEMAS:
-        schema.update({"spec": {}, "status": {}})
-    out = {k: v for k, v in body.items() if v is not None}
+    schema = _TOP.get(rt.kind)
+    if schema is None:
+        schema = _TOP[rt.kind] = {"metadata": OBJECT_META, **SCHEMAS.get(rt.kind, {"spec": {}, "status": {}})}
+    # always a new top level (callers add to it); below it, what decodes to itself is kept, not copied
+    return _struct({k: v for k, v in body.items() if v is not None}, schema)
+
+
+def _check(value: Any, schema: Schema) -> Any:
+    """The value as decoded: itself when nothing in it changes (no null to drop, no time to re-encode).
+    A Mismatch leaves with its path from here down; each struct above adds its field's name on the way up, so a
+    path is only ever built for an error."""
+    if type(schema) is dict:
+        if not isinstance(value, dict):
+            raise Mismatch("", value, "struct")
+        return _struct({k: v for k, v in value.items() if v is not None} if None in value.values() else value,
+                       schema)
+    if type(schema) is list:
+        if not isinstance(value, list):
+            raise Mismatch("", value, "[]" + _go_name(schema[0]))
+        item = schema[0]
+        return [_check(v, item) for v in value if v is not None]
+    return _scalar(value, schema)
+
+
+def _struct(value: dict[str, Any], schema: dict[str, Schema]) -> dict[str, Any]:
+    """The fields the schema covers, in its order (the first mismatch is the one named); a field that decodes to
+    something else goes into a copy, so `value` itself is never changed."""
+    out = value
     for name, sub in schema.items():
-        if name in out:
-            out[name] = _check(out[name], sub, name)
+        if name in value:
+            field = value[name]
+            try:
+                decoded = _check(field, sub)
+            except Mismatch as bad:
+                bad.path = f"{name}.{bad.path}" if bad.path else name
+                raise
+            if decoded is not field:
+                if out is value:
+                    out = dict(value)
+                out[name] = decoded
     return out
 
 
-def _check(value: Any, schema: Schema, path: str) -> Any:
-    if isinstance(schema, dict):
-        if not isinstance(value, dict):
-            raise Mismatch(path, value, "struct")
-        out = {k: v for k, v in value.items() if v is not None}
-        for name, sub in schema.items():
-            if name in out:
-                out[name] = _check(out[name], sub, f"{path}.{name}")
-        return out
-    if isinstance(schema, list):
-        if not isinstance(value, list):
-            raise Mismatch(path, value, "[]" + _go_name(schema[0]))
-        return [_check(v, schema[0], path) for v in value if v is not None]
-    return _scalar(value, schema, path)
-
-
-def _scalar(value: Any, token: str, path: str) -> Any:
+def _scalar(value: Any, token: str) -> Any:
     if token in ("string", "time", "microtime"):
         if not isinstance(value, str):
-            raise Mismatch(path, value, "string")
+            raise Mismatch("", value, "string")
         if token == "microtime":
             if not _MICRO.match(value):
-                raise Mismatch(path, value, token, f'parsing time "{value}" as "{RFC3339_MICRO}": cannot parse '
-                                                   f'"{value[19:]}" as ".000000"')
+                raise Mismatch("", value, token, f'parsing time "{value}" as "{RFC3339_MICRO}": cannot parse '
+                                                 f'"{value[19:]}" as ".000000"')
             return _utc_micro(value)
         if token == "time" and not _TIME.match(value):
-            raise Mismatch(path, value, token, f'parsing time "{value}" as "2006-01-02T15:04:05Z07:00": '
-                                               f'cannot parse "{value}" as "2006"')
+            raise Mismatch("", value, token, f'parsing time "{value}" as "2006-01-02T15:04:05Z07:00": '
+                                             f'cannot parse "{value}" as "2006"')
         return value
     if token == "bool":
         if not isinstance(value, bool):
-            raise Mismatch(path, value, "bool")
+            raise Mismatch("", value, "bool")
         return value
     if token in _INT_RANGE:
         if isinstance(value, bool) or not isinstance(value, int) or not -_INT_RANGE[token] <= value < _INT_RANGE[token]:
-            raise Mismatch(path, value, token)
+            raise Mismatch("", value, token)
         return value
     if token == "intstr":
         if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise Mismatch(path, value, "intstr.IntOrString", "intstr: cannot unmarshal "
+            raise Mismatch("", value, "intstr.IntOrString", "intstr: cannot unmarshal "
                            f"{_json_type(value)} into an int or a string")
         return value
     if token == "quantity":
-        try:
-            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-                raise ValueError(value)
-            parse_quantity(value)
-        except ValueError:
-            raise Mismatch(path, value, "resource.Quantity", "quantities must match the regular expression "
-                           "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)) or not _is_quantity(value):
+            raise Mismatch("", value, "resource.Quantity", "quantities must match the regular expression "
+                           "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
         return value
     if token.startswith("map:"):
         if not isinstance(value, dict):
-            raise Mismatch(path, value, _go_name(token))
-        return {k: _scalar("" if v is None else v, token[4:], path) for k, v in value.items()}
+            raise Mismatch("", value, _go_name(token))
+        entry = token[4:]
+        if entry == "string" and None not in value.values():  # nothing to default, nothing to re-encode
+            for v in value.values():
+                if not isinstance(v, str):
+                    raise Mismatch("", v, "string")
+            return value
+        return {k: _scalar("" if v is None else v, entry) for k, v in value.items()}
     raise ApiError(500, "InternalError", f"twin: unknown schema token {token}")
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _is_quantity(value: int | float | str) -> bool:
+    """The same few quantities ("100m", "128Mi") come with every pod a controller creates: each is parsed once."""
+    try:
+        parse_quantity(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _utc_micro(value: str) -> str:

@@ -13,7 +13,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from migrate.cluster.base import (
     WATCH_SECONDS,
@@ -43,6 +43,7 @@ from migrate.cluster.objects import (
 from migrate.cluster.twin.pacing import Pacing
 from migrate.cluster.twin.resources import CONFIGMAPS, DAEMONSETS, EVENTS, LEASES, NODES, PDBS, PODS, SECRETS
 from migrate.cluster.twin.simulation import Twin
+from migrate.cluster.twin.store import Event
 from migrate.cluster.twin.status import ApiError
 from migrate.cluster.verbs import NodeAndPodVerbs
 from migrate.errors import UserError
@@ -52,6 +53,7 @@ EVICTION_ANSWERS = frozenset({403, 404, 409, 422, 429})  # what kubectl's drain 
 STRATEGIC = "application/strategic-merge-patch+json"
 PDB_NAME = re.compile(r"The disruption budget (\S+) ")
 T = TypeVar("T")
+R = TypeVar("R")
 Faults = Callable[[str], "int | None"]  # verb -> an HTTP code to answer instead (504 = the request timed out)
 
 
@@ -65,7 +67,12 @@ class InProcessCluster(NodeAndPodVerbs):
         self.calls: Counter[str] = Counter()  # verb -> requests made, retries included
         self.retried: Counter[int] = Counter()  # HTTP code -> requests retried after it
         self.pacing = Pacing(twin)
-        self._pods: dict[tuple[str, str], tuple[dict[str, Any], Pod]] = {}  # key -> (stored object, read from it)
+        self._pod, self._node = ReadOnce(pod_from), ReadOnce(node_from)
+        # an informer's view of pod LISTs: (namespace, labels, fields) -> (revision read at, the pods it answered)
+        self._pod_lists: dict[tuple[str | None, str | None, str | None], tuple[int, list[Pod]]] = {}
+        self._pods_written: dict[str, int] = {}  # namespace -> revision of its latest pod write
+        self._any_pod_written = 0
+        twin.store.subscribe(self._pod_written, kinds=(PODS,))
 
     def close(self) -> None:
         self.pacing.close()
@@ -106,11 +113,11 @@ class InProcessCluster(NodeAndPodVerbs):
 
     # --- nodes ---------------------------------------------------------------------------------
     def list_nodes(self, label_selector: str | None = None) -> list[Node]:
-        return [node_from(o) for o in self._items("list nodes", NODES, None, label_selector)]
+        return [self._node(o) for o in self._items("list nodes", NODES, None, label_selector)]
 
     def get_node(self, name: str) -> Node | None:
         obj = self._call("get node", lambda: self.twin.api.get(NODES, "", name), missing_ok=True)
-        return node_from(obj) if obj else None
+        return self._node(obj) if obj else None
 
     def _patch_node(self, name: str, patch: dict[str, Any], content_type: str = STRATEGIC) -> Node:
         return node_from(self._call("patch node", lambda: self.twin.api.patch(NODES, "", name, patch, content_type),
@@ -127,16 +134,24 @@ class InProcessCluster(NodeAndPodVerbs):
     def list_pods(self, node_name: str | None = None, namespace: str | None = None,
                   label_selector: str | None = None) -> list[Pod]:
         fields = f"spec.nodeName={node_name}" if node_name else None
-        return [self._pod(o) for o in self._items("list pods", PODS, namespace, label_selector, fields)]
+        return list(self._call("list pods", lambda: self._read_pods(namespace, label_selector, fields)))
 
-    def _pod(self, obj: dict[str, Any]) -> Pod:
-        """Stored objects never change (a write stores a new one), so a Pod read from one object is read once:
-        a drain's polls of 4,000 pods do not parse them again and again."""
-        key = (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
-        cached = self._pods.get(key)
-        if cached is None or cached[0] is not obj:
-            cached = self._pods[key] = (obj, pod_from(obj))
-        return cached[1]
+    def _read_pods(self, namespace: str | None, labels: str | None, fields: str | None) -> list[Pod]:
+        """The pods a LIST answers. While no pod in its scope (its namespace, else any) was written since the same
+        LIST was last answered, the answer is that one again (same stored objects, same order): a drain that reads
+        a namespace before every wave re-reads only the namespaces that changed, as an informer's cache would."""
+        key = (namespace, labels, fields)
+        cached = self._pod_lists.get(key)
+        written = self._any_pod_written if namespace is None else self._pods_written.get(namespace, 0)
+        if cached is not None and cached[0] >= written:
+            return cached[1]
+        revision = self.twin.store.revision  # taken first: a write racing the read makes the answer stale, not wrong
+        pods = [self._pod(o) for o in self.twin.api.list(PODS, namespace, labels, fields).items]
+        self._pod_lists[key] = (revision, pods)
+        return pods
+
+    def _pod_written(self, event: Event) -> None:
+        self._pods_written[event.object["metadata"].get("namespace", "")] = self._any_pod_written = event.revision
 
     def get_pod(self, namespace: str, name: str) -> Pod | None:
         obj = self._call("get pod", lambda: self.twin.api.get(PODS, namespace, name), missing_ok=True)
@@ -145,14 +160,13 @@ class InProcessCluster(NodeAndPodVerbs):
     def wait_pods(self, until: PodsHold, timeout: float, *, node_name: str | None = None,
                   namespace: str | None = None) -> list[Pod]:
         fields = f"spec.nodeName={node_name}" if node_name else None
-        return self._follow("pods", lambda: [self._pod(o) for o in self.twin.api.list(PODS, namespace, None,
-                                                                                       fields).items],
-                            until, timeout)
+        pods: list[Pod] = self._follow("pods", lambda: self._read_pods(namespace, None, fields), until, timeout)
+        return list(pods)  # the caller's own list: the one read is kept for the next LIST
 
     def wait_node(self, name: str, until: NodeHolds, timeout: float) -> Node | None:
         def read() -> Node | None:
             obj = self.twin.store.find(NODES, "", name)
-            return node_from(obj) if obj else None
+            return self._node(obj) if obj else None
         return self._follow("node", read, until, timeout)
 
     def _follow(self, what: str, read: Callable[[], T], until: Callable[[T], bool], timeout: float) -> T:
@@ -232,6 +246,23 @@ class InProcessCluster(NodeAndPodVerbs):
                                                                     lease_body(lease))[0],
                          write=True, conflict_ok=True, missing_ok=True)
         return lease_from(obj) if obj else None
+
+
+class ReadOnce(Generic[R]):
+    """Stored objects never change (a write stores a new one), so what is read from one object is read once: a
+    drain's polls of 4,000 pods, a verify's looks at 200 nodes, do not parse them again and again."""
+
+    def __init__(self, read: Callable[[dict[str, Any]], R]) -> None:
+        self._read = read
+        self._seen: dict[tuple[str, str], tuple[dict[str, Any], R]] = {}  # key -> (stored object, read from it)
+
+    def __call__(self, obj: dict[str, Any]) -> R:
+        meta = obj["metadata"]
+        key = (meta.get("namespace", ""), meta["name"])
+        seen = self._seen.get(key)
+        if seen is None or seen[0] is not obj:
+            seen = self._seen[key] = (obj, self._read(obj))
+        return seen[1]
 
 
 def _eviction_result(key: str, exc: ApiError) -> EvictionResult:

@@ -77,6 +77,25 @@ def test_waits_watch_on_both_sides_and_cost_a_list_and_a_watch_not_a_poll(both):
     assert direct.wait_node("w9", lambda n: n is not None, 45) is None and twin.clock.now() - start == 45
 
 
+def test_a_list_asked_again_answers_every_write_since_in_its_namespace_and_only_those(both):
+    twin, http, direct = both
+    twin.api.create(DEPLOYMENTS, "kube-system", deployment("dns", 2, labels={"app": "dns"}))
+    twin.settle()
+    first = direct.list_pods(namespace="default")
+    assert all(a is b for a, b in zip(direct.list_pods(namespace="default"), first, strict=True))
+    dns = direct.list_pods(namespace="kube-system")
+    assert direct.evict_pod("kube-system", dns[0].name).outcome == EvictionOutcome.EVICTED  # a write elsewhere...
+    twin.settle()
+    assert all(a is b for a, b in zip(direct.list_pods(namespace="default"), first, strict=True))  # ...answered as before
+    assert direct.list_pods(namespace="kube-system") == http.list_pods(namespace="kube-system") != dns
+    web = [p for p in first if p.labels.get("app") == "web"]
+    assert direct.evict_pod("default", web[0].name).outcome == EvictionOutcome.EVICTED
+    for node in ("w1", "w2", "w3"):
+        assert direct.list_pods(node_name=node) == http.list_pods(node_name=node)
+    assert direct.list_pods(namespace="default") == http.list_pods(namespace="default") != first
+    assert direct.list_pods() == http.list_pods()
+
+
 def test_a_lease_written_by_one_side_conflicts_on_the_other(both):
     twin, http, direct = both
     mine = direct.create_lease(Lease("kube-system", "lock", "a@h:1", 120, twin.clock.now() + 0.5))
