@@ -214,6 +214,9 @@ class Twin:
         an actor runs in a pass only when a type it reads was written since its last run, when a moment it
         waits for has come, or when a kubelet started or stopped: a Lease renewal wakes no ReplicaSet."""
         with self.store.lock:
+            for slot in self._slots:
+                if slot.failed:  # what its failed run left unreached comes back, as a controller requeues its keys
+                    slot.seen, slot.failed, self._settled = slot.retry_from, False, None
             for _ in range(MAX_PASSES):
                 revision, now = self.store.revision, self.clock.now()
                 renewal = self.agents.renewal_due()
@@ -228,8 +231,9 @@ class Twin:
                 for slot in self._slots:
                     if poked or slot.due_at(now) or index.changed_since(slot.seen, slot.kinds):
                         index.look_from(slot.seen)
-                        slot.seen = self.store.revision  # its own writes are news to it, as to an informer
-                        self._run_actor(slot.actor, index)
+                        before, slot.seen = slot.seen, self.store.revision  # its own writes are news to it
+                        if not self._run_actor(slot.actor, index) and not slot.failed:
+                            slot.failed, slot.retry_from = True, before  # retried from here at the next call
                         slot.wake = slot.due(now)
                 if self.store.revision == revision:
                     self._settled = (revision, self.next_due())
@@ -243,16 +247,18 @@ class Twin:
         next_due = getattr(actor, "next_due", None)
         return next_due if callable(next_due) else (lambda now: None)
 
-    def _run_actor(self, actor: Any, index: ClusterIndex) -> None:
-        """A controller that fails is logged and counted, and the others (and the next pass) go on."""
+    def _run_actor(self, actor: Any, index: ClusterIndex) -> bool:
+        """A controller that fails is logged and counted, and the others (and the next pass) go on; False if it failed."""
         try:
             actor.reconcile(index)
+            return True
         except Exception as exc:  # noqa: BLE001 - one bad object must not stop every controller
             name = type(actor).__name__
             self.failures[name] += 1
             if self.failures[name] <= 3 or self.failures[name] % 1000 == 0:
                 log.error("twin: %s failed (%d so far), the others go on: %s: %s", name, self.failures[name],
                           type(exc).__name__, exc, exc_info=self.failures[name] == 1)
+            return False
 
     def next_due(self) -> float | None:
         now = self.clock.now()
@@ -338,6 +344,8 @@ class _Slot:
     due: Callable[[float], float | None]
     seen: int | None = None  # None: it never ran, so everything is news
     wake: float | None = None
+    failed: bool = False  # its last run raised: at the next call it looks again from `retry_from`
+    retry_from: int | None = None
 
     def due_at(self, now: float) -> bool:
         return self.wake is not None and now >= self.wake
