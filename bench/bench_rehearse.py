@@ -84,7 +84,7 @@ def main() -> None:
     print(f"  relaxing {fixed} budgets that never allow a disruption or overlap (preflight's job), rehearsing again")
     result, cpu, wall = timed(snapshot, plan, opts)
     print(f"large-ha rehearsal ({len(plan.hosts)} hosts, budget 10, decommission hooks {DECOMMISSION_SECONDS:.0f} s "
-          f"each): {cpu:.1f} s CPU (budget 10 s), {wall:.1f} s wall")
+          f"each): {cpu:.1f} s CPU (budget 10 s: {'met' if cpu < 10 else 'NOT MET'}), {wall:.1f} s wall")
     print(f"  {result.outcome}")
     calls = sum(result.api_calls.values())
     print(f"  {result.evictions} pods evicted, {calls} API calls: {result.calls_per_eviction:.2f} per evicted pod "
